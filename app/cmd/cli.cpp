@@ -1,0 +1,106 @@
+#include "app/cmd/cli.hpp"
+
+#include <cstdlib>
+#include <functional>
+#include <iostream>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "app/cmd/commands.hpp"
+#include "app/core/error.hpp"
+#include "app/core/log.hpp"
+
+namespace sk::cli {
+
+namespace {
+
+using Declare = std::function<void(CLI::App&, CommandArgs&)>;
+using Handler = int (*)(const GlobalOptions&, const CommandArgs&);
+
+struct Command {
+  const char* name;
+  const char* summary;
+  Declare options;
+  Handler run;
+};
+
+void none(CLI::App&, CommandArgs&) {}
+
+// The one table of commands and their options.
+const std::vector<Command>& commands() {
+  static const std::vector<Command> table = {
+      {"check", "validate the config and reach every server; print a readiness table", none, cmd_check},
+      {"capture", "capture permission script + server profile from the active server into the archive", none,
+       cmd_capture},
+      {"backup", "nightly backup of the active site database into the archive", none, cmd_backup},
+      {"verify", "verify archive entries (default: newest); --deep adds a trial restore + integrity check",
+       [](CLI::App& c, CommandArgs& a) {
+         c.add_flag("--deep", a.deep, "trial restore into a throwaway database, then the integrity checker");
+         c.add_option("--server", a.server, "server for the trial restore (default: first replica)");
+         c.add_option("ID", a.id, "backup id (default: the newest)");
+       },
+       cmd_verify},
+      {"refresh", "restore the newest verified backup onto replicas (all by default)",
+       [](CLI::App& c, CommandArgs& a) {
+         c.add_option("--replica", a.replica, "only this replica");
+         c.add_flag("--force", a.force, "restore even when the replica already serves that backup");
+       },
+       cmd_refresh},
+      {"status", "site, active, replicas (backup id, backup time, age), last job runs", none, cmd_status},
+      {"history", "job runs with outcome and duration",
+       [](CLI::App& c, CommandArgs& a) {
+         c.add_option("--limit", a.limit, "how many runs")->check(CLI::Range(1, 100000));
+       },
+       cmd_history},
+  };
+  return table;
+}
+
+std::string default_config() {
+  if (const char* e = std::getenv("SITEKEEPER_CONFIG")) return e;
+  return "/etc/sitekeeper/sitekeeper.toml";
+}
+
+int report(const Error& e) {
+  std::cerr << "error: " << log::redact(e.what()) << "\n";
+  if (!e.hint().empty()) std::cerr << "HINT: " << e.hint() << "\n";
+  return e.exit_code();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"sitekeeper: replica and standby manager for site databases"};
+  app.require_subcommand(1);
+  GlobalOptions g;
+  g.config_file = default_config();
+  app.add_option("--config", g.config_file, "configuration file (default $SITEKEEPER_CONFIG or /etc/sitekeeper/sitekeeper.toml)");
+  app.add_option("--log-level", g.log_level, "trace, debug, info, warn or error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  app.add_flag("--json", g.json, "print one JSON document on stdout");
+  CommandArgs args;
+  const Command* chosen = nullptr;
+  for (const auto& c : commands()) {
+    CLI::App* sub = app.add_subcommand(c.name, c.summary);
+    c.options(*sub, args);
+    sub->callback([&chosen, &c] { chosen = &c; });
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : kUsage;
+  }
+  log::set_level(g.log_level);
+  try {
+    return chosen->run(g, args);
+  } catch (const Error& e) {
+    return report(e);
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << log::redact(e.what()) << "\n";
+    return kFailed;
+  }
+}
+
+}  // namespace sk::cli

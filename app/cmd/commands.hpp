@@ -1,0 +1,29 @@
+#pragma once
+// One function per command; each lives in its own cmd_<name>.cpp. They return the process exit code
+// and throw sk::Error for failures (cli.cpp prints them with their HINT and exit code).
+#include <string>
+
+#include "app/cmd/runtime.hpp"
+
+namespace sk::cli {
+
+struct CommandArgs {
+  bool deep = false;
+  bool plan = false;
+  bool yes = false;
+  bool force = false;
+  int limit = 20;
+  std::string id;
+  std::string replica;
+  std::string server;
+};
+
+int cmd_check(const GlobalOptions& g, const CommandArgs& a);
+int cmd_capture(const GlobalOptions& g, const CommandArgs& a);
+int cmd_backup(const GlobalOptions& g, const CommandArgs& a);
+int cmd_verify(const GlobalOptions& g, const CommandArgs& a);
+int cmd_refresh(const GlobalOptions& g, const CommandArgs& a);
+int cmd_status(const GlobalOptions& g, const CommandArgs& a);
+int cmd_history(const GlobalOptions& g, const CommandArgs& a);
+
+}  // namespace sk::cli

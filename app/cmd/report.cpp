@@ -1,0 +1,188 @@
+#include "app/cmd/report.hpp"
+
+#include <cstdio>
+#include <sstream>
+
+#include "app/core/error.hpp"
+#include "app/core/units.hpp"
+#include "replicator/archive.hpp"
+#include "sql/profile.hpp"
+
+namespace sk::cli {
+
+namespace {
+long long age_seconds(const std::string& iso, Clock::time_point now) {
+  Clock::time_point t;
+  if (!parse_iso_utc(iso, t)) return -1;
+  return std::chrono::duration_cast<std::chrono::seconds>(now - t).count();
+}
+std::string age_text(long long s) { return s < 0 ? "-" : format_duration(std::chrono::seconds(s)); }
+
+std::optional<GenerationRecord> newest_verified(Runtime& rt) {
+  replicator::Archive archive(rt.cfg().archive.path);
+  for (const auto& g : rt.state().generations())
+    if (g.status == "verified" && archive.complete(g.id)) return g;
+  return std::nullopt;
+}
+
+nlohmann::json server_json(const ServerConfig& s) {
+  return {{"name", s.name}, {"engine", s.engine}, {"transport", s.transport}, {"host", s.host}, {"port", s.port}};
+}
+}  // namespace
+
+nlohmann::json status_report(Runtime& rt) {
+  const auto& cfg = rt.cfg();
+  const auto now = system_clock()->now();
+  const long long max_age = std::chrono::duration_cast<std::chrono::seconds>(cfg.archive.max_age).count();
+  nlohmann::json j;
+  j["site"] = cfg.site.code;
+  j["database"] = cfg.site.database;
+  j["active"] = server_json(cfg.server(cfg.roles.active));
+  j["standby"] = cfg.roles.standby.empty() ? nlohmann::json() : server_json(cfg.server(cfg.roles.standby));
+  auto nv = newest_verified(rt);
+  j["archive"] = {{"path", cfg.archive.path.string()},
+                  {"newest_verified", nv ? nv->id : ""},
+                  {"newest_verified_at", nv ? nv->created_at : ""},
+                  {"age_seconds", nv ? age_seconds(nv->created_at, now) : -1},
+                  {"max_age_seconds", max_age}};
+  j["replicas"] = nlohmann::json::array();
+  for (const auto& name : cfg.roles.replicas) {
+    nlohmann::json r = server_json(cfg.server(name));
+    auto s = rt.state().serving(name);
+    r["backup_id"] = s ? s->backup_id : "";
+    r["backup_time"] = s ? s->backup_time : "";
+    r["restored_at"] = s ? s->restored_at : "";
+    long long age = s ? age_seconds(s->backup_time, now) : -1;
+    r["age_seconds"] = age;
+    r["fresh"] = age >= 0 && age <= max_age;
+    j["replicas"].push_back(r);
+  }
+  j["last_runs"] = nlohmann::json::array();
+  for (const char* job : {"capture", "backup", "verify", "refresh"})
+    if (auto run = rt.state().last_run(job))
+      j["last_runs"].push_back({{"job", run->job}, {"outcome", run->outcome}, {"started_at", run->started_at},
+                                {"duration_ms", run->duration_ms}, {"message", run->message}});
+  j["alerts"] = nlohmann::json::array();
+  for (const auto& a : rt.state().alerts(5))
+    j["alerts"].push_back({{"at", a.at}, {"job", a.job}, {"message", a.message}});
+  return j;
+}
+
+std::string render_status(const nlohmann::json& s) {
+  std::ostringstream o;
+  auto srv = [](const nlohmann::json& x) {
+    return x.is_null() ? std::string("(none)")
+                       : x["name"].get<std::string>() + " (" + x["host"].get<std::string>() + ":" +
+                             std::to_string(x["port"].get<int>()) + ")";
+  };
+  o << "site " << s["site"].get<std::string>() << ", database " << s["database"].get<std::string>() << "\n";
+  o << "active   " << srv(s["active"]) << "\n";
+  o << "standby  " << srv(s["standby"]) << "\n";
+  const auto& a = s["archive"];
+  o << "archive  " << a["path"].get<std::string>() << "\n         newest verified backup: "
+    << (a["newest_verified"].get<std::string>().empty() ? "none" : a["newest_verified"].get<std::string>() + ", age " + age_text(a["age_seconds"].get<long long>()))
+    << " (max_age " << age_text(a["max_age_seconds"].get<long long>()) << ")\n\n";
+  char line[512];
+  std::snprintf(line, sizeof line, "%-10s %-20s %-22s %-22s %-10s %s\n", "replica", "backup", "backup time",
+                "restored", "age", "state");
+  o << line;
+  for (const auto& r : s["replicas"]) {
+    std::snprintf(line, sizeof line, "%-10s %-20s %-22s %-22s %-10s %s\n", r["name"].get<std::string>().c_str(),
+                  r["backup_id"].get<std::string>().c_str(), r["backup_time"].get<std::string>().c_str(),
+                  r["restored_at"].get<std::string>().c_str(), age_text(r["age_seconds"].get<long long>()).c_str(),
+                  r["backup_id"].get<std::string>().empty() ? "never refreshed" : r["fresh"].get<bool>() ? "fresh" : "STALE");
+    o << line;
+  }
+  if (!s["last_runs"].empty()) {
+    o << "\nlast runs\n";
+    for (const auto& r : s["last_runs"]) {
+      std::snprintf(line, sizeof line, "  %-10s %-9s %s  %s\n", r["job"].get<std::string>().c_str(),
+                    r["outcome"].get<std::string>().c_str(), r["started_at"].get<std::string>().c_str(),
+                    r["message"].get<std::string>().substr(0, 100).c_str());
+      o << line;
+    }
+  }
+  if (!s["alerts"].empty()) {
+    o << "\nrecent alerts\n";
+    for (const auto& al : s["alerts"])
+      o << "  " << al["at"].get<std::string>() << " " << al["job"].get<std::string>() << ": "
+        << al["message"].get<std::string>().substr(0, 160) << "\n";
+  }
+  return o.str();
+}
+
+nlohmann::json check_report(Runtime& rt) {
+  const auto& cfg = rt.cfg();
+  auto ctx = rt.ctx();
+  nlohmann::json j;
+  bool ok = true;
+  j["config"] = {{"file", cfg.file.string()}, {"ok", true}};
+  j["servers"] = nlohmann::json::array();
+  nlohmann::json active_profile;
+  std::vector<std::pair<std::string, std::string>> roles = {{cfg.roles.active, "active"}};
+  if (!cfg.roles.standby.empty()) roles.push_back({cfg.roles.standby, "standby"});
+  for (const auto& r : cfg.roles.replicas) roles.push_back({r, "replica"});
+  for (const auto& [name, role] : roles) {
+    nlohmann::json s = {{"name", name}, {"role", role}};
+    try {
+      auto engine = ctx.engines(cfg.server(name));
+      auto p = engine->probe(cfg.failover.probe_timeout);
+      s["reachable"] = true;
+      s["version"] = p.version;
+      s["in_recovery"] = p.in_recovery;
+      if (role == "active" || role == "replica") {
+        auto exists = engine->database_exists(cfg.site.database);
+        s["database_present"] = exists;
+        if (exists) {
+          auto profile = engine->capture_profile(cfg.site.database);
+          if (role == "active") active_profile = profile;
+          else if (!active_profile.is_null()) s["drift"] = sql::profile_drift(active_profile, profile);
+        }
+        if (role == "active" && !exists) ok = false;
+      }
+    } catch (const std::exception& e) {
+      s["reachable"] = false;
+      s["error"] = e.what();
+      ok = false;
+    }
+    if (!s.contains("drift")) s["drift"] = nlohmann::json::array();
+    j["servers"].push_back(s);
+  }
+  auto nv = newest_verified(rt);
+  const auto now = system_clock()->now();
+  long long age = nv ? age_seconds(nv->created_at, now) : -1;
+  long long max_age = std::chrono::duration_cast<std::chrono::seconds>(cfg.archive.max_age).count();
+  bool fresh = age >= 0 && age <= max_age;
+  j["backup"] = {{"newest_verified", nv ? nv->id : ""}, {"age_seconds", age}, {"max_age_seconds", max_age}, {"ok", fresh}};
+  if (!fresh) ok = false;
+  j["ok"] = ok;
+  return j;
+}
+
+std::string render_check(const nlohmann::json& c) {
+  std::ostringstream o;
+  char line[512];
+  o << "config   " << c["config"]["file"].get<std::string>() << ": ok\n\n";
+  std::snprintf(line, sizeof line, "%-10s %-8s %-10s %-18s %s\n", "server", "role", "reachable", "version", "notes");
+  o << line;
+  for (const auto& s : c["servers"]) {
+    std::string notes;
+    if (s.contains("error")) notes = s["error"].get<std::string>();
+    else if (s.value("in_recovery", false)) notes = "in recovery (standby)";
+    if (s.contains("database_present") && !s["database_present"].get<bool>()) notes += "site database missing";
+    std::snprintf(line, sizeof line, "%-10s %-8s %-10s %-18s %s\n", s["name"].get<std::string>().c_str(),
+                  s["role"].get<std::string>().c_str(), s["reachable"].get<bool>() ? "yes" : "NO",
+                  s.value("version", "-").c_str(), notes.c_str());
+    o << line;
+    for (const auto& d : s["drift"]) o << "           drift: " << d.get<std::string>() << "\n";
+  }
+  const auto& b = c["backup"];
+  o << "\nbackup   newest verified: "
+    << (b["newest_verified"].get<std::string>().empty() ? "none" : b["newest_verified"].get<std::string>())
+    << ", age " << age_text(b["age_seconds"].get<long long>()) << " (max_age "
+    << age_text(b["max_age_seconds"].get<long long>()) << "): " << (b["ok"].get<bool>() ? "ok" : "TOO OLD OR MISSING") << "\n";
+  o << "\nreadiness: " << (c["ok"].get<bool>() ? "ready" : "NOT READY") << "\n";
+  return o.str();
+}
+
+}  // namespace sk::cli

@@ -1,0 +1,48 @@
+#pragma once
+// What a command needs at run time, built once from the global options: the loaded config, the state
+// store, and the real seams (processes, clock, engines).
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "app/core/config.hpp"
+#include "app/core/state.hpp"
+#include "replicator/context.hpp"
+
+namespace sk::cli {
+
+struct GlobalOptions {
+  std::string config_file;
+  std::string log_level = "info";
+  bool json = false;
+};
+
+class Runtime {
+ public:
+  // Loads the config and opens the state store. Throws ConfigError / sk::Error.
+  explicit Runtime(const GlobalOptions& opts, const CancelToken* cancel = nullptr);
+
+  const Config& cfg() const { return cfg_; }
+  StateStore& state() { return *state_; }
+  const GlobalOptions& opts() const { return opts_; }
+  replicator::JobContext ctx();
+
+  // Runs one job: records it in the state store, logs one summary line, raises an alert on failure.
+  // `fn` returns the summary; on error the error is recorded and rethrown.
+  void run_job(const std::string& job, const std::string& target, const std::function<std::string()>& fn);
+
+ private:
+  GlobalOptions opts_;
+  Config cfg_;
+  std::unique_ptr<StateStore> state_;
+  std::shared_ptr<ProcessRunner> runner_;
+  std::shared_ptr<Clock> clock_;
+  const CancelToken* cancel_;
+};
+
+// Prints a JSON document (for --json) on stdout.
+void print_json(const nlohmann::json& j);
+
+}  // namespace sk::cli

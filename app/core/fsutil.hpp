@@ -1,0 +1,21 @@
+#pragma once
+// File helpers that make durability explicit: written data is fsync'd, then its directory.
+#include <filesystem>
+#include <string>
+
+namespace sk {
+
+namespace fs = std::filesystem;
+
+// Writes `data` to path via a temporary file in the same directory, fsyncs it, renames it into place
+// and fsyncs the directory. Throws sk::Error on any failure; the old file (if any) is then untouched.
+void write_file_durable(const fs::path& path, const std::string& data);
+void fsync_path(const fs::path& path);  // file or directory
+// Throws sk::Error naming the file when it cannot be read.
+std::string read_file(const fs::path& path);
+// True when group or others may read the file.
+bool readable_by_others(const fs::path& path);
+// UTF-8 safe display of a path for messages (quoted when it holds spaces).
+std::string show_path(const fs::path& p);
+
+}  // namespace sk

@@ -1,0 +1,92 @@
+#pragma once
+// The embedded state store (SQLite through SOCI): job runs, archive generations, which backup each
+// replica serves, alerts, and small facts (epoch, roles). The schema is versioned (PRAGMA user_version)
+// and migrated forward when the store opens.
+// Thread-safety: every method may be called from any thread; calls are serialized internally.
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace soci {
+class session;
+}
+
+namespace sk {
+
+struct JobRun {
+  std::int64_t id = 0;
+  std::string job;
+  std::string target;
+  std::string started_at;  // ISO 8601 UTC
+  std::string ended_at;    // empty while running
+  std::string outcome;     // running | ok | failed | refused | cancelled
+  std::string message;
+  std::int64_t duration_ms = 0;
+};
+
+struct GenerationRecord {
+  std::string id;
+  std::string created_at;
+  std::string status;  // complete | verified | failed | deleted
+  std::string verified_at;
+  std::string deep_verified_at;
+  std::int64_t size_bytes = 0;
+  std::string message;
+};
+
+struct ReplicaServing {
+  std::string replica;
+  std::string backup_id;
+  std::string backup_time;
+  std::string restored_at;
+};
+
+struct Alert {
+  std::int64_t id = 0;
+  std::string at;
+  std::string job;
+  std::string message;
+};
+
+class StateStore {
+ public:
+  static constexpr int kSchemaVersion = 1;
+
+  // Opens (creating the file and its folder) and migrates. Throws sk::Error when the file is not a
+  // state store or comes from a newer sitekeeper.
+  explicit StateStore(const std::filesystem::path& file);
+  ~StateStore();
+  StateStore(const StateStore&) = delete;
+  StateStore& operator=(const StateStore&) = delete;
+
+  int schema_version();
+
+  std::int64_t begin_run(const std::string& job, const std::string& target);
+  void end_run(std::int64_t id, const std::string& outcome, const std::string& message);
+  std::vector<JobRun> runs(int limit, const std::string& job = {});
+  std::optional<JobRun> last_run(const std::string& job, const std::string& outcome = {});
+
+  void put_generation(const GenerationRecord& g);  // insert or replace
+  std::optional<GenerationRecord> generation(const std::string& id);
+  std::vector<GenerationRecord> generations();  // newest first
+
+  void set_serving(const ReplicaServing& s);
+  std::optional<ReplicaServing> serving(const std::string& replica);
+
+  void add_alert(const std::string& job, const std::string& message);
+  std::vector<Alert> alerts(int limit);
+
+  void put(const std::string& key, const std::string& value);
+  std::optional<std::string> get(const std::string& key);
+
+ private:
+  void migrate();
+  std::mutex mu_;
+  std::unique_ptr<soci::session> db_;
+};
+
+}  // namespace sk

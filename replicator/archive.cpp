@@ -1,0 +1,185 @@
+#include "replicator/archive.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <regex>
+
+#include <nlohmann/json.hpp>
+
+#include "app/core/error.hpp"
+#include "app/core/fsutil.hpp"
+#include "app/core/hash.hpp"
+
+namespace sk::replicator {
+
+ArchiveLock::~ArchiveLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Archive::Archive(fs::path root) {
+  std::error_code ec;
+  fs::create_directories(root, ec);
+  if (ec) throw Error("cannot create archive folder " + show_path(root) + ": " + ec.message());
+  root_ = fs::canonical(root);
+}
+
+bool Archive::valid_id(std::string_view id) {
+  static const std::regex re(R"(\d{8}T\d{6}Z(-\d{1,3})?)");
+  return std::regex_match(id.begin(), id.end(), re);
+}
+
+std::unique_ptr<ArchiveLock> Archive::lock() const {
+  const fs::path p = root_ / ".sitekeeper.lock";
+  int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) throw Error("cannot open archive lock " + show_path(p) + ": " + std::strerror(errno));
+  while (::flock(fd, LOCK_EX) != 0) {
+    if (errno != EINTR) {
+      ::close(fd);
+      throw Error("cannot lock the archive: " + std::string(std::strerror(errno)));
+    }
+  }
+  return std::make_unique<ArchiveLock>(fd);
+}
+
+fs::path Archive::path(const std::string& id) const {
+  if (!valid_id(id))
+    throw Error("not a backup id: " + id, "backup ids look like 20261122T020000Z; see 'sitekeeper status'");
+  return root_ / id;
+}
+
+std::string Archive::create(Clock::time_point now) const {
+  const std::string base = [&] {
+    std::string s = iso_utc(now);  // 2026-11-22T02:00:00Z
+    s.erase(std::remove(s.begin(), s.end(), '-'), s.end());
+    s.erase(std::remove(s.begin(), s.end(), ':'), s.end());
+    return s;
+  }();
+  for (int n = 1; n < 1000; ++n) {
+    std::string id = n == 1 ? base : base + "-" + std::to_string(n);
+    std::error_code ec;
+    if (fs::create_directory(root_ / id, ec)) {
+      fsync_path(root_);
+      return id;
+    }
+    if (ec) throw Error("cannot create generation folder in " + show_path(root_) + ": " + ec.message());
+  }
+  throw Error("too many generations started in one second");
+}
+
+std::vector<std::string> Archive::list() const {
+  std::vector<std::string> ids;
+  for (const auto& e : fs::directory_iterator(root_)) {
+    const std::string name = e.path().filename().string();
+    if (valid_id(name) && e.is_directory() && !e.is_symlink()) ids.push_back(name);
+  }
+  std::sort(ids.begin(), ids.end(), [](const std::string& a, const std::string& b) {
+    // "...Z" < "...Z-2" < "...Z-10": compare the time, then the counter numerically.
+    auto key = [](const std::string& s) {
+      auto dash = s.find('-');
+      return std::make_pair(s.substr(0, dash), dash == std::string::npos ? 1 : std::stoi(s.substr(dash + 1)));
+    };
+    return key(a) < key(b);
+  });
+  return ids;
+}
+
+bool Archive::complete(const std::string& id) const {
+  try {
+    const fs::path dir = path(id);
+    auto marker = nlohmann::json::parse(read_file(dir / kMarkerFile));
+    return marker.at("manifest_sha256").get<std::string>() == sha256_hex(read_file(dir / kManifestFile));
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+std::optional<std::string> Archive::newest_complete() const {
+  auto ids = list();
+  for (auto it = ids.rbegin(); it != ids.rend(); ++it)
+    if (complete(*it)) return *it;
+  return std::nullopt;
+}
+
+Manifest Archive::manifest(const std::string& id) const {
+  const fs::path p = path(id) / kManifestFile;
+  return Manifest::from_json(read_file(p), p.string());
+}
+
+Manifest Archive::seal(const std::string& id, Manifest meta, const CancelToken* cancel) const {
+  const fs::path dir = path(id);
+  meta.id = id;
+  meta.files = scan_files(dir, {kManifestFile, kMarkerFile}, cancel);
+  for (const auto& f : meta.files) fsync_path(dir / f.path);
+  const std::string text = meta.to_json();
+  write_file_durable(dir / kManifestFile, text);
+  nlohmann::json marker{{"manifest_sha256", sha256_hex(text)}, {"completed_at", meta.created_at}};
+  write_file_durable(dir / kMarkerFile, marker.dump() + "\n");  // last: only now is it complete
+  return meta;
+}
+
+std::vector<std::string> Archive::check(const std::string& id, bool hash, const CancelToken* cancel,
+                                        const std::string& only) const {
+  const fs::path dir = path(id);
+  if (!fs::exists(dir / kMarkerFile)) return {std::string(kMarkerFile) + ": missing (the backup did not finish)"};
+  if (!complete(id)) return {std::string(kMarkerFile) + ": does not match " + kManifestFile};
+  Manifest m;
+  try {
+    m = manifest(id);
+  } catch (const Error& e) {
+    return {e.what()};
+  }
+  if (m.id != id) return {std::string(kManifestFile) + ": belongs to generation " + m.id};
+  if (!only.empty()) {
+    // Sizes everywhere, hashes only under `only`.
+    auto problems = check_files(dir, m, {kManifestFile, kMarkerFile}, false, cancel);
+    if (!problems.empty() || !hash) return problems;
+    Manifest sub = m;
+    sub.files.clear();
+    for (const auto& f : m.files)
+      if (f.path.rfind(only, 0) == 0) sub.files.push_back(f);
+    std::vector<std::string> out;
+    for (const auto& f : sub.files)
+      if (sha256_file(dir / f.path, cancel) != f.sha256) out.push_back(f.path + ": checksum mismatch");
+    return out;
+  }
+  return check_files(dir, m, {kManifestFile, kMarkerFile}, hash, cancel);
+}
+
+void Archive::remove(const std::string& id) const {
+  const fs::path p = path(id);
+  std::error_code ec;
+  auto st = fs::symlink_status(p, ec);
+  if (ec || !fs::is_directory(st))
+    throw Error("refusing to remove " + show_path(p) + ": not a generation folder");
+  if (fs::canonical(p).parent_path() != root_)
+    throw Error("refusing to remove " + show_path(p) + ": outside the archive " + show_path(root_));
+  fs::remove_all(p, ec);  // does not follow symlinks inside
+  if (ec) throw Error("cannot remove " + show_path(p) + ": " + ec.message());
+}
+
+std::vector<std::string> retention_victims(const std::vector<std::string>& ids, const std::vector<bool>& complete,
+                                           int keep, const std::optional<std::string>& protect) {
+  std::vector<std::string> victims;
+  int kept = 0;
+  bool seen_complete = false;
+  for (size_t i = ids.size(); i-- > 0;) {
+    if (!complete[i]) {
+      if (seen_complete) victims.push_back(ids[i]);
+      continue;
+    }
+    seen_complete = true;
+    if (kept < keep || (protect && ids[i] == *protect)) {
+      ++kept;
+      continue;
+    }
+    victims.push_back(ids[i]);
+  }
+  return victims;
+}
+
+}  // namespace sk::replicator

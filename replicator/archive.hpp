@@ -1,0 +1,90 @@
+#pragma once
+// The archive: one folder per generation, named by its UTC start time (20261122T020000Z). A generation
+// is complete only when its COMPLETE marker exists and names the SHA-256 of its manifest; the marker is
+// written last and fsync'd, so a killed backup never looks complete.
+//
+//   <root>/<id>/snapshot/        engine snapshot (pg_dump -Fd output)
+//   <root>/<id>/permissions.sql  captured permission script
+//   <root>/<id>/profile.json     captured server profile
+//   <root>/<id>/manifest.json    size and SHA-256 of every file above
+//   <root>/<id>/COMPLETE         {"manifest_sha256": ..., "completed_at": ...}
+//   <root>/captures/<id>/...     the same layout for stand-alone captures (no snapshot)
+//
+// Thread-safety: methods are safe from several threads; mutations from several processes are serialized
+// by lock() (an flock on <root>/.sitekeeper.lock).
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "app/core/clock.hpp"
+#include "replicator/manifest.hpp"
+
+namespace sk::replicator {
+
+inline constexpr const char* kSnapshotDir = "snapshot";
+inline constexpr const char* kPermissionsFile = "permissions.sql";
+inline constexpr const char* kProfileFile = "profile.json";
+inline constexpr const char* kManifestFile = "manifest.json";
+inline constexpr const char* kMarkerFile = "COMPLETE";
+
+class ArchiveLock {
+ public:
+  ~ArchiveLock();
+  ArchiveLock(int fd) : fd_(fd) {}
+  ArchiveLock(const ArchiveLock&) = delete;
+  ArchiveLock& operator=(const ArchiveLock&) = delete;
+
+ private:
+  int fd_;
+};
+
+class Archive {
+ public:
+  // Creates the root folder when missing. Throws sk::Error when it cannot.
+  explicit Archive(fs::path root);
+
+  const fs::path& root() const { return root_; }
+  static bool valid_id(std::string_view id);
+
+  // Waits for the archive lock. Throws sk::Error when it cannot be opened.
+  std::unique_ptr<ArchiveLock> lock() const;
+
+  // Creates a new empty generation folder and returns its id.
+  std::string create(Clock::time_point now) const;
+  // REQUIRES: valid_id(id). Throws sk::Error otherwise (hostile ids such as "../x" never reach the disk).
+  fs::path path(const std::string& id) const;
+
+  std::vector<std::string> list() const;  // every generation folder, oldest first
+  // Marker present and matching the manifest. Never throws for a damaged generation: returns false.
+  bool complete(const std::string& id) const;
+  std::optional<std::string> newest_complete() const;
+  // Throws sk::Error naming the file when the manifest is missing or damaged.
+  Manifest manifest(const std::string& id) const;
+
+  // Hashes every file, writes the manifest, then the marker, fsyncing each and the folder.
+  Manifest seal(const std::string& id, Manifest meta, const CancelToken* cancel) const;
+  // Problems found in the generation (marker, manifest, each file); empty means it is intact.
+  // `hash` false checks the marker, manifest and sizes only (cheap). `only` limits hashing to files
+  // whose path starts with it ("" = all).
+  std::vector<std::string> check(const std::string& id, bool hash, const CancelToken* cancel,
+                                 const std::string& only = "") const;
+
+  // Removes a generation folder. Refuses (sk::Error) anything that is not a direct child folder of the
+  // root with a valid id, including symlinks: retention must never delete outside the archive.
+  void remove(const std::string& id) const;
+
+ private:
+  fs::path root_;  // canonical
+};
+
+// Which generations retention deletes: all but the newest `keep` complete ones, never `protect`
+// (the newest verified), and every incomplete one older than the newest complete (a killed backup's
+// leftovers; callers hold the lock, so nothing is in progress). Pure.
+std::vector<std::string> retention_victims(const std::vector<std::string>& ids_oldest_first,
+                                           const std::vector<bool>& complete, int keep,
+                                           const std::optional<std::string>& protect);
+
+}  // namespace sk::replicator

@@ -1,0 +1,145 @@
+#include "replicator/backup.hpp"
+
+#include "app/core/error.hpp"
+#include "app/core/fsutil.hpp"
+#include "app/core/log.hpp"
+#include "app/core/units.hpp"
+#include "replicator/archive.hpp"
+
+namespace sk::replicator {
+
+namespace {
+auto logger() { return log::get("replicator"); }
+
+// Writes permissions.sql and profile.json of the active server into `dir`.
+void write_capture(sql::Engine& engine, const std::string& db, const fs::path& dir) {
+  auto script = engine.capture_permissions(db);
+  write_file_durable(dir / kPermissionsFile, script.text);
+  write_file_durable(dir / kProfileFile, engine.capture_profile(db).dump(2) + "\n");
+}
+
+Manifest meta_for(const JobContext& ctx, const std::string& kind, Clock::time_point started) {
+  const auto& active = ctx.cfg.server(ctx.cfg.roles.active);
+  Manifest m;
+  m.kind = kind;
+  m.site = ctx.cfg.site.code;
+  m.database = ctx.cfg.site.database;
+  m.server = active.name;
+  m.engine = active.engine;
+  m.created_at = iso_utc(started);
+  return m;
+}
+
+// Removes a generation that did not finish, so it never lingers half-written.
+void discard(const Archive& archive, const std::string& id) {
+  try {
+    archive.remove(id);
+  } catch (const std::exception& e) {
+    logger()->warn("could not remove unfinished generation {}: {}", id, e.what());
+  }
+}
+}  // namespace
+
+BackupResult run_capture(const JobContext& ctx) {
+  Archive archive(ctx.cfg.archive.path / "captures");
+  auto lock = archive.lock();
+  const auto started = ctx.clock->now();
+  const std::string id = archive.create(started);
+  try {
+    auto engine = ctx.engines(ctx.cfg.server(ctx.cfg.roles.active));
+    write_capture(*engine, ctx.cfg.site.database, archive.path(id));
+    archive.seal(id, meta_for(ctx, "capture", started), ctx.cancel);
+  } catch (...) {
+    discard(archive, id);
+    throw;
+  }
+  // Captures are small; keep as many as backups, by the same rule.
+  auto ids = archive.list();
+  std::vector<bool> complete;
+  for (const auto& i : ids) complete.push_back(archive.complete(i));
+  for (const auto& victim : retention_victims(ids, complete, ctx.cfg.archive.keep, std::nullopt))
+    archive.remove(victim);
+  BackupResult r{id, archive.path(id), 0, {}, ""};
+  r.summary = "captured permissions and server profile of " + ctx.cfg.roles.active + " as " + id;
+  return r;
+}
+
+std::vector<std::string> apply_retention(const JobContext& ctx) {
+  Archive archive(ctx.cfg.archive.path);
+  auto lock = archive.lock();
+  auto ids = archive.list();
+  std::vector<bool> complete;
+  for (const auto& i : ids) complete.push_back(archive.complete(i));
+  std::optional<std::string> newest_verified;
+  for (const auto& g : ctx.state.generations())
+    if (g.status == "verified" && archive.complete(g.id)) {
+      newest_verified = g.id;
+      break;
+    }
+  auto victims = retention_victims(ids, complete, ctx.cfg.archive.keep, newest_verified);
+  for (const auto& v : victims) {
+    archive.remove(v);
+    if (auto g = ctx.state.generation(v)) {
+      g->status = "deleted";
+      ctx.state.put_generation(*g);
+    }
+    logger()->info("retention removed generation {}", v);
+  }
+  return victims;
+}
+
+BackupResult run_backup(const JobContext& ctx) {
+  const auto& cfg = ctx.cfg;
+  Archive archive(cfg.archive.path);
+  BackupResult r;
+  {
+    auto lock = archive.lock();
+    const auto started = ctx.clock->now();
+    r.id = archive.create(started);
+    r.path = archive.path(r.id);
+    GenerationRecord rec{r.id, iso_utc(started), "running", "", "", 0, ""};
+    ctx.state.put_generation(rec);
+    try {
+      auto engine = ctx.engines(cfg.server(cfg.roles.active));
+      fs::create_directory(r.path / kSnapshotDir);
+      logger()->info("backup {}: dumping {} from {} with {} jobs", r.id, cfg.site.database, cfg.roles.active,
+                     cfg.replica.jobs);
+      engine->backup(cfg.site.database, r.path / kSnapshotDir, cfg.replica.jobs, ctx.cancel);
+      write_capture(*engine, cfg.site.database, r.path);
+      Manifest m = archive.seal(r.id, meta_for(ctx, "backup", started), ctx.cancel);
+      for (const auto& f : m.files) r.bytes += f.size;
+      // Read everything back before calling it verified: a backup is worth only what restores.
+      auto problems = archive.check(r.id, true, ctx.cancel);
+      if (!problems.empty()) throw Error("backup " + r.id + " failed verification: " + problems.front());
+      engine->check_snapshot(r.path / kSnapshotDir);
+      rec.status = "verified";
+      rec.verified_at = iso_utc(ctx.clock->now());
+      rec.size_bytes = static_cast<std::int64_t>(r.bytes);
+      ctx.state.put_generation(rec);
+    } catch (const std::exception& e) {
+      rec.status = "failed";
+      rec.message = e.what();
+      ctx.state.put_generation(rec);
+      discard(archive, r.id);
+      throw;
+    }
+  }
+  r.summary = "backup " + r.id + " of " + cfg.site.database + " verified (" + format_size(r.bytes) + ")";
+  if (!cfg.archive.after_backup.empty()) {
+    auto argv = expand_argv(cfg.archive.after_backup, {{"backup", r.path.string()}, {"id", r.id}});
+    try {
+      run_checked(*ctx.runner, argv, ProcessOptions{{}, {}, ctx.cancel, {}});
+      r.summary += "; after_backup ok";
+    } catch (const Error& e) {
+      ctx.state.add_alert("backup", std::string("after_backup failed: ") + e.what());
+      logger()->error("backup {}: after_backup failed: {}", r.id, e.what());
+      r.summary += "; after_backup FAILED: " + std::string(e.what());
+      r.hook_failed = true;
+    }
+  }
+  r.deleted = apply_retention(ctx);
+  if (!r.deleted.empty()) r.summary += "; retention removed " + std::to_string(r.deleted.size());
+  return r;
+}
+
+}  // namespace sk::replicator

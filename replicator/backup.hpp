@@ -1,0 +1,32 @@
+#pragma once
+// capture and backup jobs. Both write a new archive generation and seal it last.
+#include <string>
+#include <vector>
+
+#include "replicator/context.hpp"
+
+namespace sk::replicator {
+
+struct BackupResult {
+  std::string id;
+  fs::path path;
+  std::uint64_t bytes = 0;
+  std::vector<std::string> deleted;  // generations removed by retention
+  std::string summary;               // one line for the job log
+  bool hook_failed = false;          // after_backup failed: the backup stays, the job reports failure
+};
+
+// Captures the permission script and server profile of the active server into <archive>/captures.
+// Throws sk::Error; a failed capture leaves no complete generation behind.
+BackupResult run_capture(const JobContext& ctx);
+
+// Snapshot of the active site database with a capture taken at the same time, sealed, verified
+// (manifest + restore tool's table of contents), then after_backup, then retention.
+// Throws sk::Error when the backup fails; an after_backup failure is reported in the result's summary
+// and raised as an alert, but the verified backup stays.
+BackupResult run_backup(const JobContext& ctx);
+
+// Applies retention now (also done by run_backup). REQUIRES: the caller does not hold the archive lock.
+std::vector<std::string> apply_retention(const JobContext& ctx);
+
+}  // namespace sk::replicator

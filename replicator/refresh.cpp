@@ -1,0 +1,179 @@
+#include "replicator/refresh.hpp"
+
+#include <algorithm>
+#include <future>
+#include <mutex>
+#include <semaphore>
+#include <thread>
+
+#include "app/core/error.hpp"
+#include "app/core/fsutil.hpp"
+#include "app/core/log.hpp"
+#include "replicator/archive.hpp"
+#include "sql/ident.hpp"
+
+namespace sk::replicator {
+
+namespace {
+auto logger() { return log::get("replicator"); }
+
+// Replicas refreshed at once; each runs pg_restore with [replica] jobs workers.
+constexpr int kParallelReplicas = 2;
+
+struct Shared {
+  const JobContext& ctx;
+  const Archive& archive;
+  std::string id;
+  Manifest manifest;
+  sql::PermissionScript script;
+  std::shared_future<std::vector<std::string>> checksums;
+};
+
+ReplicaOutcome refresh_one(const Shared& sh, const std::string& replica, bool force) {
+  const auto& ctx = sh.ctx;
+  const auto& cfg = ctx.cfg;
+  const std::string& db = cfg.site.database;
+  ReplicaOutcome out{replica, "failed", "", 0};
+  const auto t0 = std::chrono::steady_clock::now();
+  auto serving = ctx.state.serving(replica);
+  if (serving && serving->backup_id > sh.id) {
+    out.outcome = "skipped";
+    out.message = "serves newer backup " + serving->backup_id + "; never going back to " + sh.id;
+    return out;
+  }
+  std::unique_ptr<sql::Engine> engine;
+  const std::string staging = sql::staging_name(db);
+  try {
+    engine = ctx.engines(cfg.server(replica));
+    if (serving && serving->backup_id == sh.id && !force && engine->database_exists(db)) {
+      out.outcome = "current";
+      out.message = "already serves " + sh.id;
+      return out;
+    }
+    auto step = [&](const char* what) {
+      if (ctx.cancel) ctx.cancel->check();
+      logger()->info("refresh {} on {}: {}", sh.id, replica, what);
+    };
+    step("replaying roles from the permission script");
+    engine->replay_roles(sh.script);
+    step("restoring into a staging copy");
+    engine->restore_to_staging(staging, sh.archive.path(sh.id) / kSnapshotDir, cfg.replica.jobs, ctx.cancel);
+    step("replaying grants");
+    engine->replay_grants(sh.script, staging);
+    step("making the staging copy read-only for readers");
+    engine->make_read_only(staging, cfg.replica.readers);
+    step("validating (smoke queries, refused writes)");
+    auto report = engine->validate(staging, cfg.replica.validate, cfg.replica.readers);
+    step("waiting for the snapshot checksums");
+    auto problems = sh.checksums.get();
+    if (!problems.empty()) throw Error("backup " + sh.id + " failed verification: " + problems.front());
+    step("swapping the staging copy in");
+    engine->swap_in(db, staging, cfg.replica.swap_timeout);
+    ctx.state.set_serving({replica, sh.id, sh.manifest.created_at, iso_utc(ctx.clock->now())});
+    out.outcome = "refreshed";
+    out.message = "now serves " + sh.id + " (" + std::to_string(report.passed.size()) + " checks passed)";
+  } catch (const Cancelled&) {
+    out.outcome = "cancelled";
+    out.message = "stopped before the swap; the live copy is untouched";
+  } catch (const std::exception& e) {
+    out.message = e.what();
+  }
+  if (out.outcome != "refreshed" && engine) {
+    try {
+      engine->drop_database(staging);
+    } catch (const std::exception& e) {
+      logger()->warn("refresh on {}: could not drop staging copy: {}", replica, e.what());
+    }
+  }
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+}  // namespace
+
+void cleanup_replica(const JobContext& ctx, const std::string& replica) {
+  auto engine = ctx.engines(ctx.cfg.server(replica));
+  engine->drop_database(sql::staging_name(ctx.cfg.site.database));
+  engine->drop_database(sql::retired_name(ctx.cfg.site.database));
+}
+
+RefreshResult run_refresh(const JobContext& ctx, const std::string& only, bool force) {
+  const auto& cfg = ctx.cfg;
+  std::vector<std::string> replicas = cfg.roles.replicas;
+  if (!only.empty()) {
+    if (std::find(replicas.begin(), replicas.end(), only) == replicas.end())
+      throw ConfigError("unknown replica " + only, "replicas are listed in [roles] replicas");
+    replicas = {only};
+  }
+  if (replicas.empty()) throw ConfigError("no replicas configured", "list them in [roles] replicas");
+
+  Archive archive(cfg.archive.path);
+  auto newest = archive.newest_complete();
+  if (!newest) throw SafetyError("no complete backup in the archive", "run 'sitekeeper backup' first");
+  RefreshResult res;
+  res.id = *newest;
+  auto refuse = [&](const std::string& why) {
+    const std::string msg = "refresh refused: backup " + res.id + " " + why + "; every replica left as it was";
+    ctx.state.add_alert("refresh", msg);
+    auto rec = ctx.state.generation(res.id).value_or(GenerationRecord{res.id, "", "", "", "", 0, ""});
+    rec.status = "failed";
+    rec.message = why;
+    ctx.state.put_generation(rec);
+    return Error(msg, "run 'sitekeeper verify " + res.id + "' for details; a new backup is needed");
+  };
+  if (auto g = ctx.state.generation(res.id); g && g->status == "failed")
+    throw refuse("failed verification earlier (" + g->message + ")");
+
+  // Cheap checks and the small files first, before any replica is touched.
+  for (const char* small : {kPermissionsFile, kProfileFile}) {
+    auto problems = archive.check(res.id, true, ctx.cancel, small);
+    if (!problems.empty()) throw refuse("failed verification: " + problems.front());
+  }
+  Shared sh{ctx, archive, res.id, archive.manifest(res.id),
+            {read_file(archive.path(res.id) / kPermissionsFile)}, {}};
+  try {
+    ctx.engines(cfg.server(replicas.front()))->check_snapshot(archive.path(res.id) / kSnapshotDir);
+  } catch (const Error& e) {
+    throw refuse(std::string("is unreadable: ") + e.what());
+  }
+  // The full checksum pass overlaps the restores; every swap waits for it.
+  sh.checksums = std::async(std::launch::async, [&] {
+                   try {
+                     return archive.check(res.id, true, ctx.cancel, std::string(kSnapshotDir) + "/");
+                   } catch (const std::exception& e) {
+                     return std::vector<std::string>{e.what()};
+                   }
+                 }).share();
+
+  std::counting_semaphore<64> slots(kParallelReplicas);
+  std::mutex mu;
+  std::vector<std::thread> threads;
+  for (const auto& replica : replicas) {
+    threads.emplace_back([&, replica] {
+      slots.acquire();
+      auto o = refresh_one(sh, replica, force);
+      slots.release();
+      std::lock_guard lock(mu);
+      res.replicas.push_back(std::move(o));
+    });
+  }
+  for (auto& t : threads) t.join();
+  auto problems = sh.checksums.get();
+  if (!problems.empty()) throw refuse("failed verification: " + problems.front());
+
+  std::sort(res.replicas.begin(), res.replicas.end(),
+            [](const auto& a, const auto& b) { return a.replica < b.replica; });
+  int ok = 0;
+  std::string detail;
+  for (const auto& o : res.replicas) {
+    bool good = o.outcome == "refreshed" || o.outcome == "current" || o.outcome == "skipped";
+    ok += good;
+    if (!good) ctx.state.add_alert("refresh", "replica " + o.replica + ": " + o.message);
+    detail += (detail.empty() ? "" : "; ") + o.replica + " " + o.outcome;
+  }
+  res.ok = ok == static_cast<int>(res.replicas.size());
+  res.summary = "refresh of backup " + res.id + ": " + std::to_string(ok) + "/" +
+                std::to_string(res.replicas.size()) + " replicas ok (" + detail + ")";
+  return res;
+}
+
+}  // namespace sk::replicator

@@ -1,0 +1,37 @@
+#pragma once
+// refresh: restore the newest complete backup onto read-only replicas. Per replica, in this order:
+// replay roles, restore into a staging copy, replay grants, make it read-only by privilege, validate
+// (smoke queries and a refused write as each reader), then swap it in atomically. The full checksum
+// pass over the snapshot runs alongside the restores and must pass before any swap.
+// A replica always serves a complete copy, old or new: any failure (or cancellation) before the swap
+// drops the staging copy and leaves the live one alone.
+#include <string>
+#include <vector>
+
+#include "replicator/context.hpp"
+
+namespace sk::replicator {
+
+struct ReplicaOutcome {
+  std::string replica;
+  std::string outcome;  // "refreshed", "current", "skipped", "failed", "cancelled"
+  std::string message;
+  double seconds = 0;
+};
+
+struct RefreshResult {
+  std::string id;  // the generation restored
+  std::vector<ReplicaOutcome> replicas;
+  bool ok = false;
+  std::string summary;
+};
+
+// `only` names one replica (empty: every replica in [roles]). `force` restores even onto a replica that
+// already serves this generation. Throws SafetyError when there is no complete backup, and sk::Error
+// when the newest one fails verification (every replica untouched, an alert recorded).
+RefreshResult run_refresh(const JobContext& ctx, const std::string& only = {}, bool force = false);
+
+// Drops leftover staging/retired copies on a replica (after a killed refresh). Never touches live.
+void cleanup_replica(const JobContext& ctx, const std::string& replica);
+
+}  // namespace sk::replicator

@@ -1,0 +1,24 @@
+#pragma once
+// verify [--deep] [ID]: checks a generation against its manifest and the restore tool's table of
+// contents; --deep adds a trial restore into a throwaway database and the engine's integrity checker.
+#include <string>
+#include <vector>
+
+#include "replicator/context.hpp"
+
+namespace sk::replicator {
+
+struct VerifyResult {
+  std::string id;
+  bool ok = false;
+  std::vector<std::string> problems;  // each names the file or step that failed
+  std::string summary;
+};
+
+// `id` empty means the newest generation (complete or not: an unfinished newest is reported as such).
+// `trial_server` names the server for the --deep trial restore (default: the first replica, else the
+// active). Records the outcome on the generation in the state store. Throws sk::Error only for usage
+// problems (unknown id, empty archive); a damaged generation is a result with ok = false.
+VerifyResult run_verify(const JobContext& ctx, const std::string& id, bool deep, const std::string& trial_server = {});
+
+}  // namespace sk::replicator

@@ -1,0 +1,131 @@
+#include "sql/postgres/pg_engine.hpp"
+
+#include <soci/soci.h>
+
+#include "app/core/error.hpp"
+#include "app/core/log.hpp"
+#include "sql/ident.hpp"
+#include "sql/postgres/pg_queries.hpp"
+#include "sql/postgres/pg_session.hpp"
+
+namespace sk::sql {
+
+namespace {
+const char* kMaintenanceDb = "postgres";
+auto logger() { return log::get("sql"); }
+}  // namespace
+
+PgEngine::PgEngine(ServerConfig server, std::shared_ptr<ProcessRunner> runner)
+    : server_(std::move(server)), runner_(std::move(runner)) {}
+
+std::unique_ptr<soci::session> PgEngine::open(const std::string& db) const {
+  return pg::connect(server_, db, connect_timeout_);
+}
+
+std::string PgEngine::tool(const char* name) const { return (server_.bin_dir / name).string(); }
+
+std::string PgEngine::conn(const std::string& db) const {
+  return pg::conninfo(server_, db, connect_timeout_, false);
+}
+
+ProcessOptions PgEngine::tool_options(const CancelToken* cancel) const {
+  ProcessOptions o;
+  if (!server_.password.empty()) o.env["PGPASSWORD"] = server_.password;
+  o.env["PGAPPNAME"] = "sitekeeper";
+  o.cancel = cancel;
+  return o;
+}
+
+ProbeInfo PgEngine::probe(std::chrono::milliseconds timeout) {
+  auto s = pg::connect(server_, kMaintenanceDb, timeout);
+  auto rows = pg::query(*s, pg::q::kProbe, "probe");
+  ProbeInfo p;
+  if (!rows.empty()) {
+    std::string v = rows[0][0].value_or("");
+    // "PostgreSQL 15.18 (Debian ...) on x86_64..." -> "PostgreSQL 15.18"
+    auto sp = v.find(' ', v.find(' ') + 1);
+    p.version = v.substr(0, sp);
+    p.in_recovery = rows[0][1].value_or("0") == "1";
+    p.read_only = p.in_recovery || rows[0][2].value_or("off") == "on";
+  }
+  return p;
+}
+
+bool PgEngine::database_exists(const std::string& db) {
+  auto s = open(kMaintenanceDb);
+  return pg::query_value(*s, std::string(pg::q::kDatabaseExists) + quote_literal(db), "look up database")
+      .has_value();
+}
+
+void PgEngine::backup(const std::string& db, const fs::path& out, int jobs, const CancelToken* cancel) {
+  check_ident(db, "database");
+  // -Fd with -j uses one synchronized snapshot across all workers, so the dump is consistent.
+  run_checked(*runner_,
+              {tool("pg_dump"), "--format=directory", "--jobs=" + std::to_string(jobs),
+               "--file=" + out.string(), "--dbname=" + conn(db)},
+              tool_options(cancel));
+}
+
+void PgEngine::check_snapshot(const fs::path& snapshot) {
+  auto r = run_checked(*runner_, {tool("pg_restore"), "--list", snapshot.string()}, tool_options(nullptr));
+  if (r.out.find("TABLE DATA") == std::string::npos && r.out.find("; Archive created") == std::string::npos)
+    throw Error("pg_restore --list found no table of contents in " + snapshot.string());
+}
+
+void PgEngine::drop_database(const std::string& db) {
+  auto s = open(kMaintenanceDb);
+  // FORCE ends sessions first: a leftover staging copy may still be in use by a killed restore.
+  pg::exec(*s, "DROP DATABASE IF EXISTS " + quote_ident(db) + " WITH (FORCE)", "drop database " + db);
+}
+
+void PgEngine::restore_to_staging(const std::string& staging, const fs::path& snapshot, int jobs,
+                                  const CancelToken* cancel) {
+  drop_database(staging);
+  {
+    auto s = open(kMaintenanceDb);
+    pg::exec(*s, "CREATE DATABASE " + quote_ident(staging) + " TEMPLATE template0 ENCODING 'UTF8'",
+             "create staging database " + staging);
+  }
+  ProcessOptions o = tool_options(cancel);
+  // The restore session builds every index and constraint: give it memory, and skip waiting for WAL
+  // flushes (a crash mid-restore loses only the staging copy, which is rebuilt anyway).
+  o.env["PGOPTIONS"] = "-c maintenance_work_mem=256MB -c synchronous_commit=off";
+  run_checked(*runner_,
+              {tool("pg_restore"), "--exit-on-error", "--jobs=" + std::to_string(jobs),
+               "--dbname=" + conn(staging), snapshot.string()},
+              o);
+}
+
+void PgEngine::integrity_check(const std::string& db, const CancelToken* cancel) {
+  run_checked(*runner_,
+              // The positional connection string names exactly one database; a --database pattern
+              // would fold case and expand wildcards in names like CM_CEN.
+              {tool("pg_amcheck"), "--install-missing", "--heapallindexed", conn(db)},
+              tool_options(cancel));
+}
+
+ReplicationState PgEngine::replication_state() {
+  auto s = open(kMaintenanceDb);
+  ReplicationState st;
+  auto rows = pg::query(*s, pg::q::kReceiver, "read WAL receiver");
+  if (rows.empty()) {
+    st.state = "no receiver";
+    return st;
+  }
+  st.state = rows[0][0].value_or("");
+  double silence = std::stod(rows[0][1].value_or("1e9"));
+  st.lag_bytes = static_cast<std::uint64_t>(std::stod(rows[0][2].value_or("0")));
+  st.lag_seconds = std::stod(rows[0][3].value_or("0"));
+  st.receiver_hears_primary = st.state == "streaming" && silence < 10.0;
+  return st;
+}
+
+std::vector<SerialValue> PgEngine::read_serials(const std::string& db) {
+  auto s = open(db);
+  std::vector<SerialValue> out;
+  for (auto& r : pg::query(*s, pg::q::kSequences, "read sequences"))
+    out.push_back(SerialValue{r[0].value_or(""), r[1].value_or(""), std::stoll(r[2].value_or("0"))});
+  return out;
+}
+
+}  // namespace sk::sql

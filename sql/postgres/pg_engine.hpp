@@ -1,0 +1,55 @@
+#pragma once
+// The PostgreSQL engine: SOCI over native libpq or ODBC (psqlODBC) for SQL, and the server's own tools
+// (pg_dump, pg_restore, pg_amcheck) from an argv for snapshots. SQL text lives in pg_queries.hpp.
+// Thread-safety: one PgEngine per thread; it opens a fresh session per operation.
+#include <memory>
+
+#include "sql/engine.hpp"
+
+namespace soci {
+class session;
+}
+
+namespace sk::sql {
+
+class PgEngine final : public Engine {
+ public:
+  PgEngine(ServerConfig server, std::shared_ptr<ProcessRunner> runner);
+
+  std::string dialect() const override { return "postgresql"; }
+  ProbeInfo probe(std::chrono::milliseconds timeout) override;
+  bool database_exists(const std::string& db) override;
+
+  void backup(const std::string& db, const fs::path& out, int jobs, const CancelToken* cancel) override;
+  void check_snapshot(const fs::path& snapshot) override;
+  void restore_to_staging(const std::string& staging, const fs::path& snapshot, int jobs,
+                          const CancelToken* cancel) override;
+  void drop_database(const std::string& db) override;
+  void integrity_check(const std::string& db, const CancelToken* cancel) override;
+
+  void make_read_only(const std::string& db, const std::vector<std::string>& readers) override;
+  ValidationReport validate(const std::string& db, const std::vector<std::string>& queries,
+                            const std::vector<std::string>& readers) override;
+  void swap_in(const std::string& live, const std::string& staging,
+               std::chrono::milliseconds timeout) override;
+
+  PermissionScript capture_permissions(const std::string& db) override;
+  void replay_roles(const PermissionScript& script) override;
+  void replay_grants(const PermissionScript& script, const std::string& db) override;
+  nlohmann::json capture_profile(const std::string& db) override;
+
+  ReplicationState replication_state() override;
+  std::vector<SerialValue> read_serials(const std::string& db) override;
+
+ private:
+  std::unique_ptr<soci::session> open(const std::string& db) const;
+  std::string tool(const char* name) const;
+  ProcessOptions tool_options(const CancelToken* cancel) const;
+  std::string conn(const std::string& db) const;  // conninfo without the password (it goes in the env)
+
+  ServerConfig server_;
+  std::shared_ptr<ProcessRunner> runner_;
+  std::chrono::milliseconds connect_timeout_{10000};
+};
+
+}  // namespace sk::sql

@@ -1,0 +1,170 @@
+#include "sql/postgres/pg_session.hpp"
+
+#include <soci/soci.h>
+#include <soci/odbc/soci-odbc.h>
+#include <soci/postgresql/soci-postgresql.h>
+
+#include "app/core/error.hpp"
+#include "app/core/log.hpp"
+
+namespace sk::sql::pg {
+
+namespace {
+std::string conn_value(const std::string& v) {
+  std::string out = "'";
+  for (char c : v) {
+    if (c == '\'' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "'";
+}
+// psqlODBC honours {braces} only for PWD; other values go in plain and must not carry separators.
+std::string odbc_plain(const std::string& key, const std::string& v) {
+  if (v.find_first_of(";{}=") != std::string::npos || v.empty() || v.front() == ' ' || v.back() == ' ')
+    throw Error(key + " value '" + v + "' cannot be passed to the ODBC driver",
+                "use transport = \"native\" for names with ; { } = or surrounding spaces");
+  return v;
+}
+std::string odbc_value(const std::string& v) {
+  std::string out = "{";
+  for (char c : v) {
+    out += c;
+    if (c == '}') out += '}';
+  }
+  return out + "}";
+}
+std::string first_line(const std::string& s) {
+  std::string t = s;
+  while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
+  return t;
+}
+}  // namespace
+
+std::string conninfo(const ServerConfig& s, const std::string& db, std::chrono::milliseconds timeout,
+                     bool with_password) {
+  long secs = std::max<long>(2, static_cast<long>((timeout.count() + 999) / 1000));
+  std::string c = "host=" + conn_value(s.host) + " port=" + std::to_string(s.port) +
+                  " dbname=" + conn_value(db) + " user=" + conn_value(s.user) +
+                  " connect_timeout=" + std::to_string(secs) + " application_name=sitekeeper";
+  if (with_password && !s.password.empty()) c += " password=" + conn_value(s.password);
+  return c;
+}
+
+std::string odbc_string(const ServerConfig& s, const std::string& db) {
+  std::string c = "DRIVER={" + odbc_plain("odbc_driver", s.odbc_driver) + "};SERVER=" + odbc_plain("host", s.host) +
+                  ";PORT=" + std::to_string(s.port) + ";DATABASE=" + odbc_plain("database", db) +
+                  ";UID=" + odbc_plain("user", s.user) + ";BoolsAsChar=0;";
+  if (!s.password.empty()) c += "PWD=" + odbc_value(s.password) + ";";
+  return c;
+}
+
+std::unique_ptr<soci::session> connect(const ServerConfig& s, const std::string& db,
+                                       std::chrono::milliseconds timeout) {
+  try {
+    std::unique_ptr<soci::session> session;
+    if (s.transport == "odbc") {
+      session = std::make_unique<soci::session>(soci::odbc, odbc_string(s, db));
+    } else {
+      session = std::make_unique<soci::session>(soci::postgresql, conninfo(s, db, timeout, true));
+    }
+    *session << "SET standard_conforming_strings = on";
+    *session << "SET client_min_messages = warning";
+    return session;
+  } catch (const std::exception& e) {
+    throw Error("cannot connect to server " + s.name + " (" + s.host + ":" + std::to_string(s.port) +
+                    ", database " + db + ", " + s.transport + "): " + first_line(log::redact(e.what())),
+                "check that the server is running and that host, port, user and password are right");
+  }
+}
+
+void exec(soci::session& db, const std::string& sql, const std::string& what) {
+  try {
+    db << sql;
+  } catch (const std::exception& e) {
+    throw Error(what + ": " + first_line(log::redact(e.what())));
+  }
+}
+
+namespace {
+std::optional<std::string> cell(const soci::row& r, std::size_t i) {
+  if (r.get_indicator(i) == soci::i_null) return std::nullopt;
+  switch (r.get_properties(i).get_data_type()) {
+    case soci::dt_string: return r.get<std::string>(i);
+    case soci::dt_integer: return std::to_string(r.get<int>(i));
+    case soci::dt_long_long: return std::to_string(r.get<long long>(i));
+    case soci::dt_unsigned_long_long: return std::to_string(r.get<unsigned long long>(i));
+    case soci::dt_double: return std::to_string(r.get<double>(i));
+    default: throw Error("unexpected column type in a sitekeeper query");
+  }
+}
+}  // namespace
+
+std::vector<Row> query(soci::session& db, const std::string& sql, const std::string& what) {
+  std::vector<Row> out;
+  try {
+    soci::rowset<soci::row> rs = db.prepare << sql;
+    for (const auto& r : rs) {
+      Row row;
+      for (std::size_t i = 0; i < r.size(); ++i) row.push_back(cell(r, i));
+      out.push_back(std::move(row));
+    }
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(what + ": " + first_line(log::redact(e.what())));
+  }
+  return out;
+}
+
+std::optional<std::string> query_value(soci::session& db, const std::string& sql, const std::string& what) {
+  auto rows = query(db, sql, what);
+  if (rows.empty() || rows[0].empty()) return std::nullopt;
+  return rows[0][0];
+}
+
+Transaction::Transaction(soci::session& db, const std::string& what) : db_(db), what_(what) {
+  try {
+    db_.begin();
+  } catch (const std::exception& e) {
+    throw Error(what_ + ": cannot begin a transaction: " + first_line(e.what()));
+  }
+}
+
+Transaction::~Transaction() {
+  if (open_) {
+    try {
+      db_.rollback();
+    } catch (...) {
+    }
+  }
+}
+
+void Transaction::commit() {
+  try {
+    db_.commit();
+    open_ = false;
+  } catch (const std::exception& e) {
+    throw Error(what_ + ": commit failed: " + first_line(log::redact(e.what())));
+  }
+}
+
+void Transaction::rollback() {
+  if (!open_) return;
+  open_ = false;
+  try {
+    db_.rollback();
+  } catch (const std::exception& e) {
+    throw Error(what_ + ": rollback failed: " + first_line(e.what()));
+  }
+}
+
+std::optional<std::string> try_exec(soci::session& db, const std::string& sql) {
+  try {
+    db << sql;
+    return std::nullopt;
+  } catch (const std::exception& e) {
+    return first_line(e.what());
+  }
+}
+
+}  // namespace sk::sql::pg

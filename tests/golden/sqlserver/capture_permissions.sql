@@ -1,0 +1,21 @@
+-- server scope
+SELECT sp.name, sp.type, CONVERT(varchar(172), sp.sid, 1) AS sid_hex, CONVERT(varchar(514), l.password_hash, 1) AS hash_hex, sp.default_database_name, CAST(sp.is_disabled AS int) AS is_disabled FROM sys.server_principals AS sp LEFT JOIN sys.sql_logins AS l ON l.principal_id = sp.principal_id WHERE sp.type IN ('S', 'U', 'G') AND sp.principal_id <> 1 AND sp.name NOT LIKE N'##%' AND sp.name NOT LIKE N'NT %' ORDER BY sp.name
+GO
+SELECT name FROM sys.server_principals WHERE type = 'R' AND is_fixed_role = 0 AND principal_id > 2 ORDER BY name
+GO
+SELECT r.name AS role_name, m.name AS member_name FROM sys.server_role_members AS rm JOIN sys.server_principals AS r ON r.principal_id = rm.role_principal_id JOIN sys.server_principals AS m ON m.principal_id = rm.member_principal_id WHERE m.type IN ('S', 'U', 'G', 'R') AND m.principal_id <> 1 AND m.name NOT LIKE N'##%' AND m.name NOT LIKE N'NT %' ORDER BY r.name, m.name
+GO
+-- database scope CM_CEN
+SELECT dp.name, dp.type, COALESCE(sp.name, N'') AS login_name, COALESCE(dp.default_schema_name, N'') AS default_schema FROM [CM_CEN].sys.database_principals AS dp LEFT JOIN sys.server_principals AS sp ON sp.sid = dp.sid AND dp.type <> 'R' WHERE dp.type IN ('S', 'U', 'G', 'R') AND dp.is_fixed_role = 0 AND dp.principal_id > 4 ORDER BY CASE dp.type WHEN 'R' THEN 0 ELSE 1 END, dp.name
+GO
+SELECT r.name AS role_name, m.name AS member_name FROM [CM_CEN].sys.database_role_members AS rm JOIN [CM_CEN].sys.database_principals AS r ON r.principal_id = rm.role_principal_id JOIN [CM_CEN].sys.database_principals AS m ON m.principal_id = rm.member_principal_id WHERE m.principal_id > 4 ORDER BY r.name, m.name
+GO
+SELECT p.state, p.permission_name, CAST(p.class AS int) AS class, COALESCE(s.name, N'') AS schema_name, COALESCE(o.name, N'') AS object_name, COALESCE(c.name, N'') AS column_name, g.name AS grantee FROM [CM_CEN].sys.database_permissions AS p JOIN [CM_CEN].sys.database_principals AS g ON g.principal_id = p.grantee_principal_id LEFT JOIN [CM_CEN].sys.objects AS o ON p.class = 1 AND o.object_id = p.major_id LEFT JOIN [CM_CEN].sys.schemas AS s ON (p.class = 1 AND s.schema_id = o.schema_id) OR (p.class = 3 AND s.schema_id = p.major_id) LEFT JOIN [CM_CEN].sys.columns AS c ON p.class = 1 AND p.minor_id <> 0 AND c.object_id = p.major_id AND c.column_id = p.minor_id WHERE p.class IN (0, 1, 3) AND g.principal_id NOT IN (1, 3, 4) AND (p.class <> 1 OR o.is_ms_shipped = 0) ORDER BY g.name, p.class, s.name, o.name, c.name, p.permission_name
+GO
+-- database scope x'; DROP DATABASE y--
+SELECT dp.name, dp.type, COALESCE(sp.name, N'') AS login_name, COALESCE(dp.default_schema_name, N'') AS default_schema FROM [x'; DROP DATABASE y--].sys.database_principals AS dp LEFT JOIN sys.server_principals AS sp ON sp.sid = dp.sid AND dp.type <> 'R' WHERE dp.type IN ('S', 'U', 'G', 'R') AND dp.is_fixed_role = 0 AND dp.principal_id > 4 ORDER BY CASE dp.type WHEN 'R' THEN 0 ELSE 1 END, dp.name
+GO
+SELECT r.name AS role_name, m.name AS member_name FROM [x'; DROP DATABASE y--].sys.database_role_members AS rm JOIN [x'; DROP DATABASE y--].sys.database_principals AS r ON r.principal_id = rm.role_principal_id JOIN [x'; DROP DATABASE y--].sys.database_principals AS m ON m.principal_id = rm.member_principal_id WHERE m.principal_id > 4 ORDER BY r.name, m.name
+GO
+SELECT p.state, p.permission_name, CAST(p.class AS int) AS class, COALESCE(s.name, N'') AS schema_name, COALESCE(o.name, N'') AS object_name, COALESCE(c.name, N'') AS column_name, g.name AS grantee FROM [x'; DROP DATABASE y--].sys.database_permissions AS p JOIN [x'; DROP DATABASE y--].sys.database_principals AS g ON g.principal_id = p.grantee_principal_id LEFT JOIN [x'; DROP DATABASE y--].sys.objects AS o ON p.class = 1 AND o.object_id = p.major_id LEFT JOIN [x'; DROP DATABASE y--].sys.schemas AS s ON (p.class = 1 AND s.schema_id = o.schema_id) OR (p.class = 3 AND s.schema_id = p.major_id) LEFT JOIN [x'; DROP DATABASE y--].sys.columns AS c ON p.class = 1 AND p.minor_id <> 0 AND c.object_id = p.major_id AND c.column_id = p.minor_id WHERE p.class IN (0, 1, 3) AND g.principal_id NOT IN (1, 3, 4) AND (p.class <> 1 OR o.is_ms_shipped = 0) ORDER BY g.name, p.class, s.name, o.name, c.name, p.permission_name
+GO
