@@ -1,5 +1,7 @@
 #include "sql/postgres/pg_session.hpp"
 
+#include <cctype>
+
 #include <soci/soci.h>
 #include <soci/odbc/soci-odbc.h>
 #include <soci/postgresql/soci-postgresql.h>
@@ -10,13 +12,21 @@
 namespace sk::sql::pg {
 
 namespace {
-std::string conn_value(const std::string& v) {
-  std::string out = "'";
-  for (char c : v) {
-    if (c == '\'' || c == '\\') out += '\\';
-    out += c;
+// Every value percent-encoded in a URI: SOCI's PostgreSQL backend re-splits a keyword/value string on
+// spaces (it looks for its own "singlerow" option), which breaks quoted values such as database names
+// with spaces. A URI has no spaces to split.
+std::string uri_value(const std::string& v) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : v) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out += static_cast<char>(c);
+    else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
   }
-  return out + "'";
+  return out;
 }
 // psqlODBC honours {braces} only for PWD; other values go in plain and must not carry separators.
 std::string odbc_plain(const std::string& key, const std::string& v) {
@@ -43,10 +53,10 @@ std::string first_line(const std::string& s) {
 std::string conninfo(const ServerConfig& s, const std::string& db, std::chrono::milliseconds timeout,
                      bool with_password) {
   long secs = std::max<long>(2, static_cast<long>((timeout.count() + 999) / 1000));
-  std::string c = "host=" + conn_value(s.host) + " port=" + std::to_string(s.port) +
-                  " dbname=" + conn_value(db) + " user=" + conn_value(s.user) +
-                  " connect_timeout=" + std::to_string(secs) + " application_name=sitekeeper";
-  if (with_password && !s.password.empty()) c += " password=" + conn_value(s.password);
+  std::string c = "postgresql://?host=" + uri_value(s.host) + "&port=" + std::to_string(s.port) +
+                  "&dbname=" + uri_value(db) + "&user=" + uri_value(s.user) +
+                  "&connect_timeout=" + std::to_string(secs) + "&application_name=sitekeeper";
+  if (with_password && !s.password.empty()) c += "&password=" + uri_value(s.password);
   return c;
 }
 

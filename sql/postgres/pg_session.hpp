@@ -18,7 +18,8 @@ namespace sk::sql::pg {
 
 using Row = std::vector<std::optional<std::string>>;
 
-// libpq conninfo for `db` (values quoted); includes the password when `with_password`.
+// libpq connection URI for `db` (every value percent-encoded); includes the password when
+// `with_password` (only for in-process sessions: tools get it through PGPASSWORD).
 std::string conninfo(const ServerConfig& s, const std::string& db, std::chrono::milliseconds timeout,
                      bool with_password);
 // ODBC connection string for psqlODBC.
