@@ -12,7 +12,7 @@ PACKAGES=(build-essential cmake pkg-config git
   libsoci-dev libpq-dev libsqlite3-dev unixodbc-dev odbc-postgresql
   libboost-dev libboost-filesystem-dev libboost-system-dev
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
-  libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libssl-dev
+  libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libssl-dev prometheus-cpp-dev
   postgresql-15 postgresql-client-15 postgresql-contrib sqlite3 procps tzdata)
 
 install_missing() {

@@ -92,12 +92,15 @@ std::vector<std::string> check_files(const fs::path& dir, const Manifest& m, con
     if (hash && sha256_file(p, cancel) != f.sha256) problems.push_back(f.path + ": checksum mismatch");
   }
   for (auto it = fs::recursive_directory_iterator(dir); it != fs::recursive_directory_iterator(); ++it) {
-    const std::string rel = fs::relative(it->path(), dir).generic_string();
+    // Lexical: fs::relative would resolve a planted symlink and name its target instead.
+    const std::string rel = it->path().lexically_relative(dir).generic_string();
     if (it.depth() == 0 && std::find(skip.begin(), skip.end(), rel) != skip.end()) {
       if (it->is_directory()) it.disable_recursion_pending();
       continue;
     }
-    if (!it->is_directory() && !listed.count(rel)) problems.push_back(rel + ": not in the manifest");
+    // A symlink to a folder is an unlisted entry, not a folder of the generation.
+    if (!fs::is_directory(it->symlink_status()) && !listed.count(rel))
+      problems.push_back(rel + ": not in the manifest");
   }
   return problems;
 }

@@ -1,6 +1,7 @@
 #include "replicator/refresh.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <future>
 #include <mutex>
 #include <semaphore>
@@ -29,6 +30,15 @@ struct Shared {
   std::shared_future<std::vector<std::string>> checksums;
 };
 
+// Generation ids order by time, then by counter as a number: "...Z-10" is newer than "...Z-2".
+bool newer_id(const std::string& a, const std::string& b) {
+  auto key = [](const std::string& s) {
+    auto dash = s.find('-');
+    return std::make_pair(s.substr(0, dash), dash == std::string::npos ? 1 : std::atoi(s.c_str() + dash + 1));
+  };
+  return key(b) < key(a);
+}
+
 ReplicaOutcome refresh_one(const Shared& sh, const std::string& replica, bool force) {
   const auto& ctx = sh.ctx;
   const auto& cfg = ctx.cfg;
@@ -36,7 +46,7 @@ ReplicaOutcome refresh_one(const Shared& sh, const std::string& replica, bool fo
   ReplicaOutcome out{replica, "failed", "", 0};
   const auto t0 = std::chrono::steady_clock::now();
   auto serving = ctx.state.serving(replica);
-  if (serving && serving->backup_id > sh.id) {
+  if (serving && newer_id(serving->backup_id, sh.id)) {
     out.outcome = "skipped";
     out.message = "serves newer backup " + serving->backup_id + "; never going back to " + sh.id;
     return out;
@@ -139,6 +149,8 @@ RefreshResult run_refresh(const JobContext& ctx, const std::string& only, bool f
   sh.checksums = std::async(std::launch::async, [&] {
                    try {
                      return archive.check(res.id, true, ctx.cancel, std::string(kSnapshotDir) + "/");
+                   } catch (const Cancelled&) {
+                     throw;  // not a verdict on the backup; every swap waiting for it is cancelled
                    } catch (const std::exception& e) {
                      return std::vector<std::string>{e.what()};
                    }
@@ -157,7 +169,12 @@ RefreshResult run_refresh(const JobContext& ctx, const std::string& only, bool f
     });
   }
   for (auto& t : threads) t.join();
-  auto problems = sh.checksums.get();
+  std::vector<std::string> problems;
+  try {
+    problems = sh.checksums.get();
+  } catch (const Cancelled&) {
+    // Cancelled mid-pass: no replica swapped (each waits for this pass) and each reports "cancelled".
+  }
   if (!problems.empty()) throw refuse("failed verification: " + problems.front());
 
   std::sort(res.replicas.begin(), res.replicas.end(),

@@ -39,8 +39,12 @@ struct Lexer {
         while (i < s.size() && s[i] != '\n') advance();
       } else if (peek() == '/' && peek(1) == '*') {
         int depth = 0;  // PostgreSQL block comments nest
+        const int start = line;
         do {
-          if (i >= s.size()) fail("unterminated comment");
+          if (i >= s.size()) {
+            line = start;  // report where the comment opens, not the end of the script
+            fail("unterminated comment");
+          }
           if (peek() == '/' && peek(1) == '*') { ++depth; advance(); advance(); }
           else if (peek() == '*' && peek(1) == '/') { --depth; advance(); advance(); }
           else advance();
@@ -53,9 +57,13 @@ struct Lexer {
 
   std::string quoted(char q) {
     std::string v;
+    const int start = line;
     advance();
     for (;;) {
-      if (i >= s.size()) fail("unterminated quote");
+      if (i >= s.size()) {
+        line = start;  // report where the quote opens, not the end of the script
+        fail("unterminated quote");
+      }
       if (s[i] == q) {
         if (peek(1) == q) { v += q; advance(); advance(); continue; }
         advance();
@@ -170,7 +178,8 @@ PermStatement classify(const Lexer& lx, std::string_view script, const std::vect
     }
     size_t k = static_cast<size_t>(on - toks.begin()) + 1;
     if (w(k, "DATABASE")) {
-      if (k + 1 >= toks.size() || !is_name(toks[k + 1]) || w(k + 2, ","))
+      // Exactly one name, then TO/FROM: a list ("d1, d2") would be retargeted only in its first name.
+      if (k + 1 >= toks.size() || !is_name(toks[k + 1]) || !(w(k + 2, "TO") || w(k + 2, "FROM")))
         return bad("one database name is expected");
       st.kind = PermStatement::Kind::kDatabaseGrant;
       st.db_begin = toks[k + 1].begin - toks.front().begin;

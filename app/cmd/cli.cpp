@@ -53,6 +53,9 @@ const std::vector<Command>& commands() {
          c.add_option("--limit", a.limit, "how many runs")->check(CLI::Range(1, 100000));
        },
        cmd_history},
+      {"schedule", "print each schedule's next five fire times", none, cmd_schedule},
+      {"run", "daemon: scheduler + health monitor + HTTP API; SIGTERM stops it cleanly, SIGHUP reloads", none,
+       cmd_run},
   };
   return table;
 }

@@ -11,7 +11,11 @@ namespace sk::cli {
 
 int cmd_capture(const GlobalOptions& g, const CommandArgs&) {
   Runtime rt(g);
-  rt.run_job("capture", rt.cfg().roles.active, [&] { return replicator::run_capture(rt.ctx()).summary; });
+  rt.run_job("capture", rt.cfg().roles.active, [&] {
+    auto r = replicator::run_capture(rt.ctx());
+    std::cout << r.summary << "\n";
+    return r.summary;
+  });
   return kOk;
 }
 

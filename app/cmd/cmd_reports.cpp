@@ -9,7 +9,7 @@ namespace sk::cli {
 
 int cmd_status(const GlobalOptions& g, const CommandArgs&) {
   Runtime rt(g);
-  auto s = status_report(rt);
+  auto s = status_report(rt.ctx());
   if (g.json) print_json(s);
   else std::cout << render_status(s);
   return kOk;
@@ -17,7 +17,7 @@ int cmd_status(const GlobalOptions& g, const CommandArgs&) {
 
 int cmd_check(const GlobalOptions& g, const CommandArgs&) {
   Runtime rt(g);
-  auto c = check_report(rt);
+  auto c = check_report(rt.ctx());
   if (g.json) print_json(c);
   else std::cout << render_check(c);
   return c["ok"].get<bool>() ? kOk : kFailed;

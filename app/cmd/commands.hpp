@@ -25,5 +25,7 @@ int cmd_verify(const GlobalOptions& g, const CommandArgs& a);
 int cmd_refresh(const GlobalOptions& g, const CommandArgs& a);
 int cmd_status(const GlobalOptions& g, const CommandArgs& a);
 int cmd_history(const GlobalOptions& g, const CommandArgs& a);
+int cmd_schedule(const GlobalOptions& g, const CommandArgs& a);
+int cmd_run(const GlobalOptions& g, const CommandArgs& a);
 
 }  // namespace sk::cli

@@ -18,9 +18,9 @@ long long age_seconds(const std::string& iso, Clock::time_point now) {
 }
 std::string age_text(long long s) { return s < 0 ? "-" : format_duration(std::chrono::seconds(s)); }
 
-std::optional<GenerationRecord> newest_verified(Runtime& rt) {
-  replicator::Archive archive(rt.cfg().archive.path);
-  for (const auto& g : rt.state().generations())
+std::optional<GenerationRecord> newest_verified(const replicator::JobContext& ctx) {
+  replicator::Archive archive(ctx.cfg.archive.path);
+  for (const auto& g : ctx.state.generations())
     if (g.status == "verified" && archive.complete(g.id)) return g;
   return std::nullopt;
 }
@@ -30,8 +30,8 @@ nlohmann::json server_json(const ServerConfig& s) {
 }
 }  // namespace
 
-nlohmann::json status_report(Runtime& rt) {
-  const auto& cfg = rt.cfg();
+nlohmann::json status_report(const replicator::JobContext& ctx) {
+  const auto& cfg = ctx.cfg;
   const auto now = system_clock()->now();
   const long long max_age = std::chrono::duration_cast<std::chrono::seconds>(cfg.archive.max_age).count();
   nlohmann::json j;
@@ -39,7 +39,7 @@ nlohmann::json status_report(Runtime& rt) {
   j["database"] = cfg.site.database;
   j["active"] = server_json(cfg.server(cfg.roles.active));
   j["standby"] = cfg.roles.standby.empty() ? nlohmann::json() : server_json(cfg.server(cfg.roles.standby));
-  auto nv = newest_verified(rt);
+  auto nv = newest_verified(ctx);
   j["archive"] = {{"path", cfg.archive.path.string()},
                   {"newest_verified", nv ? nv->id : ""},
                   {"newest_verified_at", nv ? nv->created_at : ""},
@@ -48,7 +48,7 @@ nlohmann::json status_report(Runtime& rt) {
   j["replicas"] = nlohmann::json::array();
   for (const auto& name : cfg.roles.replicas) {
     nlohmann::json r = server_json(cfg.server(name));
-    auto s = rt.state().serving(name);
+    auto s = ctx.state.serving(name);
     r["backup_id"] = s ? s->backup_id : "";
     r["backup_time"] = s ? s->backup_time : "";
     r["restored_at"] = s ? s->restored_at : "";
@@ -59,11 +59,11 @@ nlohmann::json status_report(Runtime& rt) {
   }
   j["last_runs"] = nlohmann::json::array();
   for (const char* job : {"capture", "backup", "verify", "refresh"})
-    if (auto run = rt.state().last_run(job))
+    if (auto run = ctx.state.last_run(job))
       j["last_runs"].push_back({{"job", run->job}, {"outcome", run->outcome}, {"started_at", run->started_at},
                                 {"duration_ms", run->duration_ms}, {"message", run->message}});
   j["alerts"] = nlohmann::json::array();
-  for (const auto& a : rt.state().alerts(5))
+  for (const auto& a : ctx.state.alerts(5))
     j["alerts"].push_back({{"at", a.at}, {"job", a.job}, {"message", a.message}});
   return j;
 }
@@ -111,9 +111,8 @@ std::string render_status(const nlohmann::json& s) {
   return o.str();
 }
 
-nlohmann::json check_report(Runtime& rt) {
-  const auto& cfg = rt.cfg();
-  auto ctx = rt.ctx();
+nlohmann::json check_report(const replicator::JobContext& ctx) {
+  const auto& cfg = ctx.cfg;
   nlohmann::json j;
   bool ok = true;
   j["config"] = {{"file", cfg.file.string()}, {"ok", true}};
@@ -148,7 +147,7 @@ nlohmann::json check_report(Runtime& rt) {
     if (!s.contains("drift")) s["drift"] = nlohmann::json::array();
     j["servers"].push_back(s);
   }
-  auto nv = newest_verified(rt);
+  auto nv = newest_verified(ctx);
   const auto now = system_clock()->now();
   long long age = nv ? age_seconds(nv->created_at, now) : -1;
   long long max_age = std::chrono::duration_cast<std::chrono::seconds>(cfg.archive.max_age).count();

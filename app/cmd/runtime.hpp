@@ -19,6 +19,10 @@ struct GlobalOptions {
   bool json = false;
 };
 
+// load_config plus the checks that need the domain folders (schedule expressions and time zones), so
+// that every command and the daemon refuse the same bad file with FILE:LINE:COLUMN errors.
+Config load_checked_config(const std::string& file);
+
 class Runtime {
  public:
   // Loads the config and opens the state store. Throws ConfigError / sk::Error.
@@ -41,6 +45,16 @@ class Runtime {
   std::shared_ptr<Clock> clock_;
   const CancelToken* cancel_;
 };
+
+// Records one job run in the state store, logs one summary line, and on failure raises an alert (state
+// store + the [alerts] command). `fn` returns the summary; its error is recorded and rethrown.
+// Shared by the command line and the daemon so that both leave the same history.
+void run_recorded(StateStore& state, const Config& cfg, ProcessRunner& runner, const std::string& job,
+                  const std::string& target, const std::function<std::string()>& fn);
+
+// Runs a schedulable job by name (backup, refresh, capture, verify, check) and returns its summary.
+// Throws ConfigError for an unknown name and sk::Error when the job fails.
+std::string run_named_job(const std::string& job, const replicator::JobContext& ctx);
 
 // Prints a JSON document (for --json) on stdout.
 void print_json(const nlohmann::json& j);

@@ -22,7 +22,7 @@ struct SiteOptions {
   std::string database = "CM_CEN";
   std::string archive = "site archive";
   int keep = 3;
-  std::string extra_config;  // appended verbatim
+  std::string extra_config = {};  // appended verbatim
   bool load_site = true;
 };
 

@@ -15,6 +15,7 @@
 
 #include "app/core/error.hpp"
 #include "app/core/hash.hpp"
+#include "app/core/process.hpp"
 #include "replicator/manifest.hpp"
 
 namespace {
@@ -234,6 +235,8 @@ struct Damage {
   bool still_complete;       // marker still matches the manifest
 };
 
+void PrintTo(const Damage& d, std::ostream* os) { *os << d.name; }
+
 class ArchiveDamage : public ArchiveTest, public ::testing::WithParamInterface<Damage> {};
 
 TEST_P(ArchiveDamage, CheckFindsIt) {
@@ -245,8 +248,11 @@ TEST_P(ArchiveDamage, CheckFindsIt) {
   d.apply(a.path(id));
   auto problems = a.check(id, true, nullptr);
   EXPECT_THAT(problems, ElementsAre(HasSubstr(d.problem)));
-  if (d.found_by_sizes_only) EXPECT_THAT(a.check(id, false, nullptr), ElementsAre(HasSubstr(d.problem)));
-  else EXPECT_THAT(a.check(id, false, nullptr), IsEmpty());
+  if (d.found_by_sizes_only) {
+    EXPECT_THAT(a.check(id, false, nullptr), ElementsAre(HasSubstr(d.problem)));
+  } else {
+    EXPECT_THAT(a.check(id, false, nullptr), IsEmpty());
+  }
   EXPECT_EQ(a.complete(id), d.still_complete);
   EXPECT_EQ(a.newest_complete(), d.still_complete ? id : older);
   // The other generation is untouched by the damage and by checking.
@@ -388,6 +394,8 @@ struct RetentionCase {
   std::vector<std::string> victims;
 };
 
+void PrintTo(const RetentionCase& c, std::ostream* os) { *os << c.name; }
+
 class Retention : public ::testing::TestWithParam<RetentionCase> {};
 
 TEST_P(Retention, Victims) {
@@ -397,7 +405,9 @@ TEST_P(Retention, Victims) {
   auto v = retention_victims(ids, c.complete, c.keep, c.protect);
   EXPECT_THAT(v, UnorderedElementsAreArray(c.victims));
   // Never the protected one, and never an incomplete generation newer than the newest complete one.
-  if (c.protect) EXPECT_THAT(v, ::testing::Not(::testing::Contains(*c.protect)));
+  if (c.protect) {
+    EXPECT_THAT(v, ::testing::Not(::testing::Contains(*c.protect)));
+  }
   for (size_t i = ids.size(); i-- > 0 && !c.complete[i];)
     EXPECT_THAT(v, ::testing::Not(::testing::Contains(ids[i])));
 }

@@ -21,6 +21,8 @@ struct QuoteCase {
   std::string out;
 };
 
+void PrintTo(const QuoteCase& c, std::ostream* os) { *os << c.name; }
+
 class QuoteIdentOk : public ::testing::TestWithParam<QuoteCase> {};
 
 TEST_P(QuoteIdentOk, QuotesAsOneIdentifier) {
@@ -68,6 +70,8 @@ struct RejectCase {
   std::string in;
   std::string why;  // expected in the message
 };
+
+void PrintTo(const RejectCase& c, std::ostream* os) { *os << c.name; }
 
 class QuoteIdentRejects : public ::testing::TestWithParam<RejectCase> {};
 

@@ -50,6 +50,8 @@ struct DriftCase {
   std::vector<std::string> expected;
 };
 
+void PrintTo(const DriftCase& c, std::ostream* os) { *os << c.name; }
+
 class Drift : public ::testing::TestWithParam<DriftCase> {};
 
 TEST_P(Drift, Reports) {

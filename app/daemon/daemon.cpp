@@ -1,0 +1,268 @@
+#include "app/daemon/daemon.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "app/cmd/report.hpp"
+#include "app/core/error.hpp"
+#include "app/core/log.hpp"
+#include "app/daemon/health.hpp"
+#include "app/daemon/http.hpp"
+#include "app/daemon/metrics.hpp"
+#include "schedules/runner.hpp"
+
+namespace sk::daemon {
+
+namespace {
+
+auto logger() { return log::get("daemon"); }
+constexpr auto kStopGrace = std::chrono::seconds(8);  // within the 10 s a service manager allows
+
+class Daemon {
+ public:
+  explicit Daemon(const cli::GlobalOptions& opts)
+      : opts_(opts),
+        cfg_(std::make_shared<const Config>(cli::load_checked_config(opts.config_file))),
+        state_(std::make_unique<StateStore>(cfg_->state_path)),
+        runner_(system_runner()),
+        clock_(system_clock()),
+        engines_(replicator::real_engines(runner_)),
+        timer_(io_),
+        signals_(io_, SIGTERM, SIGINT, SIGHUP) {}
+
+  int run() {
+    scheduler_ = build_scheduler(cfg_);
+    health_ = std::make_unique<HealthMonitor>(cfg_, engines_, metrics_);
+    if (!cfg_->http.listen.empty()) {
+      http_ = std::make_unique<HttpServer>(io_, cfg_->http.listen,
+                                           [this](const std::string& m, const std::string& t) { return handle(m, t); });
+      http_->start();
+      logger()->info("HTTP API listening on {}", cfg_->http.listen);
+    }
+    wait_signal();
+    arm_timer();
+    logger()->info("sitekeeper daemon started for site {} ({} schedules)", cfg_->site.code, cfg_->schedules.size());
+    io_.run();
+    return finish();
+  }
+
+ private:
+  // --- scheduling ---
+  std::shared_ptr<sched::Runner> build_scheduler(std::shared_ptr<const Config> cfg) {
+    auto history = [this](const std::string& job) {
+      sched::JobHistory h;
+      Clock::time_point t;
+      if (auto r = state_->last_run(job); r && parse_iso_utc(r->started_at, t)) h.last_start = t;
+      if (auto r = state_->last_run(job, "ok"); r && parse_iso_utc(r->ended_at, t)) h.last_success_end = t;
+      return h;
+    };
+    auto runner = std::make_shared<sched::Runner>(clock_, history);
+    for (const auto& sc : cfg->schedules) {
+      const std::string job = sc.job;
+      runner->add(sched::job_spec_from_config(sc, cfg->file, [this, cfg, job](const sched::JobContext& jc) {
+        return run_job(cfg, job, jc);
+      }));
+    }
+    runner->on_change([this] { boost::asio::post(io_, [this] { arm_timer(); }); });
+    runner->start();
+    return runner;
+  }
+
+  sched::JobOutcome run_job(const std::shared_ptr<const Config>& cfg, const std::string& job, const sched::JobContext& jc) {
+    std::lock_guard job_lock(job_mutex(job));  // a job never overlaps itself, even across reloads
+    if (stopping_) return {false, "daemon stopping"};
+    const auto t0 = std::chrono::steady_clock::now();
+    replicator::JobContext ctx{*cfg, *state_, engines_, runner_, clock_, &cancel_};
+    std::string outcome = "ok", message;
+    try {
+      cli::run_recorded(*state_, *cfg, *runner_, job, sched::to_string(jc.reason),
+                        [&] { return cli::run_named_job(job, ctx); });
+    } catch (const Cancelled&) {
+      outcome = "cancelled";
+    } catch (const Error& e) {
+      outcome = e.exit_code() == kRefused ? "refused" : "failed";
+      message = e.what();
+      metrics_.alert(job);
+    } catch (const std::exception& e) {
+      outcome = "failed";
+      message = e.what();
+      metrics_.alert(job);
+    }
+    metrics_.job_finished(job, outcome, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    return {outcome == "ok", message};
+  }
+
+  std::mutex& job_mutex(const std::string& job) {
+    std::lock_guard lock(jobs_mu_);
+    return job_locks_[job];
+  }
+
+  void arm_timer() {
+    if (stopping_) return;
+    for (auto& launch : scheduler_->poll()) start(launch);
+    auto next = scheduler_->next_wakeup();
+    auto wait = std::chrono::milliseconds(60'000);
+    if (next) {
+      auto d = std::chrono::duration_cast<std::chrono::milliseconds>(*next - clock_->now());
+      wait = std::clamp(d, std::chrono::milliseconds(0), wait);
+    }
+    timer_.expires_after(wait);
+    timer_.async_wait([this](boost::system::error_code ec) {
+      if (!ec) arm_timer();
+    });
+  }
+
+  void start(const sched::Launch& launch) {
+    const double late = std::chrono::duration<double>(launch.lateness()).count();
+    metrics_.job_started(launch.context.job, late);
+    logger()->info("starting {} ({}, {:.0f} ms late)", launch.context.job, sched::to_string(launch.context.reason),
+                   late * 1000);
+    {
+      std::lock_guard lock(jobs_mu_);
+      ++running_;
+    }
+    auto scheduler = scheduler_;
+    std::thread([this, scheduler, launch] {
+      scheduler->run(launch);
+      std::lock_guard lock(jobs_mu_);
+      --running_;
+      jobs_cv_.notify_all();
+    }).detach();
+  }
+
+  // --- signals ---
+  void wait_signal() {
+    signals_.async_wait([this](boost::system::error_code ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        reload();
+        wait_signal();
+        return;
+      }
+      logger()->info("signal {}: stopping; running jobs stop at their next safe point", sig);
+      stopping_ = true;
+      cancel_.cancel();
+      timer_.cancel();
+      if (http_) http_->stop();
+      signals_.cancel();
+    });
+  }
+
+  void reload() {
+    try {
+      auto cfg = std::make_shared<const Config>(cli::load_checked_config(opts_.config_file));
+      if (cfg->state_path != cfg_->state_path)
+        logger()->warn("state.path changed; the daemon keeps {} until it restarts", cfg_->state_path.string());
+      auto scheduler = build_scheduler(cfg);
+      cfg_ = cfg;
+      scheduler_ = scheduler;
+      health_->set_config(cfg);
+      arm_timer();
+      logger()->info("configuration reloaded from {} ({} schedules)", cfg->file.string(), cfg->schedules.size());
+    } catch (const Error& e) {
+      logger()->error("configuration reload refused; keeping the running configuration: {}", e.what());
+    }
+  }
+
+  int finish() {
+    std::unique_lock lock(jobs_mu_);
+    if (!jobs_cv_.wait_for(lock, kStopGrace, [this] { return running_ == 0; }))
+      logger()->warn("{} job(s) still running at exit", running_);
+    lock.unlock();
+    health_->stop();
+    logger()->info("sitekeeper daemon stopped");
+    return kOk;
+  }
+
+  // --- HTTP ---
+  HttpResponse handle(const std::string& method, const std::string& target) {
+    if (method != "GET") return {405, "application/json", R"({"error":"only GET"})"};
+    const std::string path = target.substr(0, target.find('?'));
+    const std::string query = target.find('?') == std::string::npos ? "" : target.substr(target.find('?') + 1);
+    auto cfg = cfg_;
+    auto snap = health_->snapshot();
+    replicator::JobContext ctx{*cfg, *state_, engines_, runner_, clock_, nullptr};
+    if (path == "/health") return {200, "application/json", nlohmann::json{{"status", "alive"}, {"site", cfg->site.code}}.dump()};
+    if (path == "/active") {
+      nlohmann::json j = {{"server", cfg->roles.active}, {"up", snap.active.up}, {"checked_at", snap.active.checked_at},
+                          {"host", cfg->server(cfg->roles.active).host}, {"port", cfg->server(cfg->roles.active).port}};
+      if (!snap.active.error.empty()) j["error"] = snap.active.error;
+      return {snap.active.up ? 200 : 503, "application/json", j.dump()};
+    }
+    if (path == "/status") return {200, "application/json", cli::status_report(ctx).dump()};
+    if (path == "/metrics") {
+      update_gauges(ctx);
+      return {200, "text/plain; version=0.0.4", metrics_.render()};
+    }
+    if (path == "/replicas" || path == "/replica") {
+      long long max_age = std::chrono::duration_cast<std::chrono::seconds>(cfg->archive.max_age).count();
+      if (auto p = query.find("max_age="); p != std::string::npos) {
+        auto d = parse_duration(query.substr(p + 8, query.find('&', p) - p - 8));
+        if (!d) return {400, "application/json", R"({"error":"max_age: expected a duration such as \"2h\""})"};
+        max_age = std::chrono::duration_cast<std::chrono::seconds>(*d).count();
+      }
+      auto status = cli::status_report(ctx);
+      nlohmann::json list = nlohmann::json::array(), best;
+      for (auto r : status["replicas"]) {
+        const auto& h = snap.replicas[r["name"].get<std::string>()];
+        long long age = r["age_seconds"].get<long long>();
+        r["healthy"] = h.up;
+        r["fresh"] = age >= 0 && age <= max_age;
+        r["database"] = cfg->site.database;
+        if (!h.error.empty()) r["error"] = h.error;
+        if (h.up && r["fresh"].get<bool>() && (best.is_null() || age < best["age_seconds"].get<long long>())) best = r;
+        list.push_back(r);
+      }
+      if (path == "/replicas") return {200, "application/json", list.dump()};
+      if (best.is_null())
+        return {503, "application/json",
+                nlohmann::json{{"error", "no healthy replica with a copy younger than " +
+                                             format_duration(std::chrono::seconds(max_age))}, {"replicas", list}}.dump()};
+      return {200, "application/json", best.dump()};
+    }
+    return {404, "application/json", R"({"error":"not found"})"};
+  }
+
+  void update_gauges(const replicator::JobContext& ctx) {
+    auto s = cli::status_report(ctx);
+    metrics_.backup_age(static_cast<double>(s["archive"]["age_seconds"].get<long long>()));
+    for (const auto& r : s["replicas"])
+      metrics_.replica_age(r["name"].get<std::string>(), static_cast<double>(r["age_seconds"].get<long long>()));
+  }
+
+  cli::GlobalOptions opts_;
+  std::shared_ptr<const Config> cfg_;
+  std::unique_ptr<StateStore> state_;
+  std::shared_ptr<ProcessRunner> runner_;
+  std::shared_ptr<Clock> clock_;
+  replicator::EngineFactory engines_;
+  Metrics metrics_;
+  CancelToken cancel_;
+  std::atomic<bool> stopping_{false};
+  boost::asio::io_context io_;
+  boost::asio::steady_timer timer_;
+  boost::asio::signal_set signals_;
+  std::shared_ptr<sched::Runner> scheduler_;
+  std::unique_ptr<HealthMonitor> health_;
+  std::unique_ptr<HttpServer> http_;
+  std::mutex jobs_mu_;
+  std::condition_variable jobs_cv_;
+  std::map<std::string, std::mutex> job_locks_;
+  int running_ = 0;
+};
+
+}  // namespace
+
+int run_daemon(const cli::GlobalOptions& opts) {
+  Daemon d(opts);
+  return d.run();
+}
+
+}  // namespace sk::daemon

@@ -1,0 +1,73 @@
+#include "app/daemon/health.hpp"
+
+#include "app/core/log.hpp"
+
+namespace sk::daemon {
+
+HealthMonitor::HealthMonitor(std::shared_ptr<const Config> cfg, replicator::EngineFactory engines, Metrics& metrics)
+    : cfg_(std::move(cfg)), engines_(std::move(engines)), metrics_(metrics), thread_([this] { loop(); }) {}
+
+HealthMonitor::~HealthMonitor() { stop(); }
+
+void HealthMonitor::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void HealthMonitor::set_config(std::shared_ptr<const Config> cfg) {
+  std::lock_guard lock(mu_);
+  cfg_ = std::move(cfg);
+  snap_.replicas.clear();
+}
+
+HealthSnapshot HealthMonitor::snapshot() const {
+  std::lock_guard lock(mu_);
+  return snap_;
+}
+
+ServerHealth HealthMonitor::probe(const ServerConfig& s, const std::string& db, std::chrono::milliseconds timeout) {
+  ServerHealth h;
+  h.name = s.name;
+  h.probed = true;
+  h.checked_at = iso_utc(system_clock()->now());
+  try {
+    auto engine = engines_(s);
+    auto p = engine->probe(timeout);
+    h.version = p.version;
+    h.up = db.empty() || engine->database_exists(db);
+    if (!h.up) h.error = "site database " + db + " missing";
+  } catch (const std::exception& e) {
+    h.error = e.what();
+    metrics_.probe_failed(s.name);
+  }
+  return h;
+}
+
+void HealthMonitor::loop() {
+  for (;;) {
+    std::shared_ptr<const Config> cfg;
+    {
+      std::lock_guard lock(mu_);
+      if (stop_) return;
+      cfg = cfg_;
+    }
+    auto active = probe(cfg->server(cfg->roles.active), "", cfg->failover.probe_timeout);
+    metrics_.active_up(active.up);
+    std::map<std::string, ServerHealth> replicas;
+    for (const auto& r : cfg->roles.replicas) {
+      replicas[r] = probe(cfg->server(r), cfg->site.database, cfg->failover.probe_timeout);
+      metrics_.replica_healthy(r, replicas[r].up);
+    }
+    std::unique_lock lock(mu_);
+    snap_.active = active;
+    snap_.replicas = std::move(replicas);
+    cv_.wait_for(lock, cfg->failover.probe_interval, [this] { return stop_; });
+    if (stop_) return;
+  }
+}
+
+}  // namespace sk::daemon

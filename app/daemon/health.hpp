@@ -1,0 +1,57 @@
+#pragma once
+// Probes the active server and every replica in the background and keeps the latest answers, so that
+// GET /active and GET /replica answer from memory and never wait on a database or a running job.
+// Thread-safety: snapshot() and set_config() may be called from any thread.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "app/core/clock.hpp"
+#include "app/core/config.hpp"
+#include "app/daemon/metrics.hpp"
+#include "replicator/context.hpp"
+
+namespace sk::daemon {
+
+struct ServerHealth {
+  std::string name;
+  bool up = false;          // answered the last probe (replicas: and the site database exists)
+  bool probed = false;      // at least one probe has finished
+  std::string error;
+  std::string version;
+  std::string checked_at;   // ISO 8601 UTC
+};
+
+struct HealthSnapshot {
+  ServerHealth active;
+  std::map<std::string, ServerHealth> replicas;
+};
+
+class HealthMonitor {
+ public:
+  HealthMonitor(std::shared_ptr<const Config> cfg, replicator::EngineFactory engines, Metrics& metrics);
+  ~HealthMonitor();  // stops the thread
+  void set_config(std::shared_ptr<const Config> cfg);
+  HealthSnapshot snapshot() const;
+  void stop();
+
+ private:
+  void loop();
+  ServerHealth probe(const ServerConfig& s, const std::string& db, std::chrono::milliseconds timeout);
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::shared_ptr<const Config> cfg_;
+  replicator::EngineFactory engines_;
+  Metrics& metrics_;
+  HealthSnapshot snap_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace sk::daemon

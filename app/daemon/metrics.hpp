@@ -1,0 +1,49 @@
+#pragma once
+// The daemon's Prometheus metrics (all named sitekeeper_*), kept in a prometheus-cpp registry and
+// rendered in the text exposition format for GET /metrics.
+// Thread-safety: every method may be called from any thread.
+#include <memory>
+#include <string>
+
+namespace prometheus {
+class Registry;
+template <typename T>
+class Family;
+class Counter;
+class Gauge;
+class Histogram;
+}  // namespace prometheus
+
+namespace sk::daemon {
+
+class Metrics {
+ public:
+  Metrics();
+  ~Metrics();
+  void job_finished(const std::string& job, const std::string& outcome, double seconds);
+  void job_started(const std::string& job, double lateness_seconds);
+  void alert(const std::string& job);
+  void backup_age(double seconds);  // -1 when there is no verified backup
+  void replica_age(const std::string& replica, double seconds);
+  void replica_healthy(const std::string& replica, bool healthy);
+  void active_up(bool up);
+  void probe_failed(const std::string& server);
+  void standby_lag(double bytes, double seconds);
+  std::string render() const;
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>& runs_;
+  prometheus::Family<prometheus::Histogram>& duration_;
+  prometheus::Family<prometheus::Histogram>& lateness_;
+  prometheus::Family<prometheus::Counter>& alerts_;
+  prometheus::Family<prometheus::Gauge>& backup_age_;
+  prometheus::Family<prometheus::Gauge>& replica_age_;
+  prometheus::Family<prometheus::Gauge>& replica_healthy_;
+  prometheus::Family<prometheus::Gauge>& active_up_;
+  prometheus::Family<prometheus::Counter>& probe_failures_;
+  prometheus::Family<prometheus::Gauge>& lag_bytes_;
+  prometheus::Family<prometheus::Gauge>& lag_seconds_;
+};
+
+}  // namespace sk::daemon

@@ -1,0 +1,651 @@
+// Refresh benchmark: `sitekeeper refresh` against the bare tool (`pg_restore -j N`) in the same run, and
+// the read stall that help-desk readers see while the staging copy is swapped in.
+//
+//   build-bench/refresh_bench                       full size (a site database of at least 500 MB)
+//   SK_BENCH_ROWS=100000 build-bench/refresh_bench  a small, quick version (about 60 MB)
+//   SK_BENCH_ROUNDS=3                               timed rounds of each kind (default 2, at least 1)
+//   SK_SOURCE_DIR=/path/to/checkout                 where demo/*.sql live (default: from this file's path)
+//
+// A measurement, not a test: it exits 0 when a goal is missed, and non-zero only on a real error (a
+// server that does not start, a command that fails). As root the servers run as `postgres` (harness).
+#include <libpq-fe.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <sys/stat.h>
+#include <thread>
+#include <vector>
+
+#include "pg_cluster.hpp"
+
+#ifndef SK_BINARY
+#error "SK_BINARY must name the sitekeeper binary"
+#endif
+
+using namespace sk::test;
+namespace fs = std::filesystem;
+using Steady = std::chrono::steady_clock;
+using Wall = std::chrono::system_clock;
+
+namespace {
+
+constexpr const char* kDb = "CM_CEN";
+constexpr const char* kReader = "helpdesk";
+constexpr const char* kReaderPassword = "helpdesk-demo";  // set by demo/site_schema.sql
+constexpr int kJobs = 2;
+constexpr int kReaders = 4;
+constexpr auto kPoll = std::chrono::milliseconds(10);
+constexpr std::uint64_t kMinSizeBytes = 500ull * 1024 * 1024;
+constexpr long kDefaultRows = 1000000;
+
+// ----- small helpers ---------------------------------------------------------------------------------
+
+double secs(Steady::duration d) { return std::chrono::duration<double>(d).count(); }
+double msecs(Steady::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+std::string fmt(double v, int prec = 2) {
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(prec) << v;
+  return s.str();
+}
+
+std::string mib(std::uint64_t bytes) { return fmt(static_cast<double>(bytes) / (1024.0 * 1024.0), 1) + " MiB"; }
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// Nearest-rank percentile (p in 0..100) of a non-empty sample.
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
+  rank = std::clamp<size_t>(rank, 1, v.size());
+  return v[rank - 1];
+}
+
+std::optional<long> env_long(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return std::nullopt;
+  char* end = nullptr;
+  errno = 0;
+  long n = std::strtol(v, &end, 10);
+  if (errno || *end || n <= 0) throw std::runtime_error(std::string(name) + " must be a positive integer, got '" + v + "'");
+  return n;
+}
+
+fs::path source_dir() {
+  if (const char* s = std::getenv("SK_SOURCE_DIR"); s && *s) return s;
+  // CMake compiles this file by its absolute path: <src>/tests/bench/refresh_bench.cpp.
+  return fs::path(__FILE__).parent_path().parent_path().parent_path();
+}
+
+std::string tail(const std::string& s, size_t n = 3000) { return s.size() <= n ? s : "..." + s.substr(s.size() - n); }
+
+std::uint64_t tree_size(const fs::path& dir) {
+  std::uint64_t n = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) n += e.file_size();
+  return n;
+}
+
+std::string qi(const std::string& name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string toml_str(const std::string& v) {
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+// libpq keyword/value quoting.
+std::string kv(const std::string& v) {
+  std::string s = "'";
+  for (char c : v) {
+    if (c == '\'' || c == '\\') s += '\\';
+    s += c;
+  }
+  return s + "'";
+}
+
+// ----- libpq -----------------------------------------------------------------------------------------
+
+struct Conn {
+  PGconn* c = nullptr;
+  explicit Conn(const std::string& conninfo) : c(PQconnectdb(conninfo.c_str())) {
+    if (!c || PQstatus(c) != CONNECTION_OK) {
+      std::string err = c ? PQerrorMessage(c) : "out of memory";
+      if (c) PQfinish(c);
+      c = nullptr;
+      throw std::runtime_error("connect failed: " + err);
+    }
+  }
+  ~Conn() {
+    if (c) PQfinish(c);
+  }
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+
+  // Runs one statement; returns the first column of the first row (empty when no rows).
+  std::string exec(const std::string& sql) {
+    PGresult* r = PQexec(c, sql.c_str());
+    const auto st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+      std::string err = PQresultErrorMessage(r);
+      PQclear(r);
+      throw std::runtime_error("SQL failed: " + sql + ": " + err);
+    }
+    std::string v = (st == PGRES_TUPLES_OK && PQntuples(r) > 0) ? PQgetvalue(r, 0, 0) : "";
+    PQclear(r);
+    return v;
+  }
+};
+
+std::string conninfo(const PgCluster& c, const std::string& db, const std::string& user, const std::string& pw,
+                     const std::string& app) {
+  return "host=" + c.host() + " port=" + std::to_string(c.port()) + " dbname=" + kv(db) + " user=" + kv(user) +
+         " password=" + kv(pw) + " connect_timeout=5 application_name=" + kv(app);
+}
+
+std::string admin(const PgCluster& c, const std::string& db = "postgres") {
+  return conninfo(c, db, c.superuser(), c.password(), "sk_bench");
+}
+
+// ----- sitekeeper runs and their logs ----------------------------------------------------------------
+
+struct LogLine {
+  Wall::time_point at;
+  std::string text;  // after the timestamp
+};
+
+// Lines that start with spdlog's "%Y-%m-%dT%H:%M:%S.%e" (local time).
+std::vector<LogLine> parse_log(const std::string& err) {
+  std::vector<LogLine> out;
+  std::istringstream in(err);
+  for (std::string line; std::getline(in, line);) {
+    if (line.size() < 24 || line[4] != '-' || line[10] != 'T' || line[19] != '.') continue;
+    std::tm tm{};
+    if (!strptime(line.substr(0, 19).c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) continue;
+    tm.tm_isdst = -1;
+    const std::time_t t = std::mktime(&tm);
+    const int ms = std::atoi(line.substr(20, 3).c_str());
+    out.push_back({Wall::from_time_t(t) + std::chrono::milliseconds(ms), line.substr(24)});
+  }
+  return out;
+}
+
+struct SkRun {
+  double seconds = 0;
+  Wall::time_point started, ended;  // wall clock around the process
+  Steady::time_point steady_started, steady_ended;
+  std::vector<LogLine> log;
+  std::string out, err;
+};
+
+// The text of a refresh step line, e.g. "restoring into a staging copy", or the line itself.
+std::string step_name(const std::string& text) {
+  auto p = text.find("] ");
+  std::string msg = p == std::string::npos ? text : text.substr(p + 2);
+  if (msg.rfind("refresh ", 0) == 0) {
+    auto colon = msg.find(": ");
+    if (colon != std::string::npos) return msg.substr(colon + 2);
+  }
+  return msg.size() > 70 ? msg.substr(0, 67) + "..." : msg;
+}
+
+SkRun run_sitekeeper(const fs::path& config, std::vector<std::string> args, const std::string& what) {
+  std::vector<std::string> argv = {SK_BINARY, "--config", config.string(), "--log-level", "info"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  SkRun r;
+  RunOptions ro;
+  ro.timeout = std::chrono::hours(2);
+  r.started = Wall::now();
+  r.steady_started = Steady::now();
+  const int rc = run_command(argv, {}, &r.out, &r.err, ro);
+  r.steady_ended = Steady::now();
+  r.ended = Wall::now();
+  r.seconds = secs(r.steady_ended - r.steady_started);
+  if (rc != 0)
+    throw std::runtime_error("sitekeeper " + what + " failed (exit " + std::to_string(rc) + ")\nstdout:\n" +
+                             tail(r.out) + "\nstderr:\n" + tail(r.err));
+  r.log = parse_log(r.err);
+  return r;
+}
+
+// Where the time of one refresh went: each log line lasts until the next one (or the process end).
+void print_breakdown(const SkRun& r, const std::string& title) {
+  std::cout << "  " << title << " (" << fmt(r.seconds) << " s wall):\n";
+  auto row = [](double s, const std::string& name) {
+    std::cout << "    " << std::setw(8) << fmt(s) << " s  " << name << "\n";
+  };
+  if (r.log.empty()) {
+    row(r.seconds, "(no log lines)");
+    return;
+  }
+  row(std::chrono::duration<double>(r.log.front().at - r.started).count(),
+      "(process start, config, small-file checks, pg_restore --list)");
+  for (size_t i = 0; i < r.log.size(); ++i) {
+    const auto until = i + 1 < r.log.size() ? r.log[i + 1].at : r.ended;
+    std::string name = step_name(r.log[i].text);
+    if (i + 1 == r.log.size()) name = "(after: " + name + ")";
+    row(std::chrono::duration<double>(until - r.log[i].at).count(), name);
+  }
+}
+
+std::optional<Wall::time_point> log_time_of(const SkRun& r, const std::string& needle) {
+  for (const auto& l : r.log)
+    if (l.text.find(needle) != std::string::npos) return l.at;
+  return std::nullopt;
+}
+
+// ----- readers -----------------------------------------------------------------------------------------
+
+struct Answer {
+  Steady::time_point sent, done;
+};
+
+struct ReaderLog {
+  std::vector<Answer> ok;                       // successful queries, in order
+  std::vector<Steady::time_point> failed;       // failed queries (error or lost connection)
+  std::vector<Steady::time_point> connect_failed;
+  std::vector<std::string> errors;              // first few distinct error messages
+  std::atomic<long> answered{0};                // the only field read while the reader runs
+  void note(std::string e) {
+    while (!e.empty() && (e.back() == '\n' || e.back() == ' ')) e.pop_back();
+    if (auto nl = e.find('\n'); nl != std::string::npos) e = e.substr(0, nl);
+    if (errors.size() < 4 && std::find(errors.begin(), errors.end(), e) == errors.end()) errors.push_back(e);
+  }
+};
+
+void reader_loop(const std::string& conninfo, const std::atomic<bool>& stop, ReaderLog& log) {
+  PGconn* c = nullptr;
+  while (!stop.load()) {
+    if (!c) {
+      c = PQconnectdb(conninfo.c_str());
+      if (PQstatus(c) != CONNECTION_OK) {
+        log.connect_failed.push_back(Steady::now());
+        log.note(std::string("connect: ") + PQerrorMessage(c));
+        PQfinish(c);
+        c = nullptr;
+        std::this_thread::sleep_for(kPoll);
+        continue;
+      }
+    }
+    const auto sent = Steady::now();
+    PGresult* r = PQexec(c, "SELECT count(*) FROM sites");
+    const auto done = Steady::now();
+    const bool good = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    if (good) {
+      log.ok.push_back({sent, done});
+      ++log.answered;
+    } else {
+      log.failed.push_back(done);
+      log.note(std::string("query: ") + (r ? PQresultErrorMessage(r) : PQerrorMessage(c)));
+    }
+    PQclear(r);
+    if (!good) {  // reconnect at once
+      PQfinish(c);
+      c = nullptr;
+      continue;
+    }
+    std::this_thread::sleep_for(kPoll);
+  }
+  if (c) PQfinish(c);
+}
+
+// ----- the benchmark -------------------------------------------------------------------------------------
+
+struct Bench {
+  long rows = kDefaultRows;
+  bool rows_from_env = false;
+  int rounds = 2;
+  fs::path src;
+  fs::path dir;  // config, state, archive
+  std::unique_ptr<PgCluster> active, replica;
+  fs::path snapshot;
+
+  fs::path config() const { return dir / "sitekeeper.toml"; }
+
+  void write_config() {
+    fs::create_directories(dir / "secrets");
+    fs::permissions(dir / "secrets", fs::perms::owner_all);
+    active->write_password_file(dir / "secrets" / "pw");  // both clusters share the harness password
+    std::ofstream f(config());
+    auto server = [&](const std::string& name, const PgCluster& c) {
+      f << "[servers." << name << "]\nengine = \"postgresql\"\ntransport = \"native\"\nhost = \"127.0.0.1\"\n"
+        << "port = " << c.port() << "\nuser = " << toml_str(c.superuser()) << "\npassword_file = \"secrets/pw\"\n"
+        << "data_dir = " << toml_str(c.data_dir().string()) << "\nbin_dir = " << toml_str(kPgBinDir) << "\n\n";
+    };
+    f << "[site]\ncode = \"CEN\"\ndatabase = " << toml_str(kDb) << "\n\n"
+      << "[state]\npath = \"state/sitekeeper.db\"\n\n"
+      << "[archive]\npath = \"site archive\"\nkeep = 3\nmax_age = \"5d\"\n\n";
+    server("cm1", *active);
+    server("hd1", *replica);
+    f << "[roles]\nactive = \"cm1\"\nreplicas = [\"hd1\"]\n\n"
+      << "[replica]\nreaders = [\"" << kReader << "\"]\njobs = " << kJobs << "\nswap_timeout = \"10s\"\n"
+      << "validate = [\"SELECT count(*) FROM sites\", \"SELECT count(*) FROM status_messages\"]\n";
+    f.close();
+    if (!f) throw std::runtime_error("cannot write " + config().string());
+    fs::permissions(config(), fs::perms::owner_read | fs::perms::owner_write);
+  }
+
+  std::uint64_t site_size() {
+    Conn c(admin(*active, kDb));
+    return std::stoull(c.exec("SELECT pg_database_size(current_database())"));
+  }
+
+  void setup() {
+    const std::vector<std::pair<std::string, std::string>> settings = {
+        {"shared_buffers", "'256MB'"}, {"max_wal_size", "'4GB'"}, {"checkpoint_timeout", "'30min'"}};
+    auto t = Steady::now();
+    active = PgCluster::start({.name = "active", .settings = settings});
+    replica = PgCluster::start({.name = "hd1", .settings = settings});
+    std::cout << "clusters: active on port " << active->port() << ", replica hd1 on port " << replica->port()
+              << " (shared_buffers=256MB, max_wal_size=4GB, checkpoint_timeout=30min; harness: fsync=off) in "
+              << fmt(secs(Steady::now() - t), 1) << " s\n";
+
+    t = Steady::now();
+    active->psql("CREATE DATABASE " + qi(kDb));
+    active->psql_file(src / "demo" / "site_schema.sql", kDb);
+    active->psql_file(src / "demo" / "make_big_site.sql", kDb, {{"rows", std::to_string(rows)}});
+    long loaded = rows;
+    std::uint64_t size = site_size();
+    // The size per row depends on the server (alignment, TOAST); grow until the floor is reached.
+    for (int i = 0; !rows_from_env && size < kMinSizeBytes && i < 3; ++i) {
+      const double missing = static_cast<double>(kMinSizeBytes) / static_cast<double>(size) - 1.0;
+      const long more = std::max(10000L, static_cast<long>(std::ceil(loaded * missing * 1.05)));
+      std::cout << "site database is " << mib(size) << " after " << loaded << " rows: adding " << more
+                << " rows to pass " << mib(kMinSizeBytes) << "\n";
+      active->psql_file(src / "demo" / "make_big_site.sql", kDb, {{"rows", std::to_string(more)}});
+      loaded += more;
+      size = site_size();
+    }
+    if (!rows_from_env && size < kMinSizeBytes)
+      throw std::runtime_error("site database is only " + mib(size) + ", below the 500 MB floor");
+    Conn c(admin(*active, kDb));
+    c.exec("CHECKPOINT");
+    std::cout << "site database " << kDb << ": pg_database_size = " << size << " bytes (" << mib(size) << "), "
+              << c.exec("SELECT count(*) FROM status_messages") << " status_messages, "
+              << c.exec("SELECT count(*) FROM resources") << " resources; loaded " << loaded << " rows in "
+              << fmt(secs(Steady::now() - t), 1) << " s"
+              << (rows_from_env ? " (SK_BENCH_ROWS: no size floor)" : "") << "\n";
+
+    char tmpl[] = "/tmp/sk bench \xC3\xA9-XXXXXX";
+    if (!::mkdtemp(tmpl)) throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
+    dir = tmpl;
+    write_config();
+
+    auto b = run_sitekeeper(config(), {"backup"}, "backup");
+    std::vector<std::string> ids;
+    for (const auto& e : fs::directory_iterator(dir / "site archive"))
+      if (e.is_directory() && fs::exists(e.path() / "COMPLETE")) ids.push_back(e.path().filename().string());
+    std::sort(ids.begin(), ids.end());
+    if (ids.empty()) throw std::runtime_error("backup left no complete generation in " + (dir / "site archive").string());
+    snapshot = dir / "site archive" / ids.back() / "snapshot";
+    std::cout << "sitekeeper backup (pg_dump -Fd -j " << kJobs << " + manifest): " << fmt(b.seconds) << " s; snapshot "
+              << ids.back() << " is " << mib(tree_size(snapshot)) << "\n";
+  }
+
+  void checkpoint_replica() {
+    Conn c(admin(*replica));
+    c.exec("CHECKPOINT");
+  }
+
+  struct BareRun {
+    double create = 0, restore = 0;
+  };
+
+  BareRun bare_round() {
+    BareRun r;
+    {
+      Conn c(admin(*replica));
+      c.exec("DROP DATABASE IF EXISTS bare");  // untimed
+      c.exec("CHECKPOINT");                    // untimed: every timed run starts from a clean buffer pool
+      const auto t0 = Steady::now();
+      c.exec("CREATE DATABASE bare TEMPLATE template0");
+      r.create = secs(Steady::now() - t0);
+    }
+    const std::vector<std::string> argv = {std::string(kPgBinDir) + "/pg_restore", "-j", std::to_string(kJobs),
+                                           "-h", replica->host(), "-p", std::to_string(replica->port()),
+                                           "-U", replica->superuser(), "-d", "bare", snapshot.string()};
+    Environment env = {{"PGPASSWORD", replica->password()}, {"PGOPTIONS", std::nullopt},
+                       {"PGDATABASE", std::nullopt}, {"PGHOST", std::nullopt}, {"PGPORT", std::nullopt}};
+    std::string out, err;
+    RunOptions ro;
+    ro.timeout = std::chrono::hours(2);
+    const auto t0 = Steady::now();
+    const int rc = run_command(argv, env, &out, &err, ro);
+    r.restore = secs(Steady::now() - t0);
+    if (rc != 0) throw std::runtime_error("bare pg_restore failed (exit " + std::to_string(rc) + "):\n" + tail(out + err));
+    Conn c(admin(*replica));
+    c.exec("DROP DATABASE bare");  // untimed; keeps the replica's state the same for the next run
+    return r;
+  }
+
+  SkRun sk_round(const std::string& what) {
+    checkpoint_replica();
+    return run_sitekeeper(config(), {"refresh", "--force"}, what);
+  }
+
+  // Returns true when every goal was met.
+  bool run() {
+    setup();
+
+    std::cout << "\n== warm-up: first sitekeeper refresh (creates " << kDb << " and the reader roles on hd1; untimed)\n";
+    auto warm = sk_round("refresh (warm-up)");
+    std::cout << "  " << fmt(warm.seconds) << " s\n";
+
+    std::cout << "\n== timing: " << rounds << " rounds of each, alternating (order flips every round)\n"
+              << "  bare       = CREATE DATABASE bare TEMPLATE template0 + pg_restore -j " << kJobs
+              << " -d bare <snapshot>   (DROP before it and a CHECKPOINT are not timed)\n"
+              << "  sitekeeper = wall time of `sitekeeper refresh --force` (roles, staging restore, grants, read-only,\n"
+              << "               validation, checksum pass overlapping the restore, swap, drop of the old copy;\n"
+              << "               a CHECKPOINT before it is not timed)\n";
+    std::vector<double> bare_total, bare_restore, bare_create, sk;
+    std::vector<SkRun> sk_runs;
+    for (int i = 0; i < rounds; ++i) {
+      auto do_bare = [&] {
+        auto b = bare_round();
+        bare_create.push_back(b.create);
+        bare_restore.push_back(b.restore);
+        bare_total.push_back(b.create + b.restore);
+        std::cout << "  round " << i + 1 << " bare:       " << fmt(b.create + b.restore) << " s  (create "
+                  << fmt(b.create, 3) << " s + pg_restore " << fmt(b.restore) << " s)\n";
+      };
+      auto do_sk = [&] {
+        auto r = sk_round("refresh --force");
+        sk.push_back(r.seconds);
+        std::cout << "  round " << i + 1 << " sitekeeper: " << fmt(r.seconds) << " s\n";
+        sk_runs.push_back(std::move(r));
+      };
+      if (i % 2 == 0) {
+        do_bare();
+        do_sk();
+      } else {
+        do_sk();
+        do_bare();
+      }
+    }
+    const double m_bare = median(bare_total), m_restore = median(bare_restore), m_sk = median(sk);
+    const double ratio = m_sk / m_bare;
+    std::cout << "\nmedian bare (create + pg_restore) = " << fmt(m_bare) << " s  (pg_restore alone " << fmt(m_restore)
+              << " s, create " << fmt(median(bare_create), 3) << " s)\n"
+              << "median sitekeeper refresh          = " << fmt(m_sk) << " s\n"
+              << "refresh/pg_restore ratio = " << fmt(ratio) << " (goal <= 1.05)"
+              << "   [against pg_restore alone: " << fmt(m_sk / m_restore) << "]\n";
+
+    std::cout << "\nwhere the sitekeeper refresh time goes (from its stderr log timestamps, ms resolution):\n";
+    for (size_t i = 0; i < sk_runs.size(); ++i) print_breakdown(sk_runs[i], "refresh round " + std::to_string(i + 1));
+
+    const bool stall_ok = stall_test();
+    return ratio <= 1.05 && stall_ok;
+  }
+
+  bool stall_test() {
+    std::cout << "\n== read stall through the swap: " << kReaders << " readers as " << kReader << " on hd1/" << kDb
+              << ", each with its own libpq connection, SELECT count(*) FROM sites every "
+              << kPoll.count() << " ms; on error reconnect at once, retrying every " << kPoll.count() << " ms\n";
+    checkpoint_replica();
+    std::atomic<bool> stop{false};
+    std::vector<ReaderLog> logs(kReaders);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kReaders; ++i)
+      threads.emplace_back(reader_loop, conninfo(*replica, kDb, kReader, kReaderPassword, "sk_bench_reader_" + std::to_string(i + 1)),
+                           std::cref(stop), std::ref(logs[i]));
+    auto stop_readers = [&] {
+      stop = true;
+      for (auto& t : threads)
+        if (t.joinable()) t.join();
+    };
+    SkRun r;
+    try {
+      wait_until([&] { return std::all_of(logs.begin(), logs.end(), [](const ReaderLog& l) { return l.answered > 0; }); },
+                 std::chrono::seconds(30), "every reader to answer once");
+    } catch (...) {
+      stop_readers();
+      throw;
+    }
+    // A baseline second before the refresh; the logs are read only after the readers are joined.
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    try {
+      r = run_sitekeeper(config(), {"refresh", "--force"}, "refresh --force (with readers)");
+    } catch (...) {
+      stop_readers();
+      throw;
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    stop_readers();
+
+    // Wall-clock log times to steady time.
+    const auto wall_now = Wall::now();
+    const auto steady_now = Steady::now();
+    auto to_steady = [&](Wall::time_point w) {
+      return steady_now + std::chrono::duration_cast<Steady::duration>(w - wall_now);
+    };
+    const auto swap_wall = log_time_of(r, "swapping the staging copy in");
+    if (!swap_wall) throw std::runtime_error("no 'swapping the staging copy in' line in the refresh log:\n" + tail(r.err));
+    const auto swap_at = to_steady(*swap_wall);
+    const auto ref_begin = r.steady_started, ref_end = r.steady_ended;
+    const auto win_begin = swap_at - std::chrono::seconds(1), win_end = ref_end + std::chrono::seconds(1);
+
+    std::cout << "  refresh with readers: " << fmt(r.seconds) << " s; swap step logged at +"
+              << fmt(secs(swap_at - ref_begin)) << " s, refresh ended at +" << fmt(secs(ref_end - ref_begin)) << " s\n";
+    std::vector<double> samples;
+    std::vector<double> longest(kReaders, 0);
+    std::vector<int> failed(kReaders, 0), conn_failed(kReaders, 0);
+    double overall_max = 0;
+    for (int i = 0; i < kReaders; ++i) {
+      const auto& l = logs[i];
+      double worst = 0;
+      double worst_at = 0;
+      for (size_t k = 1; k < l.ok.size(); ++k) {
+        const auto prev = l.ok[k - 1].done, cur = l.ok[k].done;
+        const double gap = msecs(cur - prev);
+        // Gaps during the refresh: any gap whose interval overlaps it.
+        if (cur >= ref_begin && prev <= ref_end && gap > worst) {
+          worst = gap;
+          worst_at = secs(prev - swap_at);
+        }
+        if (cur >= win_begin && cur <= win_end) samples.push_back(gap);
+      }
+      longest[i] = worst;
+      overall_max = std::max(overall_max, worst);
+      for (auto t : l.failed) failed[i] += (t >= ref_begin && t <= win_end);
+      for (auto t : l.connect_failed) conn_failed[i] += (t >= ref_begin && t <= win_end);
+      std::cout << "  reader " << i + 1 << ": " << l.ok.size() << " answers in all, longest stall during the refresh "
+                << fmt(worst, 1) << " ms (starting " << fmt(worst_at * 1000, 0) << " ms from the swap step), "
+                << failed[i] << " failed queries, " << conn_failed[i] << " failed connection attempts\n";
+      for (const auto& e : l.errors) std::cout << "      error seen: " << e << "\n";
+    }
+    const double p99 = percentile(samples, 99);
+    std::cout << "  latency+gap sample = time from one successful answer to the next on the same session\n"
+              << "    (query latency + the reader's " << kPoll.count() << " ms pause + any failed queries and reconnects\n"
+              << "    in between), for answers arriving from 1 s before the swap step to 1 s after the refresh\n"
+              << "    ended: " << samples.size() << " samples over " << kReaders << " sessions; p50 = "
+              << fmt(percentile(samples, 50), 1) << " ms, p90 = " << fmt(percentile(samples, 90), 1)
+              << " ms, p99 = " << fmt(p99, 1) << " ms, p99.9 = " << fmt(percentile(samples, 99.9), 1)
+              << " ms, max = " << fmt(samples.empty() ? 0 : *std::max_element(samples.begin(), samples.end()), 1)
+              << " ms; " << std::count_if(samples.begin(), samples.end(), [](double g) { return g > 100; })
+              << " samples > 100 ms\n";
+    std::string fl;
+    int worst_failed = 0;
+    for (int i = 0; i < kReaders; ++i) {
+      fl += (i ? ", " : "") + std::to_string(failed[i]);
+      worst_failed = std::max(worst_failed, failed[i]);
+    }
+    std::cout << "  longest stall per session = [";
+    for (int i = 0; i < kReaders; ++i) std::cout << (i ? ", " : "") << fmt(longest[i], 1);
+    std::cout << "] ms\n";
+    std::cout << "swap read stall p99 = " << fmt(p99, 0) << " ms (goal <= 100 ms), max = " << fmt(overall_max, 0)
+              << " ms, failed queries per session = [" << fl << "] (goal <= 1)\n";
+    print_breakdown(r, "refresh with readers");
+    return p99 <= 100 && worst_failed <= 1;
+  }
+
+  ~Bench() {
+    replica.reset();
+    active.reset();
+    if (!dir.empty()) {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  }
+};
+
+}  // namespace
+
+int main() {
+  try {
+    std::cout.setf(std::ios::unitbuf);  // progress shows as it happens
+    Bench b;
+    if (auto r = env_long("SK_BENCH_ROWS")) {
+      b.rows = *r;
+      b.rows_from_env = true;
+    }
+    if (auto r = env_long("SK_BENCH_ROUNDS")) b.rounds = static_cast<int>(*r);
+    b.src = source_dir();
+    if (!fs::exists(b.src / "demo" / "make_big_site.sql"))
+      throw std::runtime_error("no demo/make_big_site.sql under " + b.src.string() + "; set SK_SOURCE_DIR");
+    std::cout << "refresh_bench: sitekeeper " << SK_BINARY << ", rows = " << b.rows
+              << (b.rows_from_env ? " (SK_BENCH_ROWS)" : " (default; database grown to >= 500 MB)") << ", rounds = "
+              << b.rounds << ", jobs = " << kJobs << ", " << std::thread::hardware_concurrency() << " CPUs\n";
+    const bool goals = b.run();
+    std::cout << "\nrefresh_bench: done; " << (goals ? "every goal met" : "at least one goal missed (not a failure)")
+              << "\n";
+    return 0;
+  } catch (const std::exception& e) {
+    std::cout.flush();
+    std::cerr << "refresh_bench: ERROR: " << e.what() << "\n";
+    return 1;
+  }
+}
