@@ -91,6 +91,23 @@ class Engine {
   // Standby and failover duties.
   virtual ReplicationState replication_state() = 0;
   virtual std::vector<SerialValue> read_serials(const std::string& db) = 0;
+  // The defaults below throw sk::Error("... is not supported for <dialect>"): an engine that cannot do
+  // an operation says so instead of pretending.
+  //
+  // Moves every serial to at least the given value (never backwards).
+  virtual void resync_serials(const std::string& db, const std::vector<SerialValue>& targets);
+  // Ends recovery and waits until the server accepts writes.
+  virtual void promote(const std::string& db);
+  // Makes a reachable server refuse writes to `db` and ends its sessions.
+  virtual void fence(const std::string& db);
+  // Re-applies a captured server profile; returns the settings that need a restart to take effect.
+  virtual std::vector<std::string> apply_profile(const std::string& db, const nlohmann::json& profile);
+  // Primary: the current WAL position; standby: the replayed position (engine-specific text).
+  virtual std::string wal_position();
+  // Bytes between two positions from wal_position() (a - b), 0 when b is ahead.
+  virtual std::uint64_t wal_distance(const std::string& a, const std::string& b);
+  // One write and one read in `db`; throws when the server does not accept writes.
+  virtual void smoke_test(const std::string& db);
 };
 
 // Creates the engine named by server.engine over server.transport. Throws ConfigError for an engine or

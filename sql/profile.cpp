@@ -19,6 +19,7 @@ std::map<std::string, std::string> object_map(const nlohmann::json& obj) {
   return m;
 }
 const std::set<std::string> kIgnored = {"port", "listen_addresses", "primary_conninfo", "primary_slot_name",
+                                        "recovery_target_timeline", "sitekeeper.epoch=1",
                                         "default_transaction_read_only=on"};
 
 void compare(const std::string& what, const std::map<std::string, std::string>& a,

@@ -47,6 +47,29 @@ const std::vector<Command>& commands() {
          c.add_flag("--force", a.force, "restore even when the replica already serves that backup");
        },
        cmd_refresh},
+      {"standby", "standby init: build the passive standby from the active server; standby status: role, lag, health",
+       [](CLI::App& c, CommandArgs& a) {
+         c.add_option("ACTION", a.action, "init or status")->required()->check(CLI::IsMember({"init", "status"}));
+       },
+       cmd_standby},
+      {"failover", "promote the standby because the active server failed",
+       [](CLI::App& c, CommandArgs& a) {
+         c.add_flag("--plan", a.plan, "print the steps with their SQL and commands; change nothing");
+         c.add_flag("--yes", a.yes, "execute (or resume) the runbook");
+       },
+       cmd_failover},
+      {"switchover", "planned role swap with zero data loss",
+       [](CLI::App& c, CommandArgs& a) {
+         c.add_flag("--plan", a.plan, "print the steps; change nothing");
+         c.add_flag("--yes", a.yes, "execute (or resume) the switchover");
+       },
+       cmd_switchover},
+      {"rejoin", "turn the old active server into the new standby",
+       [](CLI::App& c, CommandArgs& a) { c.add_option("--server", a.server, "server to rejoin (default: the fenced one)"); },
+       cmd_rejoin},
+      {"runbook", "print the recovery runbook for this configuration (Markdown)", none, cmd_runbook},
+      {"pause", "declare a maintenance window: no automatic promotion", none, cmd_pause},
+      {"resume", "end the maintenance window", none, cmd_resume},
       {"status", "site, active, replicas (backup id, backup time, age), last job runs", none, cmd_status},
       {"history", "job runs with outcome and duration",
        [](CLI::App& c, CommandArgs& a) {

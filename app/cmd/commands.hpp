@@ -16,6 +16,7 @@ struct CommandArgs {
   std::string id;
   std::string replica;
   std::string server;
+  std::string action;  // standby ACTION
 };
 
 int cmd_check(const GlobalOptions& g, const CommandArgs& a);
@@ -27,5 +28,12 @@ int cmd_status(const GlobalOptions& g, const CommandArgs& a);
 int cmd_history(const GlobalOptions& g, const CommandArgs& a);
 int cmd_schedule(const GlobalOptions& g, const CommandArgs& a);
 int cmd_run(const GlobalOptions& g, const CommandArgs& a);
+int cmd_standby(const GlobalOptions& g, const CommandArgs& a);
+int cmd_failover(const GlobalOptions& g, const CommandArgs& a);
+int cmd_switchover(const GlobalOptions& g, const CommandArgs& a);
+int cmd_rejoin(const GlobalOptions& g, const CommandArgs& a);
+int cmd_runbook(const GlobalOptions& g, const CommandArgs& a);
+int cmd_pause(const GlobalOptions& g, const CommandArgs& a);
+int cmd_resume(const GlobalOptions& g, const CommandArgs& a);
 
 }  // namespace sk::cli

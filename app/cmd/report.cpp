@@ -1,5 +1,6 @@
 #include "app/cmd/report.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 
@@ -7,6 +8,8 @@
 #include "app/core/units.hpp"
 #include "replicator/archive.hpp"
 #include "sql/profile.hpp"
+#include "standby/failover.hpp"
+#include "standby/site_state.hpp"
 
 namespace sk::cli {
 
@@ -147,6 +150,16 @@ nlohmann::json check_report(const replicator::JobContext& ctx) {
     if (!s.contains("drift")) s["drift"] = nlohmann::json::array();
     j["servers"].push_back(s);
   }
+  // Servers fenced by a promotion: one that accepts writes again is never treated as active.
+  j["fenced"] = nlohmann::json::array();
+  standby::SiteState site(ctx.state);
+  j["epoch"] = site.epoch();
+  auto stale = standby::stale_writable_servers(ctx);
+  for (const auto& [server, epoch] : site.fenced()) {
+    bool writable = std::find(stale.begin(), stale.end(), server) != stale.end();
+    j["fenced"].push_back({{"server", server}, {"epoch", epoch}, {"writable_again", writable}});
+    if (writable) ok = false;
+  }
   auto nv = newest_verified(ctx);
   const auto now = system_clock()->now();
   long long age = nv ? age_seconds(nv->created_at, now) : -1;
@@ -180,6 +193,10 @@ std::string render_check(const nlohmann::json& c) {
     << (b["newest_verified"].get<std::string>().empty() ? "none" : b["newest_verified"].get<std::string>())
     << ", age " << age_text(b["age_seconds"].get<long long>()) << " (max_age "
     << age_text(b["max_age_seconds"].get<long long>()) << "): " << (b["ok"].get<bool>() ? "ok" : "TOO OLD OR MISSING") << "\n";
+  for (const auto& f : c["fenced"])
+    o << "fenced   " << f["server"].get<std::string>() << " (epoch " << f["epoch"] << ")"
+      << (f["writable_again"].get<bool>() ? ": ACCEPTS WRITES AGAIN; never treated as active; run 'sitekeeper rejoin'" : ": stays fenced until 'sitekeeper rejoin'")
+      << "\n";
   o << "\nreadiness: " << (c["ok"].get<bool>() ? "ready" : "NOT READY") << "\n";
   return o.str();
 }

@@ -6,6 +6,7 @@
 #include "app/core/error.hpp"
 #include "app/core/log.hpp"
 #include "schedules/schedule.hpp"
+#include "standby/site_state.hpp"
 
 namespace sk::cli {
 
@@ -15,7 +16,10 @@ Runtime::Runtime(const GlobalOptions& opts, const CancelToken* cancel)
       state_(std::make_unique<StateStore>(cfg_.state_path)),
       runner_(system_runner()),
       clock_(system_clock()),
-      cancel_(cancel) {}
+      cancel_(cancel) {
+  // After a promotion the state store, not the config, says who is active and standby.
+  cfg_ = standby::effective_config(cfg_, *state_);
+}
 
 Config load_checked_config(const std::string& file) {
   Config cfg = load_config(file);

@@ -100,6 +100,10 @@ std::shared_ptr<ProcessRunner> system_runner() {
 ProcessResult run_checked(ProcessRunner& runner, const std::vector<std::string>& argv,
                           const ProcessOptions& opts) {
   std::string tool = std::filesystem::path(argv.at(0)).filename().string();
+  if (tool == "runuser") {  // name the tool that failed, not the wrapper that ran it as the server's owner
+    auto dd = std::find(argv.begin(), argv.end(), "--");
+    if (dd != argv.end() && dd + 1 != argv.end()) tool = std::filesystem::path(*(dd + 1)).filename().string();
+  }
   log::get("process")->debug("running {}", tool);
   ProcessResult r = runner.run(argv, opts);
   if (r.cancelled) throw Cancelled();

@@ -40,6 +40,22 @@ class PgEngine final : public Engine {
 
   ReplicationState replication_state() override;
   std::vector<SerialValue> read_serials(const std::string& db) override;
+  void resync_serials(const std::string& db, const std::vector<SerialValue>& targets) override;
+  void promote(const std::string& db) override;
+  void fence(const std::string& db) override;
+  std::vector<std::string> apply_profile(const std::string& db, const nlohmann::json& profile) override;
+  std::string wal_position() override;
+  std::uint64_t wal_distance(const std::string& a, const std::string& b) override;
+  void smoke_test(const std::string& db) override;
+
+  // PostgreSQL-only: the epoch a promotion writes into the server itself (ALTER SYSTEM
+  // sitekeeper.epoch), so a server that comes back from an older epoch can be recognized. 0 when unset.
+  long server_epoch();
+  void set_server_epoch(long epoch);
+  // Creates the physical replication slot if missing.
+  void ensure_slot(const std::string& slot);
+  // Undoes fence() on this server (used when it rejoins as a standby).
+  void unfence(const std::string& db);
 
  private:
   std::unique_ptr<soci::session> open(const std::string& db) const;

@@ -566,8 +566,10 @@ std::vector<SerialValue> SqlServerEngine::read_serials(const std::string& db) {
   return out;
 }
 
-void SqlServerEngine::apply_profile(const std::string& db, const nlohmann::json& profile) {
+std::vector<std::string> SqlServerEngine::apply_profile(const std::string& db, const nlohmann::json& profile) {
+  // sp_configure ... RECONFIGURE applies CLR settings at once: nothing waits for a restart.
   run_all(session(), tsql::apply_profile(db, tsql::profile_from_json(profile)));
+  return {};
 }
 
 void SqlServerEngine::ship_log(const std::string& db, const fs::path& file) {

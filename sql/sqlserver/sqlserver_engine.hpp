@@ -66,7 +66,7 @@ class SqlServerEngine : public Engine {
   std::vector<SerialValue> read_serials(const std::string& db) override;
 
   // Duties the engine seam does not name yet; the failover and standby layers reach them here.
-  void apply_profile(const std::string& db, const nlohmann::json& profile);
+  std::vector<std::string> apply_profile(const std::string& db, const nlohmann::json& profile) override;
   void ship_log(const std::string& db, const fs::path& file);     // BACKUP LOG on the active
   void restore_log(const std::string& db, const fs::path& file);  // RESTORE LOG … NORECOVERY
   void promote(const std::string& db);                            // RESTORE DATABASE … WITH RECOVERY

@@ -5,6 +5,8 @@
 //   SK_BENCH_ROWS=100000 build-bench/refresh_bench  a small, quick version (about 60 MB)
 //   SK_BENCH_ROUNDS=3                               timed rounds of each kind (default 2, at least 1)
 //   SK_SOURCE_DIR=/path/to/checkout                 where demo/*.sql live (default: from this file's path)
+//   SK_BENCH_SQL_LOG=1                              diagnostics: log sitekeeper's statements on the replica
+//                                                   during the stall run and print the swap's server log
 //
 // A measurement, not a test: it exits 0 when a goal is missed, and non-zero only on a real error (a
 // server that does not start, a command that fails). As root the servers run as `postgres` (harness).
@@ -17,11 +19,12 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
+#include <cstdlib>  // getloadavg
 #include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -149,6 +152,7 @@ struct Conn {
       c = nullptr;
       throw std::runtime_error("connect failed: " + err);
     }
+    PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);  // "does not exist, skipping" is expected
   }
   ~Conn() {
     if (c) PQfinish(c);
@@ -425,7 +429,9 @@ struct Bench {
     double create = 0, restore = 0;
   };
 
-  BareRun bare_round() {
+  // `pgoptions` empty: the bare tool exactly as an operator would type it. Otherwise PGOPTIONS for the
+  // restore sessions (to separate sitekeeper's own overhead from its server settings).
+  BareRun bare_round(const std::string& pgoptions) {
     BareRun r;
     {
       Conn c(admin(*replica));
@@ -438,8 +444,9 @@ struct Bench {
     const std::vector<std::string> argv = {std::string(kPgBinDir) + "/pg_restore", "-j", std::to_string(kJobs),
                                            "-h", replica->host(), "-p", std::to_string(replica->port()),
                                            "-U", replica->superuser(), "-d", "bare", snapshot.string()};
-    Environment env = {{"PGPASSWORD", replica->password()}, {"PGOPTIONS", std::nullopt},
-                       {"PGDATABASE", std::nullopt}, {"PGHOST", std::nullopt}, {"PGPORT", std::nullopt}};
+    Environment env = {{"PGPASSWORD", replica->password()}, {"PGDATABASE", std::nullopt},
+                       {"PGHOST", std::nullopt}, {"PGPORT", std::nullopt}, {"PGSERVICE", std::nullopt}};
+    env["PGOPTIONS"] = pgoptions.empty() ? std::nullopt : std::optional<std::string>(pgoptions);
     std::string out, err;
     RunOptions ro;
     ro.timeout = std::chrono::hours(2);
@@ -457,6 +464,11 @@ struct Bench {
     return run_sitekeeper(config(), {"refresh", "--force"}, what);
   }
 
+  static std::string load() {
+    double l[1] = {0};
+    return getloadavg(l, 1) == 1 ? fmt(l[0]) : "?";
+  }
+
   // Returns true when every goal was met.
   bool run() {
     setup();
@@ -465,44 +477,56 @@ struct Bench {
     auto warm = sk_round("refresh (warm-up)");
     std::cout << "  " << fmt(warm.seconds) << " s\n";
 
-    std::cout << "\n== timing: " << rounds << " rounds of each, alternating (order flips every round)\n"
+    // The settings PgEngine::restore_to_staging gives its restore sessions (keep in step with it).
+    const std::string sk_pgoptions = "-c maintenance_work_mem=256MB -c synchronous_commit=off";
+    std::cout << "\n== timing: " << rounds << " rounds of each, order rotated every round; "
+              << "the 1-minute load average is shown after each run (2 CPUs, shared)\n"
               << "  bare       = CREATE DATABASE bare TEMPLATE template0 + pg_restore -j " << kJobs
-              << " -d bare <snapshot>   (DROP before it and a CHECKPOINT are not timed)\n"
+              << " -d bare <snapshot>, server defaults\n"
+              << "               (the DROP before it and a CHECKPOINT are not timed)\n"
+              << "  bare+opts  = the same with PGOPTIONS='" << sk_pgoptions << "',\n"
+              << "               the settings sitekeeper gives its restore sessions (informational)\n"
               << "  sitekeeper = wall time of `sitekeeper refresh --force` (roles, staging restore, grants, read-only,\n"
               << "               validation, checksum pass overlapping the restore, swap, drop of the old copy;\n"
               << "               a CHECKPOINT before it is not timed)\n";
-    std::vector<double> bare_total, bare_restore, bare_create, sk;
+    std::vector<double> bare_total, bare_restore, bare_create, tuned_total, sk;
     std::vector<SkRun> sk_runs;
     for (int i = 0; i < rounds; ++i) {
       auto do_bare = [&] {
-        auto b = bare_round();
+        auto b = bare_round("");
         bare_create.push_back(b.create);
         bare_restore.push_back(b.restore);
         bare_total.push_back(b.create + b.restore);
-        std::cout << "  round " << i + 1 << " bare:       " << fmt(b.create + b.restore) << " s  (create "
-                  << fmt(b.create, 3) << " s + pg_restore " << fmt(b.restore) << " s)\n";
+        std::cout << "  round " << i + 1 << " bare:       " << std::setw(6) << fmt(b.create + b.restore) << " s  (create "
+                  << fmt(b.create, 3) << " s + pg_restore " << fmt(b.restore) << " s)  load " << load() << "\n";
+      };
+      auto do_tuned = [&] {
+        auto b = bare_round(sk_pgoptions);
+        tuned_total.push_back(b.create + b.restore);
+        std::cout << "  round " << i + 1 << " bare+opts:  " << std::setw(6) << fmt(b.create + b.restore) << " s  (create "
+                  << fmt(b.create, 3) << " s + pg_restore " << fmt(b.restore) << " s)  load " << load() << "\n";
       };
       auto do_sk = [&] {
         auto r = sk_round("refresh --force");
         sk.push_back(r.seconds);
-        std::cout << "  round " << i + 1 << " sitekeeper: " << fmt(r.seconds) << " s\n";
+        std::cout << "  round " << i + 1 << " sitekeeper: " << std::setw(6) << fmt(r.seconds) << " s  load " << load()
+                  << "\n";
         sk_runs.push_back(std::move(r));
       };
-      if (i % 2 == 0) {
-        do_bare();
-        do_sk();
-      } else {
-        do_sk();
-        do_bare();
-      }
+      std::vector<std::function<void()>> order = {do_bare, do_sk, do_tuned};
+      std::rotate(order.begin(), order.begin() + (i % 3), order.end());
+      for (auto& f : order) f();
     }
-    const double m_bare = median(bare_total), m_restore = median(bare_restore), m_sk = median(sk);
+    const double m_bare = median(bare_total), m_restore = median(bare_restore), m_sk = median(sk),
+                 m_tuned = median(tuned_total);
     const double ratio = m_sk / m_bare;
     std::cout << "\nmedian bare (create + pg_restore) = " << fmt(m_bare) << " s  (pg_restore alone " << fmt(m_restore)
               << " s, create " << fmt(median(bare_create), 3) << " s)\n"
+              << "median bare+opts                   = " << fmt(m_tuned) << " s\n"
               << "median sitekeeper refresh          = " << fmt(m_sk) << " s\n"
-              << "refresh/pg_restore ratio = " << fmt(ratio) << " (goal <= 1.05)"
-              << "   [against pg_restore alone: " << fmt(m_sk / m_restore) << "]\n";
+              << "refresh/pg_restore ratio = " << fmt(ratio) << " (goal <= 1.05)\n"
+              << "  [refresh / pg_restore alone = " << fmt(m_sk / m_restore)
+              << "; refresh / bare+opts = " << fmt(m_sk / m_tuned) << ", i.e. sitekeeper's own overhead]\n";
 
     std::cout << "\nwhere the sitekeeper refresh time goes (from its stderr log timestamps, ms resolution):\n";
     for (size_t i = 0; i < sk_runs.size(); ++i) print_breakdown(sk_runs[i], "refresh round " + std::to_string(i + 1));
@@ -511,10 +535,43 @@ struct Bench {
     return ratio <= 1.05 && stall_ok;
   }
 
+  // The replica's server log from `from` on, without the swap's session-ending poll (counted instead).
+  void print_server_log_from(Wall::time_point from) {
+    Conn c(admin(*replica));
+    c.exec("ALTER ROLE " + qi(replica->superuser()) + " RESET log_min_duration_statement");
+    const std::string tz = c.exec("SHOW log_timezone");
+    const bool utc = tz == "UTC" || tz == "Etc/UTC" || tz == "GMT" || tz == "Etc/GMT";
+    const std::time_t t = Wall::to_time_t(from);
+    std::tm tm{};
+    utc ? gmtime_r(&t, &tm) : localtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+    const long ms = std::chrono::duration_cast<std::chrono::milliseconds>(from.time_since_epoch()).count() % 1000;
+    char start[40];
+    std::snprintf(start, sizeof start, "%s.%03ld", buf, ms);
+    std::cout << "  replica server log from the swap step (" << start << " " << tz << "), session-ending polls omitted:\n";
+    std::istringstream in(replica->server_log());
+    int shown = 0, polls = 0;
+    for (std::string line; std::getline(in, line);) {
+      if (line.size() < 23 || line.compare(0, 23, start) < 0 || !std::isdigit(static_cast<unsigned char>(line[0]))) continue;
+      if (line.find("pg_stat_activity") != std::string::npos) {
+        ++polls;
+        continue;
+      }
+      if (++shown <= 80) std::cout << "    " << line.substr(0, 220) << "\n";
+    }
+    std::cout << "    (" << polls << " session-ending polls, " << std::max(0, shown - 80) << " more lines not shown)\n";
+  }
+
   bool stall_test() {
     std::cout << "\n== read stall through the swap: " << kReaders << " readers as " << kReader << " on hd1/" << kDb
               << ", each with its own libpq connection, SELECT count(*) FROM sites every "
               << kPoll.count() << " ms; on error reconnect at once, retrying every " << kPoll.count() << " ms\n";
+    const bool sql_log = std::getenv("SK_BENCH_SQL_LOG") && *std::getenv("SK_BENCH_SQL_LOG");
+    if (sql_log) {  // only sessions of the superuser (sitekeeper's and ours), not the readers
+      Conn c(admin(*replica));
+      c.exec("ALTER ROLE " + qi(replica->superuser()) + " SET log_min_duration_statement = 0");
+    }
     checkpoint_replica();
     std::atomic<bool> stop{false};
     std::vector<ReaderLog> logs(kReaders);
@@ -588,6 +645,11 @@ struct Bench {
       for (const auto& e : l.errors) std::cout << "      error seen: " << e << "\n";
     }
     const double p99 = percentile(samples, 99);
+    // The same samples, narrowed to answers that arrived during the swap step itself.
+    std::vector<double> swap_only;
+    for (const auto& l : logs)
+      for (size_t k = 1; k < l.ok.size(); ++k)
+        if (l.ok[k].done >= swap_at && l.ok[k].done <= ref_end) swap_only.push_back(msecs(l.ok[k].done - l.ok[k - 1].done));
     std::cout << "  latency+gap sample = time from one successful answer to the next on the same session\n"
               << "    (query latency + the reader's " << kPoll.count() << " ms pause + any failed queries and reconnects\n"
               << "    in between), for answers arriving from 1 s before the swap step to 1 s after the refresh\n"
@@ -596,7 +658,10 @@ struct Bench {
               << " ms, p99 = " << fmt(p99, 1) << " ms, p99.9 = " << fmt(percentile(samples, 99.9), 1)
               << " ms, max = " << fmt(samples.empty() ? 0 : *std::max_element(samples.begin(), samples.end()), 1)
               << " ms; " << std::count_if(samples.begin(), samples.end(), [](double g) { return g > 100; })
-              << " samples > 100 ms\n";
+              << " samples > 100 ms\n"
+              << "    narrowed to answers arriving between the swap step and the end of the refresh: " << swap_only.size()
+              << " samples, p99 = " << fmt(percentile(swap_only, 99), 1) << " ms, max = "
+              << fmt(swap_only.empty() ? 0 : *std::max_element(swap_only.begin(), swap_only.end()), 1) << " ms\n";
     std::string fl;
     int worst_failed = 0;
     for (int i = 0; i < kReaders; ++i) {
@@ -609,6 +674,7 @@ struct Bench {
     std::cout << "swap read stall p99 = " << fmt(p99, 0) << " ms (goal <= 100 ms), max = " << fmt(overall_max, 0)
               << " ms, failed queries per session = [" << fl << "] (goal <= 1)\n";
     print_breakdown(r, "refresh with readers");
+    if (sql_log) print_server_log_from(*swap_wall);
     return p99 <= 100 && worst_failed <= 1;
   }
 

@@ -1,0 +1,169 @@
+#include "sql/postgres/pg_local.hpp"
+
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "app/core/error.hpp"
+#include "app/core/fsutil.hpp"
+#include "app/core/log.hpp"
+#include "sql/ident.hpp"
+#include "sql/postgres/pg_session.hpp"
+
+namespace sk::sql {
+
+namespace {
+auto logger() { return log::get("sql"); }
+
+std::string conf_value(const std::string& v) {
+  std::string out = "'";
+  for (char c : v) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  return out + "'";
+}
+
+std::string replication_conninfo(const ServerConfig& primary, const std::string& app_name) {
+  auto kv = [](const std::string& v) {
+    std::string out = "'";
+    for (char c : v) {
+      if (c == '\'' || c == '\\') out += '\\';
+      out += c;
+    }
+    return out + "'";
+  };
+  std::string c = "host=" + kv(primary.host) + " port=" + std::to_string(primary.port) + " user=" + kv(primary.user) +
+                  " application_name=" + kv(app_name);
+  // The standby needs the password to reconnect on its own; postgresql.auto.conf is mode 0600.
+  if (!primary.password.empty()) c += " password=" + kv(primary.password);
+  return c;
+}
+}  // namespace
+
+std::string slot_name(const std::string& server) {
+  std::string s = "sitekeeper_";
+  for (unsigned char c : server) s += std::isalnum(c) ? static_cast<char>(std::tolower(c)) : '_';
+  return s.substr(0, kMaxIdentifier);
+}
+
+LocalServer::LocalServer(ServerConfig server, std::shared_ptr<ProcessRunner> runner)
+    : server_(std::move(server)), runner_(std::move(runner)) {
+  if (server_.data_dir.empty())
+    throw ConfigError("server " + server_.name + " has no data_dir", "set data_dir for servers sitekeeper starts, builds or rejoins");
+  if (::geteuid() == 0) {
+    struct stat st{};
+    fs::path parent = server_.data_dir.parent_path();
+    if (::stat(parent.c_str(), &st) == 0 && st.st_uid != 0) {
+      if (auto* pw = ::getpwuid(st.st_uid)) owner_ = pw->pw_name;
+    }
+    if (owner_.empty()) owner_ = "postgres";
+  }
+}
+
+std::vector<std::string> LocalServer::as_owner(std::vector<std::string> argv) const {
+  if (owner_.empty()) return argv;
+  std::vector<std::string> out = {"runuser", "-u", owner_, "--"};
+  out.insert(out.end(), argv.begin(), argv.end());
+  return out;
+}
+
+std::string LocalServer::tool(const char* name) const { return (server_.bin_dir / name).string(); }
+
+ProcessOptions LocalServer::env_for(const ServerConfig& primary) const {
+  ProcessOptions o;
+  if (!primary.password.empty()) o.env["PGPASSWORD"] = primary.password;
+  return o;
+}
+
+bool LocalServer::running() {
+  if (!fs::exists(server_.data_dir / "PG_VERSION")) return false;
+  auto r = runner_->run(as_owner({tool("pg_ctl"), "status", "-D", server_.data_dir.string()}));
+  return r.exit_code == 0;
+}
+
+bool LocalServer::data_dir_empty() const {
+  std::error_code ec;
+  return !fs::exists(server_.data_dir, ec) || fs::is_empty(server_.data_dir, ec);
+}
+
+void LocalServer::start(std::chrono::seconds timeout) {
+  if (running()) return;
+  logger()->info("starting server {} ({})", server_.name, server_.data_dir.string());
+  run_checked(*runner_, as_owner({tool("pg_ctl"), "start", "-w", "-t", std::to_string(timeout.count()), "-D",
+                                  server_.data_dir.string(), "-l", (server_.data_dir / "sitekeeper-pg_ctl.log").string(),
+                                  "-o", "-p " + std::to_string(server_.port)}));
+}
+
+void LocalServer::stop(const std::string& mode) {
+  if (!running()) return;
+  logger()->info("stopping server {} ({} mode)", server_.name, mode);
+  run_checked(*runner_, as_owner({tool("pg_ctl"), "stop", "-w", "-t", "120", "-m", mode, "-D", server_.data_dir.string()}));
+}
+
+void LocalServer::configure_standby(const ServerConfig& primary, const std::string& slot) {
+  const fs::path auto_conf = server_.data_dir / "postgresql.auto.conf";
+  std::string text;
+  if (fs::exists(auto_conf)) text = read_file(auto_conf);
+  // Drop earlier standby settings and the fence's read-only default; this server follows a new primary.
+  std::string kept, line;
+  std::istringstream in(text);
+  for (; std::getline(in, line);) {
+    auto starts = [&](const char* k) { return line.rfind(k, 0) == 0; };
+    if (starts("primary_conninfo") || starts("primary_slot_name") || starts("port ") || starts("port=") ||
+        starts("recovery_target_timeline"))
+      continue;
+    kept += line + "\n";
+  }
+  kept += "port = " + std::to_string(server_.port) + "\n";
+  kept += "primary_conninfo = " + conf_value(replication_conninfo(primary, server_.name)) + "\n";
+  kept += "primary_slot_name = " + conf_value(slot) + "\n";
+  kept += "recovery_target_timeline = 'latest'\n";
+  std::ofstream(auto_conf, std::ios::trunc) << kept;
+  ::chmod(auto_conf.c_str(), 0600);
+  std::ofstream(server_.data_dir / "standby.signal").close();
+  if (!owner_.empty()) {
+    if (auto* pw = ::getpwnam(owner_.c_str())) {
+      ::chown(auto_conf.c_str(), pw->pw_uid, pw->pw_gid);
+      ::chown((server_.data_dir / "standby.signal").c_str(), pw->pw_uid, pw->pw_gid);
+    }
+  }
+}
+
+void LocalServer::basebackup_from(const ServerConfig& primary, const std::string& slot) {
+  if (!data_dir_empty())
+    throw SafetyError("data directory " + show_path(server_.data_dir) + " of " + server_.name + " is not empty",
+                      "standby init builds a new standby only; use 'sitekeeper rejoin' for an old active server");
+  logger()->info("pg_basebackup of {} into {} (slot {})", primary.name, server_.data_dir.string(), slot);
+  run_checked(*runner_,
+              as_owner({tool("pg_basebackup"), "--pgdata=" + server_.data_dir.string(),
+                        "--dbname=" + pg::conninfo(primary, "postgres", std::chrono::seconds(10), false),
+                        "--wal-method=stream", "--slot=" + slot, "--checkpoint=fast", "--no-password"}),
+              env_for(primary));
+  configure_standby(primary, slot);
+}
+
+void LocalServer::rewind_from(const ServerConfig& primary, const std::string& slot) {
+  // pg_rewind copies the source's configuration files; keep this server's own.
+  std::map<std::string, std::string> saved;
+  for (const char* f : {"postgresql.conf", "postgresql.auto.conf", "pg_hba.conf", "pg_ident.conf"})
+    if (fs::exists(server_.data_dir / f)) saved[f] = read_file(server_.data_dir / f);
+  logger()->info("pg_rewind of {} onto {}", server_.name, primary.name);
+  // pg_rewind needs wal_log_hints or data checksums on the target; say so plainly.
+  try {
+    run_checked(*runner_,
+              as_owner({tool("pg_rewind"), "--target-pgdata=" + server_.data_dir.string(),
+                        "--source-server=" + pg::conninfo(primary, "postgres", std::chrono::seconds(10), false)}),
+              env_for(primary));
+  } catch (const Error& e) {
+    throw Error(e.what(), "set wal_log_hints = on (or initdb --data-checksums) on every server so rejoin can rewind");
+  }
+  for (const auto& [name, text] : saved) std::ofstream(server_.data_dir / name, std::ios::trunc) << text;
+  configure_standby(primary, slot);
+}
+
+}  // namespace sk::sql

@@ -1,0 +1,49 @@
+#pragma once
+// Control of a PostgreSQL cluster whose data directory is on this machine (ServerConfig::data_dir):
+// start/stop through pg_ctl, build it as a standby with pg_basebackup, rewind it with pg_rewind.
+// PostgreSQL refuses to run as root, so when sitekeeper runs as root the binaries run as the owner of
+// the data directory's parent folder (runuser -u OWNER --).
+// Thread-safety: one object per thread.
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "app/core/config.hpp"
+#include "app/core/process.hpp"
+
+namespace sk::sql {
+
+class LocalServer {
+ public:
+  // Throws ConfigError when the server has no data_dir.
+  LocalServer(ServerConfig server, std::shared_ptr<ProcessRunner> runner);
+
+  bool running();
+  void start(std::chrono::seconds timeout = std::chrono::seconds(120));
+  void stop(const std::string& mode = "fast");  // no-op when not running
+  bool data_dir_empty() const;
+
+  // REQUIRES: data_dir missing or empty. pg_basebackup with WAL streaming through `slot`, then the
+  // standby settings (primary_conninfo, primary_slot_name, its own port) and standby.signal.
+  void basebackup_from(const ServerConfig& primary, const std::string& slot);
+  // REQUIRES: stopped. Rewinds onto `primary`'s timeline (finishing crash recovery first), keeping this
+  // server's own configuration files, then makes it a standby of `primary` through `slot`.
+  void rewind_from(const ServerConfig& primary, const std::string& slot);
+  // Writes the standby settings and standby.signal. REQUIRES: stopped.
+  void configure_standby(const ServerConfig& primary, const std::string& slot);
+
+ private:
+  std::vector<std::string> as_owner(std::vector<std::string> argv) const;
+  std::string tool(const char* name) const;
+  ProcessOptions env_for(const ServerConfig& primary) const;
+
+  ServerConfig server_;
+  std::shared_ptr<ProcessRunner> runner_;
+  std::string owner_;  // empty: run as ourselves
+};
+
+// The replication slot sitekeeper names for a standby server ("sitekeeper_" + name, sanitized).
+std::string slot_name(const std::string& server);
+
+}  // namespace sk::sql

@@ -1,0 +1,52 @@
+#include "standby/decision.hpp"
+
+#include "app/core/units.hpp"
+
+namespace sk::standby {
+
+const char* to_string(Action a) {
+  switch (a) {
+    case Action::kNone: return "none";
+    case Action::kWait: return "wait";
+    case Action::kAskWitness: return "ask-witness";
+    case Action::kFailover: return "failover";
+    case Action::kResume: return "resume";
+    case Action::kRefence: return "refence";
+    case Action::kRefuse: return "refuse";
+  }
+  return "?";
+}
+
+Decision decide(const Snapshot& s) {
+  if (!s.stale_writable.empty())
+    return {Action::kRefence, "server " + s.stale_writable.front() +
+                                  " is from an older epoch and accepts writes again: fencing it; it is never "
+                                  "treated as active until 'sitekeeper rejoin'"};
+  if (s.action_running) return {Action::kWait, "a promotion is running; reporting only"};
+  if (s.journal_open) {
+    if (s.automatic && !s.paused) return {Action::kResume, "an interrupted failover is in the journal: resuming it"};
+    return {Action::kWait, "an interrupted failover is in the journal: run 'sitekeeper failover --yes' to finish it"};
+  }
+  if (s.active_reachable) return {Action::kNone, "active server answers; nothing to do"};
+  if (s.failures < s.failures_needed)
+    return {Action::kWait, "active server failed " + std::to_string(s.failures) + " of " +
+                               std::to_string(s.failures_needed) + " probes; waiting"};
+  if (!s.has_standby) return {Action::kRefuse, "active server is down and there is no standby to promote"};
+  if (!s.witness_hears_active.has_value()) {
+    if (!s.standby_reachable) return {Action::kRefuse, "active server is down and the standby cannot be reached either"};
+    return {Action::kAskWitness, "active server failed " + std::to_string(s.failures) +
+                                     " probes in a row: asking the standby whether it still hears it"};
+  }
+  if (*s.witness_hears_active)
+    return {Action::kWait, "only this manager lost the active server; the standby still hears it: no failover"};
+  if (!s.standby_in_recovery) return {Action::kRefuse, "the standby is not in recovery; refusing to promote it"};
+  if (s.paused) return {Action::kWait, "active server is down, but a maintenance window is declared: no promotion"};
+  if (!s.automatic)
+    return {Action::kWait, "active server is down (the standby agrees); manual mode: run 'sitekeeper failover --yes'"};
+  if (s.lag_bytes > s.max_lag)
+    return {Action::kRefuse, "active server is down but the standby is " + format_size(s.lag_bytes) +
+                                 " behind (max_lag " + format_size(s.max_lag) + "): automatic promotion refused"};
+  return {Action::kFailover, "active server is down and the standby agrees: promoting the standby"};
+}
+
+}  // namespace sk::standby

@@ -1,0 +1,94 @@
+#include "standby/site_state.hpp"
+
+namespace sk::standby {
+
+namespace {
+nlohmann::json get_json(StateStore& s, const std::string& key, nlohmann::json fallback) {
+  auto v = s.get(key);
+  if (!v) return fallback;
+  try {
+    return nlohmann::json::parse(*v);
+  } catch (...) {
+    return fallback;
+  }
+}
+}  // namespace
+
+long SiteState::epoch() {
+  auto v = state_.get("epoch");
+  return v ? std::stol(*v) : 0;
+}
+void SiteState::set_epoch(long e) { state_.put("epoch", std::to_string(e)); }
+
+std::string SiteState::active(const Config& cfg) { return state_.get("roles.active").value_or(cfg.roles.active); }
+std::string SiteState::standby(const Config& cfg) { return state_.get("roles.standby").value_or(cfg.roles.standby); }
+void SiteState::set_roles(const std::string& active, const std::string& standby) {
+  state_.put("roles.active", active);
+  state_.put("roles.standby", standby);
+}
+
+std::map<std::string, long> SiteState::fenced() {
+  std::map<std::string, long> out;
+  const auto j = get_json(state_, "fenced", nlohmann::json::object());  // keep it alive while iterating
+  for (auto& [k, v] : j.items()) out[k] = v.get<long>();
+  return out;
+}
+void SiteState::set_fenced(const std::string& server, long epoch) {
+  auto j = get_json(state_, "fenced", nlohmann::json::object());
+  j[server] = epoch;
+  state_.put("fenced", j.dump());
+}
+void SiteState::clear_fenced(const std::string& server) {
+  auto j = get_json(state_, "fenced", nlohmann::json::object());
+  j.erase(server);
+  state_.put("fenced", j.dump());
+}
+
+bool SiteState::paused() { return state_.get("paused").value_or("") == "1"; }
+void SiteState::set_paused(bool p, const std::string& reason) {
+  state_.put("paused", p ? "1" : "0");
+  state_.put("paused.reason", reason);
+}
+
+std::map<std::string, std::int64_t> SiteState::serial_marks() {
+  std::map<std::string, std::int64_t> out;
+  const auto j = get_json(state_, "serial_marks", nlohmann::json::object());
+  for (auto& [k, v] : j.items()) out[k] = v.get<std::int64_t>();
+  return out;
+}
+void SiteState::merge_serial_marks(const std::map<std::string, std::int64_t>& observed) {
+  auto j = get_json(state_, "serial_marks", nlohmann::json::object());
+  for (const auto& [k, v] : observed)
+    if (!j.contains(k) || j[k].get<std::int64_t>() < v) j[k] = v;
+  state_.put("serial_marks", j.dump());
+}
+std::string SiteState::last_active_lsn() { return state_.get("active.last_lsn").value_or(""); }
+void SiteState::set_last_active_lsn(const std::string& lsn) { state_.put("active.last_lsn", lsn); }
+
+std::optional<nlohmann::json> SiteState::open_journal() {
+  auto j = get_json(state_, "journal.open", nullptr);
+  if (j.is_null()) return std::nullopt;
+  return j;
+}
+void SiteState::put_journal(const nlohmann::json& j) { state_.put("journal.open", j.dump()); }
+void SiteState::close_journal(const nlohmann::json& j) {
+  state_.put("journal.last", j.dump());
+  state_.put("journal.open", "null");
+}
+std::optional<nlohmann::json> SiteState::last_journal() {
+  auto j = get_json(state_, "journal.last", nullptr);
+  if (j.is_null()) return std::nullopt;
+  return j;
+}
+
+Config effective_config(const Config& cfg, StateStore& state) {
+  SiteState s(state);
+  Config out = cfg;
+  out.roles.active = s.active(cfg);
+  out.roles.standby = s.standby(cfg);
+  if (!out.servers.count(out.roles.active)) out.roles.active = cfg.roles.active;  // renamed in the config
+  if (!out.roles.standby.empty() && !out.servers.count(out.roles.standby)) out.roles.standby = cfg.roles.standby;
+  return out;
+}
+
+}  // namespace sk::standby

@@ -1,0 +1,59 @@
+#pragma once
+// Facts about the site that change at run time and outlive a process, kept in the state store: the
+// epoch, who is active and standby after a promotion (the state store, not the config, is then the
+// truth), fenced servers, the maintenance window, the serial high-water marks, and the failover journal.
+// Thread-safety: as StateStore (every call may come from any thread).
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "app/core/config.hpp"
+#include "app/core/state.hpp"
+
+namespace sk::standby {
+
+class SiteState {
+ public:
+  explicit SiteState(StateStore& state) : state_(state) {}
+
+  long epoch();
+  void set_epoch(long e);
+
+  // The roles in force: the state store's when a promotion recorded them, else the config's.
+  std::string active(const Config& cfg);
+  std::string standby(const Config& cfg);
+  void set_roles(const std::string& active, const std::string& standby);
+
+  // Servers fenced by a promotion, with the epoch they were fenced at. They are never treated as
+  // active until `rejoin` clears them.
+  std::map<std::string, long> fenced();
+  void set_fenced(const std::string& server, long epoch);
+  void clear_fenced(const std::string& server);
+
+  bool paused();
+  void set_paused(bool p, const std::string& reason);
+
+  // Highest serial value observed on the active, per "schema.name"; merge keeps the maximum.
+  std::map<std::string, std::int64_t> serial_marks();
+  void merge_serial_marks(const std::map<std::string, std::int64_t>& observed);
+  std::string last_active_lsn();
+  void set_last_active_lsn(const std::string& lsn);
+
+  // The failover journal: {"id","kind","from","to","started_at","steps":{name:{"at","detail"}},"finished_at"}.
+  std::optional<nlohmann::json> open_journal();  // an unfinished failover/switchover
+  void put_journal(const nlohmann::json& j);
+  void close_journal(const nlohmann::json& j);    // moves it to "last"
+  std::optional<nlohmann::json> last_journal();
+
+ private:
+  StateStore& state_;
+};
+
+// The config with [roles] replaced by the roles in force (after a failover the replicas and the backup
+// schedule follow the new active).
+Config effective_config(const Config& cfg, StateStore& state);
+
+}  // namespace sk::standby

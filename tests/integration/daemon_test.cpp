@@ -1,0 +1,378 @@
+// `sitekeeper run`, the daemon, on real PostgreSQL 15 clusters: its schedules, its HTTP API, its
+// Prometheus metrics, a clean stop on SIGTERM in the middle of a refresh, and SIGHUP reloads. The
+// daemon is the real binary, started as a service manager would start it; the tests watch it from the
+// side (`sitekeeper --json history`, psql, HTTP) and never sleep-then-assert.
+#include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <exception>
+#include <fstream>
+#include <iostream>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+#include "pg_cluster.hpp"
+#include "site_fixture.hpp"
+
+using namespace sk::test;
+namespace fs = std::filesystem;
+using Steady = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto kLong = std::chrono::seconds(120);
+
+void expect_ok(const CommandResult& r, const std::string& what) {
+  ASSERT_EQ(r.code, 0) << what << "\nstdout:\n" << r.out << "\nstderr:\n" << r.err;
+}
+
+std::string tail(const std::string& s, size_t n = 6000) { return s.size() <= n ? s : "..." + s.substr(s.size() - n); }
+
+// ----- a tiny blocking HTTP/1.0-style client on a raw POSIX socket -----------------------------------
+
+struct HttpReply {
+  int status = 0;
+  std::string body;
+  nlohmann::json json() const { return nlohmann::json::parse(body); }
+};
+
+// GET http://127.0.0.1:port<target>; throws std::runtime_error when the daemon does not answer, so
+// that wait_until counts "not listening yet" as "not yet".
+HttpReply http_get(int port, const std::string& target) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error("socket() failed");
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+    throw std::runtime_error("cannot connect to 127.0.0.1:" + std::to_string(port));
+  const std::string req = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                          "\r\nConnection: close\r\n\r\n";
+  for (size_t sent = 0; sent < req.size();) {
+    ssize_t n = ::send(fd, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) throw std::runtime_error("send failed");
+    sent += static_cast<size_t>(n);
+  }
+  std::string raw;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n < 0) throw std::runtime_error("recv failed or timed out on " + target);
+    if (n == 0) break;
+    raw.append(buf, static_cast<size_t>(n));
+  }
+  // "HTTP/1.1 200 OK\r\n...headers...\r\n\r\nbody"; the server closes after each reply, so the body is
+  // everything after the blank line (Content-Length is set, but reading to EOF is simpler and safe).
+  if (raw.rfind("HTTP/1.", 0) != 0 || raw.size() < 12) throw std::runtime_error("not an HTTP reply: " + raw);
+  HttpReply r;
+  r.status = std::stoi(raw.substr(9, 3));
+  auto sep = raw.find("\r\n\r\n");
+  if (sep == std::string::npos) throw std::runtime_error("HTTP reply without a header end: " + raw);
+  r.body = raw.substr(sep + 4);
+  return r;
+}
+
+std::string http_section(int port) {
+  return "[http]\nlisten = \"127.0.0.1:" + std::to_string(port) + "\"\n\n";
+}
+
+// Runs of `job` with `outcome` in `sitekeeper --json history` (the state store, read on the side).
+int count_runs(const Site& site, const std::string& job, const std::string& outcome) {
+  auto h = site.json({"history", "--limit", "10000"});
+  int n = 0;
+  for (const auto& r : h)
+    if (r["job"] == job && r["outcome"] == outcome) ++n;
+  return n;
+}
+
+// The newest run of `job` (history lists newest first), or null.
+nlohmann::json newest_run(const Site& site, const std::string& job) {
+  for (const auto& r : site.json({"history", "--limit", "10000"}))
+    if (r["job"] == job) return r;
+  return nullptr;
+}
+
+std::set<std::string> keys(const nlohmann::json& j) {
+  std::set<std::string> k;
+  for (auto it = j.begin(); it != j.end(); ++it) k.insert(it.key());
+  return k;
+}
+
+// Prints the daemon's log when the test fails (an assertion or an escaping wait_until).
+struct LogOnFailure {
+  BackgroundProcess& p;
+  ~LogOnFailure() {
+    if (::testing::Test::HasFailure() || std::uncaught_exceptions() > 0)
+      std::cerr << "---- daemon log ----\n" << tail(p.log()) << "\n--------------------\n";
+  }
+};
+
+}  // namespace
+
+// Backups every 3 s and a refresh 1 s after each, the replica following the active; then every
+// endpoint of the HTTP API and the metrics, and /active following the active server down and up.
+TEST(Daemon, ScheduledBackupsAndRefreshes) {
+  Site site({.replicas = 1, .keep = 10});
+  const int port = free_port();
+  site.write_config(http_section(port) +
+                    "[[schedule]]\njob = \"backup\"\nevery = \"3s\"\n\n"
+                    "[[schedule]]\njob = \"refresh\"\nafter = \"backup\"\ndelay = \"1s\"\n");
+  BackgroundProcess daemon(site.argv({"run"}), site.dir() / "daemon.log");
+  LogOnFailure dump{daemon};
+
+  wait_until([&] { return http_get(port, "/health").status == 200; }, kLong, "the HTTP API to answer /health");
+  auto health = http_get(port, "/health");
+  EXPECT_EQ(health.json()["status"], "alive") << health.body;
+  EXPECT_EQ(health.json()["site"], "CEN") << health.body;
+
+  // One backup, then new rows on the active, then the replica must catch up through the schedule.
+  wait_until([&] { return count_runs(site, "backup", "ok") >= 1; }, kLong, "a first scheduled backup");
+  site.add_messages(23, "between scheduled runs");
+  const std::string on_active = site.active().psql("SELECT count(*) FROM status_messages", site.db());
+  wait_until([&] {
+    return count_runs(site, "backup", "ok") >= 2 && count_runs(site, "refresh", "ok") >= 2 &&
+           site.count_on_replica(0) == on_active;
+  }, kLong, ">= 2 ok backups, >= 2 ok refreshes and the replica holding the active's rows");
+  EXPECT_EQ(site.count_on_replica(0, "message = 'between scheduled runs'"), "23");
+  EXPECT_TRUE(daemon.running());
+
+  // GET /active
+  wait_until([&] { return http_get(port, "/active").status == 200; }, kLong, "/active 200");
+  auto active = http_get(port, "/active").json();
+  EXPECT_EQ(active["server"], "cm1");
+  EXPECT_EQ(active["up"], true);
+  EXPECT_EQ(active["port"], site.active().port());
+
+  // GET /replica: the freshest healthy replica, with what it serves.
+  HttpReply rep;
+  wait_until([&] {
+    rep = http_get(port, "/replica");
+    return rep.status == 200;
+  }, kLong, "/replica 200");
+  auto rj = rep.json();
+  EXPECT_EQ(rj["name"], "hd1") << rep.body;
+  ASSERT_TRUE(rj.contains("backup_id")) << rep.body;
+  EXPECT_FALSE(rj["backup_id"].get<std::string>().empty()) << rep.body;
+  EXPECT_EQ(rj["healthy"], true) << rep.body;
+  EXPECT_EQ(rj["fresh"], true) << rep.body;
+  EXPECT_EQ(rj["port"], site.replica(0).port()) << rep.body;
+
+  // A bound that no copy can meet: 503 with an error a launcher can log.
+  auto stale = http_get(port, "/replica?max_age=1ms");
+  EXPECT_EQ(stale.status, 503) << stale.body;
+  auto sj = stale.json();
+  ASSERT_TRUE(sj.contains("error")) << stale.body;
+  EXPECT_NE(sj["error"].get<std::string>().find("no healthy replica"), std::string::npos) << stale.body;
+  ASSERT_TRUE(sj["replicas"].is_array()) << stale.body;
+  ASSERT_EQ(sj["replicas"].size(), 1u) << stale.body;
+  EXPECT_EQ(sj["replicas"][0]["fresh"], false) << stale.body;
+  EXPECT_EQ(http_get(port, "/replica?max_age=fortnight").status, 400);
+
+  // GET /replicas
+  auto reps = http_get(port, "/replicas");
+  EXPECT_EQ(reps.status, 200);
+  ASSERT_TRUE(reps.json().is_array()) << reps.body;
+  ASSERT_EQ(reps.json().size(), 1u) << reps.body;
+  EXPECT_EQ(reps.json()[0]["name"], "hd1");
+
+  // GET /status: the same document as `status --json`.
+  auto st = http_get(port, "/status");
+  EXPECT_EQ(st.status, 200);
+  auto cli_status = site.json({"status"});
+  EXPECT_EQ(keys(st.json()), keys(cli_status)) << st.body << "\n" << cli_status.dump();
+  EXPECT_EQ(st.json()["replicas"].size(), 1u);
+
+  // GET /metrics
+  auto m = http_get(port, "/metrics");
+  EXPECT_EQ(m.status, 200);
+  for (const char* needle : {"sitekeeper_job_runs_total{job=\"backup\",outcome=\"ok\"}",
+                             "sitekeeper_job_runs_total{job=\"refresh\",outcome=\"ok\"}",
+                             "sitekeeper_backup_age_seconds", "sitekeeper_replica_age_seconds{replica=\"hd1\"}",
+                             "sitekeeper_job_start_lateness_seconds"})
+    EXPECT_NE(m.body.find(needle), std::string::npos) << needle << "\n" << m.body;
+
+  // Unknown path, and a method other than GET.
+  auto nf = http_get(port, "/no/such/thing");
+  EXPECT_EQ(nf.status, 404) << nf.body;
+
+  // The active goes down: /active follows (503), and comes back (200).
+  site.active().stop();
+  wait_until([&] { return http_get(port, "/active").status == 503; }, kLong, "/active 503 with the active stopped");
+  auto down = http_get(port, "/active").json();
+  EXPECT_EQ(down["up"], false) << down.dump();
+  EXPECT_TRUE(down.contains("error")) << down.dump();
+  EXPECT_EQ(http_get(port, "/health").status, 200);  // the daemon itself is alive
+  site.active().start_server();
+  wait_until([&] { return http_get(port, "/active").status == 200; }, kLong, "/active 200 after the restart");
+
+  daemon.signal(SIGTERM);
+  auto code = daemon.wait(std::chrono::seconds(30));
+  ASSERT_TRUE(code.has_value()) << "daemon did not stop after SIGTERM";
+  EXPECT_EQ(*code, 0);
+}
+
+// Invariant 1 under SIGTERM: a refresh caught in the middle of its restore stops at its next safe
+// point, the replica keeps its old complete copy, the staging copy is dropped, the daemon exits 0
+// within the 10 s a service manager allows, and the run is recorded as cancelled.
+TEST(Daemon, SigtermDuringRefreshLeavesReplicaWhole) {
+  Site site({.replicas = 1});
+  expect_ok(site.run({"backup"}), "backup 1");
+  expect_ok(site.run({"refresh"}), "refresh 1");
+  const std::string before = site.count_on_replica(0);
+  // Make the next restore long enough to be caught in the middle.
+  site.active().psql(
+      "INSERT INTO status_messages (site_code, component, message_id, severity, machine_name, message) "
+      "SELECT 'CEN', 'bulk', g % 1000, 'informational', 'PC' || g, repeat(md5(g::text), 8) "
+      "FROM generate_series(1, 400000) g",
+      site.db());
+  expect_ok(site.run({"backup"}), "backup 2");
+
+  // The refresh owes a run at start: backup 2 succeeded after refresh 1 started, so catch-up (the
+  // default) starts it at once. (`every = "1h"` would not: catch-up only runs a job whose most recent
+  // fire time is later than its last start, and refresh 1 started minutes ago, after the last full
+  // hour.) The backup's own yearly schedule has nothing to catch up.
+  site.write_config(
+      "[[schedule]]\njob = \"backup\"\ncron = \"0 3 1 1 *\"\n\n"
+      "[[schedule]]\njob = \"refresh\"\nafter = \"backup\"\ndelay = \"0s\"\n");
+  BackgroundProcess daemon(site.argv({"run"}), site.dir() / "daemon.log");
+  LogOnFailure dump{daemon};
+
+  auto& hd = site.replica(0);
+  // Worst moment: the staging copy exists and pg_restore is writing into it.
+  wait_until([&] {
+    return hd.psql("SELECT count(*) FROM pg_stat_activity WHERE datname = '" + site.db() +
+                   "__sk_staging' AND application_name = 'sitekeeper'") != "0";
+  }, kLong, "pg_restore writing into the staging copy");
+  ASSERT_TRUE(daemon.running());
+
+  const auto t0 = Steady::now();
+  daemon.signal(SIGTERM);
+  auto code = daemon.wait(std::chrono::seconds(30));
+  const double stop_s = std::chrono::duration<double>(Steady::now() - t0).count();
+  ASSERT_TRUE(code.has_value()) << "daemon still running 30 s after SIGTERM";
+  EXPECT_EQ(*code, 0);
+  EXPECT_LT(stop_s, 10.0) << "daemon took " << stop_s << " s to stop";
+  std::cerr << "[ daemon  ] stopped " << stop_s << " s after SIGTERM, exit " << *code << "\n";
+
+  // The live copy is the old one, whole: every row and its indexes, readable by the help desk.
+  EXPECT_EQ(site.count_on_replica(0), before);
+  EXPECT_EQ(hd.psql("SELECT count(*) > 5 FROM pg_indexes WHERE schemaname = 'public'", site.db()), "t");
+  EXPECT_EQ(hd.psql_as("helpdesk", "helpdesk-demo", "SELECT count(*) FROM status_messages", site.db()), before);
+  wait_until([&] {
+    return hd.psql("SELECT count(*) FROM pg_database WHERE datname LIKE '%\\_\\_sk\\_staging'") == "0";
+  }, kLong, "the staging copy to be dropped");
+
+  auto run = newest_run(site, "refresh");
+  ASSERT_FALSE(run.is_null());
+  EXPECT_EQ(run["outcome"], "cancelled") << run.dump(2);
+  const std::string log = daemon.log();
+  EXPECT_NE(log.find("sitekeeper daemon stopped"), std::string::npos) << tail(log);
+}
+
+// SIGHUP with a broken file keeps the running configuration (and its schedules); a valid file is
+// taken.
+TEST(Daemon, SighupWithBrokenConfigKeepsOldOne) {
+  Site site({.replicas = 1, .keep = 10});
+  const int port = free_port();
+  const std::string schedules = "[[schedule]]\njob = \"backup\"\nevery = \"3s\"\n";
+  site.write_config(http_section(port) + schedules);
+  BackgroundProcess daemon(site.argv({"run"}), site.dir() / "daemon.log");
+  LogOnFailure dump{daemon};
+  wait_until([&] { return http_get(port, "/health").status == 200; }, kLong, "the HTTP API to answer /health");
+  wait_until([&] { return count_runs(site, "backup", "ok") >= 1; }, kLong, "a first scheduled backup");
+
+  // A typo'd key: the file is refused as a whole.
+  site.write_config(http_section(port) + schedules + "\n[alerts]\ncomand = [\"/bin/true\"]\n");
+  ASSERT_NE(site.run({"check"}).code, 0);  // the same file is a config error for the command line
+  daemon.signal(SIGHUP);
+  wait_until([&] { return daemon.log().find("reload refused") != std::string::npos; }, kLong,
+             "\"reload refused\" in the daemon log");
+  EXPECT_NE(daemon.log().find("comand"), std::string::npos) << "the refusal should name the key";
+  EXPECT_TRUE(daemon.running());
+  EXPECT_EQ(http_get(port, "/health").status, 200);
+  const int ok_before = count_runs(site, "backup", "ok");
+  wait_until([&] { return count_runs(site, "backup", "ok") > ok_before; }, kLong,
+             "one more ok backup after the refused reload");
+  EXPECT_TRUE(daemon.running());
+
+  // A valid file with another schedule is taken.
+  EXPECT_EQ(count_runs(site, "capture", "ok"), 0);
+  site.write_config(http_section(port) + "[[schedule]]\njob = \"capture\"\nevery = \"2s\"\n");
+  daemon.signal(SIGHUP);
+  wait_until([&] { return daemon.log().find("configuration reloaded") != std::string::npos; }, kLong,
+             "\"configuration reloaded\" in the daemon log");
+  wait_until([&] { return count_runs(site, "capture", "ok") >= 1; }, kLong, "a capture from the new schedule");
+  EXPECT_EQ(http_get(port, "/health").status, 200);
+
+  daemon.signal(SIGTERM);
+  auto code = daemon.wait(std::chrono::seconds(30));
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 0);
+}
+
+// A cron field out of range is a configuration error with FILE:LINE:COLUMN and the field's name,
+// for `schedule` and for `run` alike; a valid one in a named zone prints five fire times.
+TEST(Daemon, BadScheduleIsAConfigError) {
+  Site site({.replicas = 1, .load_site = false});
+  site.write_config("[[schedule]]\njob = \"backup\"\ncron = \"61 * * * *\"\n");
+  // Where the bad value is: its line in the written file, and the column of "61" (after the quote).
+  int line = 0, col = 0;
+  {
+    std::ifstream in(site.config());
+    std::string l;
+    for (int n = 1; std::getline(in, l); ++n)
+      if (auto p = l.find("\"61 "); p != std::string::npos) {
+        line = n;
+        col = static_cast<int>(p) + 2;  // 1-based column of '6'
+      }
+  }
+  ASSERT_GT(line, 0);
+  const std::string where = "sitekeeper.toml:" + std::to_string(line) + ":";
+  for (const char* cmd : {"schedule", "run"}) {
+    auto r = site.run({cmd}, std::chrono::seconds(60));
+    EXPECT_EQ(r.code, 2) << cmd << "\n" << r.out << r.err;
+    EXPECT_NE(r.err.find(where), std::string::npos) << cmd << ": expected " << where << " in\n" << r.err;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(r.err, m, std::regex("sitekeeper\\.toml:(\\d+):(\\d+)"))) << r.err;
+    EXPECT_EQ(std::stoi(m[1]), line) << r.err;
+    EXPECT_EQ(std::stoi(m[2]), col) << r.err;
+    EXPECT_NE(r.err.find("minute"), std::string::npos) << cmd << "\n" << r.err;
+  }
+
+  site.write_config("[[schedule]]\njob = \"backup\"\ncron = \"0 2 * * *\"\ntimezone = \"Europe/Berlin\"\n");
+  auto text = site.run({"schedule"});
+  ASSERT_EQ(text.code, 0) << text.err;
+  int times = 0;
+  std::regex iso("^  \\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z$");
+  std::istringstream lines(text.out);
+  for (std::string l; std::getline(lines, l);)
+    if (std::regex_match(l, iso)) ++times;
+  EXPECT_EQ(times, 5) << text.out;
+  EXPECT_NE(text.out.find("Europe/Berlin"), std::string::npos) << text.out;
+
+  auto j = site.json({"schedule"});
+  ASSERT_EQ(j.size(), 1u) << j.dump(2);
+  ASSERT_EQ(j[0]["next"].size(), 5u) << j.dump(2);
+  for (const auto& t : j[0]["next"]) {
+    // 02:00 in Berlin is 01:00Z (CET) or 00:00Z (CEST).
+    const std::string s = t.get<std::string>();
+    EXPECT_TRUE(s.find("T01:00:00Z") != std::string::npos || s.find("T00:00:00Z") != std::string::npos) << s;
+  }
+}
