@@ -45,6 +45,7 @@ struct ReplicationState {
   std::uint64_t lag_bytes = 0;
   double lag_seconds = 0;
   std::string state;  // "streaming", "stopped", ...
+  double seconds_since_message = 1e9;  // since the WAL receiver last heard from the primary
   bool receiver_hears_primary = false;
 };
 

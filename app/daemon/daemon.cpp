@@ -17,6 +17,8 @@
 #include "app/daemon/http.hpp"
 #include "app/daemon/metrics.hpp"
 #include "schedules/runner.hpp"
+#include "standby/monitor.hpp"
+#include "standby/site_state.hpp"
 
 namespace sk::daemon {
 
@@ -39,7 +41,13 @@ class Daemon {
 
   int run() {
     scheduler_ = build_scheduler(cfg_);
-    health_ = std::make_unique<HealthMonitor>(cfg_, engines_, metrics_);
+    health_ = std::make_unique<HealthMonitor>([this] { return effective(); }, engines_, metrics_);
+    standby::MonitorHooks hooks;
+    hooks.probe_failed = [this](const std::string& s) { metrics_.probe_failed(s); };
+    hooks.lag = [this](double b, double sec) { metrics_.standby_lag(b, sec); };
+    monitor_ = std::make_unique<standby::Monitor>([this] { return current(); }, *state_, engines_, runner_, clock_,
+                                                  &cancel_, hooks);
+    monitor_->start();
     if (!cfg_->http.listen.empty()) {
       http_ = std::make_unique<HttpServer>(io_, cfg_->http.listen,
                                            [this](const std::string& m, const std::string& t) { return handle(m, t); });
@@ -79,7 +87,8 @@ class Daemon {
     std::lock_guard job_lock(job_mutex(job));  // a job never overlaps itself, even across reloads
     if (stopping_) return {false, "daemon stopping"};
     const auto t0 = std::chrono::steady_clock::now();
-    replicator::JobContext ctx{*cfg, *state_, engines_, runner_, clock_, &cancel_};
+    const Config eff = standby::effective_config(*cfg, *state_);  // roles in force, after a failover too
+    replicator::JobContext ctx{eff, *state_, engines_, runner_, clock_, &cancel_};
     std::string outcome = "ok", message;
     try {
       cli::run_recorded(*state_, *cfg, *runner_, job, sched::to_string(jc.reason),
@@ -161,9 +170,11 @@ class Daemon {
       if (cfg->state_path != cfg_->state_path)
         logger()->warn("state.path changed; the daemon keeps {} until it restarts", cfg_->state_path.string());
       auto scheduler = build_scheduler(cfg);
-      cfg_ = cfg;
+      {
+        std::lock_guard lock(cfg_mu_);
+        cfg_ = cfg;
+      }
       scheduler_ = scheduler;
-      health_->set_config(cfg);
       arm_timer();
       logger()->info("configuration reloaded from {} ({} schedules)", cfg->file.string(), cfg->schedules.size());
     } catch (const Error& e) {
@@ -177,8 +188,17 @@ class Daemon {
       logger()->warn("{} job(s) still running at exit", running_);
     lock.unlock();
     health_->stop();
+    monitor_->stop();
     logger()->info("sitekeeper daemon stopped");
     return kOk;
+  }
+
+  std::shared_ptr<const Config> current() {
+    std::lock_guard lock(cfg_mu_);
+    return cfg_;
+  }
+  std::shared_ptr<const Config> effective() {
+    return std::make_shared<const Config>(standby::effective_config(*current(), *state_));
   }
 
   // --- HTTP ---
@@ -186,7 +206,7 @@ class Daemon {
     if (method != "GET") return {405, "application/json", R"({"error":"only GET"})"};
     const std::string path = target.substr(0, target.find('?'));
     const std::string query = target.find('?') == std::string::npos ? "" : target.substr(target.find('?') + 1);
-    auto cfg = cfg_;
+    auto cfg = effective();
     auto snap = health_->snapshot();
     replicator::JobContext ctx{*cfg, *state_, engines_, runner_, clock_, nullptr};
     if (path == "/health") return {200, "application/json", nlohmann::json{{"status", "alive"}, {"site", cfg->site.code}}.dump()};
@@ -251,6 +271,8 @@ class Daemon {
   boost::asio::signal_set signals_;
   std::shared_ptr<sched::Runner> scheduler_;
   std::unique_ptr<HealthMonitor> health_;
+  std::unique_ptr<standby::Monitor> monitor_;
+  std::mutex cfg_mu_;
   std::unique_ptr<HttpServer> http_;
   std::mutex jobs_mu_;
   std::condition_variable jobs_cv_;

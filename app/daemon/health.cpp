@@ -4,7 +4,7 @@
 
 namespace sk::daemon {
 
-HealthMonitor::HealthMonitor(std::shared_ptr<const Config> cfg, replicator::EngineFactory engines, Metrics& metrics)
+HealthMonitor::HealthMonitor(std::function<std::shared_ptr<const Config>()> cfg, replicator::EngineFactory engines, Metrics& metrics)
     : cfg_(std::move(cfg)), engines_(std::move(engines)), metrics_(metrics), thread_([this] { loop(); }) {}
 
 HealthMonitor::~HealthMonitor() { stop(); }
@@ -16,12 +16,6 @@ void HealthMonitor::stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
-}
-
-void HealthMonitor::set_config(std::shared_ptr<const Config> cfg) {
-  std::lock_guard lock(mu_);
-  cfg_ = std::move(cfg);
-  snap_.replicas.clear();
 }
 
 HealthSnapshot HealthMonitor::snapshot() const {
@@ -49,12 +43,11 @@ ServerHealth HealthMonitor::probe(const ServerConfig& s, const std::string& db, 
 
 void HealthMonitor::loop() {
   for (;;) {
-    std::shared_ptr<const Config> cfg;
     {
       std::lock_guard lock(mu_);
       if (stop_) return;
-      cfg = cfg_;
     }
+    std::shared_ptr<const Config> cfg = cfg_();
     auto active = probe(cfg->server(cfg->roles.active), "", cfg->failover.probe_timeout);
     metrics_.active_up(active.up);
     std::map<std::string, ServerHealth> replicas;

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -34,9 +35,9 @@ struct HealthSnapshot {
 
 class HealthMonitor {
  public:
-  HealthMonitor(std::shared_ptr<const Config> cfg, replicator::EngineFactory engines, Metrics& metrics);
+  // `cfg` returns the configuration in force, with the roles in force (after a failover).
+  HealthMonitor(std::function<std::shared_ptr<const Config>()> cfg, replicator::EngineFactory engines, Metrics& metrics);
   ~HealthMonitor();  // stops the thread
-  void set_config(std::shared_ptr<const Config> cfg);
   HealthSnapshot snapshot() const;
   void stop();
 
@@ -46,7 +47,7 @@ class HealthMonitor {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::shared_ptr<const Config> cfg_;
+  std::function<std::shared_ptr<const Config>()> cfg_;
   replicator::EngineFactory engines_;
   Metrics& metrics_;
   HealthSnapshot snap_;

@@ -93,9 +93,24 @@ std::string http_section(int port) {
   return "[http]\nlisten = \"127.0.0.1:" + std::to_string(port) + "\"\n\n";
 }
 
-// Runs of `job` with `outcome` in `sitekeeper --json history` (the state store, read on the side).
-int count_runs(const Site& site, const std::string& job, const std::string& outcome) {
-  auto h = site.json({"history", "--limit", "10000"});
+// `sitekeeper --json history`: the state store, read on the side. `config` defaults to the site's; a
+// test that breaks the site's config on purpose reads through a copy of the valid one (same folder, so
+// the same state store).
+nlohmann::json history(const Site& site, const fs::path& config = {}) {
+  if (config.empty()) return site.json({"history", "--limit", "10000"});
+  std::string out, err;
+  int rc = run_command({SK_BINARY, "--config", config.string(), "--json", "history", "--limit", "10000"}, {}, &out,
+                       &err);
+  try {
+    return nlohmann::json::parse(out);
+  } catch (const std::exception&) {
+    throw std::runtime_error("history: not JSON (exit " + std::to_string(rc) + "): " + out + "\n" + err);
+  }
+}
+
+// Runs of `job` with `outcome` in the history.
+int count_runs(const Site& site, const std::string& job, const std::string& outcome, const fs::path& config = {}) {
+  auto h = history(site, config);
   int n = 0;
   for (const auto& r : h)
     if (r["job"] == job && r["outcome"] == outcome) ++n;
@@ -104,7 +119,7 @@ int count_runs(const Site& site, const std::string& job, const std::string& outc
 
 // The newest run of `job` (history lists newest first), or null.
 nlohmann::json newest_run(const Site& site, const std::string& job) {
-  for (const auto& r : site.json({"history", "--limit", "10000"}))
+  for (const auto& r : history(site))
     if (r["job"] == job) return r;
   return nullptr;
 }
@@ -298,6 +313,9 @@ TEST(Daemon, SighupWithBrokenConfigKeepsOldOne) {
   wait_until([&] { return http_get(port, "/health").status == 200; }, kLong, "the HTTP API to answer /health");
   wait_until([&] { return count_runs(site, "backup", "ok") >= 1; }, kLong, "a first scheduled backup");
 
+  const fs::path observer = site.dir() / "observer.toml";  // the valid file, for reading the history
+  fs::copy_file(site.config(), observer);
+
   // A typo'd key: the file is refused as a whole.
   site.write_config(http_section(port) + schedules + "\n[alerts]\ncomand = [\"/bin/true\"]\n");
   ASSERT_NE(site.run({"check"}).code, 0);  // the same file is a config error for the command line
@@ -307,13 +325,13 @@ TEST(Daemon, SighupWithBrokenConfigKeepsOldOne) {
   EXPECT_NE(daemon.log().find("comand"), std::string::npos) << "the refusal should name the key";
   EXPECT_TRUE(daemon.running());
   EXPECT_EQ(http_get(port, "/health").status, 200);
-  const int ok_before = count_runs(site, "backup", "ok");
-  wait_until([&] { return count_runs(site, "backup", "ok") > ok_before; }, kLong,
+  const int ok_before = count_runs(site, "backup", "ok", observer);
+  wait_until([&] { return count_runs(site, "backup", "ok", observer) > ok_before; }, kLong,
              "one more ok backup after the refused reload");
   EXPECT_TRUE(daemon.running());
 
   // A valid file with another schedule is taken.
-  EXPECT_EQ(count_runs(site, "capture", "ok"), 0);
+  EXPECT_EQ(count_runs(site, "capture", "ok", observer), 0);
   site.write_config(http_section(port) + "[[schedule]]\njob = \"capture\"\nevery = \"2s\"\n");
   daemon.signal(SIGHUP);
   wait_until([&] { return daemon.log().find("configuration reloaded") != std::string::npos; }, kLong,
