@@ -55,6 +55,7 @@ ReplicaOutcome refresh_one(const Shared& sh, const std::string& replica, bool fo
   const std::string staging = sql::staging_name(db);
   try {
     engine = ctx.engines(cfg.server(replica));
+    engine->ensure_serving(db);
     if (serving && serving->backup_id == sh.id && !force && engine->database_exists(db)) {
       out.outcome = "current";
       out.message = "already serves " + sh.id;
@@ -177,6 +178,8 @@ RefreshResult run_refresh(const JobContext& ctx, const std::string& only, bool f
   }
   if (!problems.empty()) throw refuse("failed verification: " + problems.front());
 
+  // A stop request is not a failure: report it as cancelled (no alert), the live copies are untouched.
+  if (ctx.cancel && ctx.cancel->cancelled()) throw Cancelled();
   std::sort(res.replicas.begin(), res.replicas.end(),
             [](const auto& a, const auto& b) { return a.replica < b.replica; });
   int ok = 0;

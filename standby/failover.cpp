@@ -406,6 +406,16 @@ nlohmann::json standby_status(const Ctx& ctx) {
     j["state"] = "unreachable";
     j["error"] = e.what();
     j["healthy"] = false;
+    // The standby is down: the active still knows how far behind it is, from what its slot keeps.
+    j["lag_bytes"] = nlohmann::json();
+    try {
+      auto a = ctx.engines(cfg.server(active));
+      if (auto* pg = as_pg(*a)) {
+        const std::string kept = pg->slot_position(sql::slot_name(standby));
+        if (!kept.empty()) j["lag_bytes"] = a->wal_distance(a->wal_position(), kept);
+      }
+    } catch (const std::exception&) {
+    }
   }
   return j;
 }

@@ -36,6 +36,11 @@ void Monitor::stop() {
   if (promotion_.joinable()) promotion_.join();
 }
 
+std::optional<bool> Monitor::active_up() const {
+  std::lock_guard lock(mu_);
+  return active_up_;
+}
+
 Decision Monitor::last_decision() const {
   std::lock_guard lock(mu_);
   return last_;
@@ -75,7 +80,15 @@ Snapshot Monitor::snapshot(const Config& cfg) {
       logger()->warn("could not record serial high-water marks: {}", e.what());
     }
   }
-  if (s.has_standby) {
+  // The standby is asked every tick only while the active is failing; otherwise every 5 s (lag report).
+  const bool ask_standby = s.failures > 0 || std::chrono::steady_clock::now() - last_standby_ >= kMarksEvery;
+  if (s.has_standby && !ask_standby) {
+    s.standby_reachable = last_standby_reachable_;
+    s.standby_in_recovery = last_standby_in_recovery_;
+    s.lag_bytes = last_lag_;
+  }
+  if (s.has_standby && ask_standby) {
+    last_standby_ = std::chrono::steady_clock::now();
     try {
       auto standby = engines_(cfg.server(cfg.roles.standby));
       auto p = standby->probe(cfg.failover.probe_timeout);
@@ -92,6 +105,9 @@ Snapshot Monitor::snapshot(const Config& cfg) {
     } catch (const std::exception&) {
       s.standby_reachable = false;
     }
+    last_standby_reachable_ = s.standby_reachable;
+    last_standby_in_recovery_ = s.standby_in_recovery;
+    last_lag_ = s.lag_bytes;
   }
   replicator::JobContext ctx{cfg, state_, engines_, runner_, clock_, nullptr};
   try {
@@ -153,6 +169,7 @@ void Monitor::loop() {
         else logger()->warn("{}", d.sentence);
       }
       last_ = d;
+      active_up_ = s.active_reachable;
     }
     act(eff, d, s);
     std::unique_lock lock(mu_);

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -35,6 +36,8 @@ class Monitor {
   void start();
   void stop();  // waits for a running promotion to reach its next step boundary
   Decision last_decision() const;
+  // The active server's last probe, for GET /active (nullopt before the first probe).
+  std::optional<bool> active_up() const;
 
  private:
   void loop();
@@ -54,7 +57,11 @@ class Monitor {
   bool stop_ = false;
   Decision last_;
   int failures_ = 0;
+  std::optional<bool> active_up_;
   std::chrono::steady_clock::time_point last_marks_{};
+  std::chrono::steady_clock::time_point last_standby_{};
+  bool last_standby_reachable_ = true, last_standby_in_recovery_ = true;
+  std::uint64_t last_lag_ = 0;
   std::atomic<bool> promoting_{false};
   std::thread thread_, promotion_;
 };

@@ -1,6 +1,7 @@
 #include "app/cmd/runtime.hpp"
 
 #include <cstdlib>
+#include <map>
 #include <iostream>
 
 #include "app/core/error.hpp"
@@ -24,7 +25,15 @@ Runtime::Runtime(const GlobalOptions& opts, const CancelToken* cancel)
 Config load_checked_config(const std::string& file) {
   Config cfg = load_config(file);
   std::string errors;
+  std::map<std::string, SourcePos> seen;
   for (const auto& sc : cfg.schedules) {
+    if (auto it = seen.find(sc.job); it != seen.end()) {
+      errors += (errors.empty() ? "" : "\n") + cfg.file.string() + ":" + std::to_string(sc.pos.line) + ":" +
+                std::to_string(sc.pos.column) + ": schedule.job: expected one schedule per job, \"" + sc.job +
+                "\" is already scheduled at line " + std::to_string(it->second.line);
+      continue;
+    }
+    seen[sc.job] = sc.pos;
     try {
       sched::schedule_from_config(sc, cfg.file);
     } catch (const Error& e) {

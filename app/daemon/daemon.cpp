@@ -211,10 +211,12 @@ class Daemon {
     replicator::JobContext ctx{*cfg, *state_, engines_, runner_, clock_, nullptr};
     if (path == "/health") return {200, "application/json", nlohmann::json{{"status", "alive"}, {"site", cfg->site.code}}.dump()};
     if (path == "/active") {
-      nlohmann::json j = {{"server", cfg->roles.active}, {"up", snap.active.up}, {"checked_at", snap.active.checked_at},
+      auto up = monitor_->active_up();
+      const bool ok = up.value_or(false);
+      nlohmann::json j = {{"server", cfg->roles.active}, {"up", ok}, {"decision", monitor_->last_decision().sentence},
                           {"host", cfg->server(cfg->roles.active).host}, {"port", cfg->server(cfg->roles.active).port}};
-      if (!snap.active.error.empty()) j["error"] = snap.active.error;
-      return {snap.active.up ? 200 : 503, "application/json", j.dump()};
+      metrics_.active_up(ok);
+      return {ok ? 200 : 503, "application/json", j.dump()};
     }
     if (path == "/status") return {200, "application/json", cli::status_report(ctx).dump()};
     if (path == "/metrics") {
@@ -222,11 +224,11 @@ class Daemon {
       return {200, "text/plain; version=0.0.4", metrics_.render()};
     }
     if (path == "/replicas" || path == "/replica") {
-      long long max_age = std::chrono::duration_cast<std::chrono::seconds>(cfg->archive.max_age).count();
+      long long max_age_ms = cfg->archive.max_age.count();
       if (auto p = query.find("max_age="); p != std::string::npos) {
         auto d = parse_duration(query.substr(p + 8, query.find('&', p) - p - 8));
         if (!d) return {400, "application/json", R"({"error":"max_age: expected a duration such as \"2h\""})"};
-        max_age = std::chrono::duration_cast<std::chrono::seconds>(*d).count();
+        max_age_ms = d->count();
       }
       auto status = cli::status_report(ctx);
       nlohmann::json list = nlohmann::json::array(), best;
@@ -234,7 +236,7 @@ class Daemon {
         const auto& h = snap.replicas[r["name"].get<std::string>()];
         long long age = r["age_seconds"].get<long long>();
         r["healthy"] = h.up;
-        r["fresh"] = age >= 0 && age <= max_age;
+        r["fresh"] = age >= 0 && age * 1000 <= max_age_ms;
         r["database"] = cfg->site.database;
         if (!h.error.empty()) r["error"] = h.error;
         if (h.up && r["fresh"].get<bool>() && (best.is_null() || age < best["age_seconds"].get<long long>())) best = r;
@@ -244,7 +246,7 @@ class Daemon {
       if (best.is_null())
         return {503, "application/json",
                 nlohmann::json{{"error", "no healthy replica with a copy younger than " +
-                                             format_duration(std::chrono::seconds(max_age))}, {"replicas", list}}.dump()};
+                                             format_duration(std::chrono::milliseconds(max_age_ms))}, {"replicas", list}}.dump()};
       return {200, "application/json", best.dump()};
     }
     return {404, "application/json", R"({"error":"not found"})"};

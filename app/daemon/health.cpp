@@ -32,6 +32,7 @@ ServerHealth HealthMonitor::probe(const ServerConfig& s, const std::string& db, 
     auto engine = engines_(s);
     auto p = engine->probe(timeout);
     h.version = p.version;
+    if (!db.empty()) engine->ensure_serving(db);
     h.up = db.empty() || engine->database_exists(db);
     if (!h.up) h.error = "site database " + db + " missing";
   } catch (const std::exception& e) {
@@ -48,17 +49,16 @@ void HealthMonitor::loop() {
       if (stop_) return;
     }
     std::shared_ptr<const Config> cfg = cfg_();
-    auto active = probe(cfg->server(cfg->roles.active), "", cfg->failover.probe_timeout);
-    metrics_.active_up(active.up);
     std::map<std::string, ServerHealth> replicas;
     for (const auto& r : cfg->roles.replicas) {
       replicas[r] = probe(cfg->server(r), cfg->site.database, cfg->failover.probe_timeout);
       metrics_.replica_healthy(r, replicas[r].up);
     }
     std::unique_lock lock(mu_);
-    snap_.active = active;
     snap_.replicas = std::move(replicas);
-    cv_.wait_for(lock, cfg->failover.probe_interval, [this] { return stop_; });
+    // Replica health changes slowly next to the HA loop's 1 s probes; every 5 s keeps the daemon idle.
+    cv_.wait_for(lock, std::max<std::chrono::milliseconds>(cfg->failover.probe_interval, std::chrono::seconds(5)),
+                 [this] { return stop_; });
     if (stop_) return;
   }
 }

@@ -1,5 +1,5 @@
 #pragma once
-// Probes the active server and every replica in the background and keeps the latest answers, so that
+// Probes every replica in the background (the active server is probed by the HA loop) and keeps the latest answers, so that
 // GET /active and GET /replica answer from memory and never wait on a database or a running job.
 // Thread-safety: snapshot() and set_config() may be called from any thread.
 #include <atomic>

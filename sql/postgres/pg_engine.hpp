@@ -30,6 +30,7 @@ class PgEngine final : public Engine {
   void make_read_only(const std::string& db, const std::vector<std::string>& readers) override;
   ValidationReport validate(const std::string& db, const std::vector<std::string>& queries,
                             const std::vector<std::string>& readers) override;
+  void ensure_serving(const std::string& live) override;
   void swap_in(const std::string& live, const std::string& staging,
                std::chrono::milliseconds timeout) override;
 
@@ -54,6 +55,8 @@ class PgEngine final : public Engine {
   void set_server_epoch(long epoch);
   // Creates the physical replication slot if missing.
   void ensure_slot(const std::string& slot);
+  // The WAL position the slot still keeps for its standby (restart_lsn); "" when missing or unused.
+  std::string slot_position(const std::string& slot);
   // Undoes fence() on this server (used when it rejoins as a standby).
   void unfence(const std::string& db);
 

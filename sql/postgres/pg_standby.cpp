@@ -157,4 +157,13 @@ void PgEngine::ensure_slot(const std::string& slot) {
               "create replication slot " + slot);
 }
 
+std::string PgEngine::slot_position(const std::string& slot) {
+  auto s = open(kMaintenanceDb);
+  return pg::query_value(*s,
+                         "SELECT CAST(restart_lsn AS text) FROM pg_replication_slots WHERE slot_name = " +
+                             quote_literal(slot),
+                         "read replication slot position")
+      .value_or("");
+}
+
 }  // namespace sk::sql

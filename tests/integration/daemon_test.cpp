@@ -296,7 +296,7 @@ TEST(Daemon, SigtermDuringRefreshLeavesReplicaWhole) {
 
   auto run = newest_run(site, "refresh");
   ASSERT_FALSE(run.is_null());
-  EXPECT_EQ(run["outcome"], "cancelled") << run.dump(2);
+  EXPECT_EQ(run["outcome"], std::string("cancelled")) << run.dump(2);
   const std::string log = daemon.log();
   EXPECT_NE(log.find("sitekeeper daemon stopped"), std::string::npos) << tail(log);
 }

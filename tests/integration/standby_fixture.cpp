@@ -1,0 +1,119 @@
+#include "standby_fixture.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#ifndef SK_BINARY
+#error "SK_BINARY must name the sitekeeper binary"
+#endif
+#ifndef SK_SOURCE_DIR
+#error "SK_SOURCE_DIR must name the source tree"
+#endif
+
+namespace sk::test {
+
+StandbySite::StandbySite(StandbySiteOptions o) : opts_(std::move(o)) {
+  char tmpl[] = "/tmp/sk standby \xC3\xA9-XXXXXX";
+  if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+  dir_ = tmpl;
+  cm1_ = PgCluster::start({.name = "cm1"});
+  // Only an empty data directory (owned by the server user) and a port: `standby init` builds it.
+  cm2_ = PgCluster::start({.name = "cm2", .initdb = false, .start = false});
+  cm1_->write_password_file(dir_ / "secrets" / "pw");
+  cm1_->psql("CREATE DATABASE " + qi(opts_.database));
+  cm1_->psql_file(fs::path(SK_SOURCE_DIR) / "demo" / "site_schema.sql", opts_.database);
+  cm1_->psql_file(fs::path(SK_SOURCE_DIR) / "demo" / "site_data.sql", opts_.database);
+  write_config();
+}
+
+StandbySite::~StandbySite() {
+  // The clusters' destructors stop whatever runs in their data directories (sitekeeper may have
+  // started the standby, or restarted the old active); the standby goes first, then the active.
+  cm2_.reset();
+  cm1_.reset();
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+void StandbySite::write_config(const std::string& extra, int cm1_port) {
+  std::ofstream f(config());
+  auto server = [&](const std::string& name, const PgCluster& c, int port) {
+    f << "[servers." << name << "]\nengine = \"postgresql\"\ntransport = \"native\"\nhost = \"127.0.0.1\"\n"
+      << "port = " << (port ? port : c.port()) << "\nuser = \"" << c.superuser() << "\"\npassword_file = \"secrets/pw\"\n"
+      << "data_dir = \"" << c.data_dir().string() << "\"\nbin_dir = \"" << c.bin_dir().string() << "\"\n\n";
+  };
+  f << "[site]\ncode = \"CEN\"\ndatabase = \"";
+  for (char c : opts_.database) {
+    if (c == '"' || c == '\\') f << '\\';
+    f << c;
+  }
+  f << "\"\n\n[state]\npath = \"state/sitekeeper.db\"\n\n[archive]\npath = \"site archive\"\nkeep = 3\nmax_age = \"5d\"\n\n";
+  server("cm1", *cm1_, cm1_port);
+  server("cm2", *cm2_, 0);
+  f << "[roles]\nactive = \"cm1\"\nstandby = \"cm2\"\n\n"
+    << "[replica]\nreaders = [\"helpdesk\"]\n\n"
+    << "[failover]\nmode = \"" << opts_.mode << "\"\nprobe_interval = \"1s\"\nprobe_timeout = \"1s\"\nfailures = "
+    << opts_.failures << "\nmax_lag = \"" << opts_.max_lag << "\"\nserial_headroom = " << opts_.serial_headroom << "\n\n"
+    << opts_.extra_config << "\n" << extra << "\n";
+  f.close();
+  ::chmod(config().c_str(), 0600);
+}
+
+std::vector<std::string> StandbySite::argv(std::vector<std::string> args) const {
+  std::vector<std::string> a = {SK_BINARY, "--config", config().string()};
+  a.insert(a.end(), args.begin(), args.end());
+  return a;
+}
+
+CommandResult StandbySite::run(std::vector<std::string> args, const Environment& env,
+                               std::chrono::milliseconds timeout) const {
+  CommandResult r;
+  RunOptions ro;
+  ro.timeout = timeout;
+  r.code = run_command(argv(std::move(args)), env, &r.out, &r.err, ro);
+  return r;
+}
+
+nlohmann::json StandbySite::json(std::vector<std::string> args) const {
+  args.insert(args.begin(), "--json");
+  auto r = run(args);
+  try {
+    return nlohmann::json::parse(r.out);
+  } catch (const std::exception&) {
+    throw std::runtime_error("not JSON (exit " + std::to_string(r.code) + "): " + r.out + "\n" + r.err);
+  }
+}
+
+PsqlResult StandbySite::try_sql(const PgCluster& c, const std::string& sql, const std::string& db) const {
+  return c.try_psql_as(c.superuser(), c.password(), sql, db);
+}
+
+std::string StandbySite::sql(const PgCluster& c, const std::string& sql, const std::string& db) const {
+  auto r = try_sql(c, sql, db);
+  if (!r.ok())
+    throw std::runtime_error("cluster '" + c.name() + "': psql failed (exit " + std::to_string(r.exit_code) + "): " +
+                             r.err + "\nSQL: " + sql);
+  return r.out;
+}
+
+std::map<std::string, long long> StandbySite::sequences(const PgCluster& c) const {
+  std::map<std::string, long long> out;
+  std::istringstream in(sql(c,
+                            "SELECT schemaname || '.' || sequencename || '|' || COALESCE(last_value, start_value) "
+                            "FROM pg_sequences WHERE schemaname !~ '^pg_' ORDER BY 1",
+                            opts_.database));
+  for (std::string line; std::getline(in, line);) {
+    auto bar = line.rfind('|');
+    if (bar == std::string::npos) continue;
+    out[line.substr(0, bar)] = std::stoll(line.substr(bar + 1));
+  }
+  return out;
+}
+
+bool StandbySite::in_recovery(const PgCluster& c) const { return sql(c, "SELECT pg_is_in_recovery()") == "t"; }
+
+}  // namespace sk::test

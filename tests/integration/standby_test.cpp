@@ -1,0 +1,643 @@
+// The passive standby and the recovery runbooks on real PostgreSQL 15 clusters: `standby init` and
+// `standby status` (lag in bytes from WAL positions), a manual failover after the active died, a failover
+// that crashed half-way and resumes from its journal, an old active that comes back writable and is
+// fenced again and rejoined, a switchover under write load that loses no acknowledged transaction, an
+// automatic failover by the daemon, and no failover when only the manager's link to the active is cut.
+// The sitekeeper binary is run as an operator (or a service manager) would; tests watch from the side
+// (psql, `--json` reports, the daemon's log) and never sleep-then-assert.
+#include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <exception>
+#include <iostream>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "pg_cluster.hpp"
+#include "site_fixture.hpp"
+#include "standby_fixture.hpp"
+
+using namespace sk::test;
+namespace fs = std::filesystem;
+using Steady = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto kLong = std::chrono::seconds(120);
+
+void expect_ok(const CommandResult& r, const std::string& what) {
+  ASSERT_EQ(r.code, 0) << what << "\nstdout:\n" << r.out << "\nstderr:\n" << r.err;
+}
+
+std::string tail(const std::string& s, size_t n = 8000) { return s.size() <= n ? s : "..." + s.substr(s.size() - n); }
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// Prints a daemon's log when the test fails (an assertion or an escaping wait_until).
+struct LogOnFailure {
+  BackgroundProcess& p;
+  ~LogOnFailure() {
+    if (::testing::Test::HasFailure() || std::uncaught_exceptions() > 0)
+      std::cerr << "---- daemon log ----\n" << tail(p.log()) << "\n--------------------\n";
+  }
+};
+
+// Stops a daemon the way a service manager does and expects a clean exit.
+void stop_daemon(BackgroundProcess& d) {
+  d.signal(SIGTERM);
+  auto rc = d.wait(std::chrono::seconds(60));
+  EXPECT_TRUE(rc.has_value()) << "the daemon did not stop within 60 s of SIGTERM";
+  if (rc) EXPECT_EQ(*rc, 0) << "daemon exit code";
+}
+
+nlohmann::json standby_status(const StandbySite& site) { return site.json({"standby", "status"}); }
+
+// `standby status --json` says the standby streams, in recovery, with `lag_bytes` 0.
+bool standby_caught_up(const StandbySite& site, const std::string& standby = "cm2") {
+  auto j = standby_status(site);
+  return j.value("standby", "") == standby && j.value("role", "") == "standby" && j.value("state", "") == "streaming" &&
+         j.contains("lag_bytes") && j["lag_bytes"].is_number() && j["lag_bytes"].get<std::uint64_t>() == 0 &&
+         j.value("healthy", false);
+}
+
+void init_standby(StandbySite& site) {
+  auto r = site.run({"standby", "init"});
+  expect_ok(r, "standby init");
+  wait_until([&] { return standby_caught_up(site); }, kLong, "the standby to stream with no lag");
+}
+
+nlohmann::json history(const StandbySite& site) { return site.json({"history", "--limit", "1000"}); }
+
+int count_runs(const StandbySite& site, const std::string& job, const std::string& outcome) {
+  int n = 0;
+  for (const auto& r : history(site))
+    if (r["job"] == job && r["outcome"] == outcome) ++n;
+  return n;
+}
+
+// The site's serial numbers advance on the active: a bigserial (status_messages), an identity column
+// (resources) and a free-standing sequence (site_serials).
+void advance_serials(StandbySite& site, const std::string& tag) {
+  site.active().psql(
+      "INSERT INTO status_messages (site_code, component, message_id, severity, machine_name, message) "
+      "SELECT 'CEN', 'sitekeeper-test', 1, 'informational', 'TESTPC', '" + tag + "' FROM generate_series(1, 700);"
+      "INSERT INTO resources (site_code, name, os_name, os_version) "
+      "SELECT 'CEN', 'SK-" + tag + "-' || g, 'Windows', '10.0' FROM generate_series(1, 300) g;"
+      "SELECT count(nextval('site_serials')) FROM generate_series(1, 500);",
+      site.db());
+}
+
+// Everything a failover needs to prove something: a profile setting that only the captured profile
+// carries (set after `standby init`, and ALTER SYSTEM does not replicate), serials advanced past what
+// the standby saw at init, and the standby caught up. Returns the active's sequence values.
+std::map<std::string, long long> prepare_failover(StandbySite& site) {
+  init_standby(site);
+  site.active().psql("ALTER SYSTEM SET work_mem = '7MB'; SELECT pg_reload_conf();");
+  wait_until([&] { return site.sql(site.active(), "SHOW work_mem") == "7MB"; }, kLong, "work_mem 7MB on the active");
+  expect_ok(site.run({"capture"}), "capture");
+  advance_serials(site, "before-failover");
+  auto seqs = site.sequences(site.active());
+  EXPECT_GE(seqs.size(), 4u);
+  EXPECT_GE(seqs["public.site_serials"], 500);
+  wait_until([&] { return standby_caught_up(site); }, kLong, "the standby to replay the serials");
+  // Without the profile the standby runs with the default: the failover must bring 7MB.
+  EXPECT_EQ(site.sql(site.standby(), "SHOW work_mem"), "4MB");
+  return seqs;
+}
+
+// The new active cm2 after a failover: writable, profile re-applied, serials past the old active's,
+// help desk logs in, status names it active, check reports the old active fenced.
+void expect_cm2_took_over(StandbySite& site, const std::map<std::string, long long>& before) {
+  auto& cm2 = site.standby();
+  EXPECT_FALSE(site.in_recovery(cm2));
+  EXPECT_EQ(site.sql(cm2, "SHOW work_mem"), "7MB") << "the captured profile was not re-applied";
+  auto after = site.sequences(cm2);
+  const long long headroom = site.options().serial_headroom;
+  for (const auto& [name, value] : before) {
+    ASSERT_TRUE(after.count(name)) << name;
+    EXPECT_GE(after[name], value + headroom) << name << " was not moved past the old active's " << value;
+  }
+  EXPECT_EQ(site.sql(cm2, "SELECT 1", site.db()), "1");
+  EXPECT_NE(cm2.psql_as("helpdesk", "helpdesk-demo", "SELECT count(*) FROM resources", site.db()), "");
+  const std::string id = site.sql(cm2,
+                                  "INSERT INTO status_messages (site_code, component, message_id, severity, "
+                                  "machine_name, message) VALUES ('CEN', 'sitekeeper-test', 2, 'informational', "
+                                  "'TESTPC', 'after failover') RETURNING record_id",
+                                  site.db());
+  EXPECT_GE(std::stoll(id), before.at("public.status_messages_record_id_seq") + headroom);
+
+  auto status = site.json({"status"});
+  EXPECT_EQ(status["active"]["name"], "cm2") << status.dump(2);
+  auto check = site.json({"check"});
+  bool fenced = false;
+  for (const auto& f : check["fenced"])
+    if (f["server"] == "cm1") fenced = true;
+  EXPECT_TRUE(fenced) << check.dump(2);
+  auto sb = standby_status(site);
+  EXPECT_EQ(sb["active"], "cm2") << sb.dump(2);
+  EXPECT_GE(sb["epoch"].get<long>(), 1) << sb.dump(2);
+}
+
+// ----- a TCP proxy: the manager reaches the active through it, the standby does not ----------------
+
+class TcpProxy {
+ public:
+  explicit TcpProxy(int target_port) : target_(target_port) {
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (listen_fd_ < 0) throw std::runtime_error("proxy: socket() failed");
+    int one = 1;
+    ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;
+    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(listen_fd_, 64) != 0)
+      throw std::runtime_error("proxy: bind/listen failed");
+    socklen_t len = sizeof a;
+    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    acceptor_ = std::thread([this] { accept_loop(); });
+  }
+  ~TcpProxy() { stop(); }
+
+  int port() const { return port_; }
+  int connections() const { return accepted_.load(); }
+
+  // Closes the listener and every connection: from now on, connecting to port() is refused.
+  void stop() {
+    {
+      std::lock_guard lock(mu_);
+      if (stopped_) return;
+      stopped_ = true;
+      ::shutdown(listen_fd_, SHUT_RDWR);
+      for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
+    }
+    if (acceptor_.joinable()) acceptor_.join();
+    ::close(listen_fd_);
+    for (auto& t : pumps_) t.join();
+    std::lock_guard lock(mu_);
+    for (int fd : fds_) ::close(fd);
+    fds_.clear();
+  }
+
+ private:
+  void accept_loop() {
+    for (;;) {
+      int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (client < 0) {
+        if (errno == EINTR) continue;
+        return;  // shut down
+      }
+      int server = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      a.sin_port = htons(static_cast<uint16_t>(target_));
+      if (server < 0 || ::connect(server, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        if (server >= 0) ::close(server);
+        ::close(client);
+        continue;
+      }
+      std::lock_guard lock(mu_);
+      if (stopped_) {
+        ::close(client);
+        ::close(server);
+        return;
+      }
+      ++accepted_;
+      fds_.push_back(client);
+      fds_.push_back(server);
+      pumps_.emplace_back([client, server] { pump(client, server); });
+    }
+  }
+
+  // Copies bytes both ways until either side closes (or stop() shuts both down).
+  static void pump(int a, int b) {
+    char buf[16384];
+    pollfd p[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
+    for (;;) {
+      if (::poll(p, 2, 1000) < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      bool done = false;
+      for (int i = 0; i < 2 && !done; ++i) {
+        if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        ssize_t n = ::recv(p[i].fd, buf, sizeof buf, 0);
+        if (n <= 0) {
+          done = true;
+          break;
+        }
+        for (ssize_t sent = 0; sent < n;) {
+          ssize_t m = ::send(p[1 - i].fd, buf + sent, static_cast<size_t>(n - sent), MSG_NOSIGNAL);
+          if (m <= 0) {
+            done = true;
+            break;
+          }
+          sent += m;
+        }
+      }
+      if (done) break;
+    }
+    ::shutdown(a, SHUT_RDWR);
+    ::shutdown(b, SHUT_RDWR);
+  }
+
+  int target_;
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::atomic<int> accepted_{0};
+  std::mutex mu_;
+  bool stopped_ = false;
+  std::vector<int> fds_;
+  std::vector<std::thread> pumps_;
+  std::thread acceptor_;
+};
+
+// ----- a client that keeps writing: the measure of "zero lost transactions" ------------------------
+
+// Inserts an increasing counter in autocommit, one row per statement, and remembers every counter whose
+// COMMIT the server acknowledged, with the time of the acknowledgment. It connects like a site console
+// configured with both servers would: a multi-host connection string with target_session_attrs =
+// read-write, so it lands on whichever server accepts writes, and reconnects (2 s connect timeout,
+// 5 s statement timeout) after any error.
+class Writer {
+ public:
+  Writer(const StandbySite& site, int port_a, int port_b) {
+    const auto& c = site.active();
+    conninfo_ = "host=127.0.0.1,127.0.0.1 port=" + std::to_string(port_a) + "," + std::to_string(port_b) +
+                " user=" + c.superuser() + " password=" + c.password() + " dbname=" + site.db() +
+                " connect_timeout=2 target_session_attrs=read-write application_name=sk_test_writer"
+                " options='-c statement_timeout=5000'";
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~Writer() { stop(); }
+
+  void stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  size_t acked() const {
+    std::lock_guard lock(mu_);
+    return acked_.size();
+  }
+  std::vector<std::pair<long, Steady::time_point>> acknowledged() const {
+    std::lock_guard lock(mu_);
+    return acked_;
+  }
+  int errors() const { return errors_.load(); }
+  std::string last_error() const {
+    std::lock_guard lock(mu_);
+    return last_error_;
+  }
+
+ private:
+  void loop() {
+    PGconn* c = nullptr;
+    long n = 0;
+    while (!stop_) {
+      if (!c) {
+        c = PQconnectdb(conninfo_.c_str());
+        if (PQstatus(c) != CONNECTION_OK) {
+          failed(PQerrorMessage(c));
+          PQfinish(c);
+          c = nullptr;
+          continue;
+        }
+      }
+      ++n;
+      const std::string stmt = "INSERT INTO sk_writes (n) VALUES (" + std::to_string(n) + ")";
+      PGresult* r = PQexec(c, stmt.c_str());
+      const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+      PQclear(r);
+      if (ok) {
+        std::lock_guard lock(mu_);
+        acked_.push_back({n, Steady::now()});
+      } else {
+        failed(PQerrorMessage(c));
+        PQfinish(c);
+        c = nullptr;
+      }
+    }
+    if (c) PQfinish(c);
+  }
+  void failed(const char* why) {
+    ++errors_;
+    {
+      std::lock_guard lock(mu_);
+      last_error_ = why ? why : "";
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // a retry pace, not a wait for a state
+  }
+
+  std::string conninfo_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> errors_{0};
+  mutable std::mutex mu_;
+  std::vector<std::pair<long, Steady::time_point>> acked_;
+  std::string last_error_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+// standby init builds a streaming standby; status reports lag in bytes from WAL positions (the standby
+// down and 50 MB behind is unhealthy), and init refuses to touch a data directory that is not empty.
+TEST(Standby, InitAndLag) {
+  StandbySite site;
+  auto r = site.run({"standby", "init"});
+  expect_ok(r, "standby init");
+  EXPECT_TRUE(contains(r.out, "streaming")) << r.out;
+  wait_until([&] { return standby_caught_up(site); }, kLong, "the standby to stream with no lag");
+  auto j = standby_status(site);
+  EXPECT_EQ(j["role"], "standby") << j.dump(2);
+  EXPECT_EQ(j["state"], "streaming") << j.dump(2);
+  EXPECT_EQ(j["lag_bytes"], 0) << j.dump(2);
+  EXPECT_TRUE(j["healthy"].get<bool>()) << j.dump(2);
+  EXPECT_TRUE(site.in_recovery(site.standby()));
+  EXPECT_EQ(site.run({"standby", "status"}).code, 0);
+
+  // The standby goes down; the active writes ~50 MB of WAL meanwhile.
+  site.standby().stop();
+  ASSERT_FALSE(site.standby().running());
+  site.active().psql("CREATE TABLE sk_bulk AS SELECT g, repeat(md5(g::text), 16) AS pad FROM generate_series(1, 100000) g",
+                     site.db());
+  j = standby_status(site);
+  EXPECT_FALSE(j["healthy"].get<bool>()) << j.dump(2);
+  ASSERT_TRUE(j.contains("lag_bytes") && j["lag_bytes"].is_number()) << j.dump(2);
+  EXPECT_GT(j["lag_bytes"].get<std::uint64_t>(), 40ull << 20) << j.dump(2);
+  auto text = site.run({"standby", "status"});
+  EXPECT_EQ(text.code, 1) << text.out << text.err;
+  EXPECT_TRUE(contains(text.out, "NOT HEALTHY")) << text.out;
+  std::cout << "[ lag     ] standby down, 50 MB written: lag_bytes = " << j["lag_bytes"] << "\n";
+
+  // A second init on the (stopped, non-empty) standby data directory is refused for safety.
+  auto again = site.run({"standby", "init"});
+  EXPECT_EQ(again.code, 3) << again.out << again.err;
+  EXPECT_TRUE(contains(again.err, "not empty")) << again.err;
+  EXPECT_TRUE(fs::exists(site.standby().data_dir() / "PG_VERSION")) << "the refused init must not touch the data";
+
+  // Back up, it catches up through its slot.
+  site.standby().start_server();
+  wait_until([&] { return standby_caught_up(site); }, kLong, "the standby to catch up after its restart");
+  EXPECT_EQ(site.sql(site.standby(), "SELECT count(*) FROM sk_bulk", site.db()), "100000");
+}
+
+// The active dies (SIGKILL, as a machine death): failover without --yes shows the plan and refuses;
+// with --yes the standby becomes the active with the profile re-applied, serials moved past the old
+// active's, logins working and writes accepted; the old active is recorded as fenced.
+TEST(Standby, ManualFailoverAfterActiveKilled) {
+  StandbySite site;
+  auto before = prepare_failover(site);
+  site.active().kill9();
+
+  auto refused = site.run({"failover"});
+  EXPECT_EQ(refused.code, 3) << refused.out << refused.err;
+  EXPECT_TRUE(contains(refused.out, "failover plan: cm1 -> cm2")) << refused.out;
+  EXPECT_TRUE(contains(refused.out, "promote")) << refused.out;
+  EXPECT_TRUE(site.in_recovery(site.standby())) << "failover without --yes must change nothing";
+
+  auto r = site.run({"failover", "--yes"});
+  expect_ok(r, "failover --yes");
+  EXPECT_TRUE(contains(r.out, "cm2 is active")) << r.out;
+  expect_cm2_took_over(site, before);
+  auto h = history(site);
+  ASSERT_FALSE(h.empty());
+  EXPECT_EQ(h[0]["job"], "failover");
+  EXPECT_EQ(h[0]["outcome"], "ok") << h[0].dump(2);
+}
+
+// A failover killed right after the promote step leaves its journal; running it again skips the steps
+// already done and finishes the job.
+TEST(Standby, CrashMidRunbookThenResume) {
+  StandbySite site;
+  auto before = prepare_failover(site);
+  site.active().kill9();
+
+  auto crashed = site.run({"failover", "--yes"}, {{"SITEKEEPER_TEST_CRASH_AFTER", "promote"}});
+  ASSERT_EQ(crashed.code, 99) << crashed.out << crashed.err;
+
+  auto plan = site.json({"failover", "--plan"});
+  ASSERT_TRUE(plan["steps"].is_array()) << plan.dump(2);
+  std::set<std::string> done, pending;
+  for (const auto& s : plan["steps"]) (s["done"].get<bool>() ? done : pending).insert(s["name"].get<std::string>());
+  EXPECT_EQ(done, (std::set<std::string>{"fence", "lag", "promote"})) << plan.dump(2);
+  EXPECT_TRUE(pending.count("profile") && pending.count("serials") && pending.count("epoch") && pending.count("smoke"))
+      << plan.dump(2);
+
+  auto r = site.run({"failover", "--yes"});
+  expect_ok(r, "failover --yes (resume)");
+  for (const char* step : {"fence", "lag", "promote"})
+    EXPECT_TRUE(contains(r.err, std::string("step ") + step + " already done")) << step << "\n" << r.err;
+  EXPECT_TRUE(contains(r.err, "skipping")) << r.err;
+  EXPECT_TRUE(contains(r.err, "resuming failover")) << r.err;
+  EXPECT_FALSE(contains(r.err, "step promote: promote")) << "promote ran again:\n" << r.err;
+  expect_cm2_took_over(site, before);
+  // The journal is closed: a plan now shows a fresh failover, nothing done.
+  auto after = site.json({"failover", "--plan"});
+  for (const auto& s : after["steps"]) EXPECT_FALSE(s["done"].get<bool>()) << after.dump(2);
+}
+
+// After a failover the old active comes back writable: check flags it, the daemon fences it again,
+// and rejoin turns it into the new active's streaming standby (rewinding its divergent write).
+TEST(Standby, OldActiveComesBackIsFencedAndRejoined) {
+  StandbySite site;
+  init_standby(site);
+  site.active().kill9();
+  expect_ok(site.run({"failover", "--yes"}), "failover --yes");
+
+  // The old machine boots again, writable: split-brain danger.
+  site.active().start_server();
+  EXPECT_FALSE(site.in_recovery(site.active()));
+  site.sql(site.active(),
+           "INSERT INTO status_messages (site_code, component, message_id, severity, machine_name, message) "
+           "VALUES ('CEN', 'sitekeeper-test', 3, 'error', 'TESTPC', 'written on the stale server')",
+           site.db());
+  auto check = site.run({"check"});
+  EXPECT_EQ(check.code, 1) << check.out << check.err;
+  EXPECT_TRUE(contains(check.out, "cm1") && contains(check.out, "ACCEPTS WRITES AGAIN")) << check.out;
+  EXPECT_TRUE(contains(check.out, "never treated as active")) << check.out;
+  auto status = site.json({"status"});
+  EXPECT_EQ(status["active"]["name"], "cm2") << "the stale server must never be treated as active";
+
+  // A daemon fences it again.
+  BackgroundProcess daemon(site.argv({"run"}), site.dir() / "daemon.log");
+  LogOnFailure show{daemon};
+  wait_until([&] { return site.sql(site.active(), "SHOW default_transaction_read_only") == "on"; }, kLong,
+             "the daemon to fence the old active again");
+  wait_until([&] { return contains(daemon.log(), "server cm1 fenced again"); }, kLong, "the re-fence in the log");
+  EXPECT_TRUE(contains(daemon.log(), "older epoch")) << tail(daemon.log());
+  auto w = site.try_sql(site.active(), "INSERT INTO status_messages (site_code, component, message_id, severity, "
+                                       "machine_name, message) VALUES ('CEN', 'x', 4, 'error', 'PC', 'refused')",
+                        site.db());
+  EXPECT_FALSE(w.ok()) << "the fenced server still accepts writes to the site database";
+  EXPECT_FALSE(site.in_recovery(site.standby()));
+  stop_daemon(daemon);
+
+  auto rj = site.run({"rejoin"});
+  expect_ok(rj, "rejoin");
+  wait_until([&] { return standby_caught_up(site, "cm1"); }, kLong, "cm1 to stream from cm2 as its standby");
+  auto sb = standby_status(site);
+  EXPECT_EQ(sb["active"], "cm2");
+  EXPECT_EQ(sb["standby"], "cm1");
+  EXPECT_TRUE(site.in_recovery(site.active()));
+  EXPECT_EQ(site.sql(site.standby(),
+                     "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'cm1' AND state = 'streaming'"),
+            "1");
+  // The divergent write was rewound away; a write on cm2 arrives on cm1.
+  EXPECT_EQ(site.sql(site.active(), "SELECT count(*) FROM status_messages WHERE message = 'written on the stale server'",
+                     site.db()),
+            "0");
+  site.sql(site.standby(),
+           "INSERT INTO status_messages (site_code, component, message_id, severity, machine_name, message) "
+           "VALUES ('CEN', 'sitekeeper-test', 5, 'informational', 'TESTPC', 'after rejoin')",
+           site.db());
+  wait_until([&] {
+    return site.sql(site.active(), "SELECT count(*) FROM status_messages WHERE message = 'after rejoin'", site.db()) == "1";
+  }, kLong, "a write on cm2 to reach cm1");
+  auto cj = site.json({"check"});
+  EXPECT_TRUE(cj["fenced"].empty()) << cj.dump(2);
+  auto ct = site.run({"check"});
+  EXPECT_FALSE(contains(ct.out, "ACCEPTS WRITES AGAIN")) << ct.out;
+  EXPECT_FALSE(contains(ct.out, "fenced ")) << ct.out;
+}
+
+// A planned switchover while a client writes: every acknowledged commit is on the new active, the old
+// active streams from it, and the write downtime is measured.
+TEST(Standby, SwitchoverUnderWriteLoadLosesNothing) {
+  StandbySite site;
+  site.active().psql("CREATE TABLE sk_writes (n bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())",
+                     site.db());
+  init_standby(site);
+
+  Writer writer(site, site.active().port(), site.standby().port());
+  wait_until([&] { return writer.acked() >= 300; }, kLong, "the writer to commit on the active");
+  const size_t acked_before = writer.acked();
+  const auto t0 = Steady::now();
+  auto r = site.run({"switchover", "--yes"});
+  const auto t1 = Steady::now();
+  expect_ok(r, "switchover --yes");
+  wait_until([&] { return site.json({"status"})["active"]["name"] == "cm2"; }, kLong, "status to name cm2 active");
+  // The writer follows the new active.
+  const size_t acked_after_switch = writer.acked();
+  wait_until([&] { return writer.acked() >= acked_after_switch + 300; }, kLong,
+             "the writer to commit on the new active (last error: " + writer.last_error() + ")");
+  writer.stop();
+
+  const auto acked = writer.acknowledged();
+  ASSERT_GT(acked.size(), acked_before);
+  // Zero lost transactions: every acknowledged counter is on the new active.
+  std::set<long> present;
+  {
+    std::istringstream in(site.sql(site.standby(), "SELECT n FROM sk_writes ORDER BY n", site.db()));
+    for (std::string line; std::getline(in, line);)
+      if (!line.empty()) present.insert(std::stol(line));
+  }
+  std::vector<long> lost;
+  for (const auto& [n, at] : acked)
+    if (!present.count(n)) lost.push_back(n);
+  EXPECT_TRUE(lost.empty()) << lost.size() << " acknowledged commits lost, first " << (lost.empty() ? 0 : lost.front());
+
+  // Downtime: the longest gap between two acknowledged commits.
+  std::chrono::nanoseconds gap{0};
+  for (size_t i = 1; i < acked.size(); ++i) gap = std::max(gap, acked[i].second - acked[i - 1].second);
+  const double gap_ms = std::chrono::duration<double, std::milli>(gap).count();
+  const double run_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
+  std::cout << "[ switch  ] " << acked.size() << " acknowledged commits, 0 of them lost; " << writer.errors()
+            << " failed attempts; write downtime (longest gap between acknowledged commits) " << gap_ms
+            << " ms; `switchover --yes` ran " << run_ms << " ms\n";
+  ::testing::Test::RecordProperty("switchover_downtime_ms", std::to_string(static_cast<long>(gap_ms)));
+  EXPECT_LT(gap_ms, 60000.0);
+
+  // The old active is now a streaming standby of the new one, with every row.
+  wait_until([&] { return standby_caught_up(site, "cm1"); }, kLong, "cm1 to stream from cm2");
+  EXPECT_TRUE(site.in_recovery(site.active()));
+  EXPECT_FALSE(site.in_recovery(site.standby()));
+  EXPECT_EQ(site.sql(site.active(), "SELECT count(*) FROM sk_writes", site.db()),
+            site.sql(site.standby(), "SELECT count(*) FROM sk_writes", site.db()));
+  auto h = history(site);
+  ASSERT_FALSE(h.empty());
+  EXPECT_EQ(h[0]["job"], "switchover");
+  EXPECT_EQ(h[0]["outcome"], "ok");
+}
+
+// In automatic mode the daemon promotes the standby once the active fails `failures` probes and the
+// standby no longer hears it either.
+TEST(Standby, AutomaticFailover) {
+  StandbySite site({.mode = "automatic"});
+  init_standby(site);
+  advance_serials(site, "before-automatic");
+  BackgroundProcess daemon(site.argv({"run"}), site.dir() / "daemon.log");
+  LogOnFailure show{daemon};
+  wait_until([&] { return contains(daemon.log(), "active server answers"); }, kLong, "the daemon to watch the active");
+  wait_until([&] { return standby_caught_up(site); }, kLong, "the standby to replay the serials");
+  auto before = site.sequences(site.active());
+
+  site.active().kill9();
+  wait_until([&] { return count_runs(site, "failover", "ok") >= 1; }, kLong, "the daemon to promote the standby");
+  EXPECT_TRUE(contains(daemon.log(), "promoting the standby")) << tail(daemon.log());
+  EXPECT_FALSE(site.in_recovery(site.standby()));
+  EXPECT_EQ(site.json({"status"})["active"]["name"], "cm2");
+  EXPECT_EQ(standby_status(site)["active"], "cm2");
+  auto after = site.sequences(site.standby());
+  for (const auto& [name, value] : before) EXPECT_GE(after[name], value + site.options().serial_headroom) << name;
+  site.sql(site.standby(),
+           "INSERT INTO status_messages (site_code, component, message_id, severity, machine_name, message) "
+           "VALUES ('CEN', 'sitekeeper-test', 6, 'informational', 'TESTPC', 'after automatic failover')",
+           site.db());
+  EXPECT_EQ(site.sql(site.standby(), "SELECT count(*) FROM status_messages WHERE message = 'after automatic failover'",
+                     site.db()),
+            "1");
+  EXPECT_EQ(count_runs(site, "failover", "ok"), 1);
+  stop_daemon(daemon);
+}
+
+// The manager loses its link to the active while the standby still streams from it directly: the
+// witness says "I still hear it" and nothing is promoted.
+TEST(Standby, NoFailoverWhenOnlyManagerLinkIsCut) {
+  StandbySite site({.mode = "automatic"});
+  init_standby(site);  // streams from the active's real port
+  TcpProxy proxy(site.active().port());
+  site.write_config("", proxy.port());  // the manager reaches cm1 only through the proxy
+  BackgroundProcess daemon(site.argv({"run"}), site.dir() / "daemon.log");
+  LogOnFailure show{daemon};
+  wait_until([&] { return contains(daemon.log(), "active server answers"); }, kLong,
+             "the daemon to reach the active through the proxy");
+  EXPECT_GT(proxy.connections(), 0);
+
+  proxy.stop();
+  wait_until([&] { return contains(daemon.log(), "only this manager lost the active server"); }, kLong,
+             "the daemon to ask the witness and hear that the standby still streams");
+  EXPECT_TRUE(site.in_recovery(site.standby()));
+  EXPECT_EQ(standby_status(site)["state"], "streaming");  // (status goes through the proxy for cm1; state is cm2's)
+
+  // For a further 15 s, nothing that would mean a promotion may happen.
+  auto promoted = [&] {
+    return !site.in_recovery(site.standby()) || count_runs(site, "failover", "ok") + count_runs(site, "failover", "failed") > 0 ||
+           contains(daemon.log(), "promoting the standby");
+  };
+  EXPECT_THROW(wait_until(promoted, std::chrono::seconds(15), "a promotion (must not happen)"), std::runtime_error);
+  EXPECT_TRUE(site.in_recovery(site.standby()));
+  EXPECT_FALSE(site.in_recovery(site.active()));
+  EXPECT_EQ(site.sql(site.active(), "SHOW default_transaction_read_only"), "off") << "the active must not be fenced";
+  EXPECT_EQ(count_runs(site, "failover", "ok") + count_runs(site, "failover", "refused") +
+                count_runs(site, "failover", "failed"),
+            0);
+  stop_daemon(daemon);
+}
