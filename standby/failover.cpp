@@ -320,7 +320,8 @@ std::vector<Step> switchover_steps(const Ctx& ctx, nlohmann::json& journal) {
                    {"ALTER DATABASE postgres SET sitekeeper.epoch = '" + std::to_string(epoch) + "';"},
                    [=] {
                      SiteState st(ctx.state);
-                     if (auto* pg = as_pg(*engine_for(ctx, to))) pg->set_server_epoch(epoch);
+                     auto e = engine_for(ctx, to);  // must outlive `pg`
+                     if (auto* pg = as_pg(*e)) pg->set_server_epoch(epoch);
                      st.set_epoch(epoch);
                      st.set_roles(to, from);
                      return "epoch " + std::to_string(epoch);

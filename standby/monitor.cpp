@@ -36,6 +36,11 @@ void Monitor::stop() {
   if (promotion_.joinable()) promotion_.join();
 }
 
+std::string Monitor::active_error() const {
+  std::lock_guard lock(mu_);
+  return active_error_;
+}
+
 std::optional<bool> Monitor::active_up() const {
   std::lock_guard lock(mu_);
   return active_up_;
@@ -62,8 +67,10 @@ Snapshot Monitor::snapshot(const Config& cfg) {
     active = engines_(cfg.server(cfg.roles.active));
     auto p = active->probe(cfg.failover.probe_timeout);
     s.active_reachable = !p.in_recovery;
+    probe_error_ = p.in_recovery ? "the active server is in recovery" : "";
     failures_ = 0;
-  } catch (const std::exception&) {
+  } catch (const std::exception& e) {
+    probe_error_ = e.what();
     s.active_reachable = false;
     ++failures_;
     if (hooks_.probe_failed) hooks_.probe_failed(cfg.roles.active);
@@ -170,6 +177,7 @@ void Monitor::loop() {
       }
       last_ = d;
       active_up_ = s.active_reachable;
+      active_error_ = probe_error_;
     }
     act(eff, d, s);
     std::unique_lock lock(mu_);

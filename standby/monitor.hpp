@@ -38,6 +38,7 @@ class Monitor {
   Decision last_decision() const;
   // The active server's last probe, for GET /active (nullopt before the first probe).
   std::optional<bool> active_up() const;
+  std::string active_error() const;  // why the last probe failed ("" when it answered)
 
  private:
   void loop();
@@ -58,6 +59,7 @@ class Monitor {
   Decision last_;
   int failures_ = 0;
   std::optional<bool> active_up_;
+  std::string active_error_, probe_error_;
   std::chrono::steady_clock::time_point last_marks_{};
   std::chrono::steady_clock::time_point last_standby_{};
   bool last_standby_reachable_ = true, last_standby_in_recovery_ = true;

@@ -215,6 +215,7 @@ class Daemon {
       const bool ok = up.value_or(false);
       nlohmann::json j = {{"server", cfg->roles.active}, {"up", ok}, {"decision", monitor_->last_decision().sentence},
                           {"host", cfg->server(cfg->roles.active).host}, {"port", cfg->server(cfg->roles.active).port}};
+      if (!ok) j["error"] = up ? monitor_->active_error() : std::string("not probed yet");
       metrics_.active_up(ok);
       return {ok ? 200 : 503, "application/json", j.dump()};
     }

@@ -82,6 +82,14 @@ void say(const std::string& line) { std::cout << elapsed() << " " << line << std
 
 std::string tail(const std::string& s, size_t n = 3000) { return s.size() <= n ? s : "..." + s.substr(s.size() - n); }
 
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + p.string());
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
 std::string toml_string(const std::string& v) {
   std::string out = "\"";
   for (char c : v) {
@@ -440,9 +448,21 @@ RtoResult measure_failover(Site& site, int round) {
   return r;
 }
 
-// Brings the killed server back as the standby of the current active, with `sitekeeper rejoin`.
+// Brings the killed server back as the standby of the current active, with `sitekeeper rejoin`. On
+// failure the exception carries the command's output and the tail of the server's own log.
 void rejoin(Site& site, const std::string& server) {
-  auto r = site.run_checked({"rejoin", "--server", server});
+  auto r = site.run({"rejoin", "--server", server});
+  if (r.code != 0) {
+    std::string log;
+    try {
+      log = tail(read_text(site.server(server).cluster->data_dir() / "sitekeeper-pg_ctl.log"), 2500);
+    } catch (const std::exception& e) {
+      log = std::string("(unreadable: ") + e.what() + ")";
+    }
+    throw std::runtime_error("sitekeeper rejoin --server " + server + " failed (exit " + std::to_string(r.code) +
+                             " after " + fmt(r.seconds, 1) + " s):\n" + tail(r.out, 1000) + tail(r.err, 2000) +
+                             "\n--- " + server + "'s server log (sitekeeper-pg_ctl.log), tail ---\n" + log);
+  }
   wait_until([&] { return site.standby_healthy(); }, 90s, server + " to be a healthy standby after rejoin");
   say("rejoin of " + server + ": " + fmt(r.seconds, 1) + " s (sitekeeper rejoin), standby healthy again");
 }
@@ -541,8 +561,10 @@ SwitchoverResult measure_switchover(Site& site) {
 
 std::string comparison_line() {
   std::string out, err;
+  RunOptions ro;
+  ro.timeout = 30s;
   const int rc = run_command({"apt-cache", "policy", "postgresql-15-repmgr", "postgresql-15-auto-failover"}, {}, &out,
-                             &err, RunOptions{.timeout = 30s});
+                             &err, ro);
   if (rc != 0) return "not measured: apt-cache policy failed (exit " + std::to_string(rc) + ")";
   // apt-cache policy prints a block per package it knows; "Installed: (none)" when not installed.
   std::istringstream in(out);
@@ -598,11 +620,13 @@ int main(int argc, char** argv) {
             << rounds << " automatic-failover round(s) requested\n\n";
   std::vector<RtoResult> rtos;
   std::optional<SwitchoverResult> sw;
-  std::string error;
+  std::vector<std::string> errors;
+  std::string rounds_note;
   {
     std::unique_ptr<Site> site;
-    try {
-      say("setting up: active cm1 (initdb, demo site database), empty cm2");
+    auto fresh_site = [&](const std::string& why) {
+      site.reset();
+      say("setting up" + why + ": active cm1 (initdb, demo site database), empty cm2");
       site = std::make_unique<Site>(source);
       auto init = site->run_checked({"standby", "init"});
       say("sitekeeper standby init: " + fmt(init.seconds, 1) + " s");
@@ -613,25 +637,39 @@ int main(int argc, char** argv) {
       site->start_daemon();
       say("sitekeeper run: HA loop reports a healthy active");
       std::this_thread::sleep_for(6s);  // let the loop record serial marks and a WAL position (every 5 s)
-
+    };
+    try {
+      fresh_site("");
+      bool pair_intact = true;
       for (int round = 1; round <= rounds; ++round) {
         if (round > 1 && Steady::now() - kStarted > kBudget) {
-          say("time budget spent: stopping after " + std::to_string(round - 1) + " round(s)");
+          rounds_note = "time budget spent after " + std::to_string(round - 1) + " round(s)";
+          say(rounds_note);
           break;
         }
         auto r = measure_failover(*site, round);
         rtos.push_back(r);
         const auto t_rejoin = Steady::now();
-        rejoin(*site, r.from);
+        try {
+          rejoin(*site, r.from);
+        } catch (const std::exception& e) {
+          errors.push_back(e.what());
+          rounds_note = "rejoin failed after round " + std::to_string(round) + ", so no further rounds";
+          say("ERROR: " + std::string(e.what()));
+          pair_intact = false;
+          break;
+        }
         // The loop records marks on the new active at least every 5 s; give it that before the next kill.
         const auto since = Steady::now() - t_rejoin;
         if (since < 6s) std::this_thread::sleep_for(6s - since);
         if (!site->daemon_running()) throw std::runtime_error("the daemon exited:\n" + tail(site->daemon_log()));
       }
+      if (!pair_intact) fresh_site(" a fresh pair for the switchover");
       sw = measure_switchover(*site);
-      if (sw->code != 0) error = "sitekeeper switchover --yes exited " + std::to_string(sw->code);
+      if (sw->code != 0) errors.push_back("sitekeeper switchover --yes exited " + std::to_string(sw->code));
     } catch (const std::exception& e) {
-      error = e.what();
+      errors.push_back(e.what());
+      std::cerr << "failover_bench: error: " << e.what() << "\n";
       if (site) std::cerr << "daemon log (tail):\n" << tail(site->daemon_log(), 3000) << "\n";
     }
   }
@@ -650,7 +688,8 @@ int main(int argc, char** argv) {
               << "  [worst of " << v.size() << " round(s): " << list << "; median " << fmt(v[v.size() / 2], 1)
               << " s; " << (worst <= kRtoGoal ? "goal met" : "GOAL MISSED") << "]\n";
     if (static_cast<int>(rtos.size()) < rounds)
-      std::cout << "  (" << rtos.size() << " of " << rounds << " rounds ran)\n";
+      std::cout << "  (" << rtos.size() << " of " << rounds << " requested rounds ran"
+                << (rounds_note.empty() ? "" : ": " + rounds_note) << ")\n";
   } else {
     std::cout << "automatic failover RTO = not measured\n";
   }
@@ -662,8 +701,9 @@ int main(int argc, char** argv) {
     std::cout << "switchover downtime = not measured" << (sw ? " (switchover failed)" : "") << "\n";
   std::cout << "repmgr / pg_auto_failover comparison: " << comparison_line() << "\n";
   std::cout << "total bench time " << fmt(secs(Steady::now() - kStarted), 0) << " s\n";
-  if (!error.empty()) {
-    std::cerr << "failover_bench: error: " << error << "\n";
+  if (!errors.empty()) {
+    std::cout << errors.size() << " real error(s); exit 1:\n";
+    for (const auto& e : errors) std::cout << "  - " << e.substr(0, e.find('\n')) << "\n";
     return 1;
   }
   return 0;

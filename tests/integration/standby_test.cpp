@@ -63,7 +63,9 @@ void stop_daemon(BackgroundProcess& d) {
   d.signal(SIGTERM);
   auto rc = d.wait(std::chrono::seconds(60));
   EXPECT_TRUE(rc.has_value()) << "the daemon did not stop within 60 s of SIGTERM";
-  if (rc) EXPECT_EQ(*rc, 0) << "daemon exit code";
+  if (rc) {
+    EXPECT_EQ(*rc, 0) << "daemon exit code";
+  }
 }
 
 nlohmann::json standby_status(const StandbySite& site) { return site.json({"standby", "status"}); }
@@ -78,7 +80,7 @@ bool standby_caught_up(const StandbySite& site, const std::string& standby = "cm
 
 void init_standby(StandbySite& site) {
   auto r = site.run({"standby", "init"});
-  expect_ok(r, "standby init");
+  ASSERT_NO_FATAL_FAILURE(expect_ok(r, "standby init"));
   wait_until([&] { return standby_caught_up(site); }, kLong, "the standby to stream with no lag");
 }
 
@@ -105,20 +107,19 @@ void advance_serials(StandbySite& site, const std::string& tag) {
 
 // Everything a failover needs to prove something: a profile setting that only the captured profile
 // carries (set after `standby init`, and ALTER SYSTEM does not replicate), serials advanced past what
-// the standby saw at init, and the standby caught up. Returns the active's sequence values.
-std::map<std::string, long long> prepare_failover(StandbySite& site) {
-  init_standby(site);
+// the standby saw at init, and the standby caught up. `seqs` receives the active's sequence values.
+void prepare_failover(StandbySite& site, std::map<std::string, long long>& seqs) {
+  ASSERT_NO_FATAL_FAILURE(init_standby(site));
   site.active().psql("ALTER SYSTEM SET work_mem = '7MB'; SELECT pg_reload_conf();");
   wait_until([&] { return site.sql(site.active(), "SHOW work_mem") == "7MB"; }, kLong, "work_mem 7MB on the active");
-  expect_ok(site.run({"capture"}), "capture");
+  ASSERT_NO_FATAL_FAILURE(expect_ok(site.run({"capture"}), "capture"));
   advance_serials(site, "before-failover");
-  auto seqs = site.sequences(site.active());
+  seqs = site.sequences(site.active());
   EXPECT_GE(seqs.size(), 4u);
   EXPECT_GE(seqs["public.site_serials"], 500);
   wait_until([&] { return standby_caught_up(site); }, kLong, "the standby to replay the serials");
   // Without the profile the standby runs with the default: the failover must bring 7MB.
   EXPECT_EQ(site.sql(site.standby(), "SHOW work_mem"), "4MB");
-  return seqs;
 }
 
 // The new active cm2 after a failover: writable, profile re-applied, serials past the old active's,
@@ -362,7 +363,7 @@ class Writer {
 TEST(Standby, InitAndLag) {
   StandbySite site;
   auto r = site.run({"standby", "init"});
-  expect_ok(r, "standby init");
+  ASSERT_NO_FATAL_FAILURE(expect_ok(r, "standby init"));
   EXPECT_TRUE(contains(r.out, "streaming")) << r.out;
   wait_until([&] { return standby_caught_up(site); }, kLong, "the standby to stream with no lag");
   auto j = standby_status(site);
@@ -404,7 +405,8 @@ TEST(Standby, InitAndLag) {
 // active's, logins working and writes accepted; the old active is recorded as fenced.
 TEST(Standby, ManualFailoverAfterActiveKilled) {
   StandbySite site;
-  auto before = prepare_failover(site);
+  std::map<std::string, long long> before;
+  ASSERT_NO_FATAL_FAILURE(prepare_failover(site, before));
   site.active().kill9();
 
   auto refused = site.run({"failover"});
@@ -414,7 +416,7 @@ TEST(Standby, ManualFailoverAfterActiveKilled) {
   EXPECT_TRUE(site.in_recovery(site.standby())) << "failover without --yes must change nothing";
 
   auto r = site.run({"failover", "--yes"});
-  expect_ok(r, "failover --yes");
+  ASSERT_NO_FATAL_FAILURE(expect_ok(r, "failover --yes"));
   EXPECT_TRUE(contains(r.out, "cm2 is active")) << r.out;
   expect_cm2_took_over(site, before);
   auto h = history(site);
@@ -427,7 +429,8 @@ TEST(Standby, ManualFailoverAfterActiveKilled) {
 // already done and finishes the job.
 TEST(Standby, CrashMidRunbookThenResume) {
   StandbySite site;
-  auto before = prepare_failover(site);
+  std::map<std::string, long long> before;
+  ASSERT_NO_FATAL_FAILURE(prepare_failover(site, before));
   site.active().kill9();
 
   auto crashed = site.run({"failover", "--yes"}, {{"SITEKEEPER_TEST_CRASH_AFTER", "promote"}});
@@ -442,25 +445,27 @@ TEST(Standby, CrashMidRunbookThenResume) {
       << plan.dump(2);
 
   auto r = site.run({"failover", "--yes"});
-  expect_ok(r, "failover --yes (resume)");
+  ASSERT_NO_FATAL_FAILURE(expect_ok(r, "failover --yes (resume)"));
   for (const char* step : {"fence", "lag", "promote"})
     EXPECT_TRUE(contains(r.err, std::string("step ") + step + " already done")) << step << "\n" << r.err;
   EXPECT_TRUE(contains(r.err, "skipping")) << r.err;
   EXPECT_TRUE(contains(r.err, "resuming failover")) << r.err;
   EXPECT_FALSE(contains(r.err, "step promote: promote")) << "promote ran again:\n" << r.err;
   expect_cm2_took_over(site, before);
-  // The journal is closed: a plan now shows a fresh failover, nothing done.
-  auto after = site.json({"failover", "--plan"});
-  for (const auto& s : after["steps"]) EXPECT_FALSE(s["done"].get<bool>()) << after.dump(2);
+  // The journal is closed (an open one would still name cm2 as the target): there is nothing left to
+  // promote until cm1 rejoins.
+  auto after = site.run({"failover", "--plan"});
+  EXPECT_EQ(after.code, 3) << after.out << after.err;
+  EXPECT_TRUE(contains(after.err, "no standby to promote")) << after.err;
 }
 
 // After a failover the old active comes back writable: check flags it, the daemon fences it again,
 // and rejoin turns it into the new active's streaming standby (rewinding its divergent write).
 TEST(Standby, OldActiveComesBackIsFencedAndRejoined) {
   StandbySite site;
-  init_standby(site);
+  ASSERT_NO_FATAL_FAILURE(init_standby(site));
   site.active().kill9();
-  expect_ok(site.run({"failover", "--yes"}), "failover --yes");
+  ASSERT_NO_FATAL_FAILURE(expect_ok(site.run({"failover", "--yes"}), "failover --yes"));
 
   // The old machine boots again, writable: split-brain danger.
   site.active().start_server();
@@ -491,7 +496,7 @@ TEST(Standby, OldActiveComesBackIsFencedAndRejoined) {
   stop_daemon(daemon);
 
   auto rj = site.run({"rejoin"});
-  expect_ok(rj, "rejoin");
+  ASSERT_NO_FATAL_FAILURE(expect_ok(rj, "rejoin"));
   wait_until([&] { return standby_caught_up(site, "cm1"); }, kLong, "cm1 to stream from cm2 as its standby");
   auto sb = standby_status(site);
   EXPECT_EQ(sb["active"], "cm2");
@@ -524,7 +529,7 @@ TEST(Standby, SwitchoverUnderWriteLoadLosesNothing) {
   StandbySite site;
   site.active().psql("CREATE TABLE sk_writes (n bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())",
                      site.db());
-  init_standby(site);
+  ASSERT_NO_FATAL_FAILURE(init_standby(site));
 
   Writer writer(site, site.active().port(), site.standby().port());
   wait_until([&] { return writer.acked() >= 300; }, kLong, "the writer to commit on the active");
@@ -532,7 +537,7 @@ TEST(Standby, SwitchoverUnderWriteLoadLosesNothing) {
   const auto t0 = Steady::now();
   auto r = site.run({"switchover", "--yes"});
   const auto t1 = Steady::now();
-  expect_ok(r, "switchover --yes");
+  ASSERT_NO_FATAL_FAILURE(expect_ok(r, "switchover --yes"));
   wait_until([&] { return site.json({"status"})["active"]["name"] == "cm2"; }, kLong, "status to name cm2 active");
   // The writer follows the new active.
   const size_t acked_after_switch = writer.acked();
@@ -581,7 +586,7 @@ TEST(Standby, SwitchoverUnderWriteLoadLosesNothing) {
 // standby no longer hears it either.
 TEST(Standby, AutomaticFailover) {
   StandbySite site({.mode = "automatic"});
-  init_standby(site);
+  ASSERT_NO_FATAL_FAILURE(init_standby(site));
   advance_serials(site, "before-automatic");
   BackgroundProcess daemon(site.argv({"run"}), site.dir() / "daemon.log");
   LogOnFailure show{daemon};
@@ -612,7 +617,7 @@ TEST(Standby, AutomaticFailover) {
 // witness says "I still hear it" and nothing is promoted.
 TEST(Standby, NoFailoverWhenOnlyManagerLinkIsCut) {
   StandbySite site({.mode = "automatic"});
-  init_standby(site);  // streams from the active's real port
+  ASSERT_NO_FATAL_FAILURE(init_standby(site));  // streams from the active's real port
   TcpProxy proxy(site.active().port());
   site.write_config("", proxy.port());  // the manager reaches cm1 only through the proxy
   BackgroundProcess daemon(site.argv({"run"}), site.dir() / "daemon.log");
