@@ -27,8 +27,9 @@ struct RefreshResult {
 };
 
 // `only` names one replica (empty: every replica in [roles]). `force` restores even onto a replica that
-// already serves this generation. Throws SafetyError when there is no complete backup, and sk::Error
-// when the newest one fails verification (every replica untouched, an alert recorded).
+// already serves this generation. Throws SafetyError when there is no complete backup, sk::Error
+// when the newest one fails verification (every replica untouched, an alert recorded), and
+// sk::Cancelled when the token fired (every replica not yet swapped keeps its live copy).
 RefreshResult run_refresh(const JobContext& ctx, const std::string& only = {}, bool force = false);
 
 // Drops leftover staging/retired copies on a replica (after a killed refresh). Never touches live.

@@ -115,7 +115,7 @@ void LocalServer::configure_standby(const ServerConfig& primary, const std::stri
   for (; std::getline(in, line);) {
     auto starts = [&](const char* k) { return line.rfind(k, 0) == 0; };
     if (starts("primary_conninfo") || starts("primary_slot_name") || starts("port ") || starts("port=") ||
-        starts("recovery_target_timeline"))
+        starts("recovery_target_timeline") || starts("default_transaction_read_only"))
       continue;
     kept += line + "\n";
   }

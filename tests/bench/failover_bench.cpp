@@ -6,6 +6,10 @@
 //                                         directory; then $SK_SOURCE_DIR; then this file's checkout)
 //   SK_BENCH_ROUNDS=N                     automatic-failover rounds (default 3, 1..5). Between rounds the
 //                                         killed server is brought back with `sitekeeper rejoin`.
+//   SK_BENCH_CHECKPOINT_BEFORE_REJOIN=1   diagnostics: CHECKPOINT the new active before `sitekeeper rejoin`
+//                                         (what pg_rewind needs right after a promotion), to tell whether a
+//                                         failed rejoin is that. Not an operator step: off by default.
+//   SK_BENCH_KEEP=1                       keep the site folder (config, state, daemon.log) in /tmp
 //
 // What is measured:
 //   - automatic failover RTO: a writer commits INSERTs on the active; the active is SIGKILLed (T0,
@@ -314,9 +318,15 @@ class Site {
   }
 
  private:
+  // `standby status` exits 1 when the standby is not healthy; its JSON is printed either way.
   nlohmann::json status() const {
-    auto r = run_checked({"--json", "standby", "status"}, std::chrono::minutes(1));
-    return nlohmann::json::parse(r.out);
+    auto r = run({"--json", "standby", "status"}, std::chrono::minutes(1));
+    try {
+      return nlohmann::json::parse(r.out);
+    } catch (const std::exception&) {
+      throw std::runtime_error("sitekeeper --json standby status (exit " + std::to_string(r.code) +
+                               ") printed no JSON:\n" + tail(r.out, 500) + tail(r.err, 1500));
+    }
   }
 
   void write_config() {
@@ -450,7 +460,31 @@ RtoResult measure_failover(Site& site, int round) {
 
 // Brings the killed server back as the standby of the current active, with `sitekeeper rejoin`. On
 // failure the exception carries the command's output and the tail of the server's own log.
-void rejoin(Site& site, const std::string& server) {
+// pg_rewind reads the source's timeline from its control file, which a promoted server updates only
+// when its end-of-recovery checkpoint completes (PostgreSQL's docs: CHECKPOINT after a promotion
+// before rewinding from it). Printed before each rejoin, so a failed rewind can be told apart.
+std::string control_timeline(const PgCluster& c) {
+  std::string out, err;
+  const int rc = run_command(as_server_user({(c.bin_dir() / "pg_controldata").string(), c.data_dir().string()}),
+                             {{"LC_ALL", "C"}}, &out, &err);
+  if (rc != 0) return "unknown (pg_controldata exit " + std::to_string(rc) + ")";
+  const std::string key = "Latest checkpoint's TimeLineID:";
+  auto p = out.find(key);
+  if (p == std::string::npos) return "unknown";
+  p = out.find_first_not_of(' ', p + key.size());
+  return out.substr(p, out.find('\n', p) - p);
+}
+
+void rejoin(Site& site, const std::string& server, const std::string& active) {
+  const std::string source_tl = control_timeline(*site.server(active).cluster);
+  std::string checkpoint_note;
+  if (std::getenv("SK_BENCH_CHECKPOINT_BEFORE_REJOIN")) {
+    query(site.server(active), "CHECKPOINT", "postgres");
+    checkpoint_note = "; CHECKPOINT issued by the bench (SK_BENCH_CHECKPOINT_BEFORE_REJOIN), now timeline " +
+                      control_timeline(*site.server(active).cluster);
+  }
+  say("rejoin of " + server + " onto " + active + ": " + active + "'s control file says latest checkpoint on timeline " +
+      source_tl + checkpoint_note);
   auto r = site.run({"rejoin", "--server", server});
   if (r.code != 0) {
     std::string log;
@@ -463,7 +497,13 @@ void rejoin(Site& site, const std::string& server) {
                              " after " + fmt(r.seconds, 1) + " s):\n" + tail(r.out, 1000) + tail(r.err, 2000) +
                              "\n--- " + server + "'s server log (sitekeeper-pg_ctl.log), tail ---\n" + log);
   }
-  wait_until([&] { return site.standby_healthy(); }, 90s, server + " to be a healthy standby after rejoin");
+  try {
+    wait_until([&] { return site.standby_healthy(); }, 60s, server + " to be a healthy standby after rejoin");
+  } catch (const std::exception& e) {
+    auto st = site.run({"--json", "standby", "status"}, std::chrono::minutes(1));
+    throw std::runtime_error("sitekeeper rejoin --server " + server + " exited 0 after " + fmt(r.seconds, 1) +
+                             " s, but: " + e.what() + "\n'standby status --json' says: " + st.out + tail(st.err, 1000));
+  }
   say("rejoin of " + server + ": " + fmt(r.seconds, 1) + " s (sitekeeper rejoin), standby healthy again");
 }
 
@@ -651,7 +691,7 @@ int main(int argc, char** argv) {
         rtos.push_back(r);
         const auto t_rejoin = Steady::now();
         try {
-          rejoin(*site, r.from);
+          rejoin(*site, r.from, r.to);
         } catch (const std::exception& e) {
           errors.push_back(e.what());
           rounds_note = "rejoin failed after round " + std::to_string(round) + ", so no further rounds";

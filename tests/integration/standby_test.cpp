@@ -566,7 +566,8 @@ TEST(Standby, SwitchoverUnderWriteLoadLosesNothing) {
   const double run_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
   std::cout << "[ switch  ] " << acked.size() << " acknowledged commits, 0 of them lost; " << writer.errors()
             << " failed attempts; write downtime (longest gap between acknowledged commits) " << gap_ms
-            << " ms; `switchover --yes` ran " << run_ms << " ms\n";
+            << " ms; `switchover --yes` ran " << run_ms << " ms; the old active "
+            << (contains(r.out, "rewound") ? "needed a rewind" : "followed the new timeline without a rewind") << "\n";
   ::testing::Test::RecordProperty("switchover_downtime_ms", std::to_string(static_cast<long>(gap_ms)));
   EXPECT_LT(gap_ms, 60000.0);
 
