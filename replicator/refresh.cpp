@@ -55,7 +55,6 @@ ReplicaOutcome refresh_one(const Shared& sh, const std::string& replica, bool fo
   const std::string staging = sql::staging_name(db);
   try {
     engine = ctx.engines(cfg.server(replica));
-    engine->ensure_serving(db);
     if (serving && serving->backup_id == sh.id && !force && engine->database_exists(db)) {
       out.outcome = "current";
       out.message = "already serves " + sh.id;

@@ -79,9 +79,6 @@ class Engine {
   // leave within `timeout`, throws sk::Error and `live` still serves the old copy.
   virtual void swap_in(const std::string& live, const std::string& staging,
                        std::chrono::milliseconds timeout) = 0;
-  // Undoes what an interrupted swap may have left (the live copy refusing connections). Never touches
-  // the data. Default: nothing to undo.
-  virtual void ensure_serving(const std::string& live) {}
 
   // Permissions and the server profile (settings a database backup does not carry).
   virtual PermissionScript capture_permissions(const std::string& db) = 0;

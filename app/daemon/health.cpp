@@ -32,7 +32,6 @@ ServerHealth HealthMonitor::probe(const ServerConfig& s, const std::string& db, 
     auto engine = engines_(s);
     auto p = engine->probe(timeout);
     h.version = p.version;
-    if (!db.empty()) engine->ensure_serving(db);
     h.up = db.empty() || engine->database_exists(db);
     if (!h.up) h.error = "site database " + db + " missing";
   } catch (const std::exception& e) {

@@ -30,7 +30,6 @@ class PgEngine final : public Engine {
   void make_read_only(const std::string& db, const std::vector<std::string>& readers) override;
   ValidationReport validate(const std::string& db, const std::vector<std::string>& queries,
                             const std::vector<std::string>& readers) override;
-  void ensure_serving(const std::string& live) override;
   void swap_in(const std::string& live, const std::string& staging,
                std::chrono::milliseconds timeout) override;
 

@@ -1,4 +1,6 @@
 // Replica duties of the PostgreSQL engine: read-only by privilege, validation, and the atomic swap.
+#include <atomic>
+#include <thread>
 
 #include <soci/soci.h>
 
@@ -126,54 +128,69 @@ ValidationReport PgEngine::validate(const std::string& db, const std::vector<std
   return rep;
 }
 
-void PgEngine::ensure_serving(const std::string& live) {
-  auto s = open(kMaintenanceDb);
-  auto allow = pg::query_value(*s, "SELECT CAST(datallowconn AS integer) FROM pg_database WHERE datname = " +
-                                       quote_literal(live), "read database state");
-  if (allow && *allow == "0") {
-    log::get("sql")->warn("server {}: {} refused connections (a swap was interrupted); serving it again",
-                          server_.name, live);
-    pg::exec(*s, "ALTER DATABASE " + quote_ident(live) + " WITH ALLOW_CONNECTIONS true", "serve live copy");
-  }
-}
-
 void PgEngine::swap_in(const std::string& live, const std::string& staging,
                        std::chrono::milliseconds timeout) {
   const std::string retired = retired_name(live);
   drop_database(retired);  // a leftover from a run killed after its swap
   auto a = open(kMaintenanceDb);
+  auto b = open(kMaintenanceDb);  // opened now: connecting later would add to the readers' stall
   const bool had_live =
       pg::query_value(*a, std::string(pg::q::kDatabaseExists) + quote_literal(live), "look up database").has_value();
   pg::exec(*a, "SET statement_timeout = " + std::to_string(timeout.count()), "set timeout");
   pg::exec(*a, "SET lock_timeout = " + std::to_string(timeout.count()), "set timeout");
-  const std::string qlive = quote_ident(live);
-  const std::string end_sessions =
-      "SELECT CAST(pg_terminate_backend(pid, " + std::to_string(std::min<long long>(timeout.count(), 5000)) +
-      ") AS text) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND datname IN (" + quote_literal(live) + ", " +
-      quote_literal(staging) + ")";
-  // Block new connections, end the sessions there (waiting until they are gone), then rename
-  // live -> retired and staging -> live in ONE transaction: a crash leaves the old copy or the new one
-  // under the live name, never neither. Blocking first is what keeps the readers' stall short (RENAME
-  // otherwise waits for sessions in 100 ms steps). A crash between the block and the commit leaves the
-  // old copy refusing connections: ensure_serving() at the start of every refresh and in the daemon's
-  // replica probe undoes that.
-  try {
-    if (had_live) {
-      pg::exec(*a, "ALTER DATABASE " + qlive + " WITH ALLOW_CONNECTIONS false", "block new connections");
-      pg::query(*a, end_sessions, "end reader sessions");
+  const std::string a_pid = pg::query_value(*a, "SELECT CAST(pg_backend_pid() AS text)", "read pid").value_or("0");
+  const std::string on_copies = "FROM pg_stat_activity WHERE pid <> " + a_pid + " AND pid <> pg_backend_pid() AND "
+                                "datname IN (" + quote_literal(live) + ", " + quote_literal(staging) + ")";
+
+  // Both renames happen in one transaction, so a crash at any point leaves either the old copy or the
+  // new one under the live name, never neither, and nothing persistent (such as ALLOW_CONNECTIONS
+  // false) is ever left behind. The first RENAME takes the database's exclusive lock, which holds new
+  // connections back, but it also waits (in 100 ms steps) for sessions already there. So sessions are
+  // ended, waiting until they are gone, just before it; a backstop keeps ending any that slipped in.
+  std::atomic<bool> done{false};
+  std::thread backstop([&] {
+    try {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      while (!done.load()) {
+        pg::query(*b, "SELECT CAST(pg_terminate_backend(pid) AS text) " + on_copies, "end sessions");
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    } catch (const std::exception& e) {
+      log::get("sql")->warn("session killer on {}: {}", server_.name, e.what());
     }
+  });
+  auto stop_backstop = [&] {
+    done = true;
+    backstop.join();
+  };
+  try {
     pg::Transaction tx(*a, "swap");
     if (had_live) {
-      pg::query(*a, end_sessions, "end reader sessions");  // any that connected just before the block
-      pg::exec(*a, "ALTER DATABASE " + qlive + " RENAME TO " + quote_ident(retired), "retire the live copy");
+      // pg_terminate_backend(pid, timeout) would wait in 100 ms steps; polling for the sessions to be
+      // gone takes a few milliseconds, which is less than a reader needs to reconnect.
+      const auto give_up = std::chrono::steady_clock::now() + timeout;
+      for (int round = 0;; ++round) {
+        if (round % 20 == 0)
+          pg::query(*a, "SELECT CAST(pg_terminate_backend(pid) AS text) " + on_copies, "end reader sessions");
+        // pg_stat_activity is read once per transaction unless the snapshot is cleared.
+        pg::query(*a, "SELECT CAST(pg_stat_clear_snapshot() AS text)", "refresh session list");
+        if (pg::query_value(*a, "SELECT CAST(count(*) AS text) " + on_copies, "count sessions").value_or("1") == "0")
+          break;
+        if (std::chrono::steady_clock::now() > give_up) throw Error("sessions on " + live + " did not end");
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      pg::exec(*a, "ALTER DATABASE " + quote_ident(live) + " RENAME TO " + quote_ident(retired),
+               "retire the live copy");
     }
-    pg::exec(*a, "ALTER DATABASE " + quote_ident(staging) + " RENAME TO " + qlive, "rename staging to live");
+    pg::exec(*a, "ALTER DATABASE " + quote_ident(staging) + " RENAME TO " + quote_ident(live),
+             "rename staging to live");
     tx.commit();
   } catch (const Error& e) {
-    if (had_live) pg::try_exec(*a, "ALTER DATABASE " + qlive + " WITH ALLOW_CONNECTIONS true");
+    stop_backstop();
     throw Error("swap gave up; " + live + " still serves its previous copy: " + e.what(),
                 "sessions did not leave within swap_timeout; raise [replica] swap_timeout or retry");
   }
+  stop_backstop();
   if (had_live) drop_database(retired);
 }
 

@@ -186,6 +186,8 @@ class Writer {
     while (!stop_) {
       if (!c) {
         c = PQconnectdb(servers_[target_].conninfo().c_str());
+        // "FATAL: terminating connection due to administrator command" (the fence) is expected here.
+        PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
         if (PQstatus(c) != CONNECTION_OK) {
           fail(c);
           c = nullptr;
@@ -486,6 +488,11 @@ void rejoin(Site& site, const std::string& server, const std::string& active) {
   say("rejoin of " + server + " onto " + active + ": " + active + "'s control file says latest checkpoint on timeline " +
       source_tl + checkpoint_note);
   auto r = site.run({"rejoin", "--server", server});
+  const std::string hint =
+      checkpoint_note.empty()
+          ? "\nhint: pg_rewind ran while " + active + "'s control file named timeline " + source_tl +
+                "; rerun with SK_BENCH_CHECKPOINT_BEFORE_REJOIN=1 to see whether a CHECKPOINT first makes rejoin work"
+          : "";
   if (r.code != 0) {
     std::string log;
     try {
@@ -493,16 +500,21 @@ void rejoin(Site& site, const std::string& server, const std::string& active) {
     } catch (const std::exception& e) {
       log = std::string("(unreadable: ") + e.what() + ")";
     }
+    std::string reason;  // sitekeeper's own "error: ..." line, for the one-line summary
+    std::istringstream err(r.err);
+    for (std::string line; std::getline(err, line);)
+      if (line.rfind("error: ", 0) == 0) reason = line.substr(7);
     throw std::runtime_error("sitekeeper rejoin --server " + server + " failed (exit " + std::to_string(r.code) +
-                             " after " + fmt(r.seconds, 1) + " s):\n" + tail(r.out, 1000) + tail(r.err, 2000) +
-                             "\n--- " + server + "'s server log (sitekeeper-pg_ctl.log), tail ---\n" + log);
+                             " after " + fmt(r.seconds, 1) + " s): " + reason + "\n" + tail(r.out, 1000) + tail(r.err, 2000) +
+                             "\n--- " + server + "'s server log (sitekeeper-pg_ctl.log), tail ---\n" + log + hint);
   }
   try {
     wait_until([&] { return site.standby_healthy(); }, 60s, server + " to be a healthy standby after rejoin");
   } catch (const std::exception& e) {
     auto st = site.run({"--json", "standby", "status"}, std::chrono::minutes(1));
     throw std::runtime_error("sitekeeper rejoin --server " + server + " exited 0 after " + fmt(r.seconds, 1) +
-                             " s, but: " + e.what() + "\n'standby status --json' says: " + st.out + tail(st.err, 1000));
+                             " s, but: " + e.what() + "\n'standby status --json' says: " + st.out + tail(st.err, 1000) +
+                             hint);
   }
   say("rejoin of " + server + ": " + fmt(r.seconds, 1) + " s (sitekeeper rejoin), standby healthy again");
 }
