@@ -1,6 +1,9 @@
 #include "standby/failover.hpp"
 
+#include <signal.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <cstdlib>
 #include <functional>
@@ -71,6 +74,19 @@ bool streaming(const Ctx& ctx, const std::string& server) {
   return ctx.engines(ctx.cfg.server(server))->replication_state().state == "streaming";
 }
 
+// A receiver that keeps failing (e.g. on a timeline it cannot follow) shows "streaming" for moments
+// between restarts: call it streaming only when three looks over a second and a half agree.
+bool stably_streaming(const Ctx& ctx, const std::string& server) {
+  for (int i = 0; i < 3; ++i) {
+    if (i) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    auto rs = ctx.engines(ctx.cfg.server(server))->replication_state();
+    if (rs.state != "streaming" || rs.seconds_since_message > 10) return false;
+  }
+  return true;
+}
+
+bool pid_alive(long pid) { return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM); }
+
 struct Step {
   std::string name;
   std::string title;
@@ -99,6 +115,12 @@ void run_steps(SiteState& st, nlohmann::json& journal, std::vector<Step>& steps,
 nlohmann::json open_or_resume(SiteState& st, const std::string& kind, const std::string& from, const std::string& to,
                               const Clock& clock) {
   if (auto j = st.open_journal()) {
+    const long owner = j->value("pid", 0L);
+    if (owner != static_cast<long>(::getpid()) && pid_alive(owner))
+      throw SafetyError("another sitekeeper (pid " + std::to_string(owner) + ") is running this " +
+                        (*j)["kind"].get<std::string>() + " right now", "wait for it; 'sitekeeper status' shows the outcome");
+    (*j)["pid"] = static_cast<long>(::getpid());
+    st.put_journal(*j);
     if ((*j)["kind"] != kind)
       throw SafetyError("an unfinished " + (*j)["kind"].get<std::string>() + " is in the journal",
                         "finish it first with 'sitekeeper " + (*j)["kind"].get<std::string>() + " --yes'");
@@ -108,7 +130,7 @@ nlohmann::json open_or_resume(SiteState& st, const std::string& kind, const std:
   }
   nlohmann::json j = {{"id", iso_utc(clock.now())}, {"kind", kind}, {"from", from}, {"to", to},
                       {"epoch", st.epoch() + 1}, {"started_at", iso_utc(clock.now())},
-                      {"steps", nlohmann::json::object()}};
+                      {"steps", nlohmann::json::object()}, {"pid", static_cast<long>(::getpid())}};
   st.put_journal(j);
   return j;
 }
@@ -346,9 +368,12 @@ std::vector<Step> switchover_steps(const Ctx& ctx, nlohmann::json& journal) {
                        logger()->warn("{} does not stream from {}: rewinding it", from, to);
                      }
                      old.stop("fast");
+                     // The promoted server names its new timeline only after a checkpoint; without
+                     // one pg_rewind sees the old timeline and rewinds nothing.
+                     if (auto* pg = as_pg(*e)) pg->checkpoint();
                      old.rewind_from(cfg.server(to), sql::slot_name(from));
                      old.start();
-                     wait_for([&] { return streaming(ctx, from); }, std::chrono::seconds(90), from + " to stream from " + to);
+                     wait_for([&] { return stably_streaming(ctx, from); }, std::chrono::seconds(90), from + " to stream from " + to);
                      return from + " rewound and streams from " + to;
                    }});
   steps.push_back({"smoke", "smoke test on " + to, {"CREATE TEMPORARY TABLE ...; INSERT ...; SELECT ...;"},
@@ -373,7 +398,7 @@ std::string standby_init(const Ctx& ctx) {
   if (auto* pg = as_pg(*a)) pg->ensure_slot(slot);
   local.basebackup_from(cfg.server(active), slot);
   local.start();
-  wait_for([&] { return streaming(ctx, standby); }, std::chrono::seconds(90), standby + " to stream");
+  wait_for([&] { return stably_streaming(ctx, standby); }, std::chrono::seconds(90), standby + " to stream");
   return "standby " + standby + " built from " + active + " and streaming (slot " + slot + ")";
 }
 
@@ -512,12 +537,18 @@ std::string run_rejoin(const Ctx& ctx, const std::string& wanted) {
   }
   auto a = ctx.engines(cfg.server(active));
   if (auto* pg = as_pg(*a)) pg->ensure_slot(sql::slot_name(server));
+  if (auto* pg = as_pg(*a)) pg->checkpoint();  // so pg_rewind sees the new timeline
   local.rewind_from(cfg.server(active), sql::slot_name(server));
   local.start();
-  wait_for([&] { return streaming(ctx, server); }, std::chrono::seconds(90), server + " to stream from " + active);
+  wait_for([&] { return stably_streaming(ctx, server); }, std::chrono::seconds(90), server + " to stream from " + active);
   st.clear_fenced(server);
   st.set_roles(active, server);
   return server + " rewound onto " + active + " and streaming as its standby";
+}
+
+bool interrupted_failover(StateStore& state) {
+  auto j = SiteState(state).open_journal();
+  return j && j->value("kind", "") == "failover" && !pid_alive(j->value("pid", 0L));
 }
 
 std::vector<std::string> stale_writable_servers(const Ctx& ctx) {

@@ -36,6 +36,10 @@ std::string run_switchover(const replicator::JobContext& ctx, const RunbookOptio
 // Rejoin: turn a fenced old active into the standby of the current active (pg_rewind).
 std::string run_rejoin(const replicator::JobContext& ctx, const std::string& server);
 
+// An unfinished failover whose process is gone (crashed): the daemon may resume it. A switchover, or a
+// failover another process is running right now, is never resumed behind an operator's back.
+bool interrupted_failover(StateStore& state);
+
 // Servers fenced at an older epoch that answer as writable primaries again (they are re-fenced by the
 // daemon and reported by check).
 std::vector<std::string> stale_writable_servers(const replicator::JobContext& ctx);

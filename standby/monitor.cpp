@@ -58,7 +58,7 @@ Snapshot Monitor::snapshot(const Config& cfg) {
   s.paused = site.paused();
   s.has_standby = !cfg.roles.standby.empty();
   s.action_running = promoting_.load();
-  s.journal_open = site.open_journal().has_value();
+  s.journal_open = interrupted_failover(state_);
   s.failures_needed = cfg.failover.failures;
   s.max_lag = cfg.failover.max_lag;
   const std::string db = cfg.site.database;

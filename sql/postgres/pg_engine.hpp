@@ -58,6 +58,7 @@ class PgEngine final : public Engine {
   std::string slot_position(const std::string& slot);
   // Undoes fence() on this server (used when it rejoins as a standby).
   void unfence(const std::string& db);
+  void checkpoint();
 
  private:
   std::unique_ptr<soci::session> open(const std::string& db) const;

@@ -149,6 +149,11 @@ void PgEngine::set_server_epoch(long epoch) {
   pg::exec(*s, "ALTER DATABASE postgres SET sitekeeper.epoch = " + quote_literal(std::to_string(epoch)), "record epoch");
 }
 
+void PgEngine::checkpoint() {
+  auto s = open(kMaintenanceDb);
+  pg::exec(*s, "CHECKPOINT", "checkpoint");
+}
+
 void PgEngine::ensure_slot(const std::string& slot) {
   check_ident(slot, "replication slot");
   auto s = open(kMaintenanceDb);
