@@ -62,9 +62,14 @@ Snapshot Monitor::snapshot(const Config& cfg) {
   s.failures_needed = cfg.failover.failures;
   s.max_lag = cfg.failover.max_lag;
   const std::string db = cfg.site.database;
-  std::unique_ptr<sql::Engine> active;
+  const auto& target = cfg.server(cfg.roles.active);
+  const std::string key = target.name + "@" + target.host + ":" + std::to_string(target.port) + "/" + target.transport;
+  if (!probed_ || probed_name_ != key) {  // a failover or a reload points the probe elsewhere
+    probed_ = engines_(target);
+    probed_name_ = key;
+  }
+  sql::Engine* active = probed_.get();
   try {
-    active = engines_(cfg.server(cfg.roles.active));
     auto p = active->probe(cfg.failover.probe_timeout);
     s.active_reachable = !p.in_recovery;
     probe_error_ = p.in_recovery ? "the active server is in recovery" : "";

@@ -59,6 +59,8 @@ class Monitor {
   Decision last_;
   int failures_ = 0;
   std::optional<bool> active_up_;
+  std::string probed_name_;
+  std::unique_ptr<sql::Engine> probed_;  // kept across ticks so its probe session is reused
   std::string active_error_, probe_error_;
   std::chrono::steady_clock::time_point last_marks_{};
   std::chrono::steady_clock::time_point last_standby_{};

@@ -36,9 +36,21 @@ ProcessOptions PgEngine::tool_options(const CancelToken* cancel) const {
   return o;
 }
 
+PgEngine::~PgEngine() = default;
+
 ProbeInfo PgEngine::probe(std::chrono::milliseconds timeout) {
-  auto s = pg::connect(server_, kMaintenanceDb, timeout);
-  auto rows = pg::query(*s, pg::q::kProbe, "probe");
+  std::vector<pg::Row> rows;
+  // Reuse the last probe's session; on any error drop it and probe once more on a fresh one, so a
+  // probe never reports a server down just because an old connection broke.
+  for (int attempt = 0; attempt < 2 && rows.empty(); ++attempt) {
+    if (!probe_session_) probe_session_ = pg::connect(server_, kMaintenanceDb, timeout, /*probe=*/true);
+    try {
+      rows = pg::query(*probe_session_, pg::q::kProbe, "probe");
+    } catch (const Error&) {
+      probe_session_.reset();
+      if (attempt == 1) throw;
+    }
+  }
   ProbeInfo p;
   if (!rows.empty()) {
     std::string v = rows[0][0].value_or("");

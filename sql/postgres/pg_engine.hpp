@@ -15,6 +15,7 @@ namespace sk::sql {
 class PgEngine final : public Engine {
  public:
   PgEngine(ServerConfig server, std::shared_ptr<ProcessRunner> runner);
+  ~PgEngine() override;
 
   std::string dialect() const override { return "postgresql"; }
   ProbeInfo probe(std::chrono::milliseconds timeout) override;
@@ -68,6 +69,9 @@ class PgEngine final : public Engine {
 
   ServerConfig server_;
   std::shared_ptr<ProcessRunner> runner_;
+  // Kept between probes by long-lived callers (the HA loop): a new connection per second would cost
+  // the daemon a password exchange every second.
+  std::unique_ptr<soci::session> probe_session_;
   std::chrono::milliseconds connect_timeout_{10000};
 };
 

@@ -69,13 +69,17 @@ std::string odbc_string(const ServerConfig& s, const std::string& db) {
 }
 
 std::unique_ptr<soci::session> connect(const ServerConfig& s, const std::string& db,
-                                       std::chrono::milliseconds timeout) {
+                                       std::chrono::milliseconds timeout, bool probe) {
   try {
     std::unique_ptr<soci::session> session;
     if (s.transport == "odbc") {
       session = std::make_unique<soci::session>(soci::odbc, odbc_string(s, db));
     } else {
-      session = std::make_unique<soci::session>(soci::postgresql, conninfo(s, db, timeout, true));
+      std::string c = conninfo(s, db, timeout, true);
+      if (probe)
+        c += "&tcp_user_timeout=" + std::to_string(timeout.count()) + "&keepalives=1&keepalives_idle=1" +
+             "&keepalives_interval=1&keepalives_count=" + std::to_string(std::max<long long>(1, timeout.count() / 1000));
+      session = std::make_unique<soci::session>(soci::postgresql, c);
     }
     *session << "SET standard_conforming_strings = on";
     *session << "SET client_min_messages = warning";

@@ -27,8 +27,10 @@ std::string odbc_string(const ServerConfig& s, const std::string& db);
 
 // Connects to `db` on the server. Throws sk::Error "cannot connect to server NAME (host:port): ..."
 // with the driver's message (passwords redacted).
+// `probe`: the session is meant to be kept for repeated probes, so a dead peer must fail a query within
+// `timeout` (tcp_user_timeout and keepalives on the native transport).
 std::unique_ptr<soci::session> connect(const ServerConfig& s, const std::string& db,
-                                       std::chrono::milliseconds timeout);
+                                       std::chrono::milliseconds timeout, bool probe = false);
 
 // Runs a statement. Throws sk::Error with the server's message prefixed by `what`.
 void exec(soci::session& db, const std::string& sql, const std::string& what);
