@@ -56,6 +56,13 @@ std::unique_ptr<sql::Engine> engine_for(const Ctx& ctx, const std::string& serve
   return ctx.engines(ctx.cfg.server(server));
 }
 
+// An argv as the plan shows it, with {server} filled in.
+std::string shown_argv(const std::vector<std::string>& argv, const std::string& server) {
+  std::string out;
+  for (const auto& a : expand_argv(argv, {{"server", server}})) out += (out.empty() ? "" : " ") + a;
+  return out;
+}
+
 sql::PgEngine* as_pg(sql::Engine& e) { return dynamic_cast<sql::PgEngine*>(&e); }
 
 void wait_for(const std::function<bool()>& done, std::chrono::seconds timeout, const std::string& what) {
@@ -163,7 +170,7 @@ std::vector<Step> failover_steps(const Ctx& ctx, const RunbookOptions& o, nlohma
                     "ALTER SYSTEM SET default_transaction_read_only = on; SELECT pg_reload_conf();",
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = " + sql::quote_literal(db) + ";",
                     cfg.failover.fence.empty() ? "-- otherwise: no fence command configured"
-                                               : "-- otherwise: " + [&] { std::string a; for (auto& x : expand_argv(cfg.failover.fence, {{"server", from}})) a += x + " "; return a; }()},
+                                               : "-- otherwise: " + shown_argv(cfg.failover.fence, from)},
                    [=] {
                      SiteState st(ctx.state);
                      std::string how;
@@ -273,7 +280,7 @@ std::vector<Step> failover_steps(const Ctx& ctx, const RunbookOptions& o, nlohma
                    }});
   steps.push_back({"alias", "point the site alias at " + to,
                    {cfg.failover.alias.empty() ? "-- no alias command configured"
-                                               : [&] { std::string a; for (auto& x : expand_argv(cfg.failover.alias, {{"server", to}})) a += x + " "; return a; }()},
+                                               : shown_argv(cfg.failover.alias, to)},
                    [=] {
                      if (cfg.failover.alias.empty()) return std::string("no alias command configured");
                      run_checked(*ctx.runner, expand_argv(cfg.failover.alias, {{"server", to}}));
