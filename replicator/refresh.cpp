@@ -1,5 +1,8 @@
 #include "replicator/refresh.hpp"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <future>
@@ -147,6 +150,9 @@ RefreshResult run_refresh(const JobContext& ctx, const std::string& only, bool f
   }
   // The full checksum pass overlaps the restores; every swap waits for it.
   sh.checksums = std::async(std::launch::async, [&] {
+                   // Lower priority: on a small machine the hashing must not slow the restores it
+                   // overlaps with (the swap waits for both anyway).
+                   ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
                    try {
                      return archive.check(res.id, true, ctx.cancel, std::string(kSnapshotDir) + "/");
                    } catch (const Cancelled&) {
