@@ -223,6 +223,39 @@ TEST(Refresh, SwapWhileReaderSessionsAreLive) {
   EXPECT_EQ(hd.psql("SELECT count(*) FROM pg_database WHERE datname LIKE '%__sk_%'"), "0");
 }
 
+// A session the swap cannot end (a prepared transaction holds the live copy): the swap gives up after
+// swap_timeout and the replica keeps serving its old copy; once it is gone the next refresh swaps.
+TEST(Refresh, SwapGivesUpAfterSwapTimeoutAndKeepsTheOldCopy) {
+  Site site({.replicas = 1, .replica_settings = {{"max_prepared_transactions", "5"}}});
+  expect_ok(site.run({"backup"}), "backup 1");
+  expect_ok(site.run({"refresh"}), "refresh 1");
+  const std::string id1 = newest_generation(site);
+  const std::string before = site.count_on_replica(0);
+  site.add_messages(4, "blocked copy");
+  expect_ok(site.run({"backup"}), "backup 2");
+  auto& hd = site.replica(0);
+  hd.psql("BEGIN READ WRITE; LOCK TABLE sites IN ACCESS SHARE MODE; PREPARE TRANSACTION 'sitekeeper_test_stuck';",
+          site.db());
+  {  // the same config with a short swap_timeout
+    std::ifstream in(site.config());
+    std::string t((std::istreambuf_iterator<char>(in)), {});
+    t.replace(t.find("swap_timeout = \"10s\""), std::string("swap_timeout = \"10s\"").size(), "swap_timeout = \"2s\"");
+    std::ofstream(site.config()) << t;
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = site.run({"refresh"});
+  auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("swap gave up"), std::string::npos) << r.out;
+  EXPECT_LT(secs, 60.0);
+  EXPECT_EQ(site.count_on_replica(0), before);
+  EXPECT_EQ(hd.psql("SELECT count(*) FROM pg_database WHERE datname LIKE '%__sk_%'"), "0");
+  EXPECT_EQ(site.json({"status"})["replicas"][0]["backup_id"], id1);
+  hd.psql("ROLLBACK PREPARED 'sitekeeper_test_stuck'", site.db());
+  expect_ok(site.run({"refresh"}), "refresh after the prepared transaction is gone");
+  EXPECT_EQ(site.count_on_replica(0, "message = 'blocked copy'"), "4");
+}
+
 // Invariant 3: retention keeps `keep` generations inside an archive named with a space and deletes
 // nothing in sibling folders that share its prefix.
 TEST(Refresh, RetentionStaysInsideAnArchiveNamedWithASpace) {

@@ -28,7 +28,8 @@ Site::Site(SiteOptions o) : opts_(std::move(o)) {
   if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
   active_ = PgCluster::start({.name = "active"});
-  for (int i = 0; i < opts_.replicas; ++i) replicas_.push_back(PgCluster::start({.name = "hd" + std::to_string(i + 1)}));
+  for (int i = 0; i < opts_.replicas; ++i)
+    replicas_.push_back(PgCluster::start({.name = "hd" + std::to_string(i + 1), .settings = opts_.replica_settings}));
   active_->write_password_file(dir_ / "secrets" / "pw");
   if (opts_.load_site) {
     active_->psql("CREATE DATABASE " + qi(opts_.database));

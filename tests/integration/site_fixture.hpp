@@ -24,6 +24,7 @@ struct SiteOptions {
   int keep = 3;
   std::string extra_config = {};  // appended verbatim
   bool load_site = true;
+  std::vector<std::pair<std::string, std::string>> replica_settings = {};  // postgresql.conf of replicas
 };
 
 struct CommandResult {
