@@ -48,6 +48,21 @@ std::map<std::string, std::string> settings(const nlohmann::json& p) {
 }
 }  // namespace
 
+// pg_hba rules compared by content, not line number: the same rules in another order or with other
+// comments around them are not drift.
+std::map<std::string, std::string> hba(const nlohmann::json& p) {
+  std::map<std::string, std::string> m;
+  if (p.contains("hba") && p["hba"].is_array())
+    for (const auto& r : p["hba"]) {
+      std::string rule = r.value("type", "") + " " + r.value("database", "") + " " + r.value("user", "") + " " +
+                         r.value("address", "") + " " + r.value("netmask", "") + " " + r.value("method", "") + " " +
+                         r.value("options", "");
+      while (rule.find("  ") != std::string::npos) rule.replace(rule.find("  "), 2, " ");
+      m["'" + rule + "'"] = "present";
+    }
+  return m;
+}
+
 std::vector<std::string> profile_drift(const nlohmann::json& active, const nlohmann::json& other) {
   std::vector<std::string> out;
   compare("extension", as_map(active.value("extensions", nlohmann::json::array()), "name", "version"),
@@ -55,6 +70,7 @@ std::vector<std::string> profile_drift(const nlohmann::json& active, const nlohm
   compare("ALTER SYSTEM", object_map(active.value("alter_system", nlohmann::json::object())),
           object_map(other.value("alter_system", nlohmann::json::object())), out);
   compare("setting", settings(active), settings(other), out);
+  compare("pg_hba rule", hba(active), hba(other), out);
   // SQL Server / SQLite profiles carry flat "features" objects.
   compare("feature", object_map(active.value("features", nlohmann::json::object())),
           object_map(other.value("features", nlohmann::json::object())), out);

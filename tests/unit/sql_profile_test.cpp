@@ -184,4 +184,20 @@ TEST(ProfileDrift, Direction) {
   EXPECT_THAT(profile_drift(b, a), ElementsAre("extension hstore missing (active has 1.8)"));
 }
 
+// pg_hba rules count by content: renumbered lines are not drift; a missing or extra rule is.
+TEST(ProfileDrift, HbaRulesByContent) {
+  auto rule = [](const char* line, const char* user, const char* method) {
+    return json{{"line", line}, {"type", "host"}, {"database", "all"}, {"user", user},
+                {"address", "127.0.0.1"}, {"netmask", "255.255.255.255"}, {"method", method}, {"options", ""}};
+  };
+  json active{{"hba", json::array({rule("88", "all", "scram-sha-256"), rule("90", "helpdesk", "scram-sha-256")})}};
+  json renumbered{{"hba", json::array({rule("12", "all", "scram-sha-256"), rule("13", "helpdesk", "scram-sha-256")})}};
+  EXPECT_THAT(profile_drift(active, renumbered), IsEmpty());
+  json other{{"hba", json::array({rule("12", "all", "scram-sha-256"), rule("13", "helpdesk", "trust")})}};
+  auto d = profile_drift(active, other);
+  ASSERT_EQ(d.size(), 2u);
+  EXPECT_THAT(d, Contains(testing::HasSubstr("pg_hba rule 'host all helpdesk 127.0.0.1 255.255.255.255 scram-sha-256")));
+  EXPECT_THAT(d, Contains(testing::HasSubstr("only here")));
+}
+
 }  // namespace
