@@ -150,6 +150,11 @@ nlohmann::json check_report(const replicator::JobContext& ctx) {
     if (!s.contains("drift")) s["drift"] = nlohmann::json::array();
     j["servers"].push_back(s);
   }
+  // The standby: a configured standby that does not stream (or lags past max_lag) is not ready.
+  if (!standby::SiteState(ctx.state).standby(cfg).empty()) {
+    j["standby"] = standby::standby_status(ctx);
+    if (!j["standby"].value("healthy", false)) ok = false;
+  }
   // Servers fenced by a promotion: one that accepts writes again is never treated as active.
   j["fenced"] = nlohmann::json::array();
   standby::SiteState site(ctx.state);
@@ -193,6 +198,12 @@ std::string render_check(const nlohmann::json& c) {
     << (b["newest_verified"].get<std::string>().empty() ? "none" : b["newest_verified"].get<std::string>())
     << ", age " << age_text(b["age_seconds"].get<long long>()) << " (max_age "
     << age_text(b["max_age_seconds"].get<long long>()) << "): " << (b["ok"].get<bool>() ? "ok" : "TOO OLD OR MISSING") << "\n";
+  if (c.contains("standby")) {
+    const auto& sb = c["standby"];
+    o << "standby  " << sb.value("standby", "") << ": " << sb.value("state", "-") << ", lag "
+      << (sb.contains("lag_bytes") && !sb["lag_bytes"].is_null() ? format_size(sb["lag_bytes"].get<std::uint64_t>()) : std::string("unknown"))
+      << (sb.value("healthy", false) ? ": ok" : ": NOT HEALTHY") << "\n";
+  }
   for (const auto& f : c["fenced"])
     o << "fenced   " << f["server"].get<std::string>() << " (epoch " << f["epoch"] << ")"
       << (f["writable_again"].get<bool>() ? ": ACCEPTS WRITES AGAIN; never treated as active; run 'sitekeeper rejoin'" : ": stays fenced until 'sitekeeper rejoin'")

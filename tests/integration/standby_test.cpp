@@ -373,6 +373,10 @@ TEST(Standby, InitAndLag) {
   EXPECT_TRUE(j["healthy"].get<bool>()) << j.dump(2);
   EXPECT_TRUE(site.in_recovery(site.standby()));
   EXPECT_EQ(site.run({"standby", "status"}).code, 0);
+  // check's readiness table carries the standby and its lag.
+  auto ready = site.run({"check"});
+  EXPECT_TRUE(contains(ready.out, "standby  cm2: streaming, lag ")) << ready.out << ready.err;
+  EXPECT_TRUE(contains(ready.out, " B: ok\n")) << ready.out;  // a few bytes of WAL may arrive in between
 
   // The standby goes down; the active writes ~50 MB of WAL meanwhile.
   site.standby().stop();
@@ -387,6 +391,9 @@ TEST(Standby, InitAndLag) {
   EXPECT_EQ(text.code, 1) << text.out << text.err;
   EXPECT_TRUE(contains(text.out, "NOT HEALTHY")) << text.out;
   std::cout << "[ lag     ] standby down, 50 MB written: lag_bytes = " << j["lag_bytes"] << "\n";
+  auto not_ready = site.run({"check"});
+  EXPECT_EQ(not_ready.code, 1) << not_ready.out;
+  EXPECT_TRUE(contains(not_ready.out, "NOT HEALTHY")) << not_ready.out;
 
   // A second init on the (stopped, non-empty) standby data directory is refused for safety.
   auto again = site.run({"standby", "init"});
