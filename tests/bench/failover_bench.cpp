@@ -50,6 +50,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench_util.hpp"
 #include "pg_cluster.hpp"
 
 #ifndef SK_BINARY
@@ -57,6 +58,7 @@
 #endif
 
 using namespace sk::test;
+using namespace sk::bench;
 namespace fs = std::filesystem;
 using Steady = std::chrono::steady_clock;
 using Wall = std::chrono::system_clock;
@@ -84,7 +86,6 @@ std::string elapsed() { return "[" + fmt(secs(Steady::now() - kStarted), 1) + " 
 
 void say(const std::string& line) { std::cout << elapsed() << " " << line << std::endl; }
 
-std::string tail(const std::string& s, size_t n = 3000) { return s.size() <= n ? s : "..." + s.substr(s.size() - n); }
 
 std::string read_text(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -92,24 +93,6 @@ std::string read_text(const fs::path& p) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
-}
-
-std::string toml_string(const std::string& v) {
-  std::string out = "\"";
-  for (char c : v) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-
-std::string conninfo_value(const std::string& v) {
-  std::string s = "'";
-  for (char c : v) {
-    if (c == '\'' || c == '\\') s += '\\';
-    s += c;
-  }
-  return s + "'";
 }
 
 // ----- libpq -----------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.hpp"
 #include "pg_cluster.hpp"
 
 #ifndef SK_BINARY
@@ -44,6 +45,7 @@
 #endif
 
 using namespace sk::test;
+using namespace sk::bench;
 namespace fs = std::filesystem;
 using Steady = std::chrono::steady_clock;
 using Wall = std::chrono::system_clock;
@@ -79,15 +81,6 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-// Nearest-rank percentile (p in 0..100) of a non-empty sample.
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
-  rank = std::clamp<size_t>(rank, 1, v.size());
-  return v[rank - 1];
-}
-
 std::optional<long> env_long(const char* name) {
   const char* v = std::getenv(name);
   if (!v || !*v) return std::nullopt;
@@ -98,13 +91,6 @@ std::optional<long> env_long(const char* name) {
   return n;
 }
 
-fs::path source_dir() {
-  if (const char* s = std::getenv("SK_SOURCE_DIR"); s && *s) return s;
-  // CMake compiles this file by its absolute path: <src>/tests/bench/refresh_bench.cpp.
-  return fs::path(__FILE__).parent_path().parent_path().parent_path();
-}
-
-std::string tail(const std::string& s, size_t n = 3000) { return s.size() <= n ? s : "..." + s.substr(s.size() - n); }
 
 std::uint64_t tree_size(const fs::path& dir) {
   std::uint64_t n = 0;
@@ -120,25 +106,6 @@ std::string qi(const std::string& name) {
     out += c;
   }
   return out + "\"";
-}
-
-std::string toml_str(const std::string& v) {
-  std::string out = "\"";
-  for (char c : v) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-
-// libpq keyword/value quoting.
-std::string kv(const std::string& v) {
-  std::string s = "'";
-  for (char c : v) {
-    if (c == '\'' || c == '\\') s += '\\';
-    s += c;
-  }
-  return s + "'";
 }
 
 // ----- libpq -----------------------------------------------------------------------------------------
@@ -177,8 +144,8 @@ struct Conn {
 
 std::string conninfo(const PgCluster& c, const std::string& db, const std::string& user, const std::string& pw,
                      const std::string& app) {
-  return "host=" + c.host() + " port=" + std::to_string(c.port()) + " dbname=" + kv(db) + " user=" + kv(user) +
-         " password=" + kv(pw) + " connect_timeout=5 application_name=" + kv(app);
+  return "host=" + c.host() + " port=" + std::to_string(c.port()) + " dbname=" + conninfo_value(db) + " user=" + conninfo_value(user) +
+         " password=" + conninfo_value(pw) + " connect_timeout=5 application_name=" + conninfo_value(app);
 }
 
 std::string admin(const PgCluster& c, const std::string& db = "postgres") {
@@ -347,10 +314,10 @@ struct Bench {
     std::ofstream f(config());
     auto server = [&](const std::string& name, const PgCluster& c) {
       f << "[servers." << name << "]\nengine = \"postgresql\"\ntransport = \"native\"\nhost = \"127.0.0.1\"\n"
-        << "port = " << c.port() << "\nuser = " << toml_str(c.superuser()) << "\npassword_file = \"secrets/pw\"\n"
-        << "data_dir = " << toml_str(c.data_dir().string()) << "\nbin_dir = " << toml_str(kPgBinDir) << "\n\n";
+        << "port = " << c.port() << "\nuser = " << toml_string(c.superuser()) << "\npassword_file = \"secrets/pw\"\n"
+        << "data_dir = " << toml_string(c.data_dir().string()) << "\nbin_dir = " << toml_string(kPgBinDir) << "\n\n";
     };
-    f << "[site]\ncode = \"CEN\"\ndatabase = " << toml_str(kDb) << "\n\n"
+    f << "[site]\ncode = \"CEN\"\ndatabase = " << toml_string(kDb) << "\n\n"
       << "[state]\npath = \"state/sitekeeper.db\"\n\n"
       << "[archive]\npath = \"site archive\"\nkeep = 3\nmax_age = \"5d\"\n\n";
     server("cm1", *active);

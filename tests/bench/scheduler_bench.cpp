@@ -42,6 +42,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.hpp"
 #include "pg_cluster.hpp"
 
 #ifndef SK_BINARY
@@ -49,6 +50,7 @@
 #endif
 
 using namespace sk::test;
+using namespace sk::bench;
 namespace fs = std::filesystem;
 using Steady = std::chrono::steady_clock;
 
@@ -74,34 +76,10 @@ long env_seconds(const char* name, long dflt) {
   return n;
 }
 
-fs::path source_dir() {
-  if (const char* s = std::getenv("SK_SOURCE_DIR"); s && *s) return s;
-  return fs::path(__FILE__).parent_path().parent_path().parent_path();
-}
-
-std::string tail(const std::string& s, size_t n = 3000) { return s.size() <= n ? s : "..." + s.substr(s.size() - n); }
 
 std::string read_text(const fs::path& p) {
   std::ifstream in(p);
   return {std::istreambuf_iterator<char>(in), {}};
-}
-
-std::string toml_str(const std::string& v) {
-  std::string out = "\"";
-  for (char c : v) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-
-// Nearest-rank percentile (p in 0..100).
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
-  rank = std::clamp<size_t>(rank, 1, v.size());
-  return v[rank - 1];
 }
 
 // ----- the daemon seen from /proc -----------------------------------------------------------------
@@ -184,12 +162,12 @@ struct Bench {
   // A fresh state store per run, so that nothing is caught up from an earlier run.
   void write_config(const std::string& schedules, int port, const std::string& state) {
     std::ofstream f(config());
-    f << "[site]\ncode = \"CEN\"\ndatabase = " << toml_str(kDb) << "\n\n"
-      << "[state]\npath = " << toml_str("state/" + state + ".db") << "\n\n"
+    f << "[site]\ncode = \"CEN\"\ndatabase = " << toml_string(kDb) << "\n\n"
+      << "[state]\npath = " << toml_string("state/" + state + ".db") << "\n\n"
       << "[archive]\npath = \"site archive\"\nkeep = 3\nmax_age = \"5d\"\n\n"
       << "[servers.cm1]\nengine = \"postgresql\"\ntransport = \"native\"\nhost = \"127.0.0.1\"\nport = "
-      << active->port() << "\nuser = " << toml_str(active->superuser()) << "\npassword_file = \"secrets/pw\"\n"
-      << "data_dir = " << toml_str(active->data_dir().string()) << "\nbin_dir = " << toml_str(kPgBinDir) << "\n\n"
+      << active->port() << "\nuser = " << toml_string(active->superuser()) << "\npassword_file = \"secrets/pw\"\n"
+      << "data_dir = " << toml_string(active->data_dir().string()) << "\nbin_dir = " << toml_string(kPgBinDir) << "\n\n"
       << "[roles]\nactive = \"cm1\"\n\n"
       << "[http]\nlisten = \"127.0.0.1:" << port << "\"\n\n"
       << schedules;
