@@ -11,9 +11,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "app/core/error.hpp"
-#include "app/core/fsutil.hpp"
-#include "app/core/hash.hpp"
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
+#include "core/hash.hpp"
 
 namespace sk::replicator {
 

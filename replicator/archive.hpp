@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-#include "app/core/clock.hpp"
+#include "core/clock.hpp"
 #include "replicator/manifest.hpp"
 
 namespace sk::replicator {

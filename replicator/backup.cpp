@@ -1,9 +1,9 @@
 #include "replicator/backup.hpp"
 
-#include "app/core/error.hpp"
-#include "app/core/fsutil.hpp"
-#include "app/core/log.hpp"
-#include "app/core/units.hpp"
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
+#include "core/log.hpp"
+#include "core/units.hpp"
 #include "replicator/archive.hpp"
 
 namespace sk::replicator {

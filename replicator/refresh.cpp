@@ -10,9 +10,9 @@
 #include <semaphore>
 #include <thread>
 
-#include "app/core/error.hpp"
-#include "app/core/fsutil.hpp"
-#include "app/core/log.hpp"
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
+#include "core/log.hpp"
 #include "replicator/archive.hpp"
 #include "sql/ident.hpp"
 

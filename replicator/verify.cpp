@@ -2,9 +2,9 @@
 
 #include <algorithm>
 
-#include "app/core/error.hpp"
-#include "app/core/fsutil.hpp"
-#include "app/core/log.hpp"
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
+#include "core/log.hpp"
 #include "replicator/archive.hpp"
 #include "sql/ident.hpp"
 

@@ -19,7 +19,7 @@
 #include <string>
 #include <string_view>
 
-#include "app/core/error.hpp"
+#include "core/error.hpp"
 
 namespace sk::sched {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "app/core/error.hpp"
+#include "core/error.hpp"
 
 namespace sk::sched {
 

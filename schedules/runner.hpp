@@ -33,7 +33,7 @@
 #include <string>
 #include <vector>
 
-#include "app/core/clock.hpp"
+#include "core/clock.hpp"
 #include "schedules/schedule.hpp"
 
 namespace sk::sched {

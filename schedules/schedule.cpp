@@ -1,8 +1,9 @@
 #include "schedules/schedule.hpp"
 
+#include <map>
 #include <stdexcept>
 
-#include "app/core/units.hpp"
+#include "core/units.hpp"
 
 namespace sk::sched {
 
@@ -148,6 +149,28 @@ Schedule schedule_from_config(const ScheduleConfig& sc, const std::filesystem::p
   }
   if (sc.delay < Millis::zero()) throw ConfigError(at(sc.pos, 0, "delay") + "expected a duration of zero or more");
   return Schedule::after(sc.after, sc.delay);
+}
+
+void check_schedules(const std::vector<ScheduleConfig>& schedules, const std::filesystem::path& file,
+                     const std::filesystem::path& zoneinfo_root) {
+  std::string errors;
+  auto add = [&](const std::string& e) { errors += (errors.empty() ? "" : "\n") + e; };
+  std::map<std::string, SourcePos> seen;
+  for (const auto& sc : schedules) {
+    if (auto it = seen.find(sc.job); it != seen.end()) {
+      add(file.string() + ":" + std::to_string(sc.pos.line) + ":" + std::to_string(sc.pos.column) +
+          ": schedule.job: expected one schedule per job, \"" + sc.job + "\" is already scheduled at line " +
+          std::to_string(it->second.line));
+      continue;
+    }
+    seen[sc.job] = sc.pos;
+    try {
+      schedule_from_config(sc, file, zoneinfo_root);
+    } catch (const Error& e) {
+      add(e.what());
+    }
+  }
+  if (!errors.empty()) throw ConfigError(errors);
 }
 
 }  // namespace sk::sched

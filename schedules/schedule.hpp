@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#include "app/core/config.hpp"
+#include "core/schedule_config.hpp"
 #include "schedules/cron.hpp"
 #include "schedules/timezone.hpp"
 
@@ -75,5 +75,11 @@ std::vector<time_point> next_fires(const Schedule& s, time_point t, std::size_t 
 // reports for a string); a zero line falls back to the table's position.
 Schedule schedule_from_config(const ScheduleConfig& sc, const std::filesystem::path& file,
                               const std::filesystem::path& zoneinfo_root = "/usr/share/zoneinfo");
+
+// Checks every [[schedule]] table of a file: each builds (schedule_from_config), and no job has a
+// second schedule. Throws one ConfigError listing every problem, one "FILE:LINE:COLUMN: KEY: ..." line
+// each.
+void check_schedules(const std::vector<ScheduleConfig>& schedules, const std::filesystem::path& file,
+                     const std::filesystem::path& zoneinfo_root = "/usr/share/zoneinfo");
 
 }  // namespace sk::sched

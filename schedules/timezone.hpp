@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "app/core/error.hpp"
+#include "core/error.hpp"
 
 namespace sk::sched {
 

@@ -7,14 +7,15 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "app/core/config.hpp"
-#include "app/core/process.hpp"
+#include "core/config.hpp"
+#include "core/process.hpp"
 
 namespace sk::sql {
 
@@ -114,5 +115,11 @@ class Engine {
 // Creates the engine named by server.engine over server.transport. Throws ConfigError for an engine or
 // transport this build cannot drive.
 std::unique_ptr<Engine> make_engine(const ServerConfig& server, std::shared_ptr<ProcessRunner> runner);
+
+// How every layer above gets engines: one new Engine per call, for the named server. Tests pass a
+// factory that hands out fakes. Thread-safety: the factories made here may be called from any thread.
+using EngineFactory = std::function<std::unique_ptr<Engine>(const ServerConfig&)>;
+// The real factory: make_engine over `runner`.
+EngineFactory engine_factory(std::shared_ptr<ProcessRunner> runner);
 
 }  // namespace sk::sql

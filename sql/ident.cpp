@@ -1,6 +1,6 @@
 #include "sql/ident.hpp"
 
-#include "app/core/error.hpp"
+#include "core/error.hpp"
 
 namespace sk::sql {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "app/core/error.hpp"
+#include "core/error.hpp"
 #include "sql/ident.hpp"
 
 namespace sk::sql {

@@ -1,6 +1,6 @@
 #include "standby/decision.hpp"
 
-#include "app/core/units.hpp"
+#include "core/units.hpp"
 
 namespace sk::standby {
 

@@ -10,10 +10,10 @@
 #include <sstream>
 #include <thread>
 
-#include "app/core/error.hpp"
-#include "app/core/fsutil.hpp"
-#include "app/core/log.hpp"
-#include "app/core/units.hpp"
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
+#include "core/log.hpp"
+#include "core/units.hpp"
 #include "replicator/archive.hpp"
 #include "sql/ident.hpp"
 #include "sql/permscript.hpp"

@@ -1,7 +1,8 @@
 #include "standby/monitor.hpp"
 
-#include "app/core/error.hpp"
-#include "app/core/log.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "replicator/context.hpp"
 #include "standby/failover.hpp"
 #include "standby/site_state.hpp"
 
@@ -16,10 +17,10 @@ constexpr auto kMarksEvery = std::chrono::seconds(5);  // "at least every 10 s"
 constexpr double kWitnessSilence = 35.0;
 }  // namespace
 
-Monitor::Monitor(std::function<std::shared_ptr<const Config>()> cfg, StateStore& state, replicator::EngineFactory engines,
-                 std::shared_ptr<ProcessRunner> runner, std::shared_ptr<Clock> clock, const CancelToken* cancel,
-                 MonitorHooks hooks)
-    : cfg_(std::move(cfg)), state_(state), engines_(std::move(engines)), runner_(std::move(runner)),
+Monitor::Monitor(std::function<std::shared_ptr<const Config>()> cfg, StateStore& state, JobRecorder& jobs,
+                 sql::EngineFactory engines, std::shared_ptr<ProcessRunner> runner, std::shared_ptr<Clock> clock,
+                 const CancelToken* cancel, MonitorHooks hooks)
+    : cfg_(std::move(cfg)), state_(state), jobs_(jobs), engines_(std::move(engines)), runner_(std::move(runner)),
       clock_(std::move(clock)), cancel_(cancel), hooks_(std::move(hooks)) {}
 
 Monitor::~Monitor() { stop(); }
@@ -147,22 +148,9 @@ void Monitor::act(const Config& cfg, const Decision& d, const Snapshot& s) {
   auto cfg_copy = std::make_shared<const Config>(cfg);
   promotion_ = std::thread([this, cfg_copy] {
     replicator::JobContext ctx{*cfg_copy, state_, engines_, runner_, clock_, cancel_};
-    const auto id = state_.begin_run("failover", cfg_copy->roles.standby);
-    try {
-      RunbookOptions o;
-      o.automatic = true;
-      auto summary = run_failover(ctx, o);
-      state_.end_run(id, "ok", summary);
-      logger()->info("automatic failover: {}", summary);
-    } catch (const Error& e) {
-      state_.end_run(id, e.exit_code() == kRefused ? "refused" : "failed", e.what());
-      state_.add_alert("failover", e.what());
-      logger()->error("automatic failover stopped: {}", e.what());
-    } catch (const std::exception& e) {
-      state_.end_run(id, "failed", e.what());
-      state_.add_alert("failover", e.what());
-      logger()->error("automatic failover stopped: {}", e.what());
-    }
+    RunbookOptions o;
+    o.automatic = true;
+    jobs_.run_quietly("failover", cfg_copy->roles.standby, [&] { return run_failover(ctx, o); });
     failures_ = 0;
     promoting_ = false;
   });

@@ -14,8 +14,12 @@
 #include <string>
 #include <thread>
 
-#include "app/core/config.hpp"
-#include "replicator/context.hpp"
+#include "core/clock.hpp"
+#include "core/config.hpp"
+#include "core/process.hpp"
+#include "core/state/jobs.hpp"
+#include "core/state/store.hpp"
+#include "sql/engine.hpp"
 #include "standby/decision.hpp"
 
 namespace sk::standby {
@@ -29,7 +33,10 @@ class Monitor {
  public:
   // `cfg` returns the configuration in force (it may change on SIGHUP). `cancel` stops a promotion only
   // between steps.
-  Monitor(std::function<std::shared_ptr<const Config>()> cfg, StateStore& state, replicator::EngineFactory engines,
+  // An automatic failover is recorded through `jobs` as job "failover", so a failed or refused one is in
+  // the history and raises an alert like any job.
+  Monitor(std::function<std::shared_ptr<const Config>()> cfg, StateStore& state, JobRecorder& jobs,
+          sql::EngineFactory engines,
           std::shared_ptr<ProcessRunner> runner, std::shared_ptr<Clock> clock, const CancelToken* cancel,
           MonitorHooks hooks = {});
   ~Monitor();
@@ -47,7 +54,8 @@ class Monitor {
 
   std::function<std::shared_ptr<const Config>()> cfg_;
   StateStore& state_;
-  replicator::EngineFactory engines_;
+  JobRecorder& jobs_;
+  sql::EngineFactory engines_;
   std::shared_ptr<ProcessRunner> runner_;
   std::shared_ptr<Clock> clock_;
   const CancelToken* cancel_;

@@ -10,8 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "app/core/config.hpp"
-#include "app/core/state.hpp"
+#include "core/config.hpp"
+#include "core/state/store.hpp"
 
 namespace sk::standby {
 

@@ -8,8 +8,8 @@
 #include <CLI/CLI.hpp>
 
 #include "app/cmd/commands.hpp"
-#include "app/core/error.hpp"
-#include "app/core/log.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
 
 namespace sk::cli {
 

@@ -1,5 +1,5 @@
+// history [--limit N]: job runs with outcome and duration.
 #include <cstdio>
-#include <iostream>
 
 #include "app/cmd/commands.hpp"
 

@@ -1,9 +1,10 @@
 #pragma once
-// One function per command; each lives in its own cmd_<name>.cpp. They return the process exit code
-// and throw sk::Error for failures (cli.cpp prints them with their HINT and exit code).
+// One function per command, each in its own cmd_<name>.cpp. They return the process exit code and
+// throw sk::Error for failures (cli.cpp prints them with their HINT and exit code).
 #include <string>
 
 #include "app/cmd/runtime.hpp"
+#include "core/error.hpp"  // the exit codes every command returns
 
 namespace sk::cli {
 
@@ -35,5 +36,9 @@ int cmd_rejoin(const GlobalOptions& g, const CommandArgs& a);
 int cmd_runbook(const GlobalOptions& g, const CommandArgs& a);
 int cmd_pause(const GlobalOptions& g, const CommandArgs& a);
 int cmd_resume(const GlobalOptions& g, const CommandArgs& a);
+
+// failover and switchover share one shape: print the plan, or run the journaled runbook with --yes.
+// `kind` is "failover" or "switchover".
+int runbook_command(const GlobalOptions& g, const CommandArgs& a, const std::string& kind);
 
 }  // namespace sk::cli

@@ -10,12 +10,15 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "app/cmd/report.hpp"
-#include "app/core/error.hpp"
-#include "app/core/log.hpp"
+#include "app/daemon/config_check.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/state/jobs.hpp"
 #include "app/daemon/health.hpp"
 #include "app/daemon/http.hpp"
+#include "app/daemon/jobs.hpp"
 #include "app/daemon/metrics.hpp"
+#include "app/daemon/report.hpp"
 #include "schedules/runner.hpp"
 #include "standby/monitor.hpp"
 #include "standby/site_state.hpp"
@@ -29,13 +32,14 @@ constexpr auto kStopGrace = std::chrono::seconds(8);  // within the 10 s a servi
 
 class Daemon {
  public:
-  explicit Daemon(const cli::GlobalOptions& opts)
-      : opts_(opts),
-        cfg_(std::make_shared<const Config>(cli::load_checked_config(opts.config_file))),
+  explicit Daemon(std::string config_file)
+      : config_file_(std::move(config_file)),
+        cfg_(std::make_shared<const Config>(load_checked_config(config_file_))),
         state_(std::make_unique<StateStore>(cfg_->state_path)),
         runner_(system_runner()),
         clock_(system_clock()),
-        engines_(replicator::real_engines(runner_)),
+        engines_(sql::engine_factory(runner_)),
+        recorder_(*state_, runner_, cfg_->alerts.command, &metrics_),
         timer_(io_),
         signals_(io_, SIGTERM, SIGINT, SIGHUP) {}
 
@@ -45,8 +49,8 @@ class Daemon {
     standby::MonitorHooks hooks;
     hooks.probe_failed = [this](const std::string& s) { metrics_.probe_failed(s); };
     hooks.lag = [this](double b, double sec) { metrics_.standby_lag(b, sec); };
-    monitor_ = std::make_unique<standby::Monitor>([this] { return current(); }, *state_, engines_, runner_, clock_,
-                                                  &cancel_, hooks);
+    monitor_ = std::make_unique<standby::Monitor>([this] { return current(); }, *state_, recorder_, engines_, runner_,
+                                                  clock_, &cancel_, hooks);
     monitor_->start();
     if (!cfg_->http.listen.empty()) {
       http_ = std::make_unique<HttpServer>(io_, cfg_->http.listen,
@@ -86,26 +90,10 @@ class Daemon {
   sched::JobOutcome run_job(const std::shared_ptr<const Config>& cfg, const std::string& job, const sched::JobContext& jc) {
     std::lock_guard job_lock(job_mutex(job));  // a job never overlaps itself, even across reloads
     if (stopping_) return {false, "daemon stopping"};
-    const auto t0 = std::chrono::steady_clock::now();
     const Config eff = standby::effective_config(*cfg, *state_);  // roles in force, after a failover too
     replicator::JobContext ctx{eff, *state_, engines_, runner_, clock_, &cancel_};
-    std::string outcome = "ok", message;
-    try {
-      cli::run_recorded(*state_, *cfg, *runner_, job, sched::to_string(jc.reason),
-                        [&] { return cli::run_named_job(job, ctx); });
-    } catch (const Cancelled&) {
-      outcome = "cancelled";
-    } catch (const Error& e) {
-      outcome = e.exit_code() == kRefused ? "refused" : "failed";
-      message = e.what();
-      metrics_.alert(job);
-    } catch (const std::exception& e) {
-      outcome = "failed";
-      message = e.what();
-      metrics_.alert(job);
-    }
-    metrics_.job_finished(job, outcome, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    return {outcome == "ok", message};
+    auto r = recorder_.run_quietly(job, sched::to_string(jc.reason), [&] { return run_named_job(job, ctx); });
+    return {r.outcome == "ok", r.outcome == "ok" ? "" : r.message};
   }
 
   std::mutex& job_mutex(const std::string& job) {
@@ -166,7 +154,7 @@ class Daemon {
 
   void reload() {
     try {
-      auto cfg = std::make_shared<const Config>(cli::load_checked_config(opts_.config_file));
+      auto cfg = std::make_shared<const Config>(load_checked_config(config_file_));
       if (cfg->state_path != cfg_->state_path)
         logger()->warn("state.path changed; the daemon keeps {} until it restarts", cfg_->state_path.string());
       auto scheduler = build_scheduler(cfg);
@@ -175,6 +163,7 @@ class Daemon {
         cfg_ = cfg;
       }
       scheduler_ = scheduler;
+      recorder_.set_alert_command(cfg->alerts.command);
       arm_timer();
       logger()->info("configuration reloaded from {} ({} schedules)", cfg->file.string(), cfg->schedules.size());
     } catch (const Error& e) {
@@ -219,7 +208,7 @@ class Daemon {
       metrics_.active_up(ok);
       return {ok ? 200 : 503, "application/json", j.dump()};
     }
-    if (path == "/status") return {200, "application/json", cli::status_report(ctx).dump()};
+    if (path == "/status") return {200, "application/json", status_report(ctx).dump()};
     if (path == "/metrics") {
       update_gauges(ctx);
       return {200, "text/plain; version=0.0.4", metrics_.render()};
@@ -231,7 +220,7 @@ class Daemon {
         if (!d) return {400, "application/json", R"({"error":"max_age: expected a duration such as \"2h\""})"};
         max_age_ms = d->count();
       }
-      auto status = cli::status_report(ctx);
+      auto status = status_report(ctx);
       nlohmann::json list = nlohmann::json::array(), best;
       for (auto r : status["replicas"]) {
         const auto& h = snap.replicas[r["name"].get<std::string>()];
@@ -254,19 +243,20 @@ class Daemon {
   }
 
   void update_gauges(const replicator::JobContext& ctx) {
-    auto s = cli::status_report(ctx);
+    auto s = status_report(ctx);
     metrics_.backup_age(static_cast<double>(s["archive"]["age_seconds"].get<long long>()));
     for (const auto& r : s["replicas"])
       metrics_.replica_age(r["name"].get<std::string>(), static_cast<double>(r["age_seconds"].get<long long>()));
   }
 
-  cli::GlobalOptions opts_;
+  std::string config_file_;
   std::shared_ptr<const Config> cfg_;
   std::unique_ptr<StateStore> state_;
   std::shared_ptr<ProcessRunner> runner_;
   std::shared_ptr<Clock> clock_;
-  replicator::EngineFactory engines_;
-  Metrics metrics_;
+  sql::EngineFactory engines_;
+  Metrics metrics_;  // before recorder_, which reports to it
+  JobRecorder recorder_;
   CancelToken cancel_;
   std::atomic<bool> stopping_{false};
   boost::asio::io_context io_;
@@ -285,8 +275,8 @@ class Daemon {
 
 }  // namespace
 
-int run_daemon(const cli::GlobalOptions& opts) {
-  Daemon d(opts);
+int run_daemon(const std::string& config_file) {
+  Daemon d(config_file);
   return d.run();
 }
 

@@ -8,11 +8,10 @@
 #include <memory>
 #include <string>
 
-#include "app/cmd/runtime.hpp"
 
 namespace sk::daemon {
 
-// Loads the config (throws ConfigError), then serves until a stop signal. Returns the exit code.
-int run_daemon(const cli::GlobalOptions& opts);
+// Loads the config file (throws ConfigError), then serves until a stop signal. Returns the exit code.
+int run_daemon(const std::string& config_file);
 
 }  // namespace sk::daemon

@@ -1,10 +1,10 @@
 #include "app/daemon/health.hpp"
 
-#include "app/core/log.hpp"
+#include "core/log.hpp"
 
 namespace sk::daemon {
 
-HealthMonitor::HealthMonitor(std::function<std::shared_ptr<const Config>()> cfg, replicator::EngineFactory engines, Metrics& metrics)
+HealthMonitor::HealthMonitor(std::function<std::shared_ptr<const Config>()> cfg, sql::EngineFactory engines, Metrics& metrics)
     : cfg_(std::move(cfg)), engines_(std::move(engines)), metrics_(metrics), thread_([this] { loop(); }) {}
 
 HealthMonitor::~HealthMonitor() { stop(); }

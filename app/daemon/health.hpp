@@ -12,10 +12,10 @@
 #include <string>
 #include <thread>
 
-#include "app/core/clock.hpp"
-#include "app/core/config.hpp"
+#include "core/clock.hpp"
+#include "core/config.hpp"
 #include "app/daemon/metrics.hpp"
-#include "replicator/context.hpp"
+#include "sql/engine.hpp"
 
 namespace sk::daemon {
 
@@ -36,7 +36,7 @@ struct HealthSnapshot {
 class HealthMonitor {
  public:
   // `cfg` returns the configuration in force, with the roles in force (after a failover).
-  HealthMonitor(std::function<std::shared_ptr<const Config>()> cfg, replicator::EngineFactory engines, Metrics& metrics);
+  HealthMonitor(std::function<std::shared_ptr<const Config>()> cfg, sql::EngineFactory engines, Metrics& metrics);
   ~HealthMonitor();  // stops the thread
   HealthSnapshot snapshot() const;
   void stop();
@@ -48,7 +48,7 @@ class HealthMonitor {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::function<std::shared_ptr<const Config>()> cfg_;
-  replicator::EngineFactory engines_;
+  sql::EngineFactory engines_;
   Metrics& metrics_;
   HealthSnapshot snap_;
   bool stop_ = false;

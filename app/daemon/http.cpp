@@ -4,8 +4,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include "app/core/error.hpp"
-#include "app/core/log.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
 
 namespace sk::daemon {
 

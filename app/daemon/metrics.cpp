@@ -38,7 +38,7 @@ void Metrics::job_finished(const std::string& job, const std::string& outcome, d
 void Metrics::job_started(const std::string& job, double lateness) {
   lateness_.Add({{"job", job}}, kLatenessBuckets).Observe(lateness);
 }
-void Metrics::alert(const std::string& job) { alerts_.Add({{"job", job}}).Increment(); }
+void Metrics::alert_raised(const std::string& job) { alerts_.Add({{"job", job}}).Increment(); }
 void Metrics::backup_age(double s) { backup_age_.Add({}).Set(s); }
 void Metrics::replica_age(const std::string& r, double s) { replica_age_.Add({{"replica", r}}).Set(s); }
 void Metrics::replica_healthy(const std::string& r, bool h) { replica_healthy_.Add({{"replica", r}}).Set(h ? 1 : 0); }

@@ -5,6 +5,8 @@
 #include <memory>
 #include <string>
 
+#include "core/state/jobs.hpp"
+
 namespace prometheus {
 class Registry;
 template <typename T>
@@ -16,13 +18,13 @@ class Histogram;
 
 namespace sk::daemon {
 
-class Metrics {
+class Metrics : public JobListener {
  public:
   Metrics();
-  ~Metrics();
-  void job_finished(const std::string& job, const std::string& outcome, double seconds);
+  ~Metrics() override;
+  void job_finished(const std::string& job, const std::string& outcome, double seconds) override;
+  void alert_raised(const std::string& job) override;
   void job_started(const std::string& job, double lateness_seconds);
-  void alert(const std::string& job);
   void backup_age(double seconds);  // -1 when there is no verified backup
   void replica_age(const std::string& replica, double seconds);
   void replica_healthy(const std::string& replica, bool healthy);

@@ -5,9 +5,9 @@
 
 #include <soci/soci.h>
 
-#include "app/core/clock.hpp"
-#include "app/core/error.hpp"
-#include "app/core/log.hpp"
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
 #include "sql/ident.hpp"
 #include "sql/permscript.hpp"
 #include "sql/postgres/pg_engine.hpp"

@@ -2,8 +2,8 @@
 
 #include <soci/soci.h>
 
-#include "app/core/error.hpp"
-#include "app/core/log.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
 #include "sql/ident.hpp"
 #include "sql/postgres/pg_queries.hpp"
 #include "sql/postgres/pg_session.hpp"

@@ -8,9 +8,9 @@
 #include <map>
 #include <sstream>
 
-#include "app/core/error.hpp"
-#include "app/core/fsutil.hpp"
-#include "app/core/log.hpp"
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
+#include "core/log.hpp"
 #include "sql/ident.hpp"
 #include "sql/postgres/pg_session.hpp"
 

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "app/core/config.hpp"
-#include "app/core/process.hpp"
+#include "core/config.hpp"
+#include "core/process.hpp"
 
 namespace sk::sql {
 

@@ -6,8 +6,8 @@
 #include <soci/odbc/soci-odbc.h>
 #include <soci/postgresql/soci-postgresql.h>
 
-#include "app/core/error.hpp"
-#include "app/core/log.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
 
 namespace sk::sql::pg {
 

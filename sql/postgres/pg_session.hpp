@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "app/core/config.hpp"
+#include "core/config.hpp"
 
 namespace soci {
 class session;

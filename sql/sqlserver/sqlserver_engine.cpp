@@ -7,8 +7,8 @@
 #include <soci/odbc/soci-odbc.h>
 #include <soci/soci.h>
 
-#include "app/core/error.hpp"
-#include "app/core/log.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
 #include "sql/ident.hpp"
 
 namespace sk::sql {

@@ -4,7 +4,7 @@
 #include <cctype>
 #include <limits>
 
-#include "app/core/error.hpp"
+#include "core/error.hpp"
 
 namespace sk::sql::tsql {
 

@@ -1,0 +1,95 @@
+// Text renderings of the status and readiness documents for a terminal.
+#include "app/cmd/render.hpp"
+
+#include <cstdio>
+#include <sstream>
+
+#include "core/clock.hpp"
+#include "core/units.hpp"
+
+namespace sk::cli {
+
+namespace {
+std::string age_text(long long s) { return s < 0 ? "-" : format_duration(std::chrono::seconds(s)); }
+}  // namespace
+
+std::string render_status(const nlohmann::json& s) {
+  std::ostringstream o;
+  auto srv = [](const nlohmann::json& x) {
+    return x.is_null() ? std::string("(none)")
+                       : x["name"].get<std::string>() + " (" + x["host"].get<std::string>() + ":" +
+                             std::to_string(x["port"].get<int>()) + ")";
+  };
+  o << "site " << s["site"].get<std::string>() << ", database " << s["database"].get<std::string>() << "\n";
+  o << "active   " << srv(s["active"]) << "\n";
+  o << "standby  " << srv(s["standby"]) << "\n";
+  const auto& a = s["archive"];
+  o << "archive  " << a["path"].get<std::string>() << "\n         newest verified backup: "
+    << (a["newest_verified"].get<std::string>().empty() ? "none" : a["newest_verified"].get<std::string>() + ", age " + age_text(a["age_seconds"].get<long long>()))
+    << " (max_age " << age_text(a["max_age_seconds"].get<long long>()) << ")\n\n";
+  char line[512];
+  std::snprintf(line, sizeof line, "%-10s %-20s %-22s %-22s %-10s %s\n", "replica", "backup", "backup time",
+                "restored", "age", "state");
+  o << line;
+  for (const auto& r : s["replicas"]) {
+    std::snprintf(line, sizeof line, "%-10s %-20s %-22s %-22s %-10s %s\n", r["name"].get<std::string>().c_str(),
+                  r["backup_id"].get<std::string>().c_str(), r["backup_time"].get<std::string>().c_str(),
+                  r["restored_at"].get<std::string>().c_str(), age_text(r["age_seconds"].get<long long>()).c_str(),
+                  r["backup_id"].get<std::string>().empty() ? "never refreshed" : r["fresh"].get<bool>() ? "fresh" : "STALE");
+    o << line;
+  }
+  if (!s["last_runs"].empty()) {
+    o << "\nlast runs\n";
+    for (const auto& r : s["last_runs"]) {
+      std::snprintf(line, sizeof line, "  %-10s %-9s %s  %s\n", r["job"].get<std::string>().c_str(),
+                    r["outcome"].get<std::string>().c_str(), r["started_at"].get<std::string>().c_str(),
+                    r["message"].get<std::string>().substr(0, 100).c_str());
+      o << line;
+    }
+  }
+  if (!s["alerts"].empty()) {
+    o << "\nrecent alerts\n";
+    for (const auto& al : s["alerts"])
+      o << "  " << al["at"].get<std::string>() << " " << al["job"].get<std::string>() << ": "
+        << al["message"].get<std::string>().substr(0, 160) << "\n";
+  }
+  return o.str();
+}
+
+std::string render_check(const nlohmann::json& c) {
+  std::ostringstream o;
+  char line[512];
+  o << "config   " << c["config"]["file"].get<std::string>() << ": ok\n\n";
+  std::snprintf(line, sizeof line, "%-10s %-8s %-10s %-18s %s\n", "server", "role", "reachable", "version", "notes");
+  o << line;
+  for (const auto& s : c["servers"]) {
+    std::string notes;
+    if (s.contains("error")) notes = s["error"].get<std::string>();
+    else if (s.value("in_recovery", false)) notes = "in recovery (standby)";
+    if (s.contains("database_present") && !s["database_present"].get<bool>()) notes += "site database missing";
+    std::snprintf(line, sizeof line, "%-10s %-8s %-10s %-18s %s\n", s["name"].get<std::string>().c_str(),
+                  s["role"].get<std::string>().c_str(), s["reachable"].get<bool>() ? "yes" : "NO",
+                  s.value("version", "-").c_str(), notes.c_str());
+    o << line;
+    for (const auto& d : s["drift"]) o << "           drift: " << d.get<std::string>() << "\n";
+  }
+  const auto& b = c["backup"];
+  o << "\nbackup   newest verified: "
+    << (b["newest_verified"].get<std::string>().empty() ? "none" : b["newest_verified"].get<std::string>())
+    << ", age " << age_text(b["age_seconds"].get<long long>()) << " (max_age "
+    << age_text(b["max_age_seconds"].get<long long>()) << "): " << (b["ok"].get<bool>() ? "ok" : "TOO OLD OR MISSING") << "\n";
+  if (c.contains("standby")) {
+    const auto& sb = c["standby"];
+    o << "standby  " << sb.value("standby", "") << ": " << sb.value("state", "-") << ", lag "
+      << (sb.contains("lag_bytes") && !sb["lag_bytes"].is_null() ? format_size(sb["lag_bytes"].get<std::uint64_t>()) : std::string("unknown"))
+      << (sb.value("healthy", false) ? ": ok" : ": NOT HEALTHY") << "\n";
+  }
+  for (const auto& f : c["fenced"])
+    o << "fenced   " << f["server"].get<std::string>() << " (epoch " << f["epoch"] << ")"
+      << (f["writable_again"].get<bool>() ? ": ACCEPTS WRITES AGAIN; never treated as active; run 'sitekeeper rejoin'" : ": stays fenced until 'sitekeeper rejoin'")
+      << "\n";
+  o << "\nreadiness: " << (c["ok"].get<bool>() ? "ready" : "NOT READY") << "\n";
+  return o.str();
+}
+
+}  // namespace sk::cli

@@ -1,0 +1,133 @@
+#include "app/daemon/report.hpp"
+
+#include <algorithm>
+
+#include "core/error.hpp"
+#include "core/units.hpp"
+#include "replicator/archive.hpp"
+#include "sql/profile.hpp"
+#include "standby/failover.hpp"
+#include "standby/site_state.hpp"
+
+namespace sk::daemon {
+
+namespace {
+long long age_seconds(const std::string& iso, Clock::time_point now) {
+  Clock::time_point t;
+  if (!parse_iso_utc(iso, t)) return -1;
+  return std::chrono::duration_cast<std::chrono::seconds>(now - t).count();
+}
+
+std::optional<GenerationRecord> newest_verified(const replicator::JobContext& ctx) {
+  replicator::Archive archive(ctx.cfg.archive.path);
+  for (const auto& g : ctx.state.generations())
+    if (g.status == "verified" && archive.complete(g.id)) return g;
+  return std::nullopt;
+}
+
+nlohmann::json server_json(const ServerConfig& s) {
+  return {{"name", s.name}, {"engine", s.engine}, {"transport", s.transport}, {"host", s.host}, {"port", s.port}};
+}
+}  // namespace
+
+nlohmann::json status_report(const replicator::JobContext& ctx) {
+  const auto& cfg = ctx.cfg;
+  const auto now = system_clock()->now();
+  const long long max_age = std::chrono::duration_cast<std::chrono::seconds>(cfg.archive.max_age).count();
+  nlohmann::json j;
+  j["site"] = cfg.site.code;
+  j["database"] = cfg.site.database;
+  j["active"] = server_json(cfg.server(cfg.roles.active));
+  j["standby"] = cfg.roles.standby.empty() ? nlohmann::json() : server_json(cfg.server(cfg.roles.standby));
+  auto nv = newest_verified(ctx);
+  j["archive"] = {{"path", cfg.archive.path.string()},
+                  {"newest_verified", nv ? nv->id : ""},
+                  {"newest_verified_at", nv ? nv->created_at : ""},
+                  {"age_seconds", nv ? age_seconds(nv->created_at, now) : -1},
+                  {"max_age_seconds", max_age}};
+  j["replicas"] = nlohmann::json::array();
+  for (const auto& name : cfg.roles.replicas) {
+    nlohmann::json r = server_json(cfg.server(name));
+    auto s = ctx.state.serving(name);
+    r["backup_id"] = s ? s->backup_id : "";
+    r["backup_time"] = s ? s->backup_time : "";
+    r["restored_at"] = s ? s->restored_at : "";
+    long long age = s ? age_seconds(s->backup_time, now) : -1;
+    r["age_seconds"] = age;
+    r["fresh"] = age >= 0 && age <= max_age;
+    j["replicas"].push_back(r);
+  }
+  j["last_runs"] = nlohmann::json::array();
+  for (const char* job : {"capture", "backup", "verify", "refresh"})
+    if (auto run = ctx.state.last_run(job))
+      j["last_runs"].push_back({{"job", run->job}, {"outcome", run->outcome}, {"started_at", run->started_at},
+                                {"duration_ms", run->duration_ms}, {"message", run->message}});
+  j["alerts"] = nlohmann::json::array();
+  for (const auto& a : ctx.state.alerts(5))
+    j["alerts"].push_back({{"at", a.at}, {"job", a.job}, {"message", a.message}});
+  return j;
+}
+
+nlohmann::json check_report(const replicator::JobContext& ctx) {
+  const auto& cfg = ctx.cfg;
+  nlohmann::json j;
+  bool ok = true;
+  j["config"] = {{"file", cfg.file.string()}, {"ok", true}};
+  j["servers"] = nlohmann::json::array();
+  nlohmann::json active_profile;
+  std::vector<std::pair<std::string, std::string>> roles = {{cfg.roles.active, "active"}};
+  if (!cfg.roles.standby.empty()) roles.push_back({cfg.roles.standby, "standby"});
+  for (const auto& r : cfg.roles.replicas) roles.push_back({r, "replica"});
+  for (const auto& [name, role] : roles) {
+    nlohmann::json s = {{"name", name}, {"role", role}};
+    try {
+      auto engine = ctx.engines(cfg.server(name));
+      auto p = engine->probe(cfg.failover.probe_timeout);
+      s["reachable"] = true;
+      s["version"] = p.version;
+      s["in_recovery"] = p.in_recovery;
+      if (role == "active" || role == "replica") {
+        auto exists = engine->database_exists(cfg.site.database);
+        s["database_present"] = exists;
+        if (exists) {
+          auto profile = engine->capture_profile(cfg.site.database);
+          if (role == "active") active_profile = profile;
+          else if (!active_profile.is_null()) s["drift"] = sql::profile_drift(active_profile, profile);
+        }
+        if (role == "active" && !exists) ok = false;
+      }
+    } catch (const std::exception& e) {
+      s["reachable"] = false;
+      s["error"] = e.what();
+      ok = false;
+    }
+    if (!s.contains("drift")) s["drift"] = nlohmann::json::array();
+    j["servers"].push_back(s);
+  }
+  // The standby: a configured standby that does not stream (or lags past max_lag) is not ready.
+  if (!standby::SiteState(ctx.state).standby(cfg).empty()) {
+    j["standby"] = standby::standby_status(ctx);
+    if (!j["standby"].value("healthy", false)) ok = false;
+  }
+  // Servers fenced by a promotion: one that accepts writes again is never treated as active.
+  j["fenced"] = nlohmann::json::array();
+  standby::SiteState site(ctx.state);
+  j["epoch"] = site.epoch();
+  auto stale = standby::stale_writable_servers(ctx);
+  for (const auto& [server, epoch] : site.fenced()) {
+    bool writable = std::find(stale.begin(), stale.end(), server) != stale.end();
+    j["fenced"].push_back({{"server", server}, {"epoch", epoch}, {"writable_again", writable}});
+    if (writable) ok = false;
+  }
+  auto nv = newest_verified(ctx);
+  const auto now = system_clock()->now();
+  long long age = nv ? age_seconds(nv->created_at, now) : -1;
+  long long max_age = std::chrono::duration_cast<std::chrono::seconds>(cfg.archive.max_age).count();
+  bool fresh = age >= 0 && age <= max_age;
+  j["backup"] = {{"newest_verified", nv ? nv->id : ""}, {"age_seconds", age}, {"max_age_seconds", max_age}, {"ok", fresh}};
+  if (!fresh) ok = false;
+  j["ok"] = ok;
+  return j;
+}
+
+}  // namespace sk::daemon

@@ -1,0 +1,766 @@
+#include "core/config.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <limits>
+#include <set>
+#include <string_view>
+
+#include <toml++/toml.h>
+
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
+
+namespace sk {
+
+namespace {
+
+// PostgreSQL truncates identifiers past NAMEDATALEN - 1 bytes, which would silently merge names.
+constexpr std::size_t kMaxName = 63;
+// The site database gets suffixes for staging and retired copies; they must still fit in kMaxName.
+constexpr std::size_t kMaxDatabase = 50;
+
+const std::vector<std::string> kJobs = {"backup", "refresh", "capture", "verify", "check"};
+const std::vector<std::string> kEngines = {"postgresql", "sqlite", "sqlserver"};
+const std::vector<std::string> kTransports = {"native", "odbc"};
+const std::vector<std::string> kModes = {"manual", "automatic"};
+
+// Quotes a value for a message; control bytes are escaped so a NUL or newline cannot garble it.
+std::string quote(std::string_view s) {
+  constexpr std::size_t kMaxShown = 80;
+  std::string out = "\"";
+  std::size_t n = 0;
+  for (unsigned char c : s) {
+    // Stop on a character boundary so a long value never ends in half a UTF-8 sequence.
+    if (n >= kMaxShown && (c & 0xC0) != 0x80) {
+      out += "...";
+      break;
+    }
+    ++n;
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7F) {
+      static const char* hex = "0123456789abcdef";
+      out += "\\u00";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+// Shows a key the way TOML would need it written: bare when possible, quoted otherwise.
+std::string key_segment(std::string_view k) {
+  bool bare = !k.empty() && std::all_of(k.begin(), k.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '_' || c == '-';
+  });
+  return bare ? std::string(k) : quote(k);
+}
+
+std::string type_name(toml::node_type t) {
+  switch (t) {
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+    default: return "nothing";
+  }
+}
+
+// What the operator wrote, for "got ..."; `secret` values are described by type only.
+std::string describe(const toml::node& n, bool secret = false) {
+  if (!secret) {
+    if (auto s = n.as_string()) return quote(s->get());
+    if (auto i = n.as_integer()) return std::to_string(i->get());
+    if (auto b = n.as_boolean()) return b->get() ? "true" : "false";
+  }
+  return type_name(n.type());
+}
+
+std::string join_list(const std::vector<std::string>& items, const char* sep = ", ") {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t up = row[j];
+      bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
+                  std::tolower(static_cast<unsigned char>(b[j - 1]));
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (same ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// Returns why `name` cannot be used as a database, role or server name, or "" when it can.
+std::string name_problem(std::string_view name, std::size_t max, const std::string& noun = "a name") {
+  if (name.empty()) return "expected " + noun + ", got an empty one";
+  if (name.find('\0') != std::string_view::npos) return "expected " + noun + " without NUL bytes";
+  if (name.size() > max)
+    return "expected " + noun + " of at most " + std::to_string(max) + " bytes, got " +
+           std::to_string(name.size()) + " bytes";
+  return {};
+}
+
+SourcePos pos_of(const toml::source_region& r) {
+  return {static_cast<int>(r.begin.line), static_cast<int>(r.begin.column)};
+}
+
+std::optional<std::string> getenv_lookup(const std::string& name) {
+  const char* v = std::getenv(name.c_str());
+  if (!v) return std::nullopt;
+  return std::string(v);
+}
+
+std::string password_env_name(std::string_view server) {
+  std::string out = "SITEKEEPER_PASSWORD_";
+  for (unsigned char c : server) out += std::isalnum(c) ? static_cast<char>(std::toupper(c)) : '_';
+  return out;
+}
+
+// Validates "host:port" and "[v6]:port"; returns "" when fine.
+bool valid_listen(std::string_view s) {
+  auto colon = s.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  std::string_view host = s.substr(0, colon), port = s.substr(colon + 1);
+  if (port.empty() || port.size() > 5 ||
+      !std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); }))
+    return false;
+  long p = std::stol(std::string(port));
+  if (p < 1 || p > 65535) return false;
+  if (host.front() == '[') return host.size() > 2 && host.back() == ']';
+  // An unbracketed IPv6 address would make the port ambiguous.
+  return host.find(':') == std::string_view::npos &&
+         std::none_of(host.begin(), host.end(), [](unsigned char c) { return std::isspace(c); });
+}
+
+struct Problem {
+  SourcePos at;
+  std::string text;
+};
+
+// Collects every problem of one file, so the operator fixes them all in one pass.
+class Reporter {
+ public:
+  explicit Reporter(std::string shown_file) : file_(std::move(shown_file)) {}
+
+  void error(SourcePos at, const std::string& key, const std::string& what) {
+    if (at.line <= 0) at = {1, 1};
+    problems_.push_back({at, file_ + ":" + std::to_string(at.line) + ":" + std::to_string(at.column) +
+                                 ": " + key + ": " + what});
+  }
+  void hint(const std::string& h) {
+    if (!contains(hints_, h)) hints_.push_back(h);
+  }
+
+  void throw_if_any() {
+    if (problems_.empty()) return;
+    std::stable_sort(problems_.begin(), problems_.end(), [](const Problem& a, const Problem& b) {
+      return std::tie(a.at.line, a.at.column) < std::tie(b.at.line, b.at.column);
+    });
+    std::string msg;
+    for (const auto& p : problems_) msg += (msg.empty() ? "" : "\n") + p.text;
+    throw ConfigError(msg, join_list(hints_, "; "));
+  }
+
+ private:
+  std::string file_;
+  std::vector<Problem> problems_;
+  std::vector<std::string> hints_;
+};
+
+// One TOML table being read. Every key the code asks for counts as known; finish() reports the
+// rest as unknown, so the list of allowed keys can never drift from the keys actually read.
+class Section {
+ public:
+  Section(Reporter& r, const toml::table* t, std::string path, SourcePos pos)
+      : r_(r), t_(t), path_(std::move(path)), pos_(pos) {
+    if (t_ && t_->source().begin.line > 0) pos_ = pos_of(t_->source());
+  }
+
+  std::string path(std::string_view key) const {
+    return path_.empty() ? key_segment(key) : path_ + "." + key_segment(key);
+  }
+  SourcePos pos() const { return pos_; }
+  const toml::table* raw() const { return t_; }
+  Reporter& reporter() { return r_; }
+
+  const toml::node* get(const std::string& key) {
+    if (!contains(known_, key)) known_.push_back(key);
+    return t_ ? t_->get(key) : nullptr;
+  }
+
+  void error(const toml::node& n, const std::string& key, const std::string& what) {
+    r_.error(pos_of(n.source()), path(key), what);
+  }
+
+  void require(const std::string& key, const std::string& expected) {
+    if (!get(key)) r_.error(pos_, path(key), "expected " + expected + ", but it is missing");
+  }
+
+  Section table(const std::string& key) {
+    const toml::node* n = get(key);
+    if (n && !n->is_table()) {
+      error(*n, key, "expected a table, got " + describe(*n));
+      n = nullptr;
+    }
+    return Section(r_, n ? n->as_table() : nullptr, path(key), pos_);
+  }
+
+  // The node when present and of type `type`; reports a wrong type.
+  const toml::node* typed(const std::string& key, toml::node_type type, bool secret = false) {
+    const toml::node* n = get(key);
+    if (!n) return nullptr;
+    if (n->type() != type) {
+      error(*n, key, "expected " + type_name(type) + ", got " + describe(*n, secret));
+      return nullptr;
+    }
+    return n;
+  }
+
+  bool string(const std::string& key, std::string& out, SourcePos* at = nullptr) {
+    const toml::node* n = typed(key, toml::node_type::string);
+    if (!n) return false;
+    out = n->as_string()->get();
+    if (at) *at = pos_of(n->source());
+    return true;
+  }
+
+  bool boolean(const std::string& key, bool& out) {
+    const toml::node* n = typed(key, toml::node_type::boolean);
+    if (n) out = n->as_boolean()->get();
+    return n != nullptr;
+  }
+
+  template <class T>
+  bool integer(const std::string& key, std::int64_t lo, std::int64_t hi, T& out,
+               const std::string& noun = "an integer") {
+    const toml::node* n = typed(key, toml::node_type::integer);
+    if (!n) return false;
+    std::int64_t v = n->as_integer()->get();
+    if (v < lo || v > hi) {
+      std::string range = hi == std::numeric_limits<std::int64_t>::max() ||
+                                  hi == std::numeric_limits<int>::max()
+                              ? "of at least " + std::to_string(lo)
+                              : "from " + std::to_string(lo) + " to " + std::to_string(hi);
+      error(*n, key, "expected " + noun + " " + range + ", got " + std::to_string(v));
+      return false;
+    }
+    out = static_cast<T>(v);
+    return true;
+  }
+
+  bool one_of(const std::string& key, const std::vector<std::string>& allowed, std::string& out) {
+    std::string v;
+    if (!string(key, v)) return false;
+    if (!contains(allowed, v)) {
+      error(*get(key), key, "expected " + join_list(allowed, " or ") + ", got " + quote(v));
+      return false;
+    }
+    out = v;
+    return true;
+  }
+
+  bool duration(const std::string& key, Millis& out, bool positive) {
+    const toml::node* n = get(key);
+    if (!n) return false;
+    auto d = n->is_string() ? parse_duration(n->as_string()->get()) : std::nullopt;
+    if (!d) {
+      error(*n, key, "expected a duration such as \"5s\", got " + describe(*n));
+      return false;
+    }
+    if (positive && d->count() <= 0) {
+      error(*n, key, "expected a duration above zero, got " + describe(*n));
+      return false;
+    }
+    out = *d;
+    return true;
+  }
+
+  // A size is a string with a unit ("16MB") or a plain count of bytes.
+  bool size(const std::string& key, std::uint64_t& out) {
+    const toml::node* n = get(key);
+    if (!n) return false;
+    std::optional<std::uint64_t> v;
+    if (auto s = n->as_string()) v = parse_size(s->get());
+    if (auto i = n->as_integer(); i && i->get() >= 0) v = static_cast<std::uint64_t>(i->get());
+    if (!v) {
+      error(*n, key, "expected a size such as \"16MB\", got " + describe(*n));
+      return false;
+    }
+    out = *v;
+    return true;
+  }
+
+  // An array of strings; each bad element is reported at its own position.
+  bool strings(const std::string& key, std::vector<std::string>& out,
+               std::vector<SourcePos>* positions = nullptr) {
+    const toml::node* n = typed(key, toml::node_type::array);
+    if (!n) return false;
+    bool ok = true;
+    std::vector<std::string> items;
+    const auto& arr = *n->as_array();
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+      const toml::node& el = *arr.get(i);
+      if (!el.is_string()) {
+        r_.error(pos_of(el.source()), path(key) + "[" + std::to_string(i) + "]",
+                 "expected a string, got " + describe(el));
+        ok = false;
+        continue;
+      }
+      items.push_back(el.as_string()->get());
+      if (positions) positions->push_back(pos_of(el.source()));
+    }
+    if (ok) out = std::move(items);
+    return ok;
+  }
+
+  // A command run without a shell: at least the program, which must not be empty.
+  bool argv(const std::string& key, std::vector<std::string>& out) {
+    std::vector<std::string> v;
+    if (!strings(key, v)) return false;
+    if (v.empty() || v.front().empty()) {
+      error(*get(key), key,
+            "expected a command as an argv array such as [\"/usr/local/bin/tool\", \"arg\"], got " +
+                std::string(v.empty() ? "an empty array" : "an empty program"));
+      return false;
+    }
+    out = std::move(v);
+    return true;
+  }
+
+  bool name(const std::string& key, std::size_t max, std::string& out) {
+    std::string v;
+    if (!string(key, v)) return false;
+    if (auto why = name_problem(v, max); !why.empty()) {
+      error(*get(key), key, why);
+      return false;
+    }
+    out = std::move(v);
+    return true;
+  }
+
+  // A path; relative ones are taken relative to `base` (the config file's folder).
+  bool file_path(const std::string& key, const fs::path& base, fs::path& out) {
+    std::string v;
+    if (!string(key, v)) return false;
+    if (v.empty() || v.find('\0') != std::string::npos) {
+      error(*get(key), key, "expected a path, got " + quote(v));
+      return false;
+    }
+    fs::path p(v);
+    out = base.empty() || p.is_absolute() ? p : (base / p).lexically_normal();
+    return true;
+  }
+
+  void finish() {
+    if (!t_) return;
+    for (auto&& [k, v] : *t_) {
+      std::string key(k.str());
+      if (contains(known_, key)) continue;
+      r_.error(pos_of(k.source()), path(key), unknown_key_text(key));
+    }
+  }
+
+ private:
+  std::string unknown_key_text(const std::string& key) const {
+    std::string best;
+    std::size_t best_d = 3;
+    for (const auto& k : known_) {
+      std::size_t d = edit_distance(key, k);
+      if (d < best_d && d < k.size()) best = k, best_d = d;
+    }
+    if (!best.empty()) return "unknown key, did you mean " + quote(best) + "?";
+    std::vector<std::string> sorted = known_;
+    std::sort(sorted.begin(), sorted.end());
+    return "unknown key, expected one of: " + join_list(sorted);
+  }
+
+  Reporter& r_;
+  const toml::table* t_;
+  std::string path_;
+  SourcePos pos_;
+  std::vector<std::string> known_;
+};
+
+class Loader {
+ public:
+  Loader(const fs::path& file, EnvLookup env)
+      : file_(fs::absolute(file).lexically_normal()),
+        dir_(file_.parent_path()),
+        env_(env ? env : &getenv_lookup),
+        r_(file_.string()) {}
+
+  Config load() {
+    toml::table root = parse();
+    cfg_.file = file_;
+    Section top(r_, &root, "", {1, 1});
+    read_site(top.table("site"));
+    read_state(top.table("state"));
+    read_archive(top.table("archive"));
+    read_servers(top.table("servers"));
+    read_roles(top.table("roles"));
+    read_replica(top.table("replica"));
+    read_failover(top.table("failover"));
+    read_schedules(top);
+    read_http(top.table("http"));
+    read_alerts(top.table("alerts"));
+    top.finish();
+    r_.throw_if_any();
+    return std::move(cfg_);
+  }
+
+ private:
+  toml::table parse() {
+    std::string text;
+    try {
+      text = read_file(file_);
+    } catch (const std::exception& e) {
+      throw ConfigError(e.what());  // read_file names the file and the reason
+    }
+    try {
+      return toml::parse(text, file_.string());
+    } catch (const toml::parse_error& e) {
+      std::string what(e.description());
+      if (!what.empty()) what[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(what[0])));
+      r_.error(pos_of(e.source()), "toml", "expected valid TOML, " + what);
+      r_.throw_if_any();
+      throw;  // unreachable: throw_if_any always throws here
+    }
+  }
+
+  void read_site(Section s) {
+    s.string("code", cfg_.site.code);
+    s.require("database", "the site database name");
+    s.name("database", kMaxDatabase, cfg_.site.database);
+    s.finish();
+  }
+
+  void read_state(Section s) {
+    cfg_.state_path = (dir_ / "state/sitekeeper.db").lexically_normal();
+    s.file_path("path", dir_, cfg_.state_path);
+    s.finish();
+  }
+
+  void read_archive(Section s) {
+    cfg_.archive.path = (dir_ / "archive").lexically_normal();
+    s.file_path("path", dir_, cfg_.archive.path);
+    s.integer("keep", 1, std::numeric_limits<int>::max(), cfg_.archive.keep);
+    s.duration("max_age", cfg_.archive.max_age, true);
+    s.argv("after_backup", cfg_.archive.after_backup);
+    s.finish();
+  }
+
+  // [servers] is the one table whose keys are free names, so it has no unknown keys.
+  void read_servers(Section s) {
+    if (!s.raw()) return;
+    for (auto&& [k, v] : *s.raw()) {
+      std::string name(k.str());
+      known_servers_.push_back(name);
+      if (auto why = name_problem(name, kMaxName, "a server name"); !why.empty()) {
+        r_.error(pos_of(k.source()), s.path(name), why);
+        continue;
+      }
+      if (!v.is_table()) {
+        r_.error(pos_of(v.source()), s.path(name), "expected a table, got " + describe(v));
+        continue;
+      }
+      read_server(Section(r_, v.as_table(), s.path(name), pos_of(k.source())), name);
+    }
+  }
+
+  void read_server(Section s, const std::string& name) {
+    ServerConfig sv;
+    sv.name = name;
+    s.one_of("engine", kEngines, sv.engine);
+    apply_engine_defaults(sv);
+    if (s.one_of("transport", kTransports, sv.transport) && sv.engine == "sqlserver" &&
+        sv.transport != "odbc")
+      s.error(*s.get("transport"), "transport", "expected \"odbc\" for a sqlserver server, got " +
+                                                    quote(sv.transport));
+    s.string("host", sv.host);
+    s.integer("port", 1, 65535, sv.port, "a port");
+    s.string("user", sv.user);
+    s.string("odbc_driver", sv.odbc_driver);
+    s.file_path("data_dir", dir_, sv.data_dir);
+    if (sv.engine == "sqlite") s.require("data_dir", "the database directory of a sqlite server");
+    s.file_path("bin_dir", {}, sv.bin_dir);
+    read_password(s, sv);
+    s.finish();
+    cfg_.servers[name] = std::move(sv);
+  }
+
+  static void apply_engine_defaults(ServerConfig& sv) {
+    if (sv.engine != "sqlserver") return;
+    sv.transport = "odbc";
+    sv.port = 1433;
+    sv.odbc_driver = "ODBC Driver 18 for SQL Server";
+  }
+
+  void read_password(Section& s, ServerConfig& sv) {
+    const toml::node* plain = s.typed("password", toml::node_type::string, /*secret=*/true);
+    fs::path pw_file;
+    bool has_file = s.file_path("password_file", dir_, pw_file);
+    if (plain && has_file) {
+      s.error(*s.get("password_file"), "password_file",
+              "expected only one of password and password_file");
+      return;
+    }
+    if (plain) return password_from_config(s, sv, *plain);
+    if (has_file) return password_from_file(s, sv, pw_file);
+    if (auto v = env_(password_env_name(sv.name))) {
+      sv.password = *v;
+      sv.password_source = "environment";
+    }
+  }
+
+  void password_from_config(Section& s, ServerConfig& sv, const toml::node& n) {
+    if (readable_by_others(file_)) {
+      s.error(n, "password",
+              "expected a config file that only its owner can read when it holds a password, but " +
+                  show_path(file_) + " is readable by group or others");
+      r_.hint("run chmod 600 " + show_path(file_) + ", or move the password into password_file");
+      return;
+    }
+    sv.password = n.as_string()->get();
+    sv.password_source = "config";
+  }
+
+  void password_from_file(Section& s, ServerConfig& sv, const fs::path& f) {
+    const toml::node& n = *s.get("password_file");
+    std::string text;
+    try {
+      if (readable_by_others(f)) {
+        s.error(n, "password_file",
+                "expected a file that only its owner can read, but " + show_path(f) +
+                    " is readable by group or others");
+        r_.hint("run chmod 600 " + show_path(f));
+        return;
+      }
+      text = read_file(f);
+    } catch (const std::exception&) {
+      s.error(n, "password_file", "expected a readable file, cannot read " + show_path(f));
+      return;
+    }
+    // Only the first line counts, so an editor's trailing newline never becomes part of it.
+    auto eol = text.find('\n');
+    if (eol != std::string::npos) text.resize(eol);
+    if (!text.empty() && text.back() == '\r') text.pop_back();
+    sv.password_file = f;
+    sv.password = std::move(text);
+    sv.password_source = "file";
+  }
+
+  void read_roles(Section s) {
+    s.require("active", "the name of the active server");
+    std::map<std::string, std::string> taken;  // server -> the role key that holds it
+    if (s.string("active", cfg_.roles.active)) check_role(s.path("active"), *s.get("active"), taken);
+    if (s.string("standby", cfg_.roles.standby))
+      check_role(s.path("standby"), *s.get("standby"), taken);
+    s.strings("replicas", cfg_.roles.replicas);
+    // Checked element by element, so one wrong type does not hide an undefined server.
+    if (const toml::node* n = s.get("replicas"); n && n->is_array()) {
+      const auto& arr = *n->as_array();
+      for (std::size_t i = 0; i < arr.size(); ++i)
+        if (arr.get(i)->is_string())
+          check_role(s.path("replicas") + "[" + std::to_string(i) + "]", *arr.get(i), taken);
+    }
+    s.finish();
+  }
+
+  // A role names a defined server, of the active server's engine, not already in another role.
+  void check_role(const std::string& path, const toml::node& n,
+                  std::map<std::string, std::string>& taken) {
+    const std::string& name = n.as_string()->get();
+    SourcePos at = pos_of(n.source());
+    auto it = cfg_.servers.find(name);
+    if (it == cfg_.servers.end()) {
+      // A server that is defined but failed validation was already reported.
+      if (!contains(known_servers_, name))
+        r_.error(at, path, "expected a server defined in [servers], got " + quote(name));
+      return;
+    }
+    if (auto t = taken.find(name); t != taken.end()) {
+      r_.error(at, path, "expected a server in only one role, but " + quote(name) + " is already " +
+                             t->second);
+      return;
+    }
+    bool first = taken.empty();
+    taken[name] = path;
+    auto active = cfg_.servers.find(cfg_.roles.active);
+    if (!first && active != cfg_.servers.end() && active->second.engine != it->second.engine)
+      r_.error(at, path, "expected a " + active->second.engine + " server like the active one, but " +
+                             quote(name) + " is " + it->second.engine);
+  }
+
+  void read_replica(Section s) {
+    std::vector<SourcePos> where;
+    std::vector<std::string> readers;
+    if (s.strings("readers", readers, &where)) {
+      for (std::size_t i = 0; i < readers.size(); ++i) {
+        if (auto why = name_problem(readers[i], kMaxName); !why.empty())
+          r_.error(where[i], s.path("readers") + "[" + std::to_string(i) + "]", why);
+      }
+      cfg_.replica.readers = std::move(readers);
+    }
+    s.integer("jobs", 1, 64, cfg_.replica.jobs);
+    s.duration("swap_timeout", cfg_.replica.swap_timeout, true);
+    s.strings("validate", cfg_.replica.validate);
+    s.finish();
+  }
+
+  void read_failover(Section s) {
+    s.one_of("mode", kModes, cfg_.failover.mode);
+    s.duration("probe_interval", cfg_.failover.probe_interval, true);
+    s.duration("probe_timeout", cfg_.failover.probe_timeout, true);
+    s.integer("failures", 1, std::numeric_limits<int>::max(), cfg_.failover.failures);
+    s.size("max_lag", cfg_.failover.max_lag);
+    s.integer("serial_headroom", 0, std::numeric_limits<std::int64_t>::max(),
+              cfg_.failover.serial_headroom);
+    s.argv("fence", cfg_.failover.fence);
+    s.argv("alias", cfg_.failover.alias);
+    s.finish();
+  }
+
+  void read_schedules(Section& top) {
+    const toml::node* n = top.typed("schedule", toml::node_type::array);
+    if (!n) return;
+    const auto& arr = *n->as_array();
+    std::vector<SourcePos> after_pos;
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+      const toml::node& el = *arr.get(i);
+      std::string path = "schedule[" + std::to_string(i) + "]";
+      if (!el.is_table()) {
+        r_.error(pos_of(el.source()), path, "expected a table ([[schedule]]), got " + describe(el));
+        continue;
+      }
+      SourcePos ap;
+      if (auto sc = read_schedule(Section(r_, el.as_table(), path, pos_of(el.source())), ap)) {
+        cfg_.schedules.push_back(std::move(*sc));
+        after_pos.push_back(ap);
+      }
+    }
+    check_after_chains(after_pos);
+  }
+
+  std::optional<ScheduleConfig> read_schedule(Section s, SourcePos& after_at) {
+    ScheduleConfig sc;
+    sc.pos = s.pos();
+    s.require("job", "a job (" + join_list(kJobs, ", ") + ")");
+    bool ok = s.one_of("job", kJobs, sc.job);
+    int triggers = count_triggers(s);
+    if (triggers == 0)
+      s.reporter().error(s.pos(), s.path("cron"), "expected one of cron, every or after");
+    s.string("cron", sc.cron, &sc.cron_pos);
+    Millis every{0};
+    if (s.duration("every", every, true)) sc.every = every;
+    s.string("after", sc.after, &after_at);
+    if (const toml::node* d = s.get("delay"); d && !s.get("after"))
+      s.error(*d, "delay", "expected only together with after");
+    else
+      s.duration("delay", sc.delay, false);
+    s.string("timezone", sc.timezone, &sc.timezone_pos);
+    s.boolean("catch_up", sc.catch_up);
+    s.integer("retries", 0, 1000, sc.retries);
+    s.duration("retry_delay", sc.retry_delay, false);
+    s.finish();
+    if (!ok || triggers != 1) return std::nullopt;
+    return sc;
+  }
+
+  // Reports every trigger after the first one written, so the message points at the extra one.
+  static int count_triggers(Section& s) {
+    std::vector<std::pair<const toml::node*, std::string>> found;
+    for (const char* key : {"cron", "every", "after"})
+      if (const toml::node* t = s.get(key)) found.emplace_back(t, key);
+    std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
+      return a.first->source().begin < b.first->source().begin;
+    });
+    for (std::size_t i = 1; i < found.size(); ++i)
+      s.error(*found[i].first, found[i].second, "expected only one of cron, every or after");
+    return static_cast<int>(found.size());
+  }
+
+  // `after` must name a job that itself runs, eventually, from a cron or an interval; a cycle of
+  // `after`s would never fire and a job without a schedule never finishes to trigger anything.
+  void check_after_chains(const std::vector<SourcePos>& after_pos) {
+    std::set<std::string> scheduled, rooted;
+    for (const auto& sc : cfg_.schedules) {
+      scheduled.insert(sc.job);
+      if (sc.after.empty()) rooted.insert(sc.job);
+    }
+    for (bool grew = true; grew;) {
+      grew = false;
+      for (const auto& sc : cfg_.schedules)
+        if (!sc.after.empty() && rooted.count(sc.after) && rooted.insert(sc.job).second) grew = true;
+    }
+    for (std::size_t i = 0; i < cfg_.schedules.size(); ++i) {
+      const auto& sc = cfg_.schedules[i];
+      if (sc.after.empty()) continue;
+      std::string path = "schedule[" + std::to_string(i) + "].after";
+      if (!scheduled.count(sc.after))
+        r_.error(after_pos[i], path, "expected a job that has its own [[schedule]], got " +
+                                         quote(sc.after));
+      else if (!rooted.count(sc.after))
+        r_.error(after_pos[i], path, "expected a job that runs from cron or every, but " +
+                                         quote(sc.after) + " only runs after a cycle of jobs");
+    }
+  }
+
+  void read_http(Section s) {
+    std::string listen;
+    if (s.string("listen", listen)) {
+      if (!listen.empty() && !valid_listen(listen))
+        s.error(*s.get("listen"), "listen",
+                "expected host:port such as \"127.0.0.1:8008\", got " + quote(listen));
+      else
+        cfg_.http.listen = listen;
+    }
+    s.finish();
+  }
+
+  void read_alerts(Section s) {
+    s.argv("command", cfg_.alerts.command);
+    s.finish();
+  }
+
+  fs::path file_;
+  fs::path dir_;
+  EnvLookup env_;
+  Reporter r_;
+  Config cfg_;
+  std::vector<std::string> known_servers_;
+};
+
+}  // namespace
+
+const ServerConfig& Config::server(const std::string& name) const {
+  auto it = servers.find(name);
+  if (it == servers.end()) throw Error("unknown server " + quote(name));
+  return it->second;
+}
+
+Config load_config(const fs::path& file, EnvLookup env) { return Loader(file, env).load(); }
+
+}  // namespace sk

@@ -1,0 +1,89 @@
+#pragma once
+// The TOML configuration contract of DESIGN.md, loaded and validated in one place.
+// Thread-safety: a Config is an immutable value once loaded; share it by const reference or shared_ptr.
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/schedule_config.hpp"
+#include "core/units.hpp"
+
+namespace sk {
+
+namespace fs = std::filesystem;
+
+struct ServerConfig {
+  std::string name;
+  std::string engine = "postgresql";  // postgresql | sqlite | sqlserver
+  std::string transport = "native";   // native | odbc
+  std::string host = "127.0.0.1";
+  int port = 5432;
+  std::string user = "postgres";
+  std::optional<fs::path> password_file;
+  std::string odbc_driver = "PostgreSQL Unicode";
+  fs::path data_dir;  // empty when not set; sqlite: the "server" directory
+  fs::path bin_dir = "/usr/lib/postgresql/15/bin";
+  // Resolved from password (config), password_file or SITEKEEPER_PASSWORD_<NAME>. Never log it.
+  std::string password;
+  std::string password_source;  // "file", "environment", "config" or "" (none)
+};
+
+struct Config {
+  fs::path file;  // absolute path of the loaded file
+  struct Site {
+    std::string code;
+    std::string database;
+  } site;
+  fs::path state_path;
+  struct Archive {
+    fs::path path;
+    int keep = 7;
+    Millis max_age{std::chrono::hours(24 * 5)};
+    std::vector<std::string> after_backup;  // argv; "{backup}" is replaced
+  } archive;
+  std::map<std::string, ServerConfig> servers;
+  struct Roles {
+    std::string active;
+    std::string standby;
+    std::vector<std::string> replicas;
+  } roles;
+  struct Replica {
+    std::vector<std::string> readers;
+    int jobs = 2;
+    Millis swap_timeout{5000};
+    std::vector<std::string> validate;
+  } replica;
+  struct Failover {
+    std::string mode = "manual";  // manual | automatic
+    Millis probe_interval{1000};
+    Millis probe_timeout{1000};
+    int failures = 3;
+    std::uint64_t max_lag = 16ull << 20;
+    std::int64_t serial_headroom = 1000;
+    std::vector<std::string> fence;  // argv; "{server}" is replaced
+    std::vector<std::string> alias;
+  } failover;
+  std::vector<ScheduleConfig> schedules;
+  struct Http {
+    std::string listen;  // "host:port"; empty disables the API
+  } http;
+  struct Alerts {
+    std::vector<std::string> command;  // argv; "{job}" and "{message}" are replaced
+  } alerts;
+
+  // REQUIRES: name is a key of servers (load_config guarantees it for every name in roles).
+  const ServerConfig& server(const std::string& name) const;
+};
+
+// Loads and validates the whole file. Throws ConfigError whose message reads
+// "FILE:LINE:COLUMN: KEY: what was expected" for every problem found in the file, and refuses a
+// config or password file that others can read when it holds a password.
+// `env` looks up environment variables (injected for tests); null means getenv.
+using EnvLookup = std::optional<std::string> (*)(const std::string&);
+Config load_config(const fs::path& file, EnvLookup env = nullptr);
+
+}  // namespace sk

@@ -1,0 +1,634 @@
+#include "core/config.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "core/error.hpp"
+
+namespace sk {
+namespace {
+
+// A temporary folder whose name holds a space, because paths with spaces must work everywhere.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "sk config XXXXXX").string();
+    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+  fs::path write(const fs::path& rel, const std::string& text,
+                 fs::perms perms = fs::perms::owner_read | fs::perms::owner_write |
+                                   fs::perms::group_read | fs::perms::others_read) {
+    fs::path p = path_ / rel;
+    fs::create_directories(p.parent_path());
+    std::ofstream(p, std::ios::binary) << text;
+    fs::permissions(p, perms);
+    return p;
+  }
+
+ private:
+  fs::path path_;
+};
+
+constexpr fs::perms kOwnerOnly = fs::perms::owner_read | fs::perms::owner_write;
+
+// Env lookups are plain function pointers, so the fake environment is a global of this test.
+std::map<std::string, std::string>& fake_env() {
+  static std::map<std::string, std::string> env;
+  return env;
+}
+std::optional<std::string> lookup_fake(const std::string& name) {
+  auto it = fake_env().find(name);
+  if (it == fake_env().end()) return std::nullopt;
+  return it->second;
+}
+
+// The error text for `toml`, or "" when it loads.
+std::string load_error(const std::string& toml, fs::perms perms = kOwnerOnly) {
+  TempDir dir;
+  fs::path file = dir.write("sk.toml", toml, perms);
+  try {
+    load_config(file, &lookup_fake);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// The smallest valid config; rows add to it. Its last line is line 7.
+const std::string kBase = R"([site]
+database = "CM_CEN"
+[servers.cm1]
+[servers.cm2]
+[servers.hd1]
+[roles]
+active = "cm1"
+)";
+
+struct Row {
+  const char* name;
+  std::string toml;
+  std::string expected;  // substring after the file name
+};
+
+class CoreConfigErrors : public ::testing::TestWithParam<Row> {};
+
+TEST_P(CoreConfigErrors, ReportsFileLineColumnKey) {
+  const Row& row = GetParam();
+  std::string err = load_error(row.toml);
+  ASSERT_FALSE(err.empty()) << "expected an error for:\n" << row.toml;
+  EXPECT_NE(err.find("sk.toml:" + row.expected), std::string::npos)
+      << "got: " << err << "\nwanted: sk.toml:" << row.expected;
+}
+
+const Row kRows[] = {
+    // unknown keys, at every level
+    {"unknown_table", kBase + "[failovr]\nmode = \"manual\"\n",
+     "8:2: failovr: unknown key, did you mean \"failover\"?"},
+    {"unknown_top_key", "colour = 1\n" + kBase, "1:1: colour: unknown key, expected one of: "},
+    {"unknown_site_key", "[site]\ndatabase = \"x\"\ndatabse = \"y\"\n[servers.cm1]\n[roles]\nactive = \"cm1\"\n",
+     "3:1: site.databse: unknown key, did you mean \"database\"?"},
+    {"unknown_server_key", kBase + "[servers.cm3]\npasword = \"pw\"\n",
+     "9:1: servers.cm3.pasword: unknown key, did you mean \"password\"?"},
+    {"unknown_schedule_key", kBase + "[[schedule]]\njob = \"backup\"\ncron = \"0 2 * * *\"\nzone = \"UTC\"\n",
+     "11:1: schedule[0].zone: unknown key"},
+    {"unknown_key_lists_choices", kBase + "[http]\nport = 80\n",
+     "9:1: http.port: unknown key, expected one of: listen"},
+    {"unknown_roles_key", kBase + "replica = [\"hd1\"]\n",
+     "8:1: roles.replica: unknown key, did you mean \"replicas\"?"},
+    // wrong types
+    {"string_for_integer", kBase + "[archive]\nkeep = \"7\"\n",
+     "9:8: archive.keep: expected an integer, got \"7\""},
+    {"integer_for_string", kBase + "[servers.cm3]\nhost = 5\n",
+     "9:8: servers.cm3.host: expected a string, got 5"},
+    {"string_for_array", kBase + "[replica]\nreaders = \"helpdesk\"\n",
+     "9:11: replica.readers: expected an array, got \"helpdesk\""},
+    {"array_element", kBase + "[replica]\nvalidate = [\"SELECT 1\", 2]\n",
+     "9:25: replica.validate[1]: expected a string, got 2"},
+    {"boolean", kBase + "[[schedule]]\njob = \"backup\"\nevery = \"1h\"\ncatch_up = \"yes\"\n",
+     "11:12: schedule[0].catch_up: expected a boolean, got \"yes\""},
+    {"table_expected", "site = 5\n", "1:8: site: expected a table, got 5"},
+    {"schedule_not_array", "schedule = \"daily\"\n" + kBase,
+     "1:12: schedule: expected an array, got \"daily\""},
+    // durations and sizes
+    {"bad_duration", kBase + "[archive]\nmax_age = \"5 parsecs\"\n",
+     "9:11: archive.max_age: expected a duration such as \"5s\", got \"5 parsecs\""},
+    {"integer_duration", kBase + "[replica]\nswap_timeout = 5\n",
+     "9:16: replica.swap_timeout: expected a duration such as \"5s\", got 5"},
+    {"zero_duration", kBase + "[failover]\nprobe_interval = \"0s\"\n",
+     "9:18: failover.probe_interval: expected a duration above zero"},
+    {"bad_size", kBase + "[failover]\nmax_lag = \"16 parsecs\"\n",
+     "9:11: failover.max_lag: expected a size such as \"16MB\", got \"16 parsecs\""},
+    {"negative_size", kBase + "[failover]\nmax_lag = -1\n",
+     "9:11: failover.max_lag: expected a size such as \"16MB\", got -1"},
+    // integer ranges
+    {"port_zero", kBase + "[servers.cm3]\nport = 0\n",
+     "9:8: servers.cm3.port: expected a port from 1 to 65535, got 0"},
+    {"port_high", kBase + "[servers.cm3]\nport = 70000\n",
+     "9:8: servers.cm3.port: expected a port from 1 to 65535, got 70000"},
+    {"keep_zero", kBase + "[archive]\nkeep = 0\n", "9:8: archive.keep: expected an integer of at least 1, got 0"},
+    {"jobs_high", kBase + "[replica]\njobs = 65\n", "9:8: replica.jobs: expected an integer from 1 to 64, got 65"},
+    {"jobs_zero", kBase + "[replica]\njobs = 0\n", "9:8: replica.jobs: expected an integer from 1 to 64, got 0"},
+    {"failures_zero", kBase + "[failover]\nfailures = 0\n",
+     "9:12: failover.failures: expected an integer of at least 1, got 0"},
+    {"headroom_negative", kBase + "[failover]\nserial_headroom = -1\n",
+     "9:19: failover.serial_headroom: expected an integer of at least 0, got -1"},
+    // enumerations
+    {"engine", kBase + "[servers.cm3]\nengine = \"oracle\"\n",
+     "9:10: servers.cm3.engine: expected postgresql or sqlite or sqlserver, got \"oracle\""},
+    {"transport", kBase + "[servers.cm3]\ntransport = \"pigeon\"\n",
+     "9:13: servers.cm3.transport: expected native or odbc, got \"pigeon\""},
+    {"sqlserver_native", kBase + "[servers.ms]\nengine = \"sqlserver\"\ntransport = \"native\"\n",
+     "10:13: servers.ms.transport: expected \"odbc\" for a sqlserver server"},
+    {"sqlite_needs_dir", kBase + "[servers.lite]\nengine = \"sqlite\"\n",
+     "8:1: servers.lite.data_dir: expected the database directory of a sqlite server"},
+    {"mode", kBase + "[failover]\nmode = \"auto\"\n",
+     "9:8: failover.mode: expected manual or automatic, got \"auto\""},
+    // roles
+    {"active_undefined", "[site]\ndatabase = \"x\"\n[servers.cm1]\n[roles]\nactive = \"cm9\"\n",
+     "5:10: roles.active: expected a server defined in [servers], got \"cm9\""},
+    {"standby_undefined", kBase + "standby = \"cm9\"\n",
+     "8:11: roles.standby: expected a server defined in [servers], got \"cm9\""},
+    {"replica_undefined", kBase + "replicas = [\"hd1\", \"hd9\"]\n",
+     "8:20: roles.replicas[1]: expected a server defined in [servers], got \"hd9\""},
+    {"replica_undefined_beside_bad_type", kBase + "replicas = [3, \"hd9\"]\n",
+     "8:16: roles.replicas[1]: expected a server defined in [servers], got \"hd9\""},
+    {"two_roles", kBase + "standby = \"cm1\"\n",
+     "8:11: roles.standby: expected a server in only one role, but \"cm1\" is already roles.active"},
+    {"replica_twice", kBase + "replicas = [\"hd1\", \"hd1\"]\n",
+     "8:20: roles.replicas[1]: expected a server in only one role, but \"hd1\" is already roles.replicas[0]"},
+    {"engine_mismatch", kBase + "standby = \"lite\"\n[servers.lite]\nengine = \"sqlite\"\ndata_dir = \"d\"\n",
+     "8:11: roles.standby: expected a postgresql server like the active one, but \"lite\" is sqlite"},
+    // required keys
+    {"missing_database", "[site]\ncode = \"CEN\"\n[servers.cm1]\n[roles]\nactive = \"cm1\"\n",
+     "1:1: site.database: expected the site database name, but it is missing"},
+    {"missing_site", "[servers.cm1]\n[roles]\nactive = \"cm1\"\n",
+     "1:1: site.database: expected the site database name, but it is missing"},
+    {"missing_active", "[site]\ndatabase = \"x\"\n[servers.cm1]\n[roles]\nstandby = \"cm1\"\n",
+     "4:1: roles.active: expected the name of the active server, but it is missing"},
+    // argv arrays
+    {"empty_argv", kBase + "[failover]\nfence = []\n",
+     "9:9: failover.fence: expected a command as an argv array"},
+    {"empty_program", kBase + "[archive]\nafter_backup = [\"\", \"{backup}\"]\n",
+     "9:16: archive.after_backup: expected a command as an argv array"},
+    {"argv_not_array", kBase + "[alerts]\ncommand = \"page-oncall {job}\"\n",
+     "9:11: alerts.command: expected an array, got \"page-oncall {job}\""},
+    // schedules
+    {"schedule_no_trigger", kBase + "[[schedule]]\njob = \"backup\"\n",
+     "8:1: schedule[0].cron: expected one of cron, every or after"},
+    {"schedule_two_triggers", kBase + "[[schedule]]\njob = \"backup\"\ncron = \"0 2 * * *\"\nevery = \"1h\"\n",
+     "11:9: schedule[0].every: expected only one of cron, every or after"},
+    {"schedule_later_trigger_reported", kBase + "[[schedule]]\njob = \"refresh\"\nevery = \"1h\"\ncron = \"0 2 * * *\"\n",
+     "11:8: schedule[0].cron: expected only one of cron, every or after"},
+    {"schedule_delay_without_after", kBase + "[[schedule]]\njob = \"backup\"\nevery = \"1h\"\ndelay = \"2h\"\n",
+     "11:9: schedule[0].delay: expected only together with after"},
+    {"schedule_job", kBase + "[[schedule]]\njob = \"dance\"\nevery = \"1h\"\n",
+     "9:7: schedule[0].job: expected backup or refresh or capture or verify or check, got \"dance\""},
+    {"schedule_missing_job", kBase + "[[schedule]]\nevery = \"1h\"\n",
+     "8:1: schedule[0].job: expected a job"},
+    {"schedule_every", kBase + "[[schedule]]\njob = \"capture\"\nevery = \"often\"\n",
+     "10:9: schedule[0].every: expected a duration such as \"5s\", got \"often\""},
+    {"schedule_after_unscheduled", kBase + "[[schedule]]\njob = \"refresh\"\nafter = \"backup\"\n",
+     "10:9: schedule[0].after: expected a job that has its own [[schedule]], got \"backup\""},
+    {"schedule_after_cycle",
+     kBase + "[[schedule]]\njob = \"refresh\"\nafter = \"verify\"\n[[schedule]]\njob = \"verify\"\nafter = \"refresh\"\n",
+     "10:9: schedule[0].after: expected a job that runs from cron or every"},
+    // http
+    {"listen_no_port", kBase + "[http]\nlisten = \"localhost\"\n",
+     "9:10: http.listen: expected host:port such as \"127.0.0.1:8008\", got \"localhost\""},
+    {"listen_bad_port", kBase + "[http]\nlisten = \"127.0.0.1:99999\"\n", "9:10: http.listen: expected host:port"},
+    {"listen_bare_ipv6", kBase + "[http]\nlisten = \"::1:8008\"\n", "9:10: http.listen: expected host:port"},
+    // identifiers
+    {"database_too_long", "[site]\ndatabase = \"" + std::string(51, 'd') + "\"\n[servers.cm1]\n[roles]\nactive = \"cm1\"\n",
+     "2:12: site.database: expected a name of at most 50 bytes, got 51 bytes"},
+    {"database_nul", "[site]\ndatabase = \"CM\\u0000X\"\n[servers.cm1]\n[roles]\nactive = \"cm1\"\n",
+     "2:12: site.database: expected a name without NUL bytes"},
+    {"server_name_too_long", kBase + "[servers." + std::string(64, 's') + "]\n",
+     "8:10: servers." + std::string(64, 's') + ": expected a server name of at most 63 bytes"},
+    {"server_name_nul", kBase + "[servers.\"a\\u0000b\"]\n",
+     "8:10: servers.\"a\\u0000b\": expected a server name without NUL bytes"},
+    {"reader_too_long", kBase + "[replica]\nreaders = [\"" + std::string(64, 'r') + "\"]\n",
+     "9:12: replica.readers[0]: expected a name of at most 63 bytes, got 64 bytes"},
+    {"reader_nul", kBase + "[replica]\nreaders = [\"ok\", \"he\\u0000lp\"]\n",
+     "9:18: replica.readers[1]: expected a name without NUL bytes"},
+    // paths
+    {"empty_path", kBase + "[state]\npath = \"\"\n", "9:8: state.path: expected a path, got \"\""},
+    // syntax
+    {"syntax", "[site\ndatabase = \"x\"\n", "1:6: toml: expected valid TOML"},
+};
+
+std::string row_name(const ::testing::TestParamInfo<Row>& info) { return info.param.name; }
+
+INSTANTIATE_TEST_SUITE_P(Rows, CoreConfigErrors, ::testing::ValuesIn(kRows), row_name);
+
+TEST(CoreConfig, ReportsEveryProblemOneLineEach) {
+  std::string err = load_error(kBase + "[archive]\nkeep = 0\n[replica]\njobs = 99\n[failover]\nmode = \"x\"\n");
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 2) << err;
+  EXPECT_NE(err.find("archive.keep"), std::string::npos);
+  EXPECT_NE(err.find("replica.jobs"), std::string::npos);
+  EXPECT_NE(err.find("failover.mode"), std::string::npos);
+  // Sorted by position, so the operator reads them top to bottom.
+  EXPECT_LT(err.find("archive.keep"), err.find("failover.mode"));
+}
+
+TEST(CoreConfig, MissingFileIsAConfigError) {
+  TempDir dir;
+  try {
+    load_config(dir.path() / "nope.toml", &lookup_fake);
+    FAIL() << "expected a ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("nope.toml"), std::string::npos) << e.what();
+    EXPECT_EQ(e.exit_code(), kUsage);
+  }
+}
+
+// Every table and key of DESIGN.md's example.
+const char* kFull = R"([site]
+code = "CEN"
+database = "CM_CEN"
+
+[state]
+path = "state/sitekeeper.db"
+
+[archive]
+path = "archive"
+keep = 7
+max_age = "5d"
+after_backup = ["/usr/local/bin/copy-offsite", "{backup}"]
+
+[servers.cm1]
+engine = "postgresql"
+transport = "native"
+host = "127.0.0.1"
+port = 5432
+user = "sitekeeper"
+password_file = "secrets/cm1.pw"
+odbc_driver = "PostgreSQL Unicode"
+data_dir = "/var/lib/postgresql/15/cm1"
+bin_dir = "/usr/lib/postgresql/15/bin"
+
+[servers.cm2]
+engine = "postgresql"
+transport = "odbc"
+host = "10.0.0.2"
+port = 5433
+data_dir = "clusters/cm2"
+
+[servers.hd1]
+host = "hd1.example"
+
+[servers."hd 2"]
+host = "hd2.example"
+
+[roles]
+active = "cm1"
+standby = "cm2"
+replicas = ["hd1", "hd 2"]
+
+[replica]
+readers = ["helpdesk", "Help Desk \"EU\""]
+jobs = 2
+swap_timeout = "5s"
+validate = ["SELECT count(*) FROM site_systems"]
+
+[failover]
+mode = "automatic"
+probe_interval = "1s"
+probe_timeout = "1s"
+failures = 3
+max_lag = "16MB"
+serial_headroom = 1000
+fence = ["/usr/local/bin/fence", "{server}"]
+alias = ["/usr/local/bin/point-alias", "{server}"]
+
+[[schedule]]
+job = "backup"
+cron = "0 2 * * *"
+timezone = "UTC"
+catch_up = true
+retries = 2
+retry_delay = "5m"
+
+[[schedule]]
+job = "refresh"
+after = "backup"
+delay = "2h"
+
+[[schedule]]
+job = "capture"
+every = "1h"
+
+[http]
+listen = "127.0.0.1:8008"
+
+[alerts]
+command = ["/usr/local/bin/page-oncall", "{job}", "{message}"]
+)";
+
+TEST(CoreConfig, LoadsTheFullExample) {
+  TempDir dir;
+  dir.write("secrets/cm1.pw", "cm1-secret\n", kOwnerOnly);
+  fs::path file = dir.write("sk.toml", kFull);
+  fake_env().clear();
+  fake_env()["SITEKEEPER_PASSWORD_HD_2"] = "hd2-secret";
+  Config c = load_config(file, &lookup_fake);
+  fake_env().clear();
+
+  EXPECT_EQ(c.file, file);
+  EXPECT_EQ(c.site.code, "CEN");
+  EXPECT_EQ(c.site.database, "CM_CEN");
+  EXPECT_EQ(c.state_path, dir.path() / "state/sitekeeper.db");
+  EXPECT_EQ(c.archive.path, dir.path() / "archive");
+  EXPECT_EQ(c.archive.keep, 7);
+  EXPECT_EQ(c.archive.max_age, std::chrono::hours(120));
+  EXPECT_EQ(c.archive.after_backup,
+            (std::vector<std::string>{"/usr/local/bin/copy-offsite", "{backup}"}));
+
+  ASSERT_EQ(c.servers.size(), 4u);
+  const ServerConfig& cm1 = c.server("cm1");
+  EXPECT_EQ(cm1.name, "cm1");
+  EXPECT_EQ(cm1.engine, "postgresql");
+  EXPECT_EQ(cm1.transport, "native");
+  EXPECT_EQ(cm1.host, "127.0.0.1");
+  EXPECT_EQ(cm1.port, 5432);
+  EXPECT_EQ(cm1.user, "sitekeeper");
+  EXPECT_EQ(cm1.password_file, dir.path() / "secrets/cm1.pw");
+  EXPECT_EQ(cm1.password, "cm1-secret");
+  EXPECT_EQ(cm1.password_source, "file");
+  EXPECT_EQ(cm1.odbc_driver, "PostgreSQL Unicode");
+  EXPECT_EQ(cm1.data_dir, "/var/lib/postgresql/15/cm1");
+  EXPECT_EQ(cm1.bin_dir, "/usr/lib/postgresql/15/bin");
+  const ServerConfig& cm2 = c.server("cm2");
+  EXPECT_EQ(cm2.transport, "odbc");
+  EXPECT_EQ(cm2.port, 5433);
+  EXPECT_EQ(cm2.data_dir, dir.path() / "clusters/cm2");
+  EXPECT_EQ(cm2.password_source, "");
+  EXPECT_EQ(c.server("hd1").user, "postgres");  // header defaults
+  EXPECT_EQ(c.server("hd 2").password, "hd2-secret");
+  EXPECT_EQ(c.server("hd 2").password_source, "environment");
+  EXPECT_THROW(c.server("nope"), Error);
+
+  EXPECT_EQ(c.roles.active, "cm1");
+  EXPECT_EQ(c.roles.standby, "cm2");
+  EXPECT_EQ(c.roles.replicas, (std::vector<std::string>{"hd1", "hd 2"}));
+
+  EXPECT_EQ(c.replica.readers, (std::vector<std::string>{"helpdesk", "Help Desk \"EU\""}));
+  EXPECT_EQ(c.replica.jobs, 2);
+  EXPECT_EQ(c.replica.swap_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(c.replica.validate, (std::vector<std::string>{"SELECT count(*) FROM site_systems"}));
+
+  EXPECT_EQ(c.failover.mode, "automatic");
+  EXPECT_EQ(c.failover.probe_interval, std::chrono::seconds(1));
+  EXPECT_EQ(c.failover.probe_timeout, std::chrono::seconds(1));
+  EXPECT_EQ(c.failover.failures, 3);
+  EXPECT_EQ(c.failover.max_lag, 16u << 20);
+  EXPECT_EQ(c.failover.serial_headroom, 1000);
+  EXPECT_EQ(c.failover.fence, (std::vector<std::string>{"/usr/local/bin/fence", "{server}"}));
+  EXPECT_EQ(c.failover.alias, (std::vector<std::string>{"/usr/local/bin/point-alias", "{server}"}));
+
+  ASSERT_EQ(c.schedules.size(), 3u);
+  const ScheduleConfig& b = c.schedules[0];
+  EXPECT_EQ(b.job, "backup");
+  EXPECT_EQ(b.cron, "0 2 * * *");
+  EXPECT_EQ(b.timezone, "UTC");
+  EXPECT_TRUE(b.catch_up);
+  EXPECT_EQ(b.retries, 2);
+  EXPECT_EQ(b.retry_delay, std::chrono::minutes(5));
+  EXPECT_EQ(b.pos.line, 59);
+  EXPECT_EQ(b.cron_pos.line, 61);
+  EXPECT_EQ(b.cron_pos.column, 8);
+  EXPECT_EQ(b.timezone_pos.line, 62);
+  const ScheduleConfig& r = c.schedules[1];
+  EXPECT_EQ(r.job, "refresh");
+  EXPECT_EQ(r.after, "backup");
+  EXPECT_EQ(r.delay, std::chrono::hours(2));
+  EXPECT_FALSE(r.every);
+  EXPECT_EQ(c.schedules[2].every, std::chrono::hours(1));
+
+  EXPECT_EQ(c.http.listen, "127.0.0.1:8008");
+  EXPECT_EQ(c.alerts.command,
+            (std::vector<std::string>{"/usr/local/bin/page-oncall", "{job}", "{message}"}));
+}
+
+TEST(CoreConfig, DefaultsOfAMinimalConfig) {
+  TempDir dir;
+  Config c = load_config(dir.write("sk.toml", kBase), &lookup_fake);
+  EXPECT_EQ(c.state_path, dir.path() / "state/sitekeeper.db");
+  EXPECT_EQ(c.archive.path, dir.path() / "archive");
+  EXPECT_EQ(c.archive.keep, 7);
+  EXPECT_EQ(c.archive.max_age, std::chrono::hours(24 * 5));
+  EXPECT_EQ(c.failover.mode, "manual");
+  EXPECT_EQ(c.failover.max_lag, 16u << 20);
+  EXPECT_EQ(c.replica.jobs, 2);
+  EXPECT_TRUE(c.http.listen.empty());
+  EXPECT_TRUE(c.schedules.empty());
+  EXPECT_TRUE(c.roles.standby.empty());
+}
+
+TEST(CoreConfig, ListenAcceptsHostsAndBracketedIpv6) {
+  for (const char* listen : {"0.0.0.0:8008", "[::1]:8008", "localhost:1", "helpdesk.example:65535"}) {
+    TempDir dir;
+    Config c = load_config(
+        dir.write("sk.toml", kBase + "[http]\nlisten = \"" + listen + "\"\n"), &lookup_fake);
+    EXPECT_EQ(c.http.listen, listen);
+  }
+}
+
+TEST(CoreConfig, SqlServerDefaultsToOdbc) {
+  TempDir dir;
+  Config c = load_config(
+      dir.write("sk.toml", kBase + "[servers.ms]\nengine = \"sqlserver\"\n"), &lookup_fake);
+  EXPECT_EQ(c.server("ms").transport, "odbc");
+  EXPECT_EQ(c.server("ms").port, 1433);
+}
+
+TEST(CoreConfig, RelativePathsFollowTheConfigFile) {
+  TempDir dir;
+  fs::path file = dir.write("etc/sk.toml", kBase + R"([servers.lite]
+engine = "sqlite"
+data_dir = "../data/lite"
+[state]
+path = "../var/state.db"
+[archive]
+path = "/srv/archive with space"
+)");
+  // Loaded through a relative path from another folder: Config::file is still absolute.
+  fs::path old = fs::current_path();
+  fs::current_path(dir.path());
+  Config c = load_config("etc/sk.toml", &lookup_fake);
+  fs::current_path(old);
+  EXPECT_EQ(c.file, file);
+  EXPECT_TRUE(c.file.is_absolute());
+  EXPECT_EQ(c.state_path, dir.path() / "var/state.db");
+  EXPECT_EQ(c.archive.path, "/srv/archive with space");
+  EXPECT_EQ(c.server("lite").data_dir, dir.path() / "data/lite");
+}
+
+TEST(CoreConfig, ServerAndRoleNamesMayHoldSpacesQuotesAndCase) {
+  TempDir dir;
+  Config c = load_config(dir.write("sk.toml", R"([site]
+database = "Site DB \"Main\""
+[servers."Main Server"]
+[servers."hd é"]
+[roles]
+active = "Main Server"
+replicas = ["hd é"]
+[replica]
+readers = ["Help Desk"]
+)"),
+                         &lookup_fake);
+  EXPECT_EQ(c.site.database, "Site DB \"Main\"");
+  EXPECT_EQ(c.roles.replicas.at(0), "hd é");
+}
+
+// --- passwords (invariant 7) ---
+
+const std::string kPassword = "Tr0ub4dor&3-unique";
+
+std::string with_server(const std::string& lines) {
+  return "[site]\ndatabase = \"x\"\n[roles]\nactive = \"cm1\"\n[servers.cm1]\n" + lines;
+}
+
+TEST(CoreConfigPassword, PlainPasswordInPrivateConfig) {
+  TempDir dir;
+  Config c = load_config(dir.write("sk.toml", with_server("password = \"" + kPassword + "\"\n"),
+                                   kOwnerOnly),
+                         &lookup_fake);
+  EXPECT_EQ(c.server("cm1").password, kPassword);
+  EXPECT_EQ(c.server("cm1").password_source, "config");
+}
+
+TEST(CoreConfigPassword, PlainPasswordInReadableConfigIsRefused) {
+  TempDir dir;
+  fs::path file = dir.write("sk.toml", with_server("password = \"" + kPassword + "\"\n"));
+  try {
+    load_config(file, &lookup_fake);
+    FAIL() << "expected a ConfigError";
+  } catch (const ConfigError& e) {
+    std::string msg = e.what();
+    EXPECT_NE(msg.find("sk.toml:6:12: servers.cm1.password:"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("readable by group or others"), std::string::npos) << msg;
+    EXPECT_NE(e.hint().find("chmod 600"), std::string::npos) << e.hint();
+    EXPECT_NE(e.hint().find("password_file"), std::string::npos) << e.hint();
+    EXPECT_EQ(msg.find(kPassword), std::string::npos);
+    EXPECT_EQ(e.hint().find(kPassword), std::string::npos);
+  }
+}
+
+TEST(CoreConfigPassword, GroupReadableConfigIsRefusedToo) {
+  std::string err = load_error(with_server("password = \"" + kPassword + "\"\n"),
+                               kOwnerOnly | fs::perms::group_read);
+  EXPECT_NE(err.find("readable by group or others"), std::string::npos) << err;
+}
+
+TEST(CoreConfigPassword, FromFileFirstLineOnly) {
+  TempDir dir;
+  dir.write("pw/cm1 pw", kPassword + "\nsecond line\n", kOwnerOnly);
+  Config c = load_config(dir.write("sk.toml", with_server("password_file = \"pw/cm1 pw\"\n")),
+                         &lookup_fake);
+  EXPECT_EQ(c.server("cm1").password, kPassword);
+  EXPECT_EQ(c.server("cm1").password_source, "file");
+  EXPECT_EQ(c.server("cm1").password_file, dir.path() / "pw/cm1 pw");
+}
+
+TEST(CoreConfigPassword, ReadablePasswordFileIsRefusedByName) {
+  TempDir dir;
+  dir.write("cm1.pw", kPassword + "\n");  // 0644
+  try {
+    load_config(dir.write("sk.toml", with_server("password_file = \"cm1.pw\"\n")), &lookup_fake);
+    FAIL() << "expected a ConfigError";
+  } catch (const ConfigError& e) {
+    std::string msg = e.what();
+    EXPECT_NE(msg.find("sk.toml:6:17: servers.cm1.password_file:"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("cm1.pw"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("readable by group or others"), std::string::npos) << msg;
+    EXPECT_NE(e.hint().find("chmod 600"), std::string::npos) << e.hint();
+    EXPECT_EQ(msg.find(kPassword), std::string::npos);
+  }
+}
+
+TEST(CoreConfigPassword, MissingPasswordFile) {
+  std::string err = load_error(with_server("password_file = \"missing.pw\"\n"));
+  EXPECT_NE(err.find("servers.cm1.password_file: expected a readable file"), std::string::npos)
+      << err;
+}
+
+TEST(CoreConfigPassword, PasswordAndPasswordFileTogether) {
+  TempDir dir;
+  dir.write("cm1.pw", "x\n", kOwnerOnly);
+  fs::path file = dir.write(
+      "sk.toml", with_server("password = \"" + kPassword + "\"\npassword_file = \"cm1.pw\"\n"),
+      kOwnerOnly);
+  try {
+    load_config(file, &lookup_fake);
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("expected only one of password and password_file"),
+              std::string::npos);
+    EXPECT_EQ(std::string(e.what()).find(kPassword), std::string::npos);
+  }
+}
+
+TEST(CoreConfigPassword, FromEnvironment) {
+  TempDir dir;
+  fake_env().clear();
+  fake_env()["SITEKEEPER_PASSWORD_CM_1_EAST"] = kPassword;
+  Config c = load_config(
+      dir.write("sk.toml", "[site]\ndatabase = \"x\"\n[roles]\nactive = \"cm-1 east\"\n"
+                           "[servers.\"cm-1 east\"]\n"),
+      &lookup_fake);
+  fake_env().clear();
+  EXPECT_EQ(c.server("cm-1 east").password, kPassword);
+  EXPECT_EQ(c.server("cm-1 east").password_source, "environment");
+}
+
+TEST(CoreConfigPassword, ConfigWinsOverEnvironment) {
+  TempDir dir;
+  fake_env()["SITEKEEPER_PASSWORD_CM1"] = "from-env";
+  Config c = load_config(
+      dir.write("sk.toml", with_server("password = \"" + kPassword + "\"\n"), kOwnerOnly),
+      &lookup_fake);
+  fake_env().clear();
+  EXPECT_EQ(c.server("cm1").password, kPassword);
+}
+
+TEST(CoreConfigPassword, NullLookupUsesGetenv) {
+  TempDir dir;
+  setenv("SITEKEEPER_PASSWORD_CM1", "real-env", 1);
+  Config c = load_config(dir.write("sk.toml", with_server("")));
+  unsetenv("SITEKEEPER_PASSWORD_CM1");
+  EXPECT_EQ(c.server("cm1").password, "real-env");
+}
+
+TEST(CoreConfigPassword, NeverInAnyErrorMessage) {
+  // A numeric password of the wrong type, a password beside other errors, a typo'd key holding
+  // it: none of them may echo the secret.
+  const std::string cases[] = {
+      with_server("password = 918273645\n"),
+      with_server("password = \"" + kPassword + "\"\nport = 0\n"),
+      with_server("pasword = \"" + kPassword + "\"\n"),
+      with_server("password = [\"" + kPassword + "\"]\n"),
+      with_server("password = \"" + kPassword + "\"\n") + "[roles]\n",  // TOML error
+  };
+  for (const auto& toml : cases) {
+    for (fs::perms p : {kOwnerOnly, kOwnerOnly | fs::perms::others_read}) {
+      std::string err = load_error(toml, p);
+      EXPECT_FALSE(err.empty()) << toml;
+      EXPECT_EQ(err.find(kPassword), std::string::npos) << err;
+      EXPECT_EQ(err.find("918273645"), std::string::npos) << err;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace sk

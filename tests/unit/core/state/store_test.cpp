@@ -1,0 +1,266 @@
+#include "core/state/store.hpp"
+
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <soci/soci.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+
+#include "core/error.hpp"
+
+namespace sk {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A temporary folder whose name holds a space and a non-ASCII letter.
+class CoreState : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (fs::temp_directory_path() / "sk state é XXXXXX").string();
+    ASSERT_TRUE(mkdtemp(tmpl.data()));
+    dir_ = tmpl;
+    file_ = dir_ / "nested folder" / "sitekeeper.db";
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  // Opens the file directly, to look at or tamper with what the store wrote.
+  soci::session raw() { return soci::session(soci::sqlite3, "db=\"" + file_.string() + "\""); }
+
+  std::string open_error() {
+    try {
+      StateStore s(file_);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  }
+
+  fs::path dir_, file_;
+};
+
+TEST_F(CoreState, MigratesAnEmptyFile) {
+  StateStore s(file_);
+  EXPECT_TRUE(fs::exists(file_));
+  EXPECT_EQ(s.schema_version(), StateStore::kSchemaVersion);
+  soci::session db = raw();
+  std::string mode;
+  db << "PRAGMA journal_mode", soci::into(mode);
+  EXPECT_EQ(mode, "wal");
+  int tables = 0;
+  db << "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
+        " ('job_runs', 'generations', 'replica_serving', 'alerts', 'kv')",
+      soci::into(tables);
+  EXPECT_EQ(tables, 5);
+}
+
+TEST_F(CoreState, MigratesAZeroByteFile) {
+  fs::create_directories(file_.parent_path());
+  std::ofstream(file_).close();
+  StateStore s(file_);
+  EXPECT_EQ(s.schema_version(), StateStore::kSchemaVersion);
+}
+
+TEST_F(CoreState, ReopenKeepsData) {
+  std::int64_t id;
+  {
+    StateStore s(file_);
+    id = s.begin_run("backup", "cm1");
+    s.end_run(id, "ok", "done");
+    s.put("epoch", "3");
+  }
+  StateStore s(file_);
+  EXPECT_EQ(s.schema_version(), StateStore::kSchemaVersion);
+  EXPECT_EQ(s.get("epoch"), "3");
+  auto last = s.last_run("backup");
+  ASSERT_TRUE(last);
+  EXPECT_EQ(last->id, id);
+  EXPECT_EQ(last->outcome, "ok");
+}
+
+TEST_F(CoreState, NewerSchemaIsRefused) {
+  { StateStore s(file_); }
+  {
+    soci::session db = raw();
+    db << "PRAGMA user_version = 99";
+  }
+  std::string err = open_error();
+  EXPECT_NE(err.find("schema version 99"), std::string::npos) << err;
+  EXPECT_NE(err.find("newer"), std::string::npos) << err;
+  // Refusing changes nothing.
+  soci::session db = raw();
+  int v = 0;
+  db << "PRAGMA user_version", soci::into(v);
+  EXPECT_EQ(v, 99);
+}
+
+TEST_F(CoreState, NonSqliteFileIsRefused) {
+  fs::create_directories(file_.parent_path());
+  const std::string junk(4096, 'x');
+  std::ofstream(file_, std::ios::binary) << junk;
+  std::string err = open_error();
+  EXPECT_NE(err.find("not an SQLite database"), std::string::npos) << err;
+  std::ifstream in(file_, std::ios::binary);
+  std::string after((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(after, junk);
+}
+
+TEST_F(CoreState, ForeignSqliteDatabaseIsRefused) {
+  fs::create_directories(file_.parent_path());
+  {
+    soci::session db = raw();
+    db << "CREATE TABLE customers (id INTEGER)";
+  }
+  std::string err = open_error();
+  EXPECT_NE(err.find("not a sitekeeper state store"), std::string::npos) << err;
+}
+
+TEST_F(CoreState, PathWithAQuoteIsRefused) {
+  file_ = dir_ / "a\"b" / "sitekeeper.db";
+  EXPECT_NE(open_error().find("double quote"), std::string::npos);
+}
+
+TEST_F(CoreState, VersionedFileWithoutOurIdIsRefused) {
+  fs::create_directories(file_.parent_path());
+  {
+    soci::session db = raw();
+    db << "PRAGMA user_version = 1";
+  }
+  EXPECT_NE(open_error().find("not a sitekeeper state store"), std::string::npos);
+}
+
+TEST_F(CoreState, JobRunsRoundTrip) {
+  StateStore s(file_);
+  auto a = s.begin_run("backup", "cm1");
+  auto b = s.begin_run("refresh", "hd 1");
+  auto c = s.begin_run("backup", "cm1");
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, c);
+  s.end_run(a, "ok", "");
+  s.end_run(b, "failed", "pg_restore: error: it's broken; DROP TABLE job_runs; --");
+
+  auto all = s.runs(10);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].id, c);  // newest first
+  EXPECT_EQ(all[0].outcome, "running");
+  EXPECT_TRUE(all[0].ended_at.empty());
+  EXPECT_EQ(all[1].job, "refresh");
+  EXPECT_EQ(all[1].target, "hd 1");
+  EXPECT_EQ(all[1].outcome, "failed");
+  EXPECT_EQ(all[1].message, "pg_restore: error: it's broken; DROP TABLE job_runs; --");
+  EXPECT_FALSE(all[1].started_at.empty());
+  EXPECT_EQ(all[1].started_at.back(), 'Z');
+  EXPECT_FALSE(all[1].ended_at.empty());
+  EXPECT_GE(all[1].duration_ms, 0);
+
+  EXPECT_EQ(s.runs(2).size(), 2u);
+  EXPECT_EQ(s.runs(0).size(), 3u);  // no limit
+  auto backups = s.runs(10, "backup");
+  ASSERT_EQ(backups.size(), 2u);
+  EXPECT_EQ(backups[1].id, a);
+
+  EXPECT_EQ(s.last_run("backup")->id, c);
+  EXPECT_EQ(s.last_run("backup", "ok")->id, a);
+  EXPECT_FALSE(s.last_run("backup", "failed"));
+  EXPECT_FALSE(s.last_run("verify"));
+}
+
+TEST_F(CoreState, DurationIsMeasured) {
+  StateStore s(file_);
+  auto id = s.begin_run("verify", "");
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  s.end_run(id, "ok", "");
+  EXPECT_GE(s.last_run("verify")->duration_ms, 25);
+}
+
+TEST_F(CoreState, GenerationsRoundTrip) {
+  StateStore s(file_);
+  GenerationRecord g1{"20260101T020000Z", "2026-01-01T02:00:00Z", "complete", "", "", 1234, ""};
+  GenerationRecord g2{"20260102T020000Z", "2026-01-02T02:00:00Z", "verified",
+                      "2026-01-02T02:10:00Z", "", 5ll << 32, "ok"};
+  s.put_generation(g1);
+  s.put_generation(g2);
+  g1.status = "verified";
+  g1.verified_at = "2026-01-01T03:00:00Z";
+  g1.deep_verified_at = "2026-01-01T04:00:00Z";
+  s.put_generation(g1);  // replaces
+
+  auto got = s.generation(g1.id);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->status, "verified");
+  EXPECT_EQ(got->verified_at, "2026-01-01T03:00:00Z");
+  EXPECT_EQ(got->deep_verified_at, "2026-01-01T04:00:00Z");
+  EXPECT_EQ(got->size_bytes, 1234);
+  EXPECT_FALSE(s.generation("nope"));
+
+  auto all = s.generations();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].id, g2.id);  // newest first
+  EXPECT_EQ(all[0].size_bytes, 5ll << 32);
+  EXPECT_EQ(all[0].message, "ok");
+}
+
+TEST_F(CoreState, ServingRoundTrip) {
+  StateStore s(file_);
+  EXPECT_FALSE(s.serving("hd1"));
+  s.set_serving({"hd1", "b1", "2026-01-01T02:00:00Z", "2026-01-01T04:00:00Z"});
+  s.set_serving({"hd1", "b2", "2026-01-02T02:00:00Z", "2026-01-02T04:00:00Z"});
+  s.set_serving({"hd 2", "b1", "2026-01-01T02:00:00Z", "2026-01-01T05:00:00Z"});
+  auto hd1 = s.serving("hd1");
+  ASSERT_TRUE(hd1);
+  EXPECT_EQ(hd1->replica, "hd1");
+  EXPECT_EQ(hd1->backup_id, "b2");
+  EXPECT_EQ(hd1->backup_time, "2026-01-02T02:00:00Z");
+  EXPECT_EQ(hd1->restored_at, "2026-01-02T04:00:00Z");
+  EXPECT_EQ(s.serving("hd 2")->backup_id, "b1");
+}
+
+TEST_F(CoreState, AlertsRoundTrip) {
+  StateStore s(file_);
+  s.add_alert("backup", "first");
+  s.add_alert("refresh", "second 'quoted'");
+  s.add_alert("backup", "third");
+  auto all = s.alerts(10);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].message, "third");
+  EXPECT_EQ(all[1].job, "refresh");
+  EXPECT_EQ(all[1].message, "second 'quoted'");
+  EXPECT_EQ(all[2].at.back(), 'Z');
+  EXPECT_GT(all[0].id, all[1].id);
+  EXPECT_EQ(s.alerts(1).size(), 1u);
+}
+
+TEST_F(CoreState, KeyValueRoundTrip) {
+  StateStore s(file_);
+  EXPECT_FALSE(s.get("epoch"));
+  s.put("epoch", "1");
+  s.put("epoch", "2");
+  s.put("it's", "a \"value\"\nwith lines");
+  s.put("empty", "");
+  EXPECT_EQ(s.get("epoch"), "2");
+  EXPECT_EQ(s.get("it's"), "a \"value\"\nwith lines");
+  EXPECT_EQ(s.get("empty"), "");
+}
+
+TEST_F(CoreState, CallsFromManyThreads) {
+  StateStore s(file_);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&s, t] {
+      for (int i = 0; i < 25; ++i) {
+        auto id = s.begin_run("check", std::to_string(t));
+        s.end_run(id, "ok", "");
+        s.put("last-" + std::to_string(t), std::to_string(i));
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(s.runs(0, "check").size(), 100u);
+  EXPECT_EQ(s.get("last-3"), "24");
+}
+
+}  // namespace
+}  // namespace sk

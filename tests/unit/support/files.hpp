@@ -1,0 +1,40 @@
+#pragma once
+// Small file helpers for tests.
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+#include "core/clock.hpp"
+
+namespace sk::test {
+
+namespace fs = std::filesystem;
+
+inline void write(const fs::path& p, const std::string& data) {
+  fs::create_directories(p.parent_path());
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out << data;
+  if (!out) throw std::runtime_error("cannot write " + p.string());
+}
+
+inline std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// "2026-11-22T02:00:00Z" as a time point; throws on a malformed time.
+inline Clock::time_point at(const std::string& iso) {
+  Clock::time_point t;
+  if (!parse_iso_utc(iso, t)) throw std::runtime_error("bad time " + iso);
+  return t;
+}
+
+// The repository's tests/ folder (SK_SOURCE_DIR is set by CMake for every test).
+inline fs::path tests_dir() { return fs::path(SK_SOURCE_DIR) / "tests"; }
+
+}  // namespace sk::test
