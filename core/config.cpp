@@ -469,6 +469,19 @@ class Loader {
     s.integer("keep", 1, std::numeric_limits<int>::max(), cfg_.archive.keep);
     s.duration("max_age", cfg_.archive.max_age, true);
     s.argv("after_backup", cfg_.archive.after_backup);
+    // The keys that seal generations live with the manager, never in the archive: whoever can write the
+    // archive must not be able to read them.
+    cfg_.archive.key_file = (cfg_.state_path.parent_path() / "archive.keys").lexically_normal();
+    s.file_path("key_file", dir_, cfg_.archive.key_file);
+    const auto rel = cfg_.archive.key_file.lexically_relative(cfg_.archive.path);
+    if (!rel.empty() && *rel.begin() != "..") {
+      const std::string key = s.get("key_file") ? "key_file" : "path";
+      const std::string what = "expected the archive key file outside the archive, but " +
+                               quote(cfg_.archive.key_file.string()) + " is inside " +
+                               quote(cfg_.archive.path.string());
+      if (const toml::node* n = s.get(key)) s.error(*n, key, what);
+      else r_.error(s.pos(), s.path(key), what);
+    }
     s.finish();
   }
 

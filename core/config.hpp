@@ -44,6 +44,7 @@ struct Config {
     int keep = 7;
     Millis max_age{std::chrono::hours(24 * 5)};
     std::vector<std::string> after_backup;  // argv; "{backup}" is replaced
+    fs::path key_file;  // HMAC keys of the generations' markers; default <state dir>/archive.keys
   } archive;
   std::map<std::string, ServerConfig> servers;
   struct Roles {

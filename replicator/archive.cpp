@@ -21,11 +21,37 @@ ArchiveLock::~ArchiveLock() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-Archive::Archive(fs::path root) {
+namespace {
+constexpr const char* kMarkerFormat = "sitekeeper-marker-2";
+
+// What the marker's MAC covers. The id binds the marker to its folder (a generation copied or renamed
+// to look newer fails), the manifest's SHA-256 binds every file's hash.
+std::string signed_text(const std::string& id, const std::string& manifest_sha, const std::string& completed_at,
+                        const std::string& key_id) {
+  return std::string(kMarkerFormat) + "\nid=" + id + "\nmanifest_sha256=" + manifest_sha +
+         "\ncompleted_at=" + completed_at + "\nkey_id=" + key_id + "\n";
+}
+}  // namespace
+
+Archive::Archive(fs::path root, std::shared_ptr<const ArchiveKeys> keys, std::string why_no_keys)
+    : keys_(std::move(keys)), why_no_keys_(std::move(why_no_keys)) {
   std::error_code ec;
+  const bool existed = fs::exists(root, ec);
   fs::create_directories(root, ec);
   if (ec) throw Error("cannot create archive folder " + show_path(root) + ": " + ec.message());
+  if (!existed) fs::permissions(root, fs::perms::owner_all, fs::perm_options::replace, ec);
   root_ = fs::canonical(root);
+}
+
+Archive open_archive(const Config& cfg, bool captures, bool for_writing) {
+  const fs::path root = captures ? cfg.archive.path / "captures" : cfg.archive.path;
+  if (for_writing)
+    return Archive(root, std::make_shared<const ArchiveKeys>(ArchiveKeys::load_or_create(cfg.archive.key_file)));
+  try {
+    return Archive(root, std::make_shared<const ArchiveKeys>(ArchiveKeys::load(cfg.archive.key_file)));
+  } catch (const Error& e) {
+    return Archive(root, nullptr, e.what());
+  }
 }
 
 bool Archive::valid_id(std::string_view id) {
@@ -35,7 +61,7 @@ bool Archive::valid_id(std::string_view id) {
 
 std::unique_ptr<ArchiveLock> Archive::lock() const {
   const fs::path p = root_ / ".sitekeeper.lock";
-  int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) throw Error("cannot open archive lock " + show_path(p) + ": " + std::strerror(errno));
   while (::flock(fd, LOCK_EX) != 0) {
     if (errno != EINTR) {
@@ -63,6 +89,7 @@ std::string Archive::create(Clock::time_point now) const {
     std::string id = n == 1 ? base : base + "-" + std::to_string(n);
     std::error_code ec;
     if (fs::create_directory(root_ / id, ec)) {
+      fs::permissions(root_ / id, fs::perms::owner_all, fs::perm_options::replace, ec);
       fsync_path(root_);
       return id;
     }
@@ -88,11 +115,37 @@ std::vector<std::string> Archive::list() const {
   return ids;
 }
 
-bool Archive::complete(const std::string& id) const {
+std::string Archive::marker_problem(const std::string& id) const {
+  const std::string m = kMarkerFile;
+  nlohmann::json marker;
+  std::string manifest_sha;
   try {
     const fs::path dir = path(id);
-    auto marker = nlohmann::json::parse(read_file(dir / kMarkerFile));
-    return marker.at("manifest_sha256").get<std::string>() == sha256_hex(read_file(dir / kManifestFile));
+    if (!fs::exists(dir / kMarkerFile)) return m + ": missing (the backup did not finish)";
+    marker = nlohmann::json::parse(read_file(dir / kMarkerFile));
+    manifest_sha = sha256_hex(read_file(dir / kManifestFile));
+    if (!marker.is_object() || marker.value("manifest_sha256", "") != manifest_sha)
+      return m + ": does not match " + kManifestFile;
+  } catch (const std::exception&) {
+    return m + ": does not match " + kManifestFile;
+  }
+  if (marker.value("format", "") != kMarkerFormat || !marker.contains("mac"))
+    return m + ": carries no MAC (sealed by an older sitekeeper, or the MAC was removed); it is never restored";
+  if (marker.value("id", "") != id)
+    return m + ": sealed for generation " + marker.value("id", "?") + ", not " + id;
+  if (!keys_) return m + ": its MAC cannot be checked: " + why_no_keys_;
+  const std::string key_id = marker.value("key_id", "");
+  if (!keys_->has(key_id)) return m + ": sealed with archive key " + key_id + ", which the key file does not hold";
+  const std::string text = signed_text(id, manifest_sha, marker.value("completed_at", ""), key_id);
+  if (!marker["mac"].is_string() || !keys_->verify(key_id, text, marker["mac"].get<std::string>()))
+    return m + ": MAC does not verify under archive key " + key_id +
+           ": the generation was changed after it was sealed";
+  return "";
+}
+
+bool Archive::complete(const std::string& id) const {
+  try {
+    return marker_problem(id).empty();
   } catch (const std::exception&) {
     return false;
   }
@@ -112,21 +165,30 @@ Manifest Archive::manifest(const std::string& id) const {
 
 Manifest Archive::seal(const std::string& id, Manifest meta, const CancelToken* cancel) const {
   const fs::path dir = path(id);
+  if (!keys_) throw Error("cannot seal generation " + id + ": " + why_no_keys_);
   meta.id = id;
+  make_private(dir);
   meta.files = scan_files(dir, {kManifestFile, kMarkerFile}, cancel);
   for (const auto& f : meta.files) fsync_path(dir / f.path);
   const std::string text = meta.to_json();
   write_file_durable(dir / kManifestFile, text);
-  nlohmann::json marker{{"manifest_sha256", sha256_hex(text)}, {"completed_at", meta.created_at}};
-  write_file_durable(dir / kMarkerFile, marker.dump() + "\n");  // last: only now is it complete
+  write_file_durable(dir / kMarkerFile, marker_text(id, text, meta.created_at, *keys_));  // last: now it is complete
   return meta;
+}
+
+std::string Archive::marker_text(const std::string& id, const std::string& manifest_text,
+                                 const std::string& completed_at, const ArchiveKeys& keys) {
+  const std::string manifest_sha = sha256_hex(manifest_text);
+  nlohmann::json marker{{"format", kMarkerFormat}, {"id", id}, {"manifest_sha256", manifest_sha},
+                        {"completed_at", completed_at}, {"key_id", keys.current_id()},
+                        {"mac", keys.sign(signed_text(id, manifest_sha, completed_at, keys.current_id()))}};
+  return marker.dump() + "\n";
 }
 
 std::vector<std::string> Archive::check(const std::string& id, bool hash, const CancelToken* cancel,
                                         const std::string& only) const {
   const fs::path dir = path(id);
-  if (!fs::exists(dir / kMarkerFile)) return {std::string(kMarkerFile) + ": missing (the backup did not finish)"};
-  if (!complete(id)) return {std::string(kMarkerFile) + ": does not match " + kManifestFile};
+  if (auto why = marker_problem(id); !why.empty()) return {why};
   Manifest m;
   try {
     m = manifest(id);

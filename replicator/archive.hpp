@@ -1,13 +1,16 @@
 #pragma once
 // The archive: one folder per generation, named by its UTC start time (20261122T020000Z). A generation
-// is complete only when its COMPLETE marker exists and names the SHA-256 of its manifest; the marker is
-// written last and fsync'd, so a killed backup never looks complete.
+// is complete only when its COMPLETE marker exists, names the generation and the SHA-256 of its
+// manifest, and carries a valid HMAC under one of the archive keys (archive_keys.hpp). The marker is
+// written last and fsync'd, so a killed backup never looks complete, and one forged or copied without
+// the key never does either. Everything in the archive is private to its owner: folders 0700, files
+// 0600.
 //
 //   <root>/<id>/snapshot/        engine snapshot (pg_dump -Fd output)
 //   <root>/<id>/permissions.sql  captured permission script
 //   <root>/<id>/profile.json     captured server profile
 //   <root>/<id>/manifest.json    size and SHA-256 of every file above
-//   <root>/<id>/COMPLETE         {"manifest_sha256": ..., "completed_at": ...}
+//   <root>/<id>/COMPLETE         {"format", "id", "manifest_sha256", "completed_at", "key_id", "mac"}
 //   <root>/captures/<id>/...     the same layout for stand-alone captures (no snapshot)
 //
 // Thread-safety: methods are safe from several threads; mutations from several processes are serialized
@@ -20,6 +23,8 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/config.hpp"
+#include "replicator/archive_keys.hpp"
 #include "replicator/manifest.hpp"
 
 namespace sk::replicator {
@@ -43,8 +48,10 @@ class ArchiveLock {
 
 class Archive {
  public:
-  // Creates the root folder when missing. Throws sk::Error when it cannot.
-  explicit Archive(fs::path root);
+  // Creates the root folder (0700) when missing. Throws sk::Error when it cannot. `keys` checks and
+  // makes the markers' MACs; null means no key is available (`why_no_keys` says why): then no
+  // generation is complete and seal() throws.
+  Archive(fs::path root, std::shared_ptr<const ArchiveKeys> keys, std::string why_no_keys = {});
 
   const fs::path& root() const { return root_; }
   static bool valid_id(std::string_view id);
@@ -64,21 +71,37 @@ class Archive {
   // Throws sk::Error naming the file when the manifest is missing or damaged.
   Manifest manifest(const std::string& id) const;
 
-  // Hashes every file, writes the manifest, then the marker, fsyncing each and the folder.
+  // Makes every file 0600 and folder 0700, hashes every file, writes the manifest, then the marker with
+  // its MAC, fsyncing each and the folder. Throws sk::Error (the generation stays incomplete).
   Manifest seal(const std::string& id, Manifest meta, const CancelToken* cancel) const;
-  // Problems found in the generation (marker, manifest, each file); empty means it is intact.
+  // Problems found in the generation (marker and its MAC, manifest, each file); empty means it is intact.
   // `hash` false checks the marker, manifest and sizes only (cheap). `only` limits hashing to files
   // whose path starts with it ("" = all).
   std::vector<std::string> check(const std::string& id, bool hash, const CancelToken* cancel,
                                  const std::string& only = "") const;
+
+  // The COMPLETE marker for generation `id` with this manifest text, its MAC made with the current key
+  // of `keys`. Pure; seal() writes it.
+  static std::string marker_text(const std::string& id, const std::string& manifest_text,
+                                 const std::string& completed_at, const ArchiveKeys& keys);
 
   // Removes a generation folder. Refuses (sk::Error) anything that is not a direct child folder of the
   // root with a valid id, including symlinks: retention must never delete outside the archive.
   void remove(const std::string& id) const;
 
  private:
+  // Why the marker of `id` does not make it complete; "" when it does.
+  std::string marker_problem(const std::string& id) const;
+
   fs::path root_;  // canonical
+  std::shared_ptr<const ArchiveKeys> keys_;
+  std::string why_no_keys_;
 };
+
+// The archive of a config (`captures` false) or its captures folder, with the keys of [archive]
+// key_file. `for_writing` (backup, capture) creates the key file when it is missing; a reader whose key
+// file is missing or unreadable gets an archive in which nothing is complete, and check() says why.
+Archive open_archive(const Config& cfg, bool captures = false, bool for_writing = false);
 
 // Which generations retention deletes: all but the newest `keep` complete ones, never `protect`
 // (the newest verified), and every incomplete one older than the newest complete (a killed backup's

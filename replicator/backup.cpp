@@ -41,7 +41,7 @@ void discard(const Archive& archive, const std::string& id) {
 }  // namespace
 
 BackupResult run_capture(const JobContext& ctx) {
-  Archive archive(ctx.cfg.archive.path / "captures");
+  Archive archive = open_archive(ctx.cfg, /*captures=*/true, /*for_writing=*/true);
   auto lock = archive.lock();
   const auto started = ctx.clock->now();
   const std::string id = archive.create(started);
@@ -65,7 +65,7 @@ BackupResult run_capture(const JobContext& ctx) {
 }
 
 std::vector<std::string> apply_retention(const JobContext& ctx) {
-  Archive archive(ctx.cfg.archive.path);
+  Archive archive = open_archive(ctx.cfg);
   auto lock = archive.lock();
   auto ids = archive.list();
   std::vector<bool> complete;
@@ -90,7 +90,7 @@ std::vector<std::string> apply_retention(const JobContext& ctx) {
 
 BackupResult run_backup(const JobContext& ctx) {
   const auto& cfg = ctx.cfg;
-  Archive archive(cfg.archive.path);
+  Archive archive = open_archive(cfg, /*captures=*/false, /*for_writing=*/true);
   BackupResult r;
   {
     auto lock = archive.lock();

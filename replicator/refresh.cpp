@@ -119,7 +119,7 @@ RefreshResult run_refresh(const JobContext& ctx, const std::string& only, bool f
   }
   if (replicas.empty()) throw ConfigError("no replicas configured", "list them in [roles] replicas");
 
-  Archive archive(cfg.archive.path);
+  Archive archive = open_archive(cfg);
   auto newest = archive.newest_complete();
   if (!newest) throw SafetyError("no complete backup in the archive", "run 'sitekeeper backup' first");
   RefreshResult res;

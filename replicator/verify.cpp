@@ -11,7 +11,7 @@
 namespace sk::replicator {
 
 VerifyResult run_verify(const JobContext& ctx, const std::string& wanted, bool deep, const std::string& trial_server) {
-  Archive archive(ctx.cfg.archive.path);
+  Archive archive = open_archive(ctx.cfg);
   auto ids = archive.list();
   if (ids.empty()) throw Error("the archive is empty", "run 'sitekeeper backup' first");
   VerifyResult r;

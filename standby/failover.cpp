@@ -39,8 +39,8 @@ struct Capture {
 std::optional<Capture> newest_capture(const Config& cfg) {
   std::optional<Capture> best;
   std::string best_at;
-  for (const auto& root : {cfg.archive.path, cfg.archive.path / "captures"}) {
-    replicator::Archive archive(root);
+  for (bool captures : {false, true}) {
+    auto archive = replicator::open_archive(cfg, captures);
     auto id = archive.newest_complete();
     if (!id || !archive.check(*id, true, nullptr, replicator::kPermissionsFile).empty()) continue;
     auto m = archive.manifest(*id);

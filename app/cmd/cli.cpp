@@ -1,5 +1,7 @@
 #include "app/cmd/cli.hpp"
 
+#include <sys/stat.h>
+
 #include <cstdlib>
 #include <functional>
 #include <iostream>
@@ -70,6 +72,8 @@ const std::vector<Command>& commands() {
       {"runbook", "print the recovery runbook for this configuration (Markdown)", none, cmd_runbook},
       {"pause", "declare a maintenance window: no automatic promotion", none, cmd_pause},
       {"resume", "end the maintenance window", none, cmd_resume},
+      {"rotate-key", "add a new archive key for sealing generations; older keys stay to verify older ones", none,
+       cmd_rotate_key},
       {"status", "site, active, replicas (backup id, backup time, age), last job runs", none, cmd_status},
       {"history", "job runs with outcome and duration",
        [](CLI::App& c, CommandArgs& a) {
@@ -97,6 +101,9 @@ int report(const Error& e) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Dumps, permission scripts with password hashes, keys, the state store: nothing sitekeeper or the
+  // tools it starts write is for other local users.
+  ::umask(077);
   CLI::App app{"sitekeeper: replica and standby manager for site databases"};
   app.require_subcommand(1);
   GlobalOptions g;

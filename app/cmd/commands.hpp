@@ -36,6 +36,7 @@ int cmd_rejoin(const GlobalOptions& g, const CommandArgs& a);
 int cmd_runbook(const GlobalOptions& g, const CommandArgs& a);
 int cmd_pause(const GlobalOptions& g, const CommandArgs& a);
 int cmd_resume(const GlobalOptions& g, const CommandArgs& a);
+int cmd_rotate_key(const GlobalOptions& g, const CommandArgs& a);
 
 // failover and switchover share one shape: print the plan, or run the journaled runbook with --yes.
 // `kind` is "failover" or "switchover".

@@ -88,6 +88,7 @@ std::string render_check(const nlohmann::json& c) {
     o << "fenced   " << f["server"].get<std::string>() << " (epoch " << f["epoch"] << ")"
       << (f["writable_again"].get<bool>() ? ": ACCEPTS WRITES AGAIN; never treated as active; run 'sitekeeper rejoin'" : ": stays fenced until 'sitekeeper rejoin'")
       << "\n";
+  for (const auto& w : c.value("warnings", nlohmann::json::array())) o << "warning  " << w.get<std::string>() << "\n";
   o << "\nreadiness: " << (c["ok"].get<bool>() ? "ready" : "NOT READY") << "\n";
   return o.str();
 }

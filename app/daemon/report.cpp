@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.hpp"
+#include "core/fsutil.hpp"
 #include "core/units.hpp"
 #include "replicator/archive.hpp"
 #include "sql/profile.hpp"
@@ -19,7 +20,7 @@ long long age_seconds(const std::string& iso, Clock::time_point now) {
 }
 
 std::optional<GenerationRecord> newest_verified(const replicator::JobContext& ctx) {
-  replicator::Archive archive(ctx.cfg.archive.path);
+  auto archive = replicator::open_archive(ctx.cfg);
   for (const auto& g : ctx.state.generations())
     if (g.status == "verified" && archive.complete(g.id)) return g;
   return std::nullopt;
@@ -126,6 +127,16 @@ nlohmann::json check_report(const replicator::JobContext& ctx) {
   bool fresh = age >= 0 && age <= max_age;
   j["backup"] = {{"newest_verified", nv ? nv->id : ""}, {"age_seconds", age}, {"max_age_seconds", max_age}, {"ok", fresh}};
   if (!fresh) ok = false;
+  // Files that others can read are already exposed: a warning to act on, not a reason to stop serving.
+  j["warnings"] = nlohmann::json::array();
+  std::error_code ec;
+  auto warn_readable = [&](const fs::path& p) {
+    j["warnings"].push_back(show_path(p) + " is readable by group or others; chmod it (folders 700, files 600)");
+  };
+  if (fs::exists(cfg.archive.path, ec))
+    for (const auto& p : readable_by_others_under(cfg.archive.path, 10)) warn_readable(p);
+  for (const auto& p : {cfg.state_path, cfg.archive.key_file})
+    if (fs::exists(p, ec) && readable_by_others(p)) warn_readable(p);
   j["ok"] = ok;
   return j;
 }

@@ -122,6 +122,10 @@ StateStore::StateStore(const std::filesystem::path& file) {
     std::string mode;
     *db_ << "PRAGMA journal_mode = WAL", soci::into(mode);
     migrate();
+    // The store holds alert text, hosts and the failover journal: for the manager's eyes only, whatever
+    // the umask of whoever first created it. SQLite gives its -wal and -shm files the database's mode.
+    std::filesystem::permissions(file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+                                 std::filesystem::perm_options::replace, ec);
   } catch (const Error&) {
     throw;
   } catch (const soci::sqlite3_soci_error& e) {

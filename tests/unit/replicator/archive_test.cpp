@@ -14,14 +14,18 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/fsutil.hpp"
 #include "core/hash.hpp"
 #include "core/process.hpp"
 #include "replicator/manifest.hpp"
+
+#include <nlohmann/json.hpp>
 
 namespace {
 
 namespace fs = std::filesystem;
 using sk::replicator::Archive;
+using sk::replicator::ArchiveKeys;
 using sk::replicator::Manifest;
 using sk::replicator::retention_victims;
 using ::testing::ElementsAre;
@@ -56,6 +60,25 @@ void flip_byte(const fs::path& p, size_t at = 3) {
   write(p, s);
 }
 
+// What someone who can write the archive but not read the manager's key file can do: change a data file,
+// rewrite the manifest to match, and seal it with a key of their own (or with an old-format marker).
+void forge(const fs::path& d, const std::string& their_key_file, bool old_format) {
+  write(d / "snapshot" / "3001.dat", "forged rows");
+  auto m = Manifest::from_json(slurp(d / "manifest.json"), "manifest");
+  m.files = sk::replicator::scan_files(d, {"manifest.json", "COMPLETE"}, nullptr);
+  const std::string text = m.to_json();
+  write(d / "manifest.json", text);
+  if (old_format) {
+    write(d / "COMPLETE", "{\"manifest_sha256\": \"" + sk::sha256_hex(text) + "\"}\n");
+    return;
+  }
+  auto theirs = ArchiveKeys::load_or_create(d.parent_path().parent_path() / "elsewhere" / their_key_file);
+  auto j = nlohmann::json::parse(Archive::marker_text(d.filename().string(), text, m.created_at, theirs));
+  // Even with the manager's key id copied, their MAC cannot match.
+  j["key_id"] = ArchiveKeys::load(d.parent_path().parent_path() / "manager" / "archive.keys").current_id();
+  write(d / "COMPLETE", j.dump());
+}
+
 // Everything under `dir`: relative path -> content ("<dir>" for folders, "-> target" for symlinks).
 std::map<std::string, std::string> tree(const fs::path& dir) {
   std::map<std::string, std::string> t;
@@ -80,7 +103,10 @@ class ArchiveTest : public ::testing::Test {
     fs::create_directories(base_);
     base_ = fs::canonical(base_);
     root_ = base_ / "site archive 站点";
+    keys_ = std::make_shared<const ArchiveKeys>(ArchiveKeys::load_or_create(key_file(base_)));
   }
+  // The manager's key file, outside the archive.
+  static fs::path key_file(const fs::path& base) { return base / "manager" / "archive.keys"; }
   void TearDown() override {
     std::error_code ec;
     fs::permissions(base_, fs::perms::owner_all, fs::perm_options::add, ec);
@@ -110,13 +136,14 @@ class ArchiveTest : public ::testing::Test {
   }
 
   fs::path base_, root_;
+  std::shared_ptr<const ArchiveKeys> keys_;
 };
 
 // ------------------------------------------------------------------------------------------------
 // Ids
 
 TEST_F(ArchiveTest, CreatesRootAndIds) {
-  Archive a(root_ / "nested" / "deeper");
+  Archive a(root_ / "nested" / "deeper", keys_);
   EXPECT_TRUE(fs::is_directory(root_ / "nested" / "deeper"));
   EXPECT_EQ(a.root(), fs::canonical(root_ / "nested" / "deeper"));
   const auto t = at("2026-11-22T02:00:00Z");
@@ -135,7 +162,7 @@ TEST_F(ArchiveTest, CreatesRootAndIds) {
 
 TEST_F(ArchiveTest, RootIsCanonical) {
   fs::create_directories(root_);
-  Archive a(root_ / "." / "sub" / ".." / "");
+  Archive a(root_ / "." / "sub" / ".." / "", keys_);
   EXPECT_EQ(a.root(), fs::canonical(root_));
 }
 
@@ -180,7 +207,7 @@ TEST(ArchiveIds, InvalidIds) {
 }
 
 TEST_F(ArchiveTest, PathRefusesHostileIds) {
-  Archive a(root_);
+  Archive a(root_, keys_);
   EXPECT_EQ(a.path("20261122T020000Z"), a.root() / "20261122T020000Z");
   for (const char* id : {"../x", "20261122T020000Z/../..", "", "..", "/etc", "x"}) {
     EXPECT_THROW(a.path(id), sk::Error) << id;
@@ -194,7 +221,7 @@ TEST_F(ArchiveTest, PathRefusesHostileIds) {
 // Seal and check
 
 TEST_F(ArchiveTest, SealThenComplete) {
-  Archive a(root_);
+  Archive a(root_, keys_);
   const auto t = at("2026-11-22T02:00:00Z");
   const std::string id = make_generation(a, t);
   EXPECT_TRUE(a.complete(id));
@@ -219,7 +246,7 @@ TEST_F(ArchiveTest, SealThenComplete) {
 }
 
 TEST_F(ArchiveTest, UnsealedGenerationIsNotComplete) {
-  Archive a(root_);
+  Archive a(root_, keys_);
   const std::string good = make_generation(a, at("2026-11-21T02:00:00Z"));
   const std::string id = make_generation(a, at("2026-11-22T02:00:00Z"), /*seal=*/false);
   EXPECT_FALSE(a.complete(id));
@@ -241,7 +268,7 @@ class ArchiveDamage : public ArchiveTest, public ::testing::WithParamInterface<D
 
 TEST_P(ArchiveDamage, CheckFindsIt) {
   const auto& d = GetParam();
-  Archive a(root_);
+  Archive a(root_, keys_);
   const std::string older = make_generation(a, at("2026-11-21T02:00:00Z"));
   const std::string id = make_generation(a, at("2026-11-22T02:00:00Z"));
   ASSERT_THAT(a.check(id, true, nullptr), IsEmpty());
@@ -312,22 +339,125 @@ INSTANTIATE_TEST_SUITE_P(
                  ASSERT_NE(pos, std::string::npos);
                  m.replace(pos, 17, "\"../../etc/passwd\"");
                  write(d / "manifest.json", m);
-                 write(d / "COMPLETE", "{\"manifest_sha256\": \"" + sk::sha256_hex(m) + "\"}\n");
+                 // Sealed with the manager's own key: what the manifest reader refuses by itself.
+                 auto keys = ArchiveKeys::load(d.parent_path().parent_path() / "manager" / "archive.keys");
+                 write(d / "COMPLETE", Archive::marker_text(d.filename().string(), m, "2026-11-22T02:00:00Z", keys));
                },
-               "unsafe path", true, true}),
+               "unsafe path", true, true},
+        // The attack of the review: data, manifest and marker rewritten by someone without the key.
+        Damage{"DataManifestAndMarkerForgedWithoutTheKey",
+               [](const fs::path& d) { forge(d, "attacker.keys", /*old_format=*/false); },
+               "COMPLETE: MAC does not verify under archive key", true, false},
+        Damage{"ForgedWithAnOldFormatMarker", [](const fs::path& d) { forge(d, "attacker.keys", /*old_format=*/true); },
+               "COMPLETE: carries no MAC", true, false},
+        Damage{"MacRemoved",
+               [](const fs::path& d) {
+                 auto j = nlohmann::json::parse(slurp(d / "COMPLETE"));
+                 j.erase("mac");
+                 write(d / "COMPLETE", j.dump());
+               },
+               "COMPLETE: carries no MAC", true, false},
+        Damage{"KeyIdChanged",
+               [](const fs::path& d) {
+                 auto j = nlohmann::json::parse(slurp(d / "COMPLETE"));
+                 j["key_id"] = "k00000000";
+                 write(d / "COMPLETE", j.dump());
+               },
+               "which the key file does not hold", true, false},
+        Damage{"CompletedAtChanged",
+               [](const fs::path& d) {
+                 auto j = nlohmann::json::parse(slurp(d / "COMPLETE"));
+                 j["completed_at"] = "2027-01-01T00:00:00Z";
+                 write(d / "COMPLETE", j.dump());
+               },
+               "COMPLETE: MAC does not verify", true, false}),
     [](const auto& info) { return info.param.name; });
 
-TEST_F(ArchiveTest, ManifestOfAnotherGenerationIsRefused) {
-  Archive a(root_);
+// An old generation copied (or renamed) to a newer id, to be served as the newest: its marker was
+// sealed for the old id, so it is not complete under the new one.
+TEST_F(ArchiveTest, AGenerationCopiedToANewerIdIsNotComplete) {
+  Archive a(root_, keys_);
   const std::string id = make_generation(a, at("2026-11-22T02:00:00Z"));
   fs::copy(a.path(id), a.root() / "20261123T020000Z", fs::copy_options::recursive);
-  EXPECT_TRUE(a.complete("20261123T020000Z"));  // the marker matches its (copied) manifest...
+  EXPECT_FALSE(a.complete("20261123T020000Z"));
   EXPECT_THAT(a.check("20261123T020000Z", true, nullptr),
-              ElementsAre(HasSubstr("belongs to generation " + id)));  // ...but it is not this generation's
+              ElementsAre(HasSubstr("sealed for generation " + id + ", not 20261123T020000Z")));
+  EXPECT_EQ(a.newest_complete(), id);
+}
+
+// A rotated key seals new generations; the old key, kept in the file, still verifies old ones.
+TEST_F(ArchiveTest, RotationKeepsOldGenerationsVerifiable) {
+  Archive before(root_, keys_);
+  const std::string old_id = make_generation(before, at("2026-11-22T02:00:00Z"));
+  const std::string old_key = keys_->current_id();
+  const std::string new_key = ArchiveKeys::rotate(key_file(base_));
+  EXPECT_NE(new_key, old_key);
+  auto rotated = std::make_shared<const ArchiveKeys>(ArchiveKeys::load(key_file(base_)));
+  EXPECT_EQ(rotated->size(), 2u);
+  Archive after(root_, rotated);
+  const std::string new_id = make_generation(after, at("2026-11-23T02:00:00Z"));
+  EXPECT_THAT(after.check(old_id, true, nullptr), IsEmpty());
+  EXPECT_THAT(after.check(new_id, true, nullptr), IsEmpty());
+  EXPECT_THAT(slurp(after.path(new_id) / "COMPLETE"), HasSubstr("\"key_id\":\"" + new_key + "\""));
+  EXPECT_THAT(slurp(after.path(old_id) / "COMPLETE"), HasSubstr("\"key_id\":\"" + old_key + "\""));
+  // Keys that lack the new key cannot prove the new generation intact.
+  Archive only_old(root_, keys_);
+  EXPECT_FALSE(only_old.complete(new_id));
+  EXPECT_THAT(only_old.check(new_id, true, nullptr), ElementsAre(HasSubstr("which the key file does not hold")));
+}
+
+TEST_F(ArchiveTest, WithoutTheKeyFileNothingIsCompleteAndCheckSaysWhy) {
+  Archive a(root_, keys_);
+  const std::string id = make_generation(a, at("2026-11-22T02:00:00Z"));
+  Archive keyless(root_, nullptr, "no archive key file /x/archive.keys");
+  EXPECT_FALSE(keyless.complete(id));
+  EXPECT_EQ(keyless.newest_complete(), std::nullopt);
+  EXPECT_THAT(keyless.check(id, true, nullptr), ElementsAre(HasSubstr("its MAC cannot be checked: no archive key file")));
+  Manifest m;
+  m.database = "CM_CEN";
+  const std::string unsealed = keyless.create(at("2026-11-24T02:00:00Z"));
+  EXPECT_THROW(keyless.seal(unsealed, m, nullptr), sk::Error);
+  EXPECT_FALSE(fs::exists(keyless.path(unsealed) / "COMPLETE"));
+}
+
+TEST_F(ArchiveTest, KeyFileIsPrivateAndRefusedWhenOthersCanRead) {
+  EXPECT_EQ(fs::status(key_file(base_)).permissions() & fs::perms::mask,
+            fs::perms::owner_read | fs::perms::owner_write);
+  fs::permissions(key_file(base_), fs::perms::group_read, fs::perm_options::add);
+  try {
+    ArchiveKeys::load(key_file(base_));
+    ADD_FAILURE() << "a key file others can read was accepted";
+  } catch (const sk::Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("readable by group or others"));
+  }
+}
+
+TEST_F(ArchiveTest, MalformedKeyFilesAreRefused) {
+  const fs::path f = base_ / "bad.keys";
+  for (const std::string& text : std::vector<std::string>{"", "not a key file\n", "sitekeeper-archive-keys 1\n",
+                                 "sitekeeper-archive-keys 1\nk1 abcd\n",
+                                 "sitekeeper-archive-keys 1\nk1 " + std::string(64, 'g') + "\n",
+                                 "sitekeeper-archive-keys 1\nk1 " + std::string(64, 'a') + " extra\n"}) {
+    write(f, text);
+    fs::permissions(f, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+    EXPECT_THROW(ArchiveKeys::load(f), sk::Error) << text;
+  }
+}
+
+// Everything a seal writes is private, whatever the tool that wrote the snapshot chose.
+TEST_F(ArchiveTest, SealMakesTheGenerationPrivate) {
+  Archive a(root_, keys_);
+  const std::string id = make_generation(a, at("2026-11-22T02:00:00Z"));
+  EXPECT_THAT(sk::readable_by_others_under(a.root()), IsEmpty());
+  for (auto it = fs::recursive_directory_iterator(a.path(id)); it != fs::recursive_directory_iterator(); ++it) {
+    const auto perms = it->status().permissions() & fs::perms::mask;
+    EXPECT_EQ(perms, it->is_directory() ? fs::perms::owner_all : (fs::perms::owner_read | fs::perms::owner_write))
+        << it->path();
+  }
 }
 
 TEST_F(ArchiveTest, OnlyLimitsHashingToAPrefix) {
-  Archive a(root_);
+  Archive a(root_, keys_);
   const std::string id = make_generation(a, at("2026-11-22T02:00:00Z"));
   flip_byte(a.path(id) / "permissions.sql", 2);
   EXPECT_THAT(a.check(id, true, nullptr, "snapshot/"), IsEmpty());
@@ -347,7 +477,7 @@ TEST_F(ArchiveTest, OnlyLimitsHashingToAPrefix) {
 }
 
 TEST_F(ArchiveTest, CheckHonoursCancellation) {
-  Archive a(root_);
+  Archive a(root_, keys_);
   const std::string id = make_generation(a, at("2026-11-22T02:00:00Z"));
   sk::CancelToken cancel;
   cancel.cancel();
@@ -355,7 +485,7 @@ TEST_F(ArchiveTest, CheckHonoursCancellation) {
 }
 
 TEST_F(ArchiveTest, SymlinkInsideGenerationIsRefused) {
-  Archive a(root_);
+  Archive a(root_, keys_);
   write(base_ / "outside" / "secret.txt", "not archive data");
   struct {
     const char* name;
@@ -438,7 +568,7 @@ INSTANTIATE_TEST_SUITE_P(
 // Remove: path safety
 
 TEST_F(ArchiveTest, RemoveDeletesOnlyTheGeneration) {
-  Archive a(root_);
+  Archive a(root_, keys_);
   const std::string keep = make_generation(a, at("2026-11-21T02:00:00Z"));
   const std::string gone = make_generation(a, at("2026-11-22T02:00:00Z"));
   a.remove(gone);
@@ -449,7 +579,7 @@ TEST_F(ArchiveTest, RemoveDeletesOnlyTheGeneration) {
 }
 
 TEST_F(ArchiveTest, RemoveRefusesSymlinkPointingOutside) {
-  Archive a(root_);
+  Archive a(root_, keys_);
   write(base_ / "site" / "live data.db", "the live site");
   write(base_ / "site" / "20261122T020000Z" / "x", "nested");
   const auto before = tree(base_ / "site");
@@ -463,7 +593,7 @@ TEST_F(ArchiveTest, RemoveRefusesSymlinkPointingOutside) {
 }
 
 TEST_F(ArchiveTest, RemoveRefusesSymlinkToAnotherGeneration) {
-  Archive a(root_);
+  Archive a(root_, keys_);
   const std::string real = make_generation(a, at("2026-11-22T02:00:00Z"));
   fs::create_directory_symlink(a.root() / real, a.root() / "20261123T020000Z");
   EXPECT_THROW(a.remove("20261123T020000Z"), sk::Error);
@@ -472,7 +602,7 @@ TEST_F(ArchiveTest, RemoveRefusesSymlinkToAnotherGeneration) {
 }
 
 TEST_F(ArchiveTest, RemoveRefusesWhatIsNotAGenerationFolder) {
-  Archive a(root_);
+  Archive a(root_, keys_);
   const std::string real = make_generation(a, at("2026-11-22T02:00:00Z"));
   write(a.root() / "20261124T000000Z", "a file named like a generation");
   write(base_ / "x" / "keep.txt", "outside");
@@ -501,7 +631,7 @@ TEST_F(ArchiveTest, RemovingEveryGenerationLeavesPrefixSiblingsAlone) {
   write(parent / "site.db", "the live site database");
   const auto before = tree(parent);
 
-  Archive a(archive_dir);
+  Archive a(archive_dir, keys_);
   std::vector<std::string> made;
   for (const char* t : {"2026-11-21T02:00:00Z", "2026-11-22T02:00:00Z", "2026-11-22T02:00:00Z"})
     made.push_back(make_generation(a, at(t)));
@@ -531,7 +661,7 @@ TEST_F(ArchiveTest, RemovingEveryGenerationLeavesPrefixSiblingsAlone) {
 // list
 
 TEST_F(ArchiveTest, ListIgnoresNonIdsAndSymlinksAndSortsCountersNumerically) {
-  Archive a(root_);
+  Archive a(root_, keys_);
   for (const char* id : {"20261122T020000Z-10", "20261122T020000Z", "20261122T020000Z-3", "20261122T020000Z-2",
                          "20261121T235959Z", "20261122T020001Z"})
     fs::create_directory(a.root() / id);
@@ -550,7 +680,7 @@ TEST_F(ArchiveTest, ListIgnoresNonIdsAndSymlinksAndSortsCountersNumerically) {
 }
 
 TEST_F(ArchiveTest, NewestCompleteUsesNumericCounterOrder) {
-  Archive a(root_);
+  Archive a(root_, keys_);
   const auto t = at("2026-11-22T02:00:00Z");
   std::vector<std::string> ids;
   for (int i = 0; i < 10; ++i) ids.push_back(make_generation(a, t));

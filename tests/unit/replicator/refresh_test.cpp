@@ -74,6 +74,7 @@ class RefreshTest : public ::testing::Test {
     cfg_.state_path = base_ / "state dir" / "sitekeeper.db";
     cfg_.archive.path = base_ / "site archive 站点";
     cfg_.archive.keep = 7;
+    cfg_.archive.key_file = base_ / "state dir" / "archive.keys";
     for (const char* n : {"cm1", "cm2", "hd1", "hd2"}) {
       ServerConfig s;
       s.name = n;
@@ -167,7 +168,7 @@ const std::vector<std::string> kRefreshOrder = {"replay_roles",   "restore_to_st
 TEST_F(RefreshTest, BackupSealsVerifiesAndRecords) {
   const std::string id = backup_at("2026-11-22T02:00:00Z");
   EXPECT_EQ(id, "20261122T020000Z");
-  Archive a(cfg_.archive.path);
+  Archive a = replicator::open_archive(cfg_);
   EXPECT_TRUE(a.complete(id));
   EXPECT_THAT(a.check(id, true, nullptr), IsEmpty());
   EXPECT_EQ(slurp(a.path(id) / replicator::kPermissionsFile), world_->script);
@@ -208,7 +209,7 @@ TEST_F(RefreshTest, FailedBackupLeavesNoGenerationAndRunsNoHook) {
     } catch (const Error& e) {
       EXPECT_THAT(e.what(), HasSubstr("disk full")) << c.op;
     }
-    EXPECT_THAT(Archive(cfg_.archive.path).list(), IsEmpty()) << c.op;
+    EXPECT_THAT(Archive(cfg_.archive.path, nullptr).list(), IsEmpty()) << c.op;
     auto gens = state_->generations();
     ASSERT_FALSE(gens.empty());
     EXPECT_EQ(gens.front().status, "failed") << c.op;
@@ -500,7 +501,7 @@ TEST_F(RefreshTest, NewerBackupIsPickedUp) {
 // An unfinished newest generation (no marker) is never restored: the newest complete one is used.
 TEST_F(RefreshTest, UnfinishedNewestGenerationIsIgnored) {
   const std::string good = backup_at("2026-11-21T02:00:00Z");
-  Archive a(cfg_.archive.path);
+  Archive a = replicator::open_archive(cfg_);
   const std::string unfinished = a.create(at("2026-11-22T02:00:00Z"));
   write(a.path(unfinished) / "snapshot" / "toc.dat", "half");
   world_->clear();
@@ -581,7 +582,7 @@ TEST_F(RefreshTest, NoCompleteBackupIsASafetyRefusal) {
     EXPECT_THAT(world_->log(), IsEmpty());
   };
   expect_refused();  // empty archive
-  Archive a(cfg_.archive.path);
+  Archive a = replicator::open_archive(cfg_);
   const std::string id = a.create(at("2026-11-22T02:00:00Z"));
   write(a.path(id) / "snapshot" / "toc.dat", "a killed backup");
   expect_refused();  // only an unfinished generation
@@ -614,7 +615,7 @@ TEST_F(RefreshTest, FailingAfterBackupKeepsTheVerifiedBackup) {
   ASSERT_EQ(runner_->argvs().size(), 1u);
   EXPECT_TRUE(has_alert("backup", "after_backup failed"));
   EXPECT_EQ(state_->generation(r.id)->status, "verified");
-  Archive a(cfg_.archive.path);
+  Archive a = replicator::open_archive(cfg_);
   EXPECT_TRUE(a.complete(r.id));
   EXPECT_THAT(a.check(r.id, true, nullptr), IsEmpty());
   // And it is what the next refresh restores.
@@ -636,7 +637,7 @@ TEST_F(RefreshTest, RetentionKeepsTwoAfterFourBackups) {
     auto r = replicator::run_backup(ctx());
     ids.push_back(r.id);
     deleted.push_back(r.deleted);
-    Archive a(cfg_.archive.path);
+    Archive a = replicator::open_archive(cfg_);
     EXPECT_LE(a.list().size(), 2u);
     EXPECT_EQ(a.newest_complete(), r.id);  // the newest verified backup is never deleted
   }
@@ -644,7 +645,7 @@ TEST_F(RefreshTest, RetentionKeepsTwoAfterFourBackups) {
   EXPECT_THAT(deleted[1], IsEmpty());
   EXPECT_THAT(deleted[2], ElementsAre(ids[0]));
   EXPECT_THAT(deleted[3], ElementsAre(ids[1]));
-  Archive a(cfg_.archive.path);
+  Archive a = replicator::open_archive(cfg_);
   EXPECT_THAT(a.list(), ElementsAre(ids[2], ids[3]));
   for (const auto& id : a.list()) EXPECT_TRUE(a.complete(id));
   EXPECT_EQ(state_->generation(ids[0])->status, "deleted");
@@ -667,7 +668,7 @@ TEST_F(RefreshTest, RetentionNeverDeletesTheNewestVerified) {
   cfg_.archive.keep = 2;
   auto victims = replicator::apply_retention(ctx());
   EXPECT_THAT(victims, ElementsAre(ids[1]));
-  Archive a(cfg_.archive.path);
+  Archive a = replicator::open_archive(cfg_);
   EXPECT_THAT(a.list(), ElementsAre(ids[0], ids[2], ids[3]));
   EXPECT_TRUE(a.complete(ids[0]));
   EXPECT_THAT(a.check(ids[0], true, nullptr), IsEmpty());
@@ -676,7 +677,7 @@ TEST_F(RefreshTest, RetentionNeverDeletesTheNewestVerified) {
 TEST_F(RefreshTest, RetentionRemovesAKilledBackupsLeftovers) {
   cfg_.archive.keep = 2;
   const std::string first = backup_at("2026-11-20T02:00:00Z");
-  Archive a(cfg_.archive.path);
+  Archive a = replicator::open_archive(cfg_);
   const std::string killed = a.create(at("2026-11-21T02:00:00Z"));
   write(a.path(killed) / "snapshot" / "toc.dat", "half written");
   // A leftover newer than the newest complete backup might still be in progress elsewhere: kept.

@@ -1,0 +1,142 @@
+// The archive against someone who can write it: a forged generation is never served, and nothing in the
+// archive or the state store is readable by other local users. Real PostgreSQL 15, the real binary.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/hash.hpp"
+#include "pg_cluster.hpp"
+#include "replicator/manifest.hpp"
+#include "site_fixture.hpp"
+
+using namespace sk::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string newest_generation(const fs::path& archive) {
+  std::vector<std::string> ids;
+  for (const auto& e : fs::directory_iterator(archive))
+    if (e.is_directory() && std::isdigit(e.path().filename().string()[0])) ids.push_back(e.path().filename().string());
+  std::sort(ids.begin(), ids.end());
+  return ids.empty() ? "" : ids.back();
+}
+
+void expect_ok(const CommandResult& r, const std::string& what) {
+  ASSERT_EQ(r.code, 0) << what << "\nstdout:\n" << r.out << "\nstderr:\n" << r.err;
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+unsigned mode_of(const fs::path& p) {
+  struct stat st{};
+  EXPECT_EQ(::lstat(p.c_str(), &st), 0) << p;
+  return st.st_mode & 07777;
+}
+
+}  // namespace
+
+// The attack of the security review: the newest generation's snapshot is replaced by a dump holding
+// forged rows, its manifest rewritten to match, and its marker rewritten with a MAC made without the
+// manager's key (and, second try, in the old format without a MAC). verify names the generation,
+// refresh refuses it, and the replica keeps serving the genuine rows.
+TEST(Archive, ForgedGenerationIsNeverServed) {
+  Site site({.replicas = 1});
+  expect_ok(site.run({"backup"}), "backup 1");
+  expect_ok(site.run({"refresh"}), "refresh 1");
+  const std::string genuine = site.count_on_replica(0);
+  expect_ok(site.run({"backup"}), "backup 2");
+  const std::string id = newest_generation(site.archive());
+  const fs::path gen = site.archive() / id;
+
+  // The forger's dump: a copy of the site database with forged rows, dumped by pg_dump.
+  auto& a = site.active();
+  a.psql("CREATE DATABASE forged TEMPLATE " + qi(site.db()));
+  a.psql("INSERT INTO status_messages (site_code, component, message_id, severity, machine_name, message) "
+         "SELECT 'CEN', 'forger', 1, 'error', 'EVILPC', 'FORGED ROW' FROM generate_series(1, 77)", "forged");
+  fs::remove_all(gen / "snapshot");
+  std::string err;
+  ASSERT_EQ(run_command({(a.bin_dir() / "pg_dump").string(), "--format=directory", "--file=" + (gen / "snapshot").string(),
+                         "--dbname=" + a.conninfo("forged")}, {{"PGPASSWORD", a.password()}}, nullptr, &err), 0)
+      << err;
+  auto m = sk::replicator::Manifest::from_json(slurp(gen / "manifest.json"), "manifest");
+  m.files = sk::replicator::scan_files(gen, {"manifest.json", "COMPLETE"}, nullptr);
+  const std::string manifest = m.to_json();
+  std::ofstream(gen / "manifest.json", std::ios::trunc) << manifest;
+  auto marker = nlohmann::json::parse(slurp(gen / "COMPLETE"));
+  marker["manifest_sha256"] = sk::sha256_hex(manifest);
+  marker["mac"] = sk::hmac_sha256_hex("the forger's own key", "anything");
+  std::ofstream(gen / "COMPLETE", std::ios::trunc) << marker.dump();
+
+  auto verify = site.run({"verify", id});
+  EXPECT_EQ(verify.code, 1) << verify.out << verify.err;
+  EXPECT_NE(verify.err.find(id), std::string::npos) << verify.err;
+  EXPECT_NE(verify.err.find("MAC does not verify"), std::string::npos) << verify.err;
+  auto refresh = site.run({"refresh", "--force"});
+  EXPECT_EQ(site.count_on_replica(0), genuine);
+  EXPECT_EQ(site.count_on_replica(0, "message = 'FORGED ROW'"), "0");
+
+  // The old marker format, which carried no MAC, is no way in either.
+  std::ofstream(gen / "COMPLETE", std::ios::trunc)
+      << nlohmann::json{{"manifest_sha256", sk::sha256_hex(manifest)}, {"completed_at", m.created_at}}.dump();
+  verify = site.run({"verify", id});
+  EXPECT_EQ(verify.code, 1) << verify.out << verify.err;
+  EXPECT_NE(verify.err.find("carries no MAC"), std::string::npos) << verify.err;
+  refresh = site.run({"refresh", "--force"});
+  EXPECT_EQ(site.count_on_replica(0, "message = 'FORGED ROW'"), "0");
+  EXPECT_EQ(site.count_on_replica(0), genuine);
+}
+
+// Folders 0700, files 0600, the state store and the key file 0600; check warns when that slips.
+TEST(Archive, NothingIsReadableByOthersAndCheckWarns) {
+  Site site({.replicas = 1});
+  expect_ok(site.run({"capture"}), "capture");
+  expect_ok(site.run({"backup"}), "backup");
+  const fs::path root = site.archive();
+  EXPECT_EQ(mode_of(root), 0700u);
+  int files = 0;
+  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
+    if (it->is_symlink()) continue;
+    EXPECT_EQ(mode_of(it->path()), it->is_directory() ? 0700u : 0600u) << it->path();
+    files += it->is_regular_file();
+  }
+  EXPECT_GT(files, 8);
+  EXPECT_EQ(mode_of(site.dir() / "state" / "sitekeeper.db"), 0600u);
+  EXPECT_EQ(mode_of(site.dir() / "state" / "archive.keys"), 0600u);
+
+  auto clean = site.json({"check"});
+  EXPECT_TRUE(clean["warnings"].empty()) << clean.dump(2);
+  const std::string id = newest_generation(root);
+  fs::permissions(root / id / "permissions.sql", fs::perms::others_read, fs::perm_options::add);
+  auto warned = site.json({"check"});
+  ASSERT_EQ(warned["warnings"].size(), 1u) << warned.dump(2);
+  EXPECT_NE(warned["warnings"][0].get<std::string>().find("permissions.sql"), std::string::npos);
+}
+
+// A key file the manager lost: nothing can be proven intact, so nothing is restored, and the operator
+// is told why; rotation keeps older generations verifiable.
+TEST(Archive, KeyRotationAndALostKeyFile) {
+  Site site({.replicas = 1});
+  expect_ok(site.run({"backup"}), "backup 1");
+  const std::string first = newest_generation(site.archive());
+  auto rot = site.run({"rotate-key"});
+  expect_ok(rot, "rotate-key");
+  EXPECT_NE(rot.out.find("1 older key"), std::string::npos) << rot.out;
+  expect_ok(site.run({"backup"}), "backup 2");
+  expect_ok(site.run({"verify", first}), "verify of the generation sealed with the old key");
+  expect_ok(site.run({"verify"}), "verify of the generation sealed with the new key");
+
+  fs::rename(site.dir() / "state" / "archive.keys", site.dir() / "archive.keys.away");
+  auto verify = site.run({"verify"});
+  EXPECT_EQ(verify.code, 1) << verify.err;
+  EXPECT_NE(verify.err.find("no archive key file"), std::string::npos) << verify.err;
+  auto refresh = site.run({"refresh"});
+  EXPECT_NE(refresh.code, 0);
+  EXPECT_NE(refresh.err.find("no complete backup"), std::string::npos) << refresh.err;
+}
