@@ -2,12 +2,15 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <set>
 #include <string_view>
 
 #include <toml++/toml.h>
+#include <unistd.h>
 
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
@@ -20,11 +23,20 @@ namespace {
 constexpr std::size_t kMaxName = 63;
 // The site database gets suffixes for staging and retired copies; they must still fit in kMaxName.
 constexpr std::size_t kMaxDatabase = 50;
+// SQL Server's sysname.
+constexpr std::size_t kMaxSqlServerName = 128;
+// A DNS name is at most 253 bytes; a socket folder for libpq fits too.
+constexpr std::size_t kMaxHost = 255;
+// Bounds other one-line values (driver names, cron expressions, zones) only against absurd input.
+constexpr std::size_t kMaxText = 1024;
 
 const std::vector<std::string> kJobs = {"backup", "refresh", "capture", "verify", "check"};
 const std::vector<std::string> kEngines = {"postgresql", "sqlite", "sqlserver"};
 const std::vector<std::string> kTransports = {"native", "odbc"};
 const std::vector<std::string> kModes = {"manual", "automatic"};
+
+bool is_control(unsigned char c) { return c < 0x20 || c == 0x7F; }
+bool has_control(std::string_view s) { return std::any_of(s.begin(), s.end(), is_control); }
 
 // Quotes a value for a message; control bytes are escaped so a NUL or newline cannot garble it.
 std::string quote(std::string_view s) {
@@ -41,7 +53,7 @@ std::string quote(std::string_view s) {
     if (c == '"' || c == '\\') {
       out += '\\';
       out += static_cast<char>(c);
-    } else if (c < 0x20 || c == 0x7F) {
+    } else if (is_control(c)) {
       static const char* hex = "0123456789abcdef";
       out += "\\u00";
       out += hex[c >> 4];
@@ -113,13 +125,72 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
-// Returns why `name` cannot be used as a database, role or server name, or "" when it can.
+// Returns why `name` cannot be used as an identifier (database, role, server, user, host...), or ""
+// when it can. Control characters are refused because names end up in log lines, SQL and files.
 std::string name_problem(std::string_view name, std::size_t max, const std::string& noun = "a name") {
   if (name.empty()) return "expected " + noun + ", got an empty one";
   if (name.find('\0') != std::string_view::npos) return "expected " + noun + " without NUL bytes";
+  if (has_control(name))
+    return "expected " + noun + " without control characters, got " + quote(name);
   if (name.size() > max)
     return "expected " + noun + " of at most " + std::to_string(max) + " bytes, got " +
            std::to_string(name.size()) + " bytes";
+  return {};
+}
+
+// Stats `p`, following links; a broken link is a problem rather than a missing path.
+std::string status_problem(const fs::path& p, fs::file_status& st) {
+  std::error_code ec;
+  st = fs::status(p, ec);
+  if (st.type() == fs::file_type::not_found) {
+    bool link = fs::is_symlink(fs::symlink_status(p, ec));
+    return link ? show_path(p) + " is a broken symbolic link" : "";
+  }
+  if (ec) return show_path(p) + " cannot be checked: " + ec.message();
+  return {};
+}
+
+std::string access_problem(const fs::path& p, int mode) {
+  if (::access(p.c_str(), mode) == 0) return {};
+  return show_path(p) + " is not writable: " + std::strerror(errno);
+}
+
+// Why `dir` can neither be used nor created as a folder to write into, or "" when it can. It only
+// looks, walking up to the nearest existing folder: a refused file must leave nothing on disk.
+std::string folder_problem(const fs::path& dir) {
+  for (fs::path p = dir;; p = p.parent_path()) {
+    fs::file_status st;
+    if (auto why = status_problem(p, st); !why.empty()) return why;
+    if (st.type() == fs::file_type::not_found) {
+      if (p == p.parent_path()) return "no folder of " + show_path(dir) + " exists";
+      continue;
+    }
+    if (!fs::is_directory(st)) return show_path(p) + " is not a folder";
+    return access_problem(p, W_OK | X_OK);
+  }
+}
+
+// The same for a file that is opened for writing, and created when missing.
+std::string file_problem(const fs::path& file) {
+  if (!file.has_filename()) return show_path(file) + " names a folder";
+  if (auto why = folder_problem(file.parent_path()); !why.empty()) return why;
+  fs::file_status st;
+  if (auto why = status_problem(file, st); !why.empty()) return why;
+  if (st.type() == fs::file_type::not_found) return {};
+  if (fs::is_directory(st)) return show_path(file) + " is a folder";
+  return access_problem(file, R_OK | W_OK);
+}
+
+// Why `sql` cannot be a validate query, or "" when it can. Tabs and newlines are ordinary in SQL.
+std::string query_problem(std::string_view sql) {
+  if (std::all_of(sql.begin(), sql.end(), [](unsigned char c) { return std::isspace(c); }))
+    return "expected an SQL query, got an empty one";
+  if (sql.find('\0') != std::string_view::npos) return "expected an SQL query without NUL bytes";
+  if (std::any_of(sql.begin(), sql.end(), [](unsigned char c) {
+        return is_control(c) && c != '\t' && c != '\n' && c != '\r';
+      }))
+    return "expected an SQL query without control characters other than tab and newline, got " +
+           quote(sql);
   return {};
 }
 
@@ -336,10 +407,37 @@ class Section {
     return ok;
   }
 
-  // A command run without a shell: at least the program, which must not be empty.
+  // An array of strings whose every element `problem(element, index)` accepts ("" when it does);
+  // each refused one is reported at its own position.
+  template <class Check>
+  bool checked_strings(const std::string& key, std::vector<std::string>& out, Check problem) {
+    std::vector<std::string> v;
+    std::vector<SourcePos> where;
+    if (!strings(key, v, &where)) return false;
+    bool ok = true;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      std::string why = problem(v[i], i);
+      if (why.empty()) continue;
+      r_.error(where[i], path(key) + "[" + std::to_string(i) + "]", why);
+      ok = false;
+    }
+    if (ok) out = std::move(v);
+    return ok;
+  }
+
+  // A command run without a shell: at least the program, which must not be empty. The program is
+  // a path; an argument is any text but empty (a forgotten value) or NUL (exec would cut it there).
   bool argv(const std::string& key, std::vector<std::string>& out) {
     std::vector<std::string> v;
-    if (!strings(key, v)) return false;
+    auto problem = [](const std::string& arg, std::size_t i) -> std::string {
+      if (i == 0 && has_control(arg))
+        return "expected a program path without control characters, got " + quote(arg);
+      if (i == 0) return {};  // an empty program is reported for the whole array below
+      if (arg.empty()) return "expected an argument, got an empty one";
+      if (arg.find('\0') != std::string::npos) return "expected an argument without NUL bytes";
+      return {};
+    };
+    if (!checked_strings(key, v, problem)) return false;
     if (v.empty() || v.front().empty()) {
       error(*get(key), key,
             "expected a command as an argv array such as [\"/usr/local/bin/tool\", \"arg\"], got " +
@@ -350,10 +448,11 @@ class Section {
     return true;
   }
 
-  bool name(const std::string& key, std::size_t max, std::string& out) {
+  bool name(const std::string& key, std::size_t max, std::string& out,
+            const std::string& noun = "a name", SourcePos* at = nullptr) {
     std::string v;
-    if (!string(key, v)) return false;
-    if (auto why = name_problem(v, max); !why.empty()) {
+    if (!string(key, v, at)) return false;
+    if (auto why = name_problem(v, max, noun); !why.empty()) {
       error(*get(key), key, why);
       return false;
     }
@@ -367,6 +466,11 @@ class Section {
     if (!string(key, v)) return false;
     if (v.empty() || v.find('\0') != std::string::npos) {
       error(*get(key), key, "expected a path, got " + quote(v));
+      return false;
+    }
+    // A path goes into server settings and commands, where a newline would start a new setting.
+    if (has_control(v)) {
+      error(*get(key), key, "expected a path without control characters, got " + quote(v));
       return false;
     }
     fs::path p(v);
@@ -451,7 +555,7 @@ class Loader {
   }
 
   void read_site(Section s) {
-    s.string("code", cfg_.site.code);
+    s.name("code", kMaxName, cfg_.site.code, "a site code");
     s.require("database", "the site database name");
     s.name("database", kMaxDatabase, cfg_.site.database);
     s.finish();
@@ -459,13 +563,15 @@ class Loader {
 
   void read_state(Section s) {
     cfg_.state_path = (dir_ / "state/sitekeeper.db").lexically_normal();
-    s.file_path("path", dir_, cfg_.state_path);
+    if (s.file_path("path", dir_, cfg_.state_path) || !s.get("path"))
+      check_writable(s, "a file", file_problem(cfg_.state_path));
     s.finish();
   }
 
   void read_archive(Section s) {
     cfg_.archive.path = (dir_ / "archive").lexically_normal();
-    s.file_path("path", dir_, cfg_.archive.path);
+    if (s.file_path("path", dir_, cfg_.archive.path) || !s.get("path"))
+      check_writable(s, "a folder", folder_problem(cfg_.archive.path));
     s.integer("keep", 1, std::numeric_limits<int>::max(), cfg_.archive.keep);
     s.duration("max_age", cfg_.archive.max_age, true);
     s.argv("after_backup", cfg_.archive.after_backup);
@@ -483,6 +589,17 @@ class Loader {
       else r_.error(s.pos(), s.path(key), what);
     }
     s.finish();
+  }
+
+  // Checked here, before any command creates its first file, so that a path that cannot be made is
+  // refused with its line instead of failing halfway through a command.
+  void check_writable(Section& s, const std::string& what, const std::string& why) {
+    if (why.empty()) return;
+    const toml::node* n = s.get("path");
+    r_.error(n ? pos_of(n->source()) : s.pos(), s.path("path"),
+             "expected " + what + " that sitekeeper can create or write, but " + why);
+    r_.hint("missing folders are created, so the nearest existing one must be a folder that the "
+            "user running sitekeeper can write into");
   }
 
   // [servers] is the one table whose keys are free names, so it has no unknown keys.
@@ -512,10 +629,16 @@ class Loader {
         sv.transport != "odbc")
       s.error(*s.get("transport"), "transport", "expected \"odbc\" for a sqlserver server, got " +
                                                     quote(sv.transport));
-    s.string("host", sv.host);
+    s.name("host", kMaxHost, sv.host, "a host");
     s.integer("port", 1, 65535, sv.port, "a port");
-    s.string("user", sv.user);
-    s.string("odbc_driver", sv.odbc_driver);
+    s.name("user", sv.engine == "sqlserver" ? kMaxSqlServerName : kMaxName, sv.user, "a user name");
+    // Written into the ODBC connection string as is, where these characters would end the value.
+    const std::string& d = sv.odbc_driver;
+    if (s.name("odbc_driver", kMaxText, sv.odbc_driver, "an ODBC driver name") &&
+        (d.find_first_of(";{}=") != std::string::npos || d.front() == ' ' || d.back() == ' '))
+      s.error(*s.get("odbc_driver"), "odbc_driver",
+              "expected an ODBC driver name without ; { } = or surrounding spaces, got " +
+                  quote(sv.odbc_driver));
     s.file_path("data_dir", dir_, sv.data_dir);
     if (sv.engine == "sqlite") s.require("data_dir", "the database directory of a sqlite server");
     s.file_path("bin_dir", {}, sv.bin_dir);
@@ -549,6 +672,11 @@ class Loader {
   }
 
   void password_from_config(Section& s, ServerConfig& sv, const toml::node& n) {
+    if (n.as_string()->get().empty()) {
+      s.error(n, "password", "expected a password, got an empty one");
+      r_.hint("leave password out for a server that needs none");
+      return;
+    }
     if (readable_by_others(file_)) {
       s.error(n, "password",
               "expected a config file that only its owner can read when it holds a password, but " +
@@ -580,6 +708,11 @@ class Loader {
     auto eol = text.find('\n');
     if (eol != std::string::npos) text.resize(eol);
     if (!text.empty() && text.back() == '\r') text.pop_back();
+    if (text.empty()) {
+      s.error(n, "password_file", "expected a password on the first line of " + show_path(f) +
+                                      ", got an empty line");
+      return;
+    }
     sv.password_file = f;
     sv.password = std::move(text);
     sv.password_source = "file";
@@ -628,18 +761,13 @@ class Loader {
   }
 
   void read_replica(Section s) {
-    std::vector<SourcePos> where;
-    std::vector<std::string> readers;
-    if (s.strings("readers", readers, &where)) {
-      for (std::size_t i = 0; i < readers.size(); ++i) {
-        if (auto why = name_problem(readers[i], kMaxName); !why.empty())
-          r_.error(where[i], s.path("readers") + "[" + std::to_string(i) + "]", why);
-      }
-      cfg_.replica.readers = std::move(readers);
-    }
+    s.checked_strings("readers", cfg_.replica.readers,
+                      [](const std::string& r, std::size_t) { return name_problem(r, kMaxName); });
     s.integer("jobs", 1, 64, cfg_.replica.jobs);
     s.duration("swap_timeout", cfg_.replica.swap_timeout, true);
-    s.strings("validate", cfg_.replica.validate);
+    s.checked_strings("validate", cfg_.replica.validate, [](const std::string& q, std::size_t) {
+      return query_problem(q);
+    });
     s.finish();
   }
 
@@ -685,15 +813,20 @@ class Loader {
     int triggers = count_triggers(s);
     if (triggers == 0)
       s.reporter().error(s.pos(), s.path("cron"), "expected one of cron, every or after");
-    s.string("cron", sc.cron, &sc.cron_pos);
+    // A trigger that fails its own check leaves no trigger, which is not a schedule either.
+    if (s.get("cron") && !s.name("cron", kMaxText, sc.cron, "a cron expression", &sc.cron_pos))
+      ok = false;
     Millis every{0};
     if (s.duration("every", every, true)) sc.every = every;
-    s.string("after", sc.after, &after_at);
+    else if (s.get("every")) ok = false;
+    if (s.one_of("after", kJobs, sc.after)) after_at = pos_of(s.get("after")->source());
+    else if (s.get("after")) ok = false;
     if (const toml::node* d = s.get("delay"); d && !s.get("after"))
       s.error(*d, "delay", "expected only together with after");
     else
       s.duration("delay", sc.delay, false);
-    s.string("timezone", sc.timezone, &sc.timezone_pos);
+    // Only the name is checked here; schedules/ loads the zone, whatever the trigger.
+    s.name("timezone", kMaxText, sc.timezone, "a time zone", &sc.timezone_pos);
     s.boolean("catch_up", sc.catch_up);
     s.integer("retries", 0, 1000, sc.retries);
     s.duration("retry_delay", sc.retry_delay, false);

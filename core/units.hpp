@@ -10,9 +10,14 @@ namespace sk {
 
 using Millis = std::chrono::milliseconds;
 
-// Returns nullopt when `text` is not a duration; never throws.
+// The whole text must match, or the result is nullopt; neither throws. A number is digits with an
+// optional fraction: no sign, exponent, whitespace or bare dot.
+//
+// A duration is one or more number+unit parts (ms, s, m or min, h, d, w), largest unit first, each
+// unit once: "1h30m". At most 10^15 ms.
 std::optional<Millis> parse_duration(std::string_view text);
-// Sizes use powers of 1024 (kB, MB, GB, TB; B or no unit for bytes). Returns nullopt on bad input.
+// Sizes use powers of 1024 (kB, MB, GB, TB; B or no unit for whole bytes), with at most one space
+// before the unit ("16 MB"). At most 2^63 - 1 bytes.
 std::optional<std::uint64_t> parse_size(std::string_view text);
 
 std::string format_duration(Millis d);  // "2h 5m", "3.2s", "120ms"

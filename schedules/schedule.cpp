@@ -128,13 +128,15 @@ Schedule schedule_from_config(const ScheduleConfig& sc, const std::filesystem::p
   int kinds = !sc.cron.empty() + sc.every.has_value() + !sc.after.empty();
   if (kinds != 1)
     throw ConfigError(at(sc.pos, 0, "schedule") + "expected exactly one of cron, every or after");
+  // Loaded whatever the trigger: every and after do not use the zone, but a wrong one is still a
+  // mistake in the file, and it would surface only on the day the trigger becomes a cron.
+  std::shared_ptr<const TimeZone> zone;
+  try {
+    zone = TimeZone::load(sc.timezone, zoneinfo_root);
+  } catch (const TimeZoneError& e) {
+    throw ConfigError(at(sc.timezone_pos, 0, "timezone") + e.what(), e.hint());
+  }
   if (!sc.cron.empty()) {
-    std::shared_ptr<const TimeZone> zone;
-    try {
-      zone = TimeZone::load(sc.timezone, zoneinfo_root);
-    } catch (const TimeZoneError& e) {
-      throw ConfigError(at(sc.timezone_pos, 0, "timezone") + e.what(), e.hint());
-    }
     try {
       return Schedule::cron(parse_cron(sc.cron), zone);
     } catch (const CronError& e) {

@@ -1,5 +1,6 @@
 #include "core/config.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -8,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "core/error.hpp"
+#include "core/fsutil.hpp"
 
 namespace sk {
 namespace {
@@ -53,16 +55,20 @@ std::optional<std::string> lookup_fake(const std::string& name) {
   return it->second;
 }
 
-// The error text for `toml`, or "" when it loads.
-std::string load_error(const std::string& toml, fs::perms perms = kOwnerOnly) {
-  TempDir dir;
-  fs::path file = dir.write("sk.toml", toml, perms);
+// The error text of loading `file`, or "" when it loads.
+std::string error_of(const fs::path& file) {
   try {
     load_config(file, &lookup_fake);
   } catch (const ConfigError& e) {
     return e.what();
   }
   return "";
+}
+
+// The error text for `toml`, or "" when it loads.
+std::string load_error(const std::string& toml, fs::perms perms = kOwnerOnly) {
+  TempDir dir;
+  return error_of(dir.write("sk.toml", toml, perms));
 }
 
 // The smallest valid config; rows add to it. Its last line is line 7.
@@ -131,6 +137,27 @@ const Row kRows[] = {
      "9:11: failover.max_lag: expected a size such as \"16MB\", got \"16 parsecs\""},
     {"negative_size", kBase + "[failover]\nmax_lag = -1\n",
      "9:11: failover.max_lag: expected a size such as \"16MB\", got -1"},
+    // a malformed number is refused whole, not read by its prefix
+    {"duration_two_dots", kBase + "[archive]\nmax_age = \"1.2.3d\"\n",
+     "9:11: archive.max_age: expected a duration such as \"5s\", got \"1.2.3d\""},
+    {"duration_trailing_garbage", kBase + "[replica]\nswap_timeout = \"5sx\"\n",
+     "9:16: replica.swap_timeout: expected a duration such as \"5s\", got \"5sx\""},
+    {"duration_sign", kBase + "[failover]\nprobe_timeout = \"-1s\"\n",
+     "9:17: failover.probe_timeout: expected a duration such as \"5s\", got \"-1s\""},
+    {"duration_no_unit_at_end", kBase + "[[schedule]]\njob = \"capture\"\nevery = \"1h30\"\n",
+     "10:9: schedule[0].every: expected a duration such as \"5s\", got \"1h30\""},
+    {"duration_space", kBase + "[[schedule]]\njob = \"backup\"\nevery = \"1h\"\nretry_delay = \" 5m\"\n",
+     "11:15: schedule[0].retry_delay: expected a duration such as \"5s\", got \" 5m\""},
+    {"duration_empty", kBase + "[archive]\nmax_age = \"\"\n",
+     "9:11: archive.max_age: expected a duration such as \"5s\", got \"\""},
+    {"size_two_dots", kBase + "[failover]\nmax_lag = \"1.5.3MB\"\n",
+     "9:11: failover.max_lag: expected a size such as \"16MB\", got \"1.5.3MB\""},
+    {"size_trailing_space", kBase + "[failover]\nmax_lag = \"16MB \"\n",
+     "9:11: failover.max_lag: expected a size such as \"16MB\", got \"16MB \""},
+    {"size_unit_only", kBase + "[failover]\nmax_lag = \"MB\"\n",
+     "9:11: failover.max_lag: expected a size such as \"16MB\", got \"MB\""},
+    {"size_overflow", kBase + "[failover]\nmax_lag = \"99999999TB\"\n",
+     "9:11: failover.max_lag: expected a size such as \"16MB\", got \"99999999TB\""},
     // integer ranges
     {"port_zero", kBase + "[servers.cm3]\nport = 0\n",
      "9:8: servers.cm3.port: expected a port from 1 to 65535, got 0"},
@@ -221,8 +248,91 @@ const Row kRows[] = {
      "9:12: replica.readers[0]: expected a name of at most 63 bytes, got 64 bytes"},
     {"reader_nul", kBase + "[replica]\nreaders = [\"ok\", \"he\\u0000lp\"]\n",
      "9:18: replica.readers[1]: expected a name without NUL bytes"},
+    // control characters would split log lines and settings files, or forge an entry
+    {"database_newline", "[site]\ndatabase = \"CM\\nX\"\n[servers.cm1]\n[roles]\nactive = \"cm1\"\n",
+     "2:12: site.database: expected a name without control characters, got \"CM\\u000aX\""},
+    {"database_escape", "[site]\ndatabase = \"CM\\u001b[31m\"\n[servers.cm1]\n[roles]\nactive = \"cm1\"\n",
+     "2:12: site.database: expected a name without control characters, got \"CM\\u001b[31m\""},
+    {"site_code_newline", "[site]\ncode = \"CEN\\n\"\ndatabase = \"x\"\n[servers.cm1]\n[roles]\nactive = \"cm1\"\n",
+     "2:8: site.code: expected a site code without control characters, got \"CEN\\u000a\""},
+    {"server_name_newline", kBase + "[servers.\"a\\nb\"]\n",
+     "8:10: servers.\"a\\u000ab\": expected a server name without control characters"},
+    {"reader_tab", kBase + "[replica]\nreaders = [\"help\\tdesk\"]\n",
+     "9:12: replica.readers[0]: expected a name without control characters, got \"help\\u0009desk\""},
+    {"user_del", kBase + "[servers.cm3]\nuser = \"pg\\u007f\"\n",
+     "9:8: servers.cm3.user: expected a user name without control characters, got \"pg\\u007f\""},
+    {"user_too_long", kBase + "[servers.cm3]\nuser = \"" + std::string(64, 'u') + "\"\n",
+     "9:8: servers.cm3.user: expected a user name of at most 63 bytes, got 64 bytes"},
+    {"host_newline", kBase + "[servers.cm3]\nhost = \"db\\nhost=evil\"\n",
+     "9:8: servers.cm3.host: expected a host without control characters, got \"db\\u000ahost=evil\""},
+    {"odbc_driver_control", kBase + "[servers.cm3]\nodbc_driver = \"PostgreSQL\\r\"\n",
+     "9:15: servers.cm3.odbc_driver: expected an ODBC driver name without control characters"},
+    {"odbc_driver_separator", kBase + "[servers.cm3]\nodbc_driver = \"PostgreSQL};UID=x\"\n",
+     "9:15: servers.cm3.odbc_driver: expected an ODBC driver name without ; { } = or surrounding spaces, "
+     "got \"PostgreSQL};UID=x\""},
+    {"odbc_driver_space", kBase + "[servers.cm3]\nodbc_driver = \" PostgreSQL\"\n",
+     "9:15: servers.cm3.odbc_driver: expected an ODBC driver name without ; { } = or surrounding spaces"},
+    {"timezone_newline", kBase + "[[schedule]]\njob = \"backup\"\ncron = \"0 2 * * *\"\ntimezone = \"UTC\\n\"\n",
+     "11:12: schedule[0].timezone: expected a time zone without control characters, got \"UTC\\u000a\""},
+    {"standby_control", kBase + "standby = \"cm\\u00012\"\n",
+     "8:11: roles.standby: expected a server defined in [servers], got \"cm\\u00012\""},
+    {"path_newline", kBase + "[servers.cm3]\ndata_dir = \"data\\nport = 1\"\n",
+     "9:12: servers.cm3.data_dir: expected a path without control characters, got \"data\\u000aport = 1\""},
+    {"program_control", kBase + "[alerts]\ncommand = [\"/usr/bin/page\\u001b\", \"{job}\"]\n",
+     "9:12: alerts.command[0]: expected a program path without control characters"},
+    {"argument_nul", kBase + "[failover]\nfence = [\"/usr/local/bin/fence\", \"a\\u0000b\"]\n",
+     "9:34: failover.fence[1]: expected an argument without NUL bytes"},
+    {"validate_control", kBase + "[replica]\nvalidate = [\"SELECT 1\\u001b\"]\n",
+     "9:13: replica.validate[0]: expected an SQL query without control characters other than tab and newline"},
+    // an empty string wherever a value is required
+    {"site_code_empty", "[site]\ncode = \"\"\ndatabase = \"x\"\n[servers.cm1]\n[roles]\nactive = \"cm1\"\n",
+     "2:8: site.code: expected a site code, got an empty one"},
+    {"database_empty", "[site]\ndatabase = \"\"\n[servers.cm1]\n[roles]\nactive = \"cm1\"\n",
+     "2:12: site.database: expected a name, got an empty one"},
+    {"host_empty", kBase + "[servers.cm3]\nhost = \"\"\n", "9:8: servers.cm3.host: expected a host, got an empty one"},
+    {"user_empty", kBase + "[servers.cm3]\nuser = \"\"\n",
+     "9:8: servers.cm3.user: expected a user name, got an empty one"},
+    {"odbc_driver_empty", kBase + "[servers.cm3]\ntransport = \"odbc\"\nodbc_driver = \"\"\n",
+     "10:15: servers.cm3.odbc_driver: expected an ODBC driver name, got an empty one"},
+    {"password_empty", kBase + "[servers.cm3]\npassword = \"\"\n",
+     "9:12: servers.cm3.password: expected a password, got an empty one"},
+    {"data_dir_empty", kBase + "[servers.cm3]\ndata_dir = \"\"\n", "9:12: servers.cm3.data_dir: expected a path, got \"\""},
+    {"bin_dir_empty", kBase + "[servers.cm3]\nbin_dir = \"\"\n", "9:11: servers.cm3.bin_dir: expected a path, got \"\""},
+    {"password_file_empty", kBase + "[servers.cm3]\npassword_file = \"\"\n",
+     "9:17: servers.cm3.password_file: expected a path, got \"\""},
+    {"archive_path_empty", kBase + "[archive]\npath = \"\"\n", "9:8: archive.path: expected a path, got \"\""},
+    {"active_empty", "[site]\ndatabase = \"x\"\n[servers.cm1]\n[roles]\nactive = \"\"\n",
+     "5:10: roles.active: expected a server defined in [servers], got \"\""},
+    {"replica_empty", kBase + "replicas = [\"\"]\n",
+     "8:13: roles.replicas[0]: expected a server defined in [servers], got \"\""},
+    {"reader_empty", kBase + "[replica]\nreaders = [\"helpdesk\", \"\"]\n",
+     "9:24: replica.readers[1]: expected a name, got an empty one"},
+    {"validate_empty", kBase + "[replica]\nvalidate = [\"SELECT 1\", \" \\n \"]\n",
+     "9:25: replica.validate[1]: expected an SQL query, got an empty one"},
+    {"argument_empty", kBase + "[failover]\nfence = [\"/usr/local/bin/fence\", \"\"]\n",
+     "9:34: failover.fence[1]: expected an argument, got an empty one"},
+    {"alias_empty_program", kBase + "[failover]\nalias = [\"\"]\n",
+     "9:9: failover.alias: expected a command as an argv array such as [\"/usr/local/bin/tool\", \"arg\"], "
+     "got an empty program"},
+    {"cron_empty", kBase + "[[schedule]]\njob = \"backup\"\ncron = \"\"\n",
+     "10:8: schedule[0].cron: expected a cron expression, got an empty one"},
+    {"after_empty", kBase + "[[schedule]]\njob = \"refresh\"\nafter = \"\"\n",
+     "10:9: schedule[0].after: expected backup or refresh or capture or verify or check, got \"\""},
+    {"timezone_empty", kBase + "[[schedule]]\njob = \"backup\"\nevery = \"1h\"\ntimezone = \"\"\n",
+     "11:12: schedule[0].timezone: expected a time zone, got an empty one"},
     // paths
     {"empty_path", kBase + "[state]\npath = \"\"\n", "9:8: state.path: expected a path, got \"\""},
+    // sk.toml, the config itself, is a file that no folder can be made in
+    {"archive_under_a_file", kBase + "[archive]\npath = \"sk.toml/archive\"\n",
+     "9:8: archive.path: expected a folder that sitekeeper can create or write, but "},
+    {"archive_is_a_file", kBase + "[archive]\npath = \"sk.toml\"\n",
+     "9:8: archive.path: expected a folder that sitekeeper can create or write, but "},
+    {"state_under_a_file", kBase + "[state]\npath = \"sk.toml/state/sitekeeper.db\"\n",
+     "9:8: state.path: expected a file that sitekeeper can create or write, but "},
+    {"state_is_a_folder", kBase + "[state]\npath = \".\"\n",
+     "9:8: state.path: expected a file that sitekeeper can create or write, but "},
+    {"archive_under_a_system_file", kBase + "[archive]\npath = \"/dev/null/archive\"\n",
+     "9:8: archive.path: expected a folder that sitekeeper can create or write, but /dev/null is not a folder"},
     // syntax
     {"syntax", "[site\ndatabase = \"x\"\n", "1:6: toml: expected valid TOML"},
 };
@@ -460,7 +570,7 @@ data_dir = "../data/lite"
 [state]
 path = "../var/state.db"
 [archive]
-path = "/srv/archive with space"
+path = ")" + (dir.path() / "archive with space").string() + R"("
 )");
   // Loaded through a relative path from another folder: Config::file is still absolute.
   fs::path old = fs::current_path();
@@ -470,8 +580,97 @@ path = "/srv/archive with space"
   EXPECT_EQ(c.file, file);
   EXPECT_TRUE(c.file.is_absolute());
   EXPECT_EQ(c.state_path, dir.path() / "var/state.db");
-  EXPECT_EQ(c.archive.path, "/srv/archive with space");
+  EXPECT_EQ(c.archive.path, dir.path() / "archive with space");
   EXPECT_EQ(c.server("lite").data_dir, dir.path() / "data/lite");
+}
+
+// Every file and folder below `root`, so a test can tell that loading left the disk as it was.
+std::vector<fs::path> tree(const fs::path& root) {
+  std::vector<fs::path> out;
+  for (const auto& e : fs::recursive_directory_iterator(root)) out.push_back(fs::relative(e.path(), root));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST(CoreConfig, LoadingCreatesNothing) {
+  TempDir dir;
+  load_config(dir.write("sk.toml", kBase + "[state]\npath = \"var/state/sk.db\"\n[archive]\npath = \"var/archive\"\n"),
+              &lookup_fake);
+  EXPECT_EQ(tree(dir.path()), std::vector<fs::path>{"sk.toml"});
+}
+
+TEST(CoreConfig, UncreatableArchivePathCreatesNoFolder) {
+  TempDir dir;
+  dir.write("blocker", "not a folder\n");
+  fs::path file = dir.write("sk.toml", kBase + "[state]\npath = \"var/state/sk.db\"\n"
+                                               "[archive]\npath = \"blocker/deep/archive\"\n");
+  try {
+    load_config(file, &lookup_fake);
+    FAIL() << "expected a ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              file.string() + ":11:8: archive.path: expected a folder that sitekeeper can create or write, but " +
+                  show_path(dir.path() / "blocker") + " is not a folder");
+    EXPECT_NE(e.hint().find("nearest existing one must be a folder"), std::string::npos) << e.hint();
+    EXPECT_EQ(e.exit_code(), kUsage);
+  }
+  EXPECT_EQ(tree(dir.path()), (std::vector<fs::path>{"blocker", "sk.toml"}));
+}
+
+TEST(CoreConfig, DefaultStatePathIsCheckedToo) {
+  TempDir dir;
+  dir.write("state", "a file where the default state folder would go\n");
+  std::string err = error_of(dir.write("sk.toml", kBase));
+  EXPECT_NE(err.find("sk.toml:1:1: state.path: expected a file that sitekeeper can create or write, but " +
+                     show_path(dir.path() / "state") + " is not a folder"),
+            std::string::npos)
+      << err;
+  EXPECT_EQ(tree(dir.path()), (std::vector<fs::path>{"sk.toml", "state"}));
+}
+
+TEST(CoreConfig, BrokenSymlinkInAPathIsRefused) {
+  TempDir dir;
+  fs::create_symlink(dir.path() / "gone", dir.path() / "archive");
+  std::string err = error_of(dir.write("sk.toml", kBase + "[archive]\npath = \"archive/site\"\n"));
+  EXPECT_NE(err.find(":9:8: archive.path: expected a folder that sitekeeper can create or write, but " +
+                     show_path(dir.path() / "archive") + " is a broken symbolic link"),
+            std::string::npos)
+      << err;
+}
+
+TEST(CoreConfig, ExistingStateFileAndArchiveFolderAreFine) {
+  TempDir dir;
+  dir.write("var/sk.db", "");
+  fs::create_directories(dir.path() / "archive");
+  fs::create_symlink(dir.path() / "archive", dir.path() / "archive link");
+  Config c = load_config(
+      dir.write("sk.toml", kBase + "[state]\npath = \"var/sk.db\"\n[archive]\npath = \"archive link\"\n"),
+      &lookup_fake);
+  EXPECT_EQ(c.state_path, dir.path() / "var/sk.db");
+  EXPECT_EQ(c.archive.path, dir.path() / "archive link");
+}
+
+TEST(CoreConfig, MultiLineQueriesAndEmptyStringsWhereTheyMeanSomething) {
+  TempDir dir;
+  Config c = load_config(dir.write("sk.toml", kBase + R"([replica]
+validate = ["""
+SELECT count(*)
+	FROM sites"""]
+[http]
+listen = ""
+[[schedule]]
+job = "backup"
+every = "1h30m"
+timezone = "Europe/Berlin"
+[failover]
+fence = ["/usr/local/bin/fence", "--reason", "lost {server}"]
+)"),
+                         &lookup_fake);
+  EXPECT_EQ(c.replica.validate.at(0), "SELECT count(*)\n\tFROM sites");
+  EXPECT_TRUE(c.http.listen.empty());
+  EXPECT_EQ(c.schedules.at(0).every, std::chrono::minutes(90));
+  EXPECT_EQ(c.schedules.at(0).timezone, "Europe/Berlin");
+  EXPECT_EQ(c.failover.fence.size(), 3u);
 }
 
 TEST(CoreConfig, ServerAndRoleNamesMayHoldSpacesQuotesAndCase) {
@@ -561,6 +760,16 @@ TEST(CoreConfigPassword, MissingPasswordFile) {
   std::string err = load_error(with_server("password_file = \"missing.pw\"\n"));
   EXPECT_NE(err.find("servers.cm1.password_file: expected a readable file"), std::string::npos)
       << err;
+}
+
+TEST(CoreConfigPassword, EmptyPasswordFileIsRefused) {
+  TempDir dir;
+  dir.write("cm1.pw", "\nsecond line\n", kOwnerOnly);
+  std::string err = error_of(dir.write("sk.toml", with_server("password_file = \"cm1.pw\"\n")));
+  EXPECT_NE(err.find("sk.toml:6:17: servers.cm1.password_file: expected a password on the first line of "),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("cm1.pw\", got an empty line"), std::string::npos) << err;
 }
 
 TEST(CoreConfigPassword, PasswordAndPasswordFileTogether) {

@@ -2,6 +2,7 @@
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -249,6 +250,50 @@ TEST(Cron, ConfigErrorPointsIntoTheFile) {
   auto s = sk::sched::schedule_from_config(sc, "site.toml");
   EXPECT_EQ(s.kind(), Schedule::Kind::every);
   EXPECT_EQ(fmt(*s.next_fire(utc(2026, 1, 1, 10, 31))), "2026-01-01 11:00");
+}
+
+// every and after do not use their zone, yet a wrong one is refused too, pointing at its value.
+TEST(Cron, TimeZoneIsCheckedWhateverTheTrigger) {
+  sk::ScheduleConfig every, after, cron;
+  every.every = minutes(30);
+  after.after = "backup";
+  cron.cron = "0 2 * * *";
+  for (sk::ScheduleConfig* sc : {&every, &after, &cron}) {
+    sc->job = "refresh";
+    sc->pos = {10, 1};
+    sc->timezone_pos = {12, 12};
+    for (const char* good : {"UTC", "local", "Europe/Berlin"}) {
+      sc->timezone = good;
+      EXPECT_NO_THROW(sk::sched::schedule_from_config(*sc, "site.toml")) << good;
+    }
+    const std::pair<const char*, const char*> bad[] = {
+        {"Mars/Olympus", "site.toml:12:12: timezone: unknown time zone 'Mars/Olympus'"},
+        {"../../etc/passwd", "site.toml:12:12: timezone: invalid time zone name '../../etc/passwd'"},
+    };
+    for (const auto& [zone, message] : bad) {
+      sc->timezone = zone;
+      try {
+        sk::sched::schedule_from_config(*sc, "site.toml");
+        ADD_FAILURE() << zone << " accepted";
+      } catch (const sk::ConfigError& e) {
+        EXPECT_STREQ(e.what(), message);
+      }
+    }
+  }
+  // check_schedules lists them all, one line each.
+  every.job = "capture";
+  after.job = "verify";
+  after.timezone_pos = {20, 12};
+  cron.job = "backup";
+  cron.timezone = "UTC";
+  try {
+    sk::sched::check_schedules({every, after, cron}, "site.toml");
+    FAIL() << "accepted";
+  } catch (const sk::ConfigError& e) {
+    EXPECT_STREQ(e.what(),
+                 "site.toml:12:12: timezone: invalid time zone name '../../etc/passwd'\n"
+                 "site.toml:20:12: timezone: invalid time zone name '../../etc/passwd'");
+  }
 }
 
 }  // namespace
