@@ -3,16 +3,15 @@
 #include <soci/soci.h>
 
 #include "core/error.hpp"
-#include "core/log.hpp"
 #include "sql/ident.hpp"
-#include "sql/postgres/pg_queries.hpp"
 #include "sql/postgres/pg_session.hpp"
+#include "sql/postgres/pg_sql.hpp"
 
 namespace sk::sql {
 
 namespace {
+namespace q = pg::q;
 const char* kMaintenanceDb = "postgres";
-auto logger() { return log::get("sql"); }
 }  // namespace
 
 PgEngine::PgEngine(ServerConfig server, std::shared_ptr<ProcessRunner> runner)
@@ -45,7 +44,7 @@ ProbeInfo PgEngine::probe(std::chrono::milliseconds timeout) {
   for (int attempt = 0; attempt < 2 && rows.empty(); ++attempt) {
     if (!probe_session_) probe_session_ = pg::connect(server_, kMaintenanceDb, timeout, /*probe=*/true);
     try {
-      rows = pg::query(*probe_session_, pg::q::kProbe, "probe");
+      rows = pg::query(*probe_session_, q::kProbe, "probe");
     } catch (const Error&) {
       probe_session_.reset();
       if (attempt == 1) throw;
@@ -65,8 +64,7 @@ ProbeInfo PgEngine::probe(std::chrono::milliseconds timeout) {
 
 bool PgEngine::database_exists(const std::string& db) {
   auto s = open(kMaintenanceDb);
-  return pg::query_value(*s, std::string(pg::q::kDatabaseExists) + quote_literal(db), "look up database")
-      .has_value();
+  return pg::query_value(*s, q::database_exists(db), "look up database").has_value();
 }
 
 void PgEngine::backup(const std::string& db, const fs::path& out, int jobs, const CancelToken* cancel) {
@@ -87,7 +85,7 @@ void PgEngine::check_snapshot(const fs::path& snapshot) {
 void PgEngine::drop_database(const std::string& db) {
   auto s = open(kMaintenanceDb);
   // FORCE ends sessions first: a leftover staging copy may still be in use by a killed restore.
-  pg::exec(*s, "DROP DATABASE IF EXISTS " + quote_ident(db) + " WITH (FORCE)", "drop database " + db);
+  pg::exec(*s, q::drop_database(db), "drop database " + db);
 }
 
 void PgEngine::restore_to_staging(const std::string& staging, const fs::path& snapshot, int jobs,
@@ -95,8 +93,7 @@ void PgEngine::restore_to_staging(const std::string& staging, const fs::path& sn
   drop_database(staging);
   {
     auto s = open(kMaintenanceDb);
-    pg::exec(*s, "CREATE DATABASE " + quote_ident(staging) + " TEMPLATE template0 ENCODING 'UTF8'",
-             "create staging database " + staging);
+    pg::exec(*s, q::create_staging_database(staging), "create staging database " + staging);
   }
   ProcessOptions o = tool_options(cancel);
   // The restore session builds every index and constraint: give it memory, and skip waiting for WAL
@@ -119,7 +116,7 @@ void PgEngine::integrity_check(const std::string& db, const CancelToken* cancel)
 ReplicationState PgEngine::replication_state() {
   auto s = open(kMaintenanceDb);
   ReplicationState st;
-  auto rows = pg::query(*s, pg::q::kReceiver, "read WAL receiver");
+  auto rows = pg::query(*s, q::kReceiver, "read WAL receiver");
   if (rows.empty()) {
     st.state = "no receiver";
     return st;
@@ -136,7 +133,7 @@ ReplicationState PgEngine::replication_state() {
 std::vector<SerialValue> PgEngine::read_serials(const std::string& db) {
   auto s = open(db);
   std::vector<SerialValue> out;
-  for (auto& r : pg::query(*s, pg::q::kSequences, "read sequences"))
+  for (auto& r : pg::query(*s, q::kSequences, "read sequences"))
     out.push_back(SerialValue{r[0].value_or(""), r[1].value_or(""), std::stoll(r[2].value_or("0"))});
   return out;
 }

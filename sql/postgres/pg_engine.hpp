@@ -1,6 +1,6 @@
 #pragma once
 // The PostgreSQL engine: SOCI over native libpq or ODBC (psqlODBC) for SQL, and the server's own tools
-// (pg_dump, pg_restore, pg_amcheck) from an argv for snapshots. SQL text lives in pg_queries.hpp.
+// (pg_dump, pg_restore, pg_amcheck) from an argv for snapshots. SQL text lives in pg_sql.hpp.
 // Thread-safety: one PgEngine per thread; it opens a fresh session per operation.
 #include <memory>
 

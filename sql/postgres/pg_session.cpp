@@ -8,6 +8,7 @@
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "sql/postgres/pg_sql.hpp"
 
 namespace sk::sql::pg {
 
@@ -81,8 +82,8 @@ std::unique_ptr<soci::session> connect(const ServerConfig& s, const std::string&
              "&keepalives_interval=1&keepalives_count=" + std::to_string(std::max<long long>(1, timeout.count() / 1000));
       session = std::make_unique<soci::session>(soci::postgresql, c);
     }
-    *session << "SET standard_conforming_strings = on";
-    *session << "SET client_min_messages = warning";
+    *session << q::kStandardStrings;
+    *session << q::kQuietNotices;
     return session;
   } catch (const std::exception& e) {
     throw Error("cannot connect to server " + s.name + " (" + s.host + ":" + std::to_string(s.port) +

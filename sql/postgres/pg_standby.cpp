@@ -10,12 +10,13 @@
 #include "core/log.hpp"
 #include "sql/ident.hpp"
 #include "sql/postgres/pg_engine.hpp"
-#include "sql/postgres/pg_queries.hpp"
 #include "sql/postgres/pg_session.hpp"
+#include "sql/postgres/pg_sql.hpp"
 
 namespace sk::sql {
 
 namespace {
+namespace q = pg::q;
 const char* kMaintenanceDb = "postgres";
 
 std::uint64_t parse_lsn(const std::string& lsn) {
@@ -36,23 +37,16 @@ bool server_local_setting(const std::string& name) {
 void PgEngine::resync_serials(const std::string& db, const std::vector<SerialValue>& targets) {
   auto s = open(db);
   pg::Transaction tx(*s, "resync serials");
-  for (const auto& t : targets) {
-    const std::string seq = quote_ident(t.schema) + "." + quote_ident(t.name);
-    // GREATEST keeps a sequence that is already further along where it is.
-    pg::query(*s,
-              "SELECT CAST(setval(" + quote_literal(seq) + ", GREATEST(" + std::to_string(t.value) +
-                  ", (SELECT COALESCE(last_value, start_value) FROM pg_sequences WHERE schemaname = " +
-                  quote_literal(t.schema) + " AND sequencename = " + quote_literal(t.name) + ")), true) AS text)",
-              "resync " + t.schema + "." + t.name);
-  }
+  for (const auto& t : targets)
+    pg::query(*s, q::resync_serial(t.schema, t.name, t.value), "resync " + t.schema + "." + t.name);
   tx.commit();
 }
 
 void PgEngine::promote(const std::string&) {
   auto s = open(kMaintenanceDb);
-  auto in_recovery = pg::query_value(*s, "SELECT CAST(pg_is_in_recovery() AS integer)", "read recovery state");
+  auto in_recovery = pg::query_value(*s, q::kInRecovery, "read recovery state");
   if (in_recovery.value_or("0") == "0") return;  // already promoted: idempotent
-  auto ok = pg::query_value(*s, "SELECT CAST(pg_promote(true, 60) AS integer)", "promote");
+  auto ok = pg::query_value(*s, q::kPromote, "promote");
   if (ok.value_or("0") != "1") throw Error("pg_promote did not finish within 60 s on " + server_.name);
 }
 
@@ -60,21 +54,20 @@ void PgEngine::fence(const std::string& db) {
   auto s = open(kMaintenanceDb);
   // Refuse new connections to the site database, make every new transaction read-only by default,
   // then end the sessions that are there. A fenced server keeps its data for rejoin.
-  if (pg::query_value(*s, std::string(pg::q::kDatabaseExists) + quote_literal(db), "look up database"))
-    pg::exec(*s, "ALTER DATABASE " + quote_ident(db) + " WITH ALLOW_CONNECTIONS false", "block connections");
-  pg::exec(*s, "ALTER SYSTEM SET default_transaction_read_only = on", "read-only default");
-  pg::query(*s, "SELECT CAST(pg_reload_conf() AS text)", "reload configuration");
-  pg::query(*s, std::string(pg::q::kSessionsOn) + quote_literal(db) + ")", "end sessions");
+  if (pg::query_value(*s, q::database_exists(db), "look up database"))
+    pg::exec(*s, q::allow_connections(db, false), "block connections");
+  pg::exec(*s, q::kReadOnlyDefaultOn, "read-only default");
+  pg::query(*s, q::kReloadConf, "reload configuration");
+  pg::query(*s, q::end_sessions_on(db), "end sessions");
 }
 
 void PgEngine::unfence(const std::string& db) {
   auto s = open(kMaintenanceDb);
-  pg::exec(*s, "ALTER SYSTEM RESET default_transaction_read_only", "reset read-only default");
-  pg::query(*s, "SELECT CAST(pg_reload_conf() AS text)", "reload configuration");
-  auto rec = pg::query_value(*s, "SELECT CAST(pg_is_in_recovery() AS integer)", "read recovery state");
-  if (rec.value_or("1") == "0" &&
-      pg::query_value(*s, std::string(pg::q::kDatabaseExists) + quote_literal(db), "look up database"))
-    pg::exec(*s, "ALTER DATABASE " + quote_ident(db) + " WITH ALLOW_CONNECTIONS true", "allow connections");
+  pg::exec(*s, q::kReadOnlyDefaultReset, "reset read-only default");
+  pg::query(*s, q::kReloadConf, "reload configuration");
+  auto rec = pg::query_value(*s, q::kInRecovery, "read recovery state");
+  if (rec.value_or("1") == "0" && pg::query_value(*s, q::database_exists(db), "look up database"))
+    pg::exec(*s, q::allow_connections(db, true), "allow connections");
 }
 
 std::vector<std::string> PgEngine::apply_profile(const std::string& db, const nlohmann::json& profile) {
@@ -83,15 +76,14 @@ std::vector<std::string> PgEngine::apply_profile(const std::string& db, const nl
   for (auto it = settings.begin(); it != settings.end(); ++it) {
     if (server_local_setting(it.key())) continue;
     check_ident(it.key(), "setting");
-    pg::exec(*s, "ALTER SYSTEM SET " + quote_ident(it.key()) + " = " + quote_literal(it.value().get<std::string>()),
-             "ALTER SYSTEM SET " + it.key());
+    pg::exec(*s, q::alter_system_set(it.key(), it.value().get<std::string>()), "ALTER SYSTEM SET " + it.key());
   }
-  pg::query(*s, "SELECT CAST(pg_reload_conf() AS text)", "reload configuration");
+  pg::query(*s, q::kReloadConf, "reload configuration");
   auto d = open(db);
   for (const auto& e : profile.value("extensions", nlohmann::json::array())) {
     const std::string name = e.value("name", "");
     if (name == "plpgsql") continue;
-    pg::exec(*d, "CREATE EXTENSION IF NOT EXISTS " + quote_ident(name), "create extension " + name);
+    pg::exec(*d, q::create_extension(name), "create extension " + name);
   }
   for (const auto& e : profile.value("settings", nlohmann::json::array())) {
     const std::string setting = e.value("setting", "");
@@ -100,24 +92,19 @@ std::vector<std::string> PgEngine::apply_profile(const std::string& db, const nl
     const std::string name = setting.substr(0, eq), value = setting.substr(eq + 1);
     if (server_local_setting(name)) continue;
     check_ident(name, "setting");
-    std::string target = e.value("role", "").empty() ? "DATABASE " + quote_ident(db) : "ROLE " + quote_ident(e.value("role", ""));
-    if (!e.value("role", "").empty() && !e.value("database", "").empty()) target += " IN DATABASE " + quote_ident(db);
-    pg::exec(*s, "ALTER " + target + " SET " + quote_ident(name) + " = " + quote_literal(value), "apply " + name);
+    const std::string role = e.value("role", "");
+    pg::exec(*s, q::alter_setting(db, role, !role.empty() && !e.value("database", "").empty(), name, value),
+             "apply " + name);
   }
   std::vector<std::string> restart;
-  for (const auto& r : pg::query(*s, "SELECT CAST(name AS text) FROM pg_settings WHERE pending_restart ORDER BY 1",
-                                 "read pending restarts"))
+  for (const auto& r : pg::query(*s, q::kPendingRestart, "read pending restarts"))
     restart.push_back(r[0].value_or(""));
   return restart;
 }
 
 std::string PgEngine::wal_position() {
   auto s = open(kMaintenanceDb);
-  return pg::query_value(*s,
-                         "SELECT CAST(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
-                         "ELSE pg_current_wal_lsn() END AS text)",
-                         "read WAL position")
-      .value_or("0/0");
+  return pg::query_value(*s, q::kWalPosition, "read WAL position").value_or("0/0");
 }
 
 std::uint64_t PgEngine::wal_distance(const std::string& a, const std::string& b) {
@@ -127,18 +114,18 @@ std::uint64_t PgEngine::wal_distance(const std::string& a, const std::string& b)
 
 void PgEngine::smoke_test(const std::string& db) {
   auto s = open(db);
-  pg::exec(*s, "SET default_transaction_read_only = off", "allow writes");
-  pg::exec(*s, "CREATE TEMPORARY TABLE sitekeeper_smoke (at timestamptz)", "smoke test write");
-  pg::exec(*s, "INSERT INTO sitekeeper_smoke VALUES (now())", "smoke test write");
-  auto n = pg::query_value(*s, "SELECT CAST(count(*) AS text) FROM sitekeeper_smoke", "smoke test read");
+  pg::exec(*s, q::kAllowWrites, "allow writes");
+  pg::exec(*s, q::kSmokeCreate, "smoke test write");
+  pg::exec(*s, q::kSmokeInsert, "smoke test write");
+  auto n = pg::query_value(*s, q::kSmokeCount, "smoke test read");
   if (n.value_or("0") != "1") throw Error("smoke test read back " + n.value_or("nothing"));
   // A temporary table proves little about WAL: make sure a real write is durable too.
-  pg::query(*s, "SELECT CAST(txid_current() AS text)", "smoke test transaction id");
+  pg::query(*s, q::kSmokeTxid, "smoke test transaction id");
 }
 
 long PgEngine::server_epoch() {
   auto s = open(kMaintenanceDb);
-  auto v = pg::query_value(*s, "SELECT current_setting('sitekeeper.epoch', true)", "read epoch");
+  auto v = pg::query_value(*s, q::kServerEpoch, "read epoch");
   return v && !v->empty() ? std::stol(*v) : 0;
 }
 
@@ -146,29 +133,24 @@ void PgEngine::set_server_epoch(long epoch) {
   auto s = open(kMaintenanceDb);
   // A database setting, not ALTER SYSTEM (which refuses custom names): it lives in the catalog, so a
   // standby inherits it and a fenced server keeps the older value it had when it diverged.
-  pg::exec(*s, "ALTER DATABASE postgres SET sitekeeper.epoch = " + quote_literal(std::to_string(epoch)), "record epoch");
+  pg::exec(*s, q::record_epoch(epoch), "record epoch");
 }
 
 void PgEngine::checkpoint() {
   auto s = open(kMaintenanceDb);
-  pg::exec(*s, "CHECKPOINT", "checkpoint");
+  pg::exec(*s, q::kCheckpoint, "checkpoint");
 }
 
 void PgEngine::ensure_slot(const std::string& slot) {
   check_ident(slot, "replication slot");
   auto s = open(kMaintenanceDb);
-  if (!pg::query_value(*s, "SELECT 1 FROM pg_replication_slots WHERE slot_name = " + quote_literal(slot), "look up slot"))
-    pg::query(*s, "SELECT CAST(pg_create_physical_replication_slot(" + quote_literal(slot) + ", true) AS text)",
-              "create replication slot " + slot);
+  if (!pg::query_value(*s, q::slot_exists(slot), "look up slot"))
+    pg::query(*s, q::create_physical_slot(slot), "create replication slot " + slot);
 }
 
 std::string PgEngine::slot_position(const std::string& slot) {
   auto s = open(kMaintenanceDb);
-  return pg::query_value(*s,
-                         "SELECT CAST(restart_lsn AS text) FROM pg_replication_slots WHERE slot_name = " +
-                             quote_literal(slot),
-                         "read replication slot position")
-      .value_or("");
+  return pg::query_value(*s, q::slot_restart_lsn(slot), "read replication slot position").value_or("");
 }
 
 }  // namespace sk::sql

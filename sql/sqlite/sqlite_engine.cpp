@@ -14,6 +14,7 @@
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
+#include "sql/ident.hpp"
 
 namespace sk::sql {
 
@@ -60,15 +61,6 @@ std::vector<std::string> text_rows(Db& db, const std::string& query) {
 std::string single_text(Db& db, const std::string& query) {
   auto rows = text_rows(db, query);
   return rows.empty() ? std::string() : rows.front();
-}
-
-std::string sql_literal(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  return out + "'";
 }
 
 // PRAGMA integrity_check answers a single "ok" or lists problems.
@@ -223,7 +215,7 @@ void SqliteEngine::backup(const std::string& db, const fs::path& out, int, const
     {
       Db live(src, true);
       if (cancel) sqlite_api::sqlite3_progress_handler(live.raw, 1000, on_progress, const_cast<CancelToken*>(cancel));
-      live.sql << "VACUUM INTO " + sql_literal(dst.string());
+      live.sql << "VACUUM INTO " + quote_literal(dst.string());
     }
     {
       // A snapshot of a WAL database is a WAL database; settle it so a read-only open needs no -shm.

@@ -68,10 +68,12 @@ class SqliteEngine : public Engine {
   // Rows of sqlite_sequence (schema "main", name = table); none when no table uses AUTOINCREMENT.
   std::vector<SerialValue> read_serials(const std::string& db) override;
 
-  // Duties the engine seam does not name yet. fence makes the file read-only (0444). resync_serials
-  // raises each table's sqlite_sequence entry to at least the given value (never lowers it).
-  void fence(const std::string& db);
-  void resync_serials(const std::string& db, const std::vector<SerialValue>& targets);
+  // Makes the file read-only (0444); connections other processes hold open are not ended.
+  void fence(const std::string& db) override;
+  // Raises each table's sqlite_sequence entry to at least the given value (never lowers it).
+  void resync_serials(const std::string& db, const std::vector<SerialValue>& targets) override;
+  // promote, apply_profile, wal_position, wal_distance and smoke_test are left to the seam's
+  // defaults, which throw "... is not supported for sqlite".
 
   // <data_dir>/<db>.sqlite after the name checks above.
   fs::path file_of(const std::string& db) const;

@@ -65,15 +65,17 @@ class SqlServerEngine : public Engine {
   // Identity columns (schema, table) and sequences (schema, sequence) of [db].
   std::vector<SerialValue> read_serials(const std::string& db) override;
 
-  // Duties the engine seam does not name yet; the failover and standby layers reach them here.
   std::vector<std::string> apply_profile(const std::string& db, const nlohmann::json& profile) override;
-  void ship_log(const std::string& db, const fs::path& file);     // BACKUP LOG on the active
-  void restore_log(const std::string& db, const fs::path& file);  // RESTORE LOG … NORECOVERY
-  void promote(const std::string& db);                            // RESTORE DATABASE … WITH RECOVERY
-  void fence(const std::string& db);                              // SET READ_ONLY WITH ROLLBACK IMMEDIATE
+  void promote(const std::string& db) override;  // RESTORE DATABASE … WITH RECOVERY
+  void fence(const std::string& db) override;    // SET READ_ONLY WITH ROLLBACK IMMEDIATE
   // Moves each identity/sequence named in `targets` to the given value (RESEED / RESTART); a name
   // that is neither in [db] is an sk::Error before anything changes.
-  void resync_serials(const std::string& db, const std::vector<SerialValue>& targets);
+  void resync_serials(const std::string& db, const std::vector<SerialValue>& targets) override;
+
+  // Log shipping. Not on the engine seam (PostgreSQL standbys stream WAL instead), and nothing
+  // outside this class calls these yet.
+  void ship_log(const std::string& db, const fs::path& file);     // BACKUP LOG on the active
+  void restore_log(const std::string& db, const fs::path& file);  // RESTORE LOG … NORECOVERY
 
  private:
   class Session;
