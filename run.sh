@@ -4,16 +4,22 @@
 #   ./run.sh test    install what is missing, build, run every test (ctest -L unit for the fast ones)
 #   ./run.sh build   install what is missing and build
 #   ./run.sh bench   build and run the benchmarks in tests/bench
+#   ./run.sh fuzz    build the libFuzzer targets (clang, ASan + UBSan) and run each for FUZZ_SECONDS (default 60)
+#
+# ./run.sh test also builds the unit tests and fuzz targets with clang under AddressSanitizer and
+# UndefinedBehaviorSanitizer in $SAN_BUILD_DIR and runs them there (SK_NO_SANITIZERS=1 skips that).
 set -euo pipefail
 cd "$(dirname "$0")"
 BUILD_DIR=${BUILD_DIR:-build}
+SAN_BUILD_DIR=${SAN_BUILD_DIR:-build-sanitize}
 
 PACKAGES=(build-essential cmake pkg-config git
   libsoci-dev libpq-dev libsqlite3-dev unixodbc-dev odbc-postgresql
   libboost-dev libboost-filesystem-dev libboost-system-dev
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libssl-dev prometheus-cpp-dev
-  postgresql-15 postgresql-client-15 postgresql-contrib sqlite3 procps tzdata)
+  postgresql-15 postgresql-client-15 postgresql-contrib sqlite3 procps tzdata
+  clang libclang-rt-14-dev)
 
 install_missing() {
   local missing=()
@@ -35,15 +41,41 @@ build() {
   cmake --build "$BUILD_DIR" -j2 ${1:+--target "$@"}
 }
 
+# The sanitizer build: clang, ASan + UBSan, unit tests and fuzz targets only (no servers).
+build_sanitized() {
+  install_missing
+  CC=clang CXX=clang++ cmake -S . -B "$SAN_BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSK_SANITIZE=ON >/dev/null
+  cmake --build "$SAN_BUILD_DIR" -j2 --target unit_tests fuzzers
+}
+
 case "${1:-}" in
   build) build ;;
   test)
     build
-    cd "$BUILD_DIR"
-    ctest --output-on-failure --timeout 900 -j2 ${CTEST_ARGS:-}
+    (cd "$BUILD_DIR" && ctest --output-on-failure --timeout 900 -j2 ${CTEST_ARGS:-})
+    if [[ ${SK_NO_SANITIZERS:-0} != 1 ]]; then
+      echo "==> unit tests and fuzz targets under AddressSanitizer + UndefinedBehaviorSanitizer ($SAN_BUILD_DIR)"
+      build_sanitized
+      (cd "$SAN_BUILD_DIR" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+        ctest --output-on-failure --timeout 300 -j2 -L 'unit|fuzz')
+    fi
+    ;;
+  fuzz)
+    build_sanitized
+    secs=${FUZZ_SECONDS:-60}
+    for f in "$SAN_BUILD_DIR"/fuzz_*; do
+      [[ -x $f ]] || continue
+      name=${f##*/fuzz_}
+      mkdir -p "$SAN_BUILD_DIR/fuzz-corpus/$name" "$SAN_BUILD_DIR/fuzz-artifacts/$name"
+      echo "==> fuzz $name for ${secs}s"
+      "$f" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+        -artifact_prefix="$SAN_BUILD_DIR/fuzz-artifacts/$name/" \
+        "$SAN_BUILD_DIR/fuzz-corpus/$name" "tests/fuzz/corpus/$name" 2>&1 |
+        grep -E 'stat::number_of_executed_units|stat::peak_rss_mb|ERROR|SUMMARY|crash-|Done' || true
+    done
     ;;
   # The demo needs the binary only; the test suite is built by ./run.sh test.
   demo) build sitekeeper; exec demo/demo.sh "$BUILD_DIR/sitekeeper" ;;
   bench) build; exec tests/bench/run_all.sh "$BUILD_DIR" ;;
-  *) echo "usage: ./run.sh demo|test|build|bench" >&2; exit 2 ;;
+  *) echo "usage: ./run.sh demo|test|build|bench|fuzz" >&2; exit 2 ;;
 esac
