@@ -732,6 +732,9 @@ class Loader {
         if (arr.get(i)->is_string())
           check_role(s.path("replicas") + "[" + std::to_string(i) + "]", *arr.get(i), taken);
     }
+    // A server for verify --deep trial restores: in no other role, so a trial never touches a server
+    // that serves the site.
+    if (s.string("trial", cfg_.roles.trial)) check_role(s.path("trial"), *s.get("trial"), taken);
     s.finish();
   }
 

@@ -51,6 +51,7 @@ struct Config {
     std::string active;
     std::string standby;
     std::vector<std::string> replicas;
+    std::string trial;  // serves nothing: where verify --deep restores when no scratch server can run
   } roles;
   struct Replica {
     std::vector<std::string> readers;

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <semaphore>
 #include <thread>
 
@@ -55,6 +56,7 @@ ReplicaOutcome refresh_one(const Shared& sh, const std::string& replica, bool fo
     return out;
   }
   std::unique_ptr<sql::Engine> engine;
+  std::optional<sql::RoleUndo> undo;
   const std::string staging = sql::staging_name(db);
   try {
     engine = ctx.engines(cfg.server(replica));
@@ -67,8 +69,8 @@ ReplicaOutcome refresh_one(const Shared& sh, const std::string& replica, bool fo
       if (ctx.cancel) ctx.cancel->check();
       logger()->info("refresh {} on {}: {}", sh.id, replica, what);
     };
-    step("replaying roles from the permission script");
-    engine->replay_roles(sh.script);
+    step("replaying roles from the permission script (replica policy)");
+    undo = engine->replay_roles(sh.script, {true, cfg.replica.readers});
     step("restoring into a staging copy");
     engine->restore_to_staging(staging, sh.archive.path(sh.id) / kSnapshotDir, cfg.replica.jobs, ctx.cancel);
     step("replaying grants");
@@ -96,6 +98,14 @@ ReplicaOutcome refresh_one(const Shared& sh, const std::string& replica, bool fo
       engine->drop_database(staging);
     } catch (const std::exception& e) {
       logger()->warn("refresh on {}: could not drop staging copy: {}", replica, e.what());
+    }
+    // Roles are server-wide: the live copy keeps the roles it was restored with.
+    if (undo) {
+      try {
+        engine->undo_roles(*undo);
+      } catch (const std::exception& e) {
+        out.message += "; and its role changes could not all be undone: " + std::string(e.what());
+      }
     }
   }
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -1,5 +1,7 @@
 #include "replicator/verify.hpp"
 
+#include <stdlib.h>
+
 #include <algorithm>
 
 #include "core/error.hpp"
@@ -9,6 +11,15 @@
 #include "sql/ident.hpp"
 
 namespace sk::replicator {
+
+namespace {
+// A private folder for a scratch server: short (a socket path must fit in 107 bytes) and new.
+fs::path scratch_dir() {
+  std::string tmpl = "/tmp/sitekeeper-trial-XXXXXX";
+  if (!::mkdtemp(tmpl.data())) throw Error("cannot make a folder for the scratch server in /tmp");
+  return tmpl;
+}
+}  // namespace
 
 VerifyResult run_verify(const JobContext& ctx, const std::string& wanted, bool deep, const std::string& trial_server) {
   Archive archive = open_archive(ctx.cfg);
@@ -21,32 +32,56 @@ VerifyResult run_verify(const JobContext& ctx, const std::string& wanted, bool d
     throw Error("no generation " + r.id + " in the archive", "see 'sitekeeper status' for the generations");
 
   r.problems = archive.check(r.id, true, ctx.cancel);
-  const auto& server_name = !trial_server.empty()          ? trial_server
-                            : !ctx.cfg.roles.replicas.empty() ? ctx.cfg.roles.replicas.front()
-                                                              : ctx.cfg.roles.active;
-  std::unique_ptr<sql::Engine> engine;
+  // Reading the table of contents runs the restore tool here; no server is touched.
+  auto reader = ctx.engines(ctx.cfg.server(ctx.cfg.roles.active));
   if (r.problems.empty()) {
-    engine = ctx.engines(ctx.cfg.server(server_name));
     try {
-      engine->check_snapshot(archive.path(r.id) / kSnapshotDir);
+      reader->check_snapshot(archive.path(r.id) / kSnapshotDir);
     } catch (const Error& e) {
       r.problems.push_back(std::string(kSnapshotDir) + ": " + e.what());
     }
   }
+  std::string where;
   if (r.problems.empty() && deep) {
+    std::unique_ptr<sql::ScratchServer> scratch;
+    std::unique_ptr<sql::Engine> engine;
+    const std::string named = !trial_server.empty() ? trial_server : ctx.cfg.roles.trial;
+    if (!named.empty()) {
+      const auto& roles = ctx.cfg.roles;
+      const bool serving = named == roles.active || named == roles.standby ||
+                           std::find(roles.replicas.begin(), roles.replicas.end(), named) != roles.replicas.end();
+      if (serving)
+        throw SafetyError("refusing a trial restore on " + named + ": it serves the site",
+                          "name a server in no role, for example [roles] trial, or leave --server out to use a "
+                          "scratch server on this machine");
+      engine = ctx.engines(ctx.cfg.server(named));
+      where = named;
+    } else {
+      const fs::path dir = scratch_dir();
+      try {
+        scratch = reader->start_scratch(dir);
+      } catch (const Error& e) {
+        throw Error(std::string("no server for the trial restore: ") + e.what(),
+                    "name a server that serves nothing in [roles] trial; a trial never runs on a serving server");
+      }
+      engine = ctx.engines(scratch->server());
+      where = "a scratch server on this machine";
+    }
     const std::string trial = ctx.cfg.site.database + "__sk_verify";
     try {
       // Owners and grantees in the snapshot must exist before pg_restore can set them.
-      engine->replay_roles({read_file(archive.path(r.id) / kPermissionsFile)});
+      engine->replay_roles({read_file(archive.path(r.id) / kPermissionsFile)}, {true, ctx.cfg.replica.readers});
       engine->restore_to_staging(trial, archive.path(r.id) / kSnapshotDir, ctx.cfg.replica.jobs, ctx.cancel);
       engine->integrity_check(trial, ctx.cancel);
     } catch (const Error& e) {
-      r.problems.push_back(std::string("trial restore on ") + server_name + ": " + e.what());
+      r.problems.push_back("trial restore on " + where + ": " + e.what());
     }
-    try {
-      engine->drop_database(trial);
-    } catch (const Error& e) {
-      log::get("replicator")->warn("could not drop trial database {}: {}", trial, e.what());
+    if (!scratch) {
+      try {
+        engine->drop_database(trial);
+      } catch (const Error& e) {
+        log::get("replicator")->warn("could not drop trial database {}: {}", trial, e.what());
+      }
     }
   }
   r.ok = r.problems.empty();
@@ -62,7 +97,7 @@ VerifyResult run_verify(const JobContext& ctx, const std::string& wanted, bool d
     rec.message = r.problems.front();
   }
   ctx.state.put_generation(rec);
-  r.summary = "generation " + r.id + (r.ok ? (deep ? " passed deep verification (trial restore + integrity check on " + server_name + ")"
+  r.summary = "generation " + r.id + (r.ok ? (deep ? " passed deep verification (trial restore + integrity check on " + where + ")"
                                                    : " verified (manifest checksums + table of contents)")
                                            : " FAILED verification: " + r.problems.front());
   return r;

@@ -16,9 +16,11 @@ struct VerifyResult {
 };
 
 // `id` empty means the newest generation (complete or not: an unfinished newest is reported as such).
-// `trial_server` names the server for the --deep trial restore (default: the first replica, else the
-// active). Records the outcome on the generation in the state store. Throws sk::Error only for usage
-// problems (unknown id, empty archive); a damaged generation is a result with ok = false.
+// `trial_server` names the server for the --deep trial restore (default: [roles] trial, else a
+// scratch server started on this machine for this run and removed after it). A trial never runs on a
+// server that serves the site: naming one is a SafetyError. Records the outcome on the generation in
+// the state store. Throws sk::Error for usage problems (unknown id, empty archive, no server for the
+// trial); a damaged generation is a result with ok = false.
 VerifyResult run_verify(const JobContext& ctx, const std::string& id, bool deep, const std::string& trial_server = {});
 
 }  // namespace sk::replicator

@@ -19,5 +19,9 @@ std::vector<std::string> Engine::apply_profile(const std::string&, const nlohman
 std::string Engine::wal_position() { unsupported(*this, "WAL position"); }
 std::uint64_t Engine::wal_distance(const std::string&, const std::string&) { unsupported(*this, "WAL distance"); }
 void Engine::smoke_test(const std::string&) { unsupported(*this, "smoke test"); }
+std::unique_ptr<ScratchServer> Engine::start_scratch(const fs::path&) { unsupported(*this, "a scratch server"); }
+void Engine::undo_roles(const RoleUndo& undo) {
+  if (!undo.data.empty()) unsupported(*this, "undoing a role replay");
+}
 
 }  // namespace sk::sql

@@ -32,6 +32,18 @@ struct PermissionScript {
   std::string text;
 };
 
+// How roles are replayed: as captured (a promoted active) or on a read-only server (a replica, a
+// trial restore), where the replica policy applies to `readers`.
+struct RoleReplay {
+  bool replica = false;
+  std::vector<std::string> readers;
+};
+
+// What undo_roles needs; opaque to callers (engine-specific text).
+struct RoleUndo {
+  std::string data;
+};
+
 struct ValidationReport {
   std::vector<std::string> passed;  // one line per check that passed
 };
@@ -48,6 +60,16 @@ struct ReplicationState {
   std::string state;  // "streaming", "stopped", ...
   double seconds_since_message = 1e9;  // since the WAL receiver last heard from the primary
   bool receiver_hears_primary = false;
+};
+
+// A throwaway server on this machine, for trial restores that must not touch a serving server. It
+// listens on a Unix socket only, in its own private folder. The destructor stops it and removes the
+// folder. Thread-safety: one owner.
+class ScratchServer {
+ public:
+  virtual ~ScratchServer() = default;
+  // How to reach it: make an engine for it with the usual factory.
+  virtual const ServerConfig& server() const = 0;
 };
 
 class Engine {
@@ -83,8 +105,17 @@ class Engine {
 
   // Permissions and the server profile (settings a database backup does not carry).
   virtual PermissionScript capture_permissions(const std::string& db) = 0;
-  // Replays roles and memberships only (what must exist before a restore).
-  virtual void replay_roles(const PermissionScript& script) = 0;
+  // Replays roles and memberships only (what must exist before a restore), in one transaction: a
+  // statement that fails leaves every role as it was. With how.replica the replica policy applies
+  // (sql/permscript.hpp, restrict_for_replica): readers may only read, other roles may not log in; a
+  // script that would elevate a reader is refused before anything changes. Returns what undo_roles
+  // needs to put the touched roles back as they were (roles are server-wide, so a refresh that fails
+  // later must not leave them changed).
+  virtual RoleUndo replay_roles(const PermissionScript& script, const RoleReplay& how) = 0;
+  // Puts the roles that replay_roles touched back as they were: created roles dropped (or, when
+  // something still depends on them, left NOLOGIN), attributes, passwords and memberships restored.
+  // Best effort after a failure: throws sk::Error naming what could not be restored.
+  virtual void undo_roles(const RoleUndo& undo);
   // Replays database/object grants and default privileges into `db` (the site database or a staging
   // copy of it: database-level grants are redirected to `db`).
   virtual void replay_grants(const PermissionScript& script, const std::string& db) = 0;
@@ -110,6 +141,9 @@ class Engine {
   virtual std::uint64_t wal_distance(const std::string& a, const std::string& b);
   // One write and one read in `db`; throws when the server does not accept writes.
   virtual void smoke_test(const std::string& db);
+  // Starts a scratch server of this engine's kind (same version: this server's bin_dir) under the
+  // empty or missing folder `dir`. Throws sk::Error when this machine cannot run one (no binaries).
+  virtual std::unique_ptr<ScratchServer> start_scratch(const fs::path& dir);
 };
 
 // Creates the engine named by server.engine over server.transport. Throws ConfigError for an engine or

@@ -161,6 +161,9 @@ PermStatement classify(const Lexer& lx, std::string_view script, const std::vect
     check_role_options(lx, toks, 3);
     if (toks.size() > 3)
       st.options = std::string(script.substr(toks[3].begin, toks.back().end - toks[3].begin));
+    for (size_t k = 3; k < toks.size(); ++k)
+      if (toks[k].type == Token::kWord)
+        st.option_words.push_back({toks[k].value, toks[k].begin - toks.front().begin, toks[k].end - toks.front().begin});
     return st;
   }
   if (w(0, "ALTER") && w(1, "DEFAULT") && w(2, "PRIVILEGES")) {
@@ -174,6 +177,25 @@ PermStatement classify(const Lexer& lx, std::string_view script, const std::vect
     auto on = std::find_if(toks.begin(), toks.end(), [](const Token& t) { return is_word(t, "ON"); });
     if (on == toks.end()) {
       st.kind = PermStatement::Kind::kMembership;
+      st.revoke = w(0, "REVOKE");
+      // GRANT r[, r] TO m[, m] [WITH ADMIN OPTION] [GRANTED BY g]; REVOKE [ADMIN OPTION FOR] r FROM m.
+      size_t k = 1;
+      if (st.revoke && w(1, "ADMIN") && w(2, "OPTION") && w(3, "FOR")) k = 4;
+      auto names = [&](std::vector<std::string>& out, const char* stop1, const char* stop2) {
+        for (; k < toks.size() && !w(k, stop1) && !w(k, stop2); ++k) {
+          if (toks[k].type == Token::kPunct && toks[k].value == ",") continue;
+          if (!is_name(toks[k])) return false;
+          std::string n = toks[k].value;
+          if (toks[k].type == Token::kWord)
+            std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return std::tolower(c); });
+          out.push_back(n);
+        }
+        return !out.empty();
+      };
+      const char* to = st.revoke ? "FROM" : "TO";
+      if (!names(st.granted, to, to) || !w(k, to)) return bad("role names and " + std::string(to) + " are expected");
+      ++k;
+      if (!names(st.members, "WITH", "GRANTED")) return bad("member names are expected");
       return st;
     }
     size_t k = static_cast<size_t>(on - toks.begin()) + 1;
@@ -216,6 +238,96 @@ std::vector<PermStatement> parse_permission_script(std::string_view text) {
 
 std::string retarget_database(const PermStatement& st, const std::string& db) {
   return st.text.substr(0, st.db_begin) + quote_ident(db) + st.text.substr(st.db_end);
+}
+
+const std::vector<std::string>& host_reaching_roles() {
+  static const std::vector<std::string> roles = {
+      "pg_execute_server_program", "pg_read_server_files", "pg_write_server_files", "pg_signal_backend",
+      "pg_write_all_data",         "pg_checkpoint",        "pg_create_subscription"};
+  return roles;
+}
+
+const std::vector<std::string>& elevated_attributes() {
+  static const std::vector<std::string> attrs = {"SUPERUSER", "CREATEROLE", "CREATEDB", "REPLICATION", "BYPASSRLS"};
+  return attrs;
+}
+
+std::vector<PermStatement> restrict_for_replica(const std::vector<PermStatement>& stmts,
+                                                const std::vector<std::string>& readers,
+                                                std::vector<std::string>* notes) {
+  using K = PermStatement::Kind;
+  auto in = [](const std::vector<std::string>& v, const std::string& x) {
+    return std::find(v.begin(), v.end(), x) != v.end();
+  };
+  auto line = [](const PermStatement& st) { return "permission script line " + std::to_string(st.line) + ": "; };
+  const std::string hint = "on a replica a reader may only read; if the active really grants this, take the role "
+                           "out of [replica] readers, or the grant out of the active";
+  // Roles the script makes members of a host-reaching role, directly or through each other.
+  std::vector<std::string> reaching = host_reaching_roles();
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (const auto& st : stmts)
+      if (st.kind == K::kMembership && !st.revoke)
+        for (const auto& g : st.granted)
+          if (in(reaching, g))
+            for (const auto& m : st.members)
+              if (!in(reaching, m)) reaching.push_back(m), grew = true;
+  }
+  std::vector<PermStatement> out;
+  for (const auto& st : stmts) {
+    if (st.kind == K::kCreateRole || st.kind == K::kAlterRole) {
+      const bool reader = in(readers, st.role);
+      std::vector<const PermStatement::Word*> dropped;
+      for (const auto& w : st.option_words) {
+        if (in(elevated_attributes(), w.word)) {
+          if (reader)
+            throw Error(line(st) + "would give reader " + st.role + " " + w.word + " on a replica; refused", hint);
+          dropped.push_back(&w);
+        } else if (!reader && w.word == "LOGIN") {
+          dropped.push_back(&w);
+        }
+      }
+      PermStatement r = st;
+      if (!reader) {
+        std::string text;
+        size_t at = 0;
+        for (const auto* w : dropped) {
+          text += st.text.substr(at, w->begin - at);
+          at = w->end;
+        }
+        text += st.text.substr(at);
+        // An ALTER ROLE that only set attributes may be left with nothing but "WITH": say NOLOGIN then.
+        const bool had_nologin = std::any_of(st.option_words.begin(), st.option_words.end(),
+                                             [](const auto& w) { return w.word == "NOLOGIN"; });
+        r.text = had_nologin ? text : text + " NOLOGIN";
+        // The options run to the end of the statement, and every dropped word lies inside them.
+        const size_t options_at = st.text.size() - st.options.size();
+        r.options = r.text.substr(std::min(options_at, r.text.size()));
+        if (st.options.empty()) r.options = had_nologin ? "" : "NOLOGIN";
+        r.option_words.clear();
+        if (notes && (!dropped.empty() || !had_nologin))
+          notes->push_back(line(st) + "role " + st.role + " replayed NOLOGIN without elevated attributes (not a reader)");
+      }
+      out.push_back(std::move(r));
+    } else if (st.kind == K::kMembership) {
+      if (st.revoke) {
+        out.push_back(st);
+        continue;
+      }
+      bool reaches = std::any_of(st.granted.begin(), st.granted.end(), [&](const auto& g) { return in(reaching, g); });
+      if (!reaches) {
+        out.push_back(st);
+        continue;
+      }
+      for (const auto& m : st.members)
+        if (in(readers, m))
+          throw Error(line(st) + "would make reader " + m + " a member of a role that reaches the server host (" +
+                          st.granted.front() + "); refused",
+                      hint);
+      if (notes) notes->push_back(line(st) + "membership in a host-reaching role left out on a replica");
+    }
+  }
+  return out;
 }
 
 }  // namespace sk::sql

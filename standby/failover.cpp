@@ -232,7 +232,7 @@ std::vector<Step> failover_steps(const Ctx& ctx, const RunbookOptions& o, nlohma
                      auto cap = newest_capture(cfg);
                      if (!cap) return std::string("no capture in the archive: nothing to replay");
                      auto e = engine_for(ctx, to);
-                     e->replay_roles({cap->permissions});
+                     e->replay_roles({cap->permissions}, {});  // the new active: roles as captured
                      e->replay_grants({cap->permissions}, db);
                      auto now = e->capture_permissions(db).text;
                      int roles = 0;

@@ -39,7 +39,7 @@ const std::vector<Command>& commands() {
       {"verify", "verify archive entries (default: newest); --deep adds a trial restore + integrity check",
        [](CLI::App& c, CommandArgs& a) {
          c.add_flag("--deep", a.deep, "trial restore into a throwaway database, then the integrity checker");
-         c.add_option("--server", a.server, "server for the trial restore (default: first replica)");
+         c.add_option("--server", a.server, "a server in no role for the trial restore (default: [roles] trial, else a scratch server here)");
          c.add_option("ID", a.id, "backup id (default: the newest)");
        },
        cmd_verify},

@@ -41,34 +41,6 @@ PermissionScript PgEngine::capture_permissions(const std::string& db) {
   return script;
 }
 
-void PgEngine::replay_roles(const PermissionScript& script) {
-  auto stmts = parse_permission_script(script.text);
-  auto s = open(kMaintenanceDb);
-  int created = 0, altered = 0, members = 0;
-  // One transaction: a statement that fails leaves every role as it was.
-  pg::Transaction tx(*s, "replay roles");
-  {
-    for (const auto& st : stmts) {
-      using K = PermStatement::Kind;
-      if (st.kind == K::kCreateRole) {
-        bool exists = pg::query_value(*s, q::role_exists(st.role), "look up role").has_value();
-        pg::exec(*s, exists ? q::alter_role(st.role, st.options) : st.text,
-                 "replay role " + st.role + " (line " + std::to_string(st.line) + ")");
-        ++(exists ? altered : created);
-      } else if (st.kind == K::kAlterRole) {
-        pg::exec(*s, st.text, "replay line " + std::to_string(st.line));
-        ++altered;
-      } else if (st.kind == K::kMembership) {
-        pg::exec(*s, st.text, "replay membership (line " + std::to_string(st.line) + ")");
-        ++members;
-      }
-    }
-    tx.commit();
-  }
-  log::get("sql")->info("server {}: roles replayed ({} created, {} updated, {} memberships)", server_.name,
-                        created, altered, members);
-}
-
 void PgEngine::replay_grants(const PermissionScript& script, const std::string& db) {
   auto stmts = parse_permission_script(script.text);
   auto s = open(db);

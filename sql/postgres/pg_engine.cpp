@@ -4,6 +4,7 @@
 
 #include "core/error.hpp"
 #include "sql/ident.hpp"
+#include "sql/postgres/pg_local.hpp"
 #include "sql/postgres/pg_session.hpp"
 #include "sql/postgres/pg_sql.hpp"
 
@@ -136,6 +137,10 @@ std::vector<SerialValue> PgEngine::read_serials(const std::string& db) {
   for (auto& r : pg::query(*s, q::kSequences, "read sequences"))
     out.push_back(SerialValue{r[0].value_or(""), r[1].value_or(""), std::stoll(r[2].value_or("0"))});
   return out;
+}
+
+std::unique_ptr<ScratchServer> PgEngine::start_scratch(const fs::path& dir) {
+  return start_scratch_cluster(server_, dir, runner_);
 }
 
 }  // namespace sk::sql

@@ -35,7 +35,8 @@ class PgEngine final : public Engine {
                std::chrono::milliseconds timeout) override;
 
   PermissionScript capture_permissions(const std::string& db) override;
-  void replay_roles(const PermissionScript& script) override;
+  RoleUndo replay_roles(const PermissionScript& script, const RoleReplay& how) override;
+  void undo_roles(const RoleUndo& undo) override;
   void replay_grants(const PermissionScript& script, const std::string& db) override;
   nlohmann::json capture_profile(const std::string& db) override;
 
@@ -48,6 +49,7 @@ class PgEngine final : public Engine {
   std::string wal_position() override;
   std::uint64_t wal_distance(const std::string& a, const std::string& b) override;
   void smoke_test(const std::string& db) override;
+  std::unique_ptr<ScratchServer> start_scratch(const fs::path& dir) override;
 
   // PostgreSQL-only: the epoch a promotion writes into the server itself (ALTER SYSTEM
   // sitekeeper.epoch), so a server that comes back from an older epoch can be recognized. 0 when unset.

@@ -147,6 +147,65 @@ void LocalServer::basebackup_from(const ServerConfig& primary, const std::string
   configure_standby(primary, slot);
 }
 
+namespace {
+class PgScratch : public ScratchServer {
+ public:
+  PgScratch(ServerConfig cfg, fs::path dir, std::shared_ptr<ProcessRunner> runner)
+      : cfg_(std::move(cfg)), dir_(std::move(dir)), runner_(std::move(runner)) {}
+  ~PgScratch() override {
+    try {
+      LocalServer(cfg_, runner_).stop("immediate");
+    } catch (const std::exception& e) {
+      logger()->warn("could not stop the scratch server in {}: {}", dir_.string(), e.what());
+    }
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  const ServerConfig& server() const override { return cfg_; }
+
+ private:
+  ServerConfig cfg_;
+  fs::path dir_;
+  std::shared_ptr<ProcessRunner> runner_;
+};
+}  // namespace
+
+std::unique_ptr<ScratchServer> start_scratch_cluster(const ServerConfig& like, const fs::path& dir,
+                                                     std::shared_ptr<ProcessRunner> runner) {
+  if (!fs::exists(like.bin_dir / "initdb") || !fs::exists(like.bin_dir / "pg_ctl"))
+    throw Error("no PostgreSQL server binaries in " + show_path(like.bin_dir) + " for a scratch server");
+  std::error_code ec;
+  fs::create_directories(dir / "sock", ec);
+  if (ec) throw Error("cannot create the scratch folder " + show_path(dir) + ": " + ec.message());
+  ServerConfig c;
+  c.name = "scratch";
+  c.engine = "postgresql";
+  c.transport = "native";
+  c.host = (dir / "sock").string();
+  c.port = 5432;
+  // The superuser is named like the user sitekeeper connects to `like` as: that user owns what it
+  // dumped, and a captured permission script leaves it out on purpose.
+  c.user = like.user;
+  c.data_dir = dir / "data";
+  c.bin_dir = like.bin_dir;
+  // PostgreSQL refuses to run as root: when we are root, the cluster belongs to postgres.
+  if (::geteuid() == 0) {
+    struct passwd* pw = ::getpwnam("postgres");
+    if (!pw) throw Error("running as root, but there is no postgres user to run a scratch server as");
+    for (const auto& p : {dir, dir / "sock"}) ::chown(p.c_str(), pw->pw_uid, pw->pw_gid);
+  }
+  fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+  auto scratch = std::make_unique<PgScratch>(c, dir, runner);  // from here on, removed on any failure
+  LocalServer local(c, runner);
+  run_checked(*runner, local.as_owner({(c.bin_dir / "initdb").string(), "--pgdata=" + c.data_dir.string(),
+                                       "--username=" + c.user, "--auth=trust", "--encoding=UTF8",
+                                       "--no-sync", "--no-instructions"}));
+  std::ofstream(c.data_dir / "postgresql.auto.conf", std::ios::app)
+      << "listen_addresses = ''\nunix_socket_directories = " << conf_value(c.host) << "\nfsync = off\n";
+  local.start(std::chrono::seconds(60));
+  return scratch;
+}
+
 void LocalServer::rewind_from(const ServerConfig& primary, const std::string& slot) {
   // pg_rewind copies the source's configuration files; keep this server's own.
   std::map<std::string, std::string> saved;

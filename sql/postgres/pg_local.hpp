@@ -11,6 +11,7 @@
 
 #include "core/config.hpp"
 #include "core/process.hpp"
+#include "sql/engine.hpp"
 
 namespace sk::sql {
 
@@ -33,8 +34,10 @@ class LocalServer {
   // Writes the standby settings and standby.signal. REQUIRES: stopped.
   void configure_standby(const ServerConfig& primary, const std::string& slot);
 
- private:
+  // argv run as the owner of the data directory's parent folder when we are root.
   std::vector<std::string> as_owner(std::vector<std::string> argv) const;
+
+ private:
   std::string tool(const char* name) const;
   ProcessOptions env_for(const ServerConfig& primary) const;
 
@@ -42,6 +45,13 @@ class LocalServer {
   std::shared_ptr<ProcessRunner> runner_;
   std::string owner_;  // empty: run as ourselves
 };
+
+// A throwaway cluster for trial restores (Engine::start_scratch): initdb into `dir`/data as the owner
+// of `dir` (postgres when sitekeeper runs as root), no TCP listener, a socket in `dir`/sock, trust
+// authentication for its one superuser (named like `like`'s user) over that socket only. Throws sk::Error when initdb or the start
+// fails; whatever was made is removed then.
+std::unique_ptr<ScratchServer> start_scratch_cluster(const ServerConfig& like, const fs::path& dir,
+                                                     std::shared_ptr<ProcessRunner> runner);
 
 // The replication slot sitekeeper names for a standby server ("sitekeeper_" + name, sanitized).
 std::string slot_name(const std::string& server);

@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "sql/ident.hpp"
+#include "sql/permscript.hpp"
 #include "sql/postgres/pg_engine.hpp"
 #include "sql/postgres/pg_session.hpp"
 #include "sql/postgres/pg_sql.hpp"
@@ -64,7 +65,18 @@ ValidationReport PgEngine::validate(const std::string& db, const std::vector<std
   // read-write: only a privilege refusal counts.
   pg::exec(*s, q::kAllowWrites, "allow write attempts");
   for (const auto& reader : readers) {
-    // Privileges first: any table or sequence the reader can still change fails the refresh.
+    // The role itself first: whatever the replay did, attributes and memberships on this server are
+    // what a login gets (an administrator may have granted them here by hand).
+    if (auto a = pg::query(*s, q::elevated_attributes_of(reader), "check reader attributes"); !a.empty())
+      throw Error("reader " + reader + " holds " + a[0][0].value_or("?") + " on this server; a reader may only read",
+                  "ALTER ROLE " + reader + " NO" + a[0][0].value_or("") + " on the replica");
+    if (auto m = pg::query(*s, q::memberships_reaching(reader, host_reaching_roles()), "check reader memberships");
+        !m.empty())
+      throw Error("reader " + reader + " is a member of " + m[0][0].value_or("?") +
+                      ", which reaches the server host; a reader may only read",
+                  "REVOKE " + m[0][0].value_or("") + " FROM " + reader + " on the replica (or from the role that holds it)");
+    rep.passed.push_back("reader " + reader + " holds no elevated attribute and no host-reaching role");
+    // Privileges next: any table or sequence the reader can still change fails the refresh.
     auto writable = pg::query(*s, q::writable_by(reader), "check reader privileges");
     if (!writable.empty())
       throw Error("reader " + reader + " can still write to " + writable[0][0].value_or("?") +

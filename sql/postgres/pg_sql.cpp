@@ -299,6 +299,48 @@ std::string permission_script(const CapturedPermissions& c) {
   return out;
 }
 
+std::string role_state(std::string_view role) {
+  std::string q = kRoles;
+  return q.substr(0, q.find(" WHERE ")) + " WHERE rolname = " + quote_literal(role);
+}
+
+std::string memberships_touching(const std::vector<std::string>& roles) {
+  std::string list;
+  for (const auto& r : roles) list += (list.empty() ? "" : ", ") + quote_literal(r);
+  return "SELECT CAST(r.rolname AS text), CAST(m.rolname AS text), CAST(a.admin_option AS integer) "
+         "FROM pg_auth_members a JOIN pg_roles r ON r.oid = a.roleid JOIN pg_roles m ON m.oid = a.member "
+         "WHERE r.rolname IN (" + list + ") OR m.rolname IN (" + list + ") ORDER BY 1, 2";
+}
+
+std::string restore_role_statement(const Role& role) {
+  Role r = role;
+  if (!r.valid_until) r.valid_until = "infinity";
+  const std::string create = create_role_statement(r);
+  // "CREATE ROLE "name" WITH ..." -> "ALTER ROLE "name" WITH ...": the attribute list is the same.
+  return "ALTER" + create.substr(std::string("CREATE").size());
+}
+
+std::string revoke_role_statement(const Membership& m, bool admin_only) {
+  return std::string("REVOKE ") + (admin_only ? "ADMIN OPTION FOR " : "") + quote_ident(m.role) + " FROM " +
+         quote_ident(m.member);
+}
+
+std::string drop_role(std::string_view role) { return "DROP ROLE IF EXISTS " + quote_ident(role); }
+
+std::string elevated_attributes_of(std::string_view reader) {
+  const std::string lit = quote_literal(reader);
+  return "SELECT CAST(a AS text) FROM pg_roles, LATERAL (VALUES ('SUPERUSER', rolsuper), ('CREATEROLE', rolcreaterole), "
+         "('CREATEDB', rolcreatedb), ('REPLICATION', rolreplication), ('BYPASSRLS', rolbypassrls)) AS v(a, held) "
+         "WHERE rolname = " + lit + " AND held ORDER BY 1";
+}
+
+std::string memberships_reaching(std::string_view reader, const std::vector<std::string>& roles) {
+  std::string list;
+  for (const auto& r : roles) list += (list.empty() ? "" : ", ") + quote_literal(r);
+  return "SELECT CAST(rolname AS text) FROM pg_roles WHERE rolname IN (" + list + ") AND pg_has_role(" +
+         quote_literal(reader) + ", oid, 'MEMBER') ORDER BY 1";
+}
+
 std::string alter_role(std::string_view role, std::string_view options) {
   return "ALTER ROLE " + quote_ident(role) + " " + std::string(options);
 }

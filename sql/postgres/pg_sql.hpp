@@ -40,6 +40,9 @@ inline constexpr const char* kInRecovery = "SELECT CAST(pg_is_in_recovery() AS i
 inline constexpr const char* kBackendPid = "SELECT CAST(pg_backend_pid() AS text)";
 inline constexpr const char* kReloadConf = "SELECT CAST(pg_reload_conf() AS text)";
 inline constexpr const char* kCheckpoint = "CHECKPOINT";
+inline constexpr const char* kCurrentUser = "SELECT CAST(current_user AS text)";
+// The bootstrap superuser (the role initdb made), whatever its name.
+inline constexpr const char* kBootstrapRole = "SELECT CAST(rolname AS text) FROM pg_roles WHERE oid = 10";
 
 // One row (1) when database `db` exists, no row otherwise. Throws sk::Error for a NUL byte.
 std::string database_exists(std::string_view db);
@@ -108,6 +111,14 @@ std::string writable_by(std::string_view reader);
 // SET LOCAL ROLE "reader": inside a transaction, so the role ends with it. Throws sk::Error when
 // quote_ident rejects `reader`.
 std::string set_local_role(std::string_view reader);
+// The attributes beyond reading that `reader` holds: one row per attribute name (SUPERUSER,
+// CREATEROLE, CREATEDB, REPLICATION, BYPASSRLS). No row is the only good answer.
+// Throws sk::Error for a NUL byte in `reader`.
+std::string elevated_attributes_of(std::string_view reader);
+// Which of `roles` (predefined roles that reach the host) `reader` is a member of, directly or
+// through other roles: rolname. Roles this server does not have are skipped. No row is the only
+// good answer. Throws sk::Error for a NUL byte.
+std::string memberships_reaching(std::string_view reader, const std::vector<std::string>& roles);
 // The writes a reader must be refused, in order: CREATE TABLE public.sk_write_probe, CREATE TEMPORARY
 // TABLE sk_write_probe, then, when `table` is given, INSERT INTO "schema"."name" DEFAULT VALUES.
 // Throws sk::Error when quote_ident rejects the table's names.
@@ -350,6 +361,21 @@ std::string default_privileges_statement(const DefaultPrivilege& d, const std::v
 // folded into one GRANT, sorted by target text), and default privileges (folded likewise). Each
 // statement on a line of its own, ending in ';'. Throws what the line builders throw.
 std::string permission_script(const CapturedPermissions& captured);
+
+// ---- permissions: undoing a replay -------------------------------------------------------------------
+
+// The state of one role, columns as kRoles; no row when it does not exist. Throws sk::Error for a NUL.
+std::string role_state(std::string_view role);
+// Memberships in which any of `roles` is the role or the member: role, member, admin option (0/1).
+// Throws sk::Error for a NUL byte. REQUIRES: roles is not empty.
+std::string memberships_touching(const std::vector<std::string>& roles);
+// ALTER ROLE "name" WITH <every attribute of `role`> CONNECTION LIMIT n PASSWORD 'hash'|NULL
+// VALID UNTIL 'time'|'infinity': puts a role back exactly as it was.
+std::string restore_role_statement(const Role& role);
+// REVOKE "role" FROM "member" (ADMIN OPTION FOR only when `admin_only`).
+std::string revoke_role_statement(const Membership& membership, bool admin_only = false);
+// DROP ROLE IF EXISTS "role".
+std::string drop_role(std::string_view role);
 
 // ALTER ROLE "role" <options>, for replaying a CREATE ROLE over a role that already exists.
 // `options` is spliced verbatim: it must come from parse_permission_script (sql/permscript.hpp).

@@ -355,8 +355,9 @@ PermissionScript SqliteEngine::capture_permissions(const std::string& db) {
   return {"-- permissions are not applicable to SQLite: a database file has no logins, users or grants\n"};
 }
 
-void SqliteEngine::replay_roles(const PermissionScript&) {
+RoleUndo SqliteEngine::replay_roles(const PermissionScript&, const RoleReplay&) {
   logger()->info("sqlite {}: replaying roles is not applicable", server_.name);
+  return {};
 }
 
 void SqliteEngine::replay_grants(const PermissionScript&, const std::string& db) {

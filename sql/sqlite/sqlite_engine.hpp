@@ -56,7 +56,7 @@ class SqliteEngine : public Engine {
 
   // Text is a comment saying permissions are not applicable to SQLite; replaying is a logged no-op.
   PermissionScript capture_permissions(const std::string& db) override;
-  void replay_roles(const PermissionScript& script) override;
+  RoleUndo replay_roles(const PermissionScript& script, const RoleReplay& how) override;
   void replay_grants(const PermissionScript& script, const std::string& db) override;
   // {"engine":"sqlite","sqlite_version":"3.40.1","compile_options":[…]}: the library's, since a
   // database file carries no server settings.

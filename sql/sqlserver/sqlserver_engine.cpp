@@ -511,9 +511,17 @@ std::vector<std::string> of_scope(const PermissionScript& script, tsql::Scope sc
 }
 }  // namespace
 
-void SqlServerEngine::replay_roles(const PermissionScript& script) {
+RoleUndo SqlServerEngine::replay_roles(const PermissionScript& script, const RoleReplay& how) {
   auto stmts = of_scope(script, tsql::Scope::server);
+  // On a replica no reader joins a server role (sysadmin and its kin reach the whole instance).
+  if (how.replica)
+    for (const auto& st : stmts)
+      for (const auto& reader : how.readers)
+        if (st.find("ADD MEMBER " + tsql::quote_ident(reader)) != std::string::npos)
+          throw Error("permission script: would add reader " + reader + " to a server role on a replica; refused",
+                      "on a replica a reader may only read");
   replay(session(), stmts, server_.name, "login/role");
+  return {};
 }
 
 void SqlServerEngine::replay_grants(const PermissionScript& script, const std::string& db) {

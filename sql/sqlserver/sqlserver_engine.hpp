@@ -55,7 +55,7 @@ class SqlServerEngine : public Engine {
   // Both replay only statements tsql::parse_permission_script accepts (the whole script is checked
   // before anything runs). Every statement is attempted; failures are logged and then reported
   // together as one sk::Error.
-  void replay_roles(const PermissionScript& script) override;
+  RoleUndo replay_roles(const PermissionScript& script, const RoleReplay& how) override;
   void replay_grants(const PermissionScript& script, const std::string& db) override;
   nlohmann::json capture_profile(const std::string& db) override;
 

@@ -381,8 +381,12 @@ TEST_F(RefreshTest, ValidationFailureKeepsTheOldCopyOnThatReplicaOnly) {
   EXPECT_EQ(outcome(res, "hd1")->outcome, "failed");
   EXPECT_THAT(outcome(res, "hd1")->message, HasSubstr("could write"));
   EXPECT_EQ(outcome(res, "hd2")->outcome, "refreshed");
+  // Roles are server-wide: the failed replica's role changes are undone after its staging copy goes.
   EXPECT_EQ(world_->ops("hd1"), (std::vector<std::string>{"replay_roles", "restore_to_staging", "replay_grants",
-                                                           "make_read_only", "validate", "drop_database"}));
+                                                           "make_read_only", "validate", "drop_database",
+                                                           "undo_roles"}));
+  EXPECT_EQ(world_->calls_of("undo_roles").at(0).arg, "replica");  // what the replay under the policy returned
+  EXPECT_EQ(world_->calls_of("replay_roles").size(), 2u);
   EXPECT_EQ(world_->ops("hd2"), kRefreshOrder);
   EXPECT_TRUE(staging_dropped_after_restore("hd1"));
   EXPECT_EQ(serving("hd1"), "");
@@ -406,7 +410,14 @@ TEST_F(RefreshTest, AnyStepFailingBeforeTheSwapDropsStaging) {
     EXPECT_EQ(outcome(res, "hd2")->outcome, "failed");
     auto ops = world_->ops("hd2");
     ASSERT_FALSE(ops.empty());
-    EXPECT_EQ(ops.back(), "drop_database");
+    // A replay that failed changed nothing (one transaction): nothing to undo. Any later failure undoes it.
+    if (step == "replay_roles") {
+      EXPECT_EQ(ops.back(), "drop_database");
+    } else {
+      ASSERT_GE(ops.size(), 2u);
+      EXPECT_EQ(ops[ops.size() - 2], "drop_database");
+      EXPECT_EQ(ops.back(), "undo_roles");
+    }
     EXPECT_EQ(std::count(ops.begin(), ops.end(), "swap_in"), step == "swap_in" ? 1 : 0);
     EXPECT_EQ(serving("hd2"), "");
     expect_live_never_dropped();

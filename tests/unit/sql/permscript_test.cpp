@@ -19,6 +19,7 @@ using sk::sql::PermStatement;
 using sk::sql::retarget_database;
 using K = PermStatement::Kind;
 using namespace std::string_literals;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 const char* kScram = "SCRAM-SHA-256$4096:c2FsdHNhbHQ=$U3RvcmVkS2V5:U2VydmVyS2V5";
@@ -378,6 +379,113 @@ TEST(PermScript, RoundTripOfCapturedScript) {
     EXPECT_EQ(again[i].kind, st[i].kind);
     EXPECT_EQ(again[i].line, static_cast<int>(i) + 1);
   }
+}
+
+// ---- the replica policy ---------------------------------------------------------------------------
+
+std::vector<std::string> texts(const std::vector<PermStatement>& st) {
+  std::vector<std::string> out;
+  for (const auto& x : st) out.push_back(x.text);
+  return out;
+}
+
+const std::vector<std::string> kReaders = {"helpdesk", "Help Desk é"};
+
+std::string refusal(const std::string& script) {
+  try {
+    sk::sql::restrict_for_replica(parse_permission_script(script), kReaders);
+  } catch (const sk::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ReplicaPolicy, ReadersKeepLoginAndNoElevatedAttributePasses) {
+  auto st = sk::sql::restrict_for_replica(
+      parse_permission_script("CREATE ROLE \"helpdesk\" WITH NOSUPERUSER INHERIT NOCREATEROLE NOCREATEDB LOGIN "
+                              "NOREPLICATION NOBYPASSRLS CONNECTION LIMIT -1 PASSWORD 'x';\n"
+                              "GRANT CONNECT ON DATABASE \"CM_CEN\" TO \"helpdesk\";\n"),
+      kReaders);
+  ASSERT_EQ(st.size(), 1u);  // grants are not role statements
+  EXPECT_EQ(st[0].text, "CREATE ROLE \"helpdesk\" WITH NOSUPERUSER INHERIT NOCREATEROLE NOCREATEDB LOGIN "
+                        "NOREPLICATION NOBYPASSRLS CONNECTION LIMIT -1 PASSWORD 'x'");
+}
+
+// Each elevated attribute, given to a reader by CREATE or ALTER ROLE, quoted or not, is refused.
+TEST(ReplicaPolicy, AnElevatedReaderIsRefused) {
+  for (const std::string attr : {"SUPERUSER", "CREATEROLE", "CREATEDB", "REPLICATION", "BYPASSRLS", "superuser"}) {
+    SCOPED_TRACE(attr);
+    EXPECT_THAT(refusal("ALTER ROLE helpdesk " + attr + ";\n"), HasSubstr("would give reader helpdesk"));
+    EXPECT_THAT(refusal("ALTER ROLE \"Help Desk é\" WITH " + attr + ";\n"), HasSubstr("would give reader Help Desk é"));
+    EXPECT_THAT(refusal("-- x\nCREATE ROLE \"helpdesk\" WITH LOGIN " + attr + " PASSWORD 'p';\n"),
+                HasSubstr("line 2: would give reader helpdesk"));
+  }
+  // NOSUPERUSER and friends are what a real capture holds: fine.
+  EXPECT_EQ(refusal("ALTER ROLE helpdesk NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;\n"), "");
+}
+
+TEST(ReplicaPolicy, AReaderReachingTheHostIsRefusedDirectlyOrThroughARole) {
+  for (const std::string role : {"pg_execute_server_program", "pg_read_server_files", "pg_write_server_files",
+                                 "pg_signal_backend", "\"pg_write_all_data\""}) {
+    SCOPED_TRACE(role);
+    EXPECT_THAT(refusal("GRANT " + role + " TO helpdesk;\n"), HasSubstr("would make reader helpdesk a member"));
+    EXPECT_THAT(refusal("GRANT site_admin, " + role + " TO other, \"Help Desk é\" WITH ADMIN OPTION;\n"),
+                HasSubstr("would make reader Help Desk é a member"));
+  }
+  // Through a chain the script builds, in any order.
+  EXPECT_THAT(refusal("GRANT ops TO helpdesk;\nGRANT tools TO ops;\nGRANT pg_execute_server_program TO tools;\n"),
+              HasSubstr("line 1: would make reader helpdesk a member of a role that reaches the server host (ops)"));
+  // Reading roles are fine.
+  EXPECT_EQ(refusal("GRANT pg_read_all_data, pg_monitor TO helpdesk;\n"), "");
+}
+
+TEST(ReplicaPolicy, OtherRolesCannotLogInAndLoseElevatedAttributes) {
+  std::vector<std::string> notes;
+  auto st = sk::sql::restrict_for_replica(
+      parse_permission_script(
+          "CREATE ROLE \"site_admin\" WITH SUPERUSER INHERIT CREATEROLE NOCREATEDB LOGIN NOREPLICATION BYPASSRLS "
+          "CONNECTION LIMIT 5 PASSWORD 'SCRAM-SHA-256$4096:a$b:c' VALID UNTIL '2030-01-01';\n"
+          "CREATE ROLE \"owner\";\n"
+          "ALTER ROLE \"app\" WITH LOGIN;\n"
+          "CREATE ROLE \"quiet\" WITH NOLOGIN;\n"
+          "GRANT pg_execute_server_program TO site_admin;\n"
+          "GRANT site_admin TO owner;\n"
+          "REVOKE pg_signal_backend FROM helpdesk;\n"),
+      kReaders, &notes);
+  EXPECT_THAT(texts(st),
+              ElementsAre("CREATE ROLE \"site_admin\" WITH  INHERIT  NOCREATEDB  NOREPLICATION  CONNECTION LIMIT 5 "
+                          "PASSWORD 'SCRAM-SHA-256$4096:a$b:c' VALID UNTIL '2030-01-01' NOLOGIN",
+                          "CREATE ROLE \"owner\" NOLOGIN", "ALTER ROLE \"app\" WITH  NOLOGIN",
+                          "CREATE ROLE \"quiet\" WITH NOLOGIN",
+                          // memberships that reach the host are left out for non-readers, also through
+                          // site_admin, which the script itself made a member of one
+                          "REVOKE pg_signal_backend FROM helpdesk"));
+  // The options replay uses for a role that exists already match the rewritten text.
+  EXPECT_EQ(st[0].options, "WITH  INHERIT  NOCREATEDB  NOREPLICATION  CONNECTION LIMIT 5 "
+                           "PASSWORD 'SCRAM-SHA-256$4096:a$b:c' VALID UNTIL '2030-01-01' NOLOGIN");
+  EXPECT_EQ(st[1].options, "NOLOGIN");
+  EXPECT_EQ(notes.size(), 5u);
+  // Each rewritten statement is still a permission statement.
+  std::string joined;
+  for (const auto& x : st) joined += x.text + ";\n";
+  EXPECT_NO_THROW(parse_permission_script(joined));
+}
+
+TEST(ReplicaPolicy, MembershipsAreParsedWithTheirRolesAndMembers) {
+  auto st = parse_permission_script(
+      "GRANT a, \"B c\" TO m1, \"M 2\" WITH ADMIN OPTION;\nREVOKE ADMIN OPTION FOR x FROM y;\nGRANT Q TO r GRANTED BY s;\n");
+  ASSERT_EQ(st.size(), 3u);
+  EXPECT_THAT(st[0].granted, ElementsAre("a", "B c"));
+  EXPECT_THAT(st[0].members, ElementsAre("m1", "M 2"));
+  EXPECT_FALSE(st[0].revoke);
+  EXPECT_TRUE(st[1].revoke);
+  EXPECT_THAT(st[1].granted, ElementsAre("x"));
+  EXPECT_THAT(st[1].members, ElementsAre("y"));
+  EXPECT_THAT(st[2].granted, ElementsAre("q"));
+  EXPECT_THAT(st[2].members, ElementsAre("r"));
+  EXPECT_THROW(parse_permission_script("GRANT TO x;\n"), sk::Error);
+  EXPECT_THROW(parse_permission_script("GRANT a TO;\n"), sk::Error);
+  EXPECT_THROW(parse_permission_script("GRANT a b;\n"), sk::Error);
 }
 
 }  // namespace

@@ -353,3 +353,37 @@ TEST(PgGolden, PermissionScript) {
   c.roles[0].name = kTooLong;
   EXPECT_THROW(q::permission_script(c), sk::Error);
 }
+
+// ---- the replica policy on the server and undoing a role replay ------------------------------------
+
+TEST(PgGolden, RolePolicyAndUndo) {
+  Script s;
+  s.section("who sitekeeper is").add(q::kCurrentUser).add(q::kBootstrapRole);
+  s.section("a reader's attributes beyond reading, and host-reaching memberships");
+  for (const auto& r : kReaders) s.add(q::elevated_attributes_of(r)).add(q::memberships_reaching(r, sk::sql::host_reaching_roles()));
+  s.section("state before a replay");
+  for (const auto& n : kNames) s.add(q::role_state(n));
+  s.add(q::memberships_touching(kNames));
+  s.section("undo");
+  q::Role was;
+  was.name = "x'; DROP DATABASE y--";
+  was.login = true;
+  was.connection_limit = 3;
+  was.password = "SCRAM-SHA-256$4096:it's$a:hash";
+  s.add(q::restore_role_statement(was));
+  was.name = "Ünïcødé 站点";
+  was.password.reset();
+  was.valid_until = "2030-01-01 00:00:00+00";
+  was.superuser = true;
+  s.add(q::restore_role_statement(was));
+  for (const auto& n : kNames) {
+    s.add(q::revoke_role_statement({n, "helpdesk", false}));
+    s.add(q::revoke_role_statement({"site_admin", n, true}, /*admin_only=*/true));
+    s.add(q::drop_role(n));
+  }
+  expect_golden("roles.sql", s.text);
+  EXPECT_THROW(q::drop_role(kNul), sk::Error);
+  EXPECT_THROW(q::role_state(kNul), sk::Error);
+  EXPECT_THROW(q::revoke_role_statement({kTooLong, "m", false}), sk::Error);
+  EXPECT_THROW(q::memberships_reaching(kNul, {"pg_signal_backend"}), sk::Error);
+}

@@ -253,7 +253,7 @@ TEST_F(SqliteEngineTest, ProbeProfilePermissionsAndLag) {
   auto script = engine_->capture_permissions("CM_CEN");
   EXPECT_EQ(script.text.rfind("-- ", 0), 0u);
   EXPECT_NE(script.text.find("not applicable"), std::string::npos);
-  EXPECT_NO_THROW(engine_->replay_roles(script));
+  EXPECT_NO_THROW(engine_->replay_roles(script, {}));
   EXPECT_NO_THROW(engine_->replay_grants(script, "CM_CEN"));
 
   EXPECT_EQ(engine_->replication_state().state, "stopped");

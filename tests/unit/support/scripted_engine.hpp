@@ -113,9 +113,11 @@ class FakeEngine : public sql::Engine {
     w_->record(server_, "capture_permissions", db);
     return {w_->script};
   }
-  void replay_roles(const sql::PermissionScript& script) override {
+  sql::RoleUndo replay_roles(const sql::PermissionScript& script, const sql::RoleReplay& how) override {
     w_->record(server_, "replay_roles", script.text);
+    return {how.replica ? "replica" : "as captured"};
   }
+  void undo_roles(const sql::RoleUndo& undo) override { w_->record(server_, "undo_roles", undo.data); }
   void replay_grants(const sql::PermissionScript&, const std::string& db) override {
     w_->record(server_, "replay_grants", db);
   }
