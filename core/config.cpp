@@ -6,9 +6,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <set>
 #include <string_view>
 
+#include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <toml++/toml.h>
 #include <unistd.h>
 
@@ -210,20 +215,55 @@ std::string password_env_name(std::string_view server) {
   return out;
 }
 
-// Validates "host:port" and "[v6]:port"; returns "" when fine.
-bool valid_listen(std::string_view s) {
+// Why `s` is not an address the HTTP server can bind, "IPv4:port" or "[IPv6]:port" with a port from 1
+// to 65535, or "" when it is. Host names are refused: the server binds addresses, and a name's
+// addresses may differ between this check and the bind.
+std::string listen_problem(std::string_view s) {
+  const std::string expected = "expected host:port such as \"127.0.0.1:8008\", got " + quote(s);
   auto colon = s.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) return false;
-  std::string_view host = s.substr(0, colon), port = s.substr(colon + 1);
+  if (colon == std::string_view::npos) return expected;
+  std::string_view port = s.substr(colon + 1);
   if (port.empty() || port.size() > 5 ||
       !std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); }))
-    return false;
+    return expected;
   long p = std::stol(std::string(port));
-  if (p < 1 || p > 65535) return false;
-  if (host.front() == '[') return host.size() > 2 && host.back() == ']';
+  if (p < 1 || p > 65535) return expected;
+  std::string host(s.substr(0, colon));
+  unsigned char addr[sizeof(in6_addr)];
+  bool bracketed = host.size() > 2 && host.front() == '[' && host.back() == ']';
+  if (bracketed ? inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(), addr) == 1
+                : inet_pton(AF_INET, host.c_str(), addr) == 1)
+    return {};
   // An unbracketed IPv6 address would make the port ambiguous.
-  return host.find(':') == std::string_view::npos &&
-         std::none_of(host.begin(), host.end(), [](unsigned char c) { return std::isspace(c); });
+  if (!bracketed && host.find(':') != std::string::npos) return expected;
+  return "expected an IP address and port such as \"127.0.0.1:8008\" or \"[::1]:8008\", got " + quote(s);
+}
+
+// The TLS check's OpenSSL objects, freed on every path. OpenSSL's own messages are left out of
+// ours: they name nothing the operator can act on and could quote key material.
+using Bio = std::unique_ptr<BIO, decltype(&BIO_free)>;
+using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
+using KeyPtr = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
+
+Bio pem_bio(const std::string& pem) {
+  return Bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
+}
+
+X509Ptr pem_certificate(const std::string& pem) {
+  Bio bio = pem_bio(pem);
+  X509Ptr cert(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr, &X509_free);
+  ERR_clear_error();
+  return cert;
+}
+
+// Never asks for a passphrase: an encrypted key is refused rather than prompting on a terminal that a
+// daemon does not have.
+KeyPtr pem_private_key(const std::string& pem) {
+  Bio bio = pem_bio(pem);
+  auto no_passphrase = [](char*, int, int, void*) { return 0; };
+  KeyPtr key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr) : nullptr, &EVP_PKEY_free);
+  ERR_clear_error();
+  return key;
 }
 
 struct Problem {
@@ -880,13 +920,96 @@ class Loader {
   void read_http(Section s) {
     std::string listen;
     if (s.string("listen", listen)) {
-      if (!listen.empty() && !valid_listen(listen))
-        s.error(*s.get("listen"), "listen",
-                "expected host:port such as \"127.0.0.1:8008\", got " + quote(listen));
-      else
+      if (auto why = listen.empty() ? "" : listen_problem(listen); !why.empty()) {
+        s.error(*s.get("listen"), "listen", why);
+        r_.hint("http.listen takes an IP address: 127.0.0.1:PORT for this machine only, 0.0.0.0:PORT for all");
+      } else {
         cfg_.http.listen = listen;
+      }
     }
+    s.integer("max_connections", 1, 10000, cfg_.http.max_connections);
+    read_token(s);
+    read_tls(s);
     s.finish();
+  }
+
+  // The text of the file that `key` names, or nullopt once reported. A secret's file must be private
+  // to its owner, like a password file.
+  std::optional<std::string> read_named_file(Section& s, const std::string& key, const fs::path& f, bool secret) {
+    const toml::node& n = *s.get(key);
+    try {
+      if (secret && readable_by_others(f)) {
+        s.error(n, key, "expected a file that only its owner can read, but " + show_path(f) +
+                            " is readable by group or others");
+        r_.hint("run chmod 600 " + show_path(f));
+        return std::nullopt;
+      }
+      return read_file(f);
+    } catch (const std::exception&) {
+      s.error(n, key, "expected a readable file, cannot read " + show_path(f));
+      return std::nullopt;
+    }
+  }
+
+  void read_token(Section& s) {
+    // Shorter tokens can be guessed: nothing limits how often a client may try.
+    constexpr std::size_t kMinToken = 16;
+    fs::path f;
+    if (!s.file_path("token_file", dir_, f)) return;
+    auto token = read_named_file(s, "token_file", f, /*secret=*/true);
+    if (!token) return;
+    // An editor's trailing newline is not part of the token.
+    if (token->ends_with('\n')) token->pop_back();
+    if (token->ends_with('\r')) token->pop_back();
+    const toml::node& n = *s.get("token_file");
+    if (token->empty()) {
+      s.error(n, "token_file", "expected a token, but " + show_path(f) + " is empty");
+    } else if (std::any_of(token->begin(), token->end(), [](unsigned char c) { return c <= ' ' || c == 0x7F; })) {
+      s.error(n, "token_file", "expected a token on one line without spaces or control characters, in " +
+                                   show_path(f));
+    } else if (token->size() < kMinToken) {
+      s.error(n, "token_file", "expected a token of at least " + std::to_string(kMinToken) + " characters, but " +
+                                   show_path(f) + " holds " + std::to_string(token->size()));
+    } else {
+      cfg_.http.token_file = f;
+      cfg_.http.token = std::move(*token);
+      return;
+    }
+    r_.hint("write a token with: (umask 077; openssl rand -hex 32 > " + show_path(f) + ")");
+  }
+
+  void read_tls(Section& s) {
+    const toml::node* cert_n = s.get("tls_cert");
+    const toml::node* key_n = s.get("tls_key");
+    if (!cert_n != !key_n) {
+      const std::string given = cert_n ? "tls_cert" : "tls_key", missing = cert_n ? "tls_key" : "tls_cert";
+      s.error(*s.get(given), given, "expected tls_cert and tls_key together, but " + missing + " is missing");
+      return;
+    }
+    fs::path cert, key;
+    bool paths = s.file_path("tls_cert", dir_, cert);
+    paths = s.file_path("tls_key", dir_, key) && paths;
+    if (!paths) return;
+    auto cert_pem = read_named_file(s, "tls_cert", cert, /*secret=*/false);
+    auto key_pem = read_named_file(s, "tls_key", key, /*secret=*/true);
+    if (!cert_pem || !key_pem) return;
+    X509Ptr x509 = pem_certificate(*cert_pem);
+    KeyPtr pkey = pem_private_key(*key_pem);
+    if (!x509)
+      s.error(*cert_n, "tls_cert", "expected a PEM certificate, but " + show_path(cert) + " holds none");
+    if (!pkey)
+      s.error(*key_n, "tls_key", "expected an unencrypted PEM private key, but " + show_path(key) + " holds none");
+    if (!x509 || !pkey) return;
+    if (X509_check_private_key(x509.get(), pkey.get()) != 1) {
+      ERR_clear_error();
+      s.error(*key_n, "tls_key", "expected the private key of tls_cert, but " + show_path(key) +
+                                     " does not match " + show_path(cert));
+      return;
+    }
+    cfg_.http.tls_cert = cert;
+    cfg_.http.tls_key = key;
+    cfg_.http.tls_cert_pem = std::move(*cert_pem);
+    cfg_.http.tls_key_pem = std::move(*key_pem);
   }
 
   void read_alerts(Section s) {

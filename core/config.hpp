@@ -71,7 +71,15 @@ struct Config {
   } failover;
   std::vector<ScheduleConfig> schedules;
   struct Http {
-    std::string listen;  // "host:port"; empty disables the API
+    std::string listen;  // "IPv4:port" or "[IPv6]:port"; empty disables the API
+    int max_connections = 64;  // open at once; at the limit the idlest is closed for a new one
+    // The bearer token read from token_file; empty: no authentication. A secret: never log it.
+    fs::path token_file;
+    std::string token;
+    // TLS from PEM files, both or neither (empty: plain HTTP), and their text as loaded and checked.
+    // The key is a secret: never log it.
+    fs::path tls_cert, tls_key;
+    std::string tls_cert_pem, tls_key_pem;
   } http;
   struct Alerts {
     std::vector<std::string> command;  // argv; "{job}" and "{message}" are replaced

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -53,10 +54,19 @@ class Daemon {
                                                   clock_, &cancel_, hooks);
     monitor_->start();
     if (!cfg_->http.listen.empty()) {
-      http_ = std::make_unique<HttpServer>(io_, cfg_->http.listen,
-                                           [this](const std::string& m, const std::string& t) { return handle(m, t); });
+      HttpOptions opt;
+      opt.max_connections = static_cast<std::size_t>(cfg_->http.max_connections);
+      opt.tls_cert_pem = cfg_->http.tls_cert_pem;
+      opt.tls_key_pem = cfg_->http.tls_key_pem;
+      http_ = std::make_unique<HttpServer>(io_, cfg_->http.listen, [this](const HttpRequest& r) { return handle(r); },
+                                           std::move(opt));
       http_->start();
-      logger()->info("HTTP API listening on {}", cfg_->http.listen);
+      logger()->info("HTTP API listening on {}{}{}", cfg_->http.listen, http_->tls() ? " (TLS)" : "",
+                     cfg_->http.token.empty() ? "" : "; a token is required except for health checks");
+      if (cfg_->http.token.empty() && !http_->loopback())
+        logger()->warn("HTTP API on {} without a token: whoever reaches it reads /status and /metrics; set "
+                       "http.token_file",
+                       cfg_->http.listen);
     }
     wait_signal();
     arm_timer();
@@ -157,6 +167,12 @@ class Daemon {
       auto cfg = std::make_shared<const Config>(load_checked_config(config_file_));
       if (cfg->state_path != cfg_->state_path)
         logger()->warn("state.path changed; the daemon keeps {} until it restarts", cfg_->state_path.string());
+      const auto& h = cfg->http;
+      const auto& was = cfg_->http;
+      if (h.listen != was.listen || h.max_connections != was.max_connections || h.tls_cert_pem != was.tls_cert_pem ||
+          h.tls_key_pem != was.tls_key_pem)
+        logger()->warn("http.listen, max_connections, tls_cert and tls_key take effect when the daemon restarts; "
+                       "a new token_file takes effect now");
       auto scheduler = build_scheduler(cfg);
       {
         std::lock_guard lock(cfg_mu_);
@@ -191,14 +207,29 @@ class Daemon {
   }
 
   // --- HTTP ---
-  HttpResponse handle(const std::string& method, const std::string& target) {
-    if (method != "GET") return {405, "application/json", R"({"error":"only GET"})"};
+  // Load balancers and service managers probe these without a token; they say whether a server
+  // answers, and where it is, but not the site's state or alerts.
+  static bool open_to_all(const std::string& path) {
+    if (path == "/health" || path == "/active" || path == "/replica") return true;
+    for (const char* prefix : {"/replica/", "/active/", "/standby/"})
+      if (path.rfind(prefix, 0) == 0) return true;
+    return false;
+  }
+
+  HttpResponse handle(const HttpRequest& req) {
+    const std::string& target = req.target;
     const std::string path = target.substr(0, target.find('?'));
     const std::string query = target.find('?') == std::string::npos ? "" : target.substr(target.find('?') + 1);
+    // The loaded config, not the effective one: cheaper under a flood, and a reload's token counts now.
+    auto loaded = current();
+    if (!loaded->http.token.empty() && !open_to_all(path) && !bearer_matches(req, loaded->http.token))
+      return unauthorized();
+    if (req.method != "GET") return {405, "application/json", R"({"error":"only GET"})"};
+    if (path == "/health")
+      return {200, "application/json", nlohmann::json{{"status", "alive"}, {"site", loaded->site.code}}.dump()};
     auto cfg = effective();
     auto snap = health_->snapshot();
     replicator::JobContext ctx{*cfg, *state_, engines_, runner_, clock_, nullptr};
-    if (path == "/health") return {200, "application/json", nlohmann::json{{"status", "alive"}, {"site", cfg->site.code}}.dump()};
     if (path == "/active") {
       auto up = monitor_->active_up();
       const bool ok = up.value_or(false);

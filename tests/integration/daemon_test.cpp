@@ -22,6 +22,8 @@
 
 #include "pg_cluster.hpp"
 #include "site_fixture.hpp"
+#include "tests/unit/support/http_client.hpp"
+#include "tests/unit/support/tls.hpp"
 
 using namespace sk::test;
 namespace fs = std::filesystem;
@@ -393,4 +395,63 @@ TEST(Daemon, BadScheduleIsAConfigError) {
     const std::string s = t.get<std::string>();
     EXPECT_TRUE(s.find("T01:00:00Z") != std::string::npos || s.find("T00:00:00Z") != std::string::npos) << s;
   }
+}
+
+// The API behind a token and TLS, both from files beside the config: health checks answer anyone,
+// everything else wants the token; plain HTTP to the TLS port gets nothing; a SIGHUP takes a new token
+// at once; the token never reaches the log. And a listen address the server could not bind is a
+// config error before anything starts.
+TEST(Daemon, HttpApiBehindTokenAndTls) {
+  Site site({.replicas = 1, .load_site = false});
+  const int port = free_port();
+  const std::string token = "4bf3c9a0d1e2f3a4b5c6d7e8f9a0b1c2", next = "next-token-0123456789abcdef";
+  const auto tls = sk::test::self_signed_cert();
+  auto write_private = [&](const fs::path& rel, const std::string& text) {
+    fs::create_directories((site.dir() / rel).parent_path());
+    std::ofstream(site.dir() / rel, std::ios::trunc) << text;
+    fs::permissions(site.dir() / rel, fs::perms::owner_read | fs::perms::owner_write);
+  };
+  write_private("secrets/http.token", token + "\n");
+  write_private("tls/key.pem", tls.key_pem);
+  std::ofstream(site.dir() / "tls/cert.pem") << tls.cert_pem;
+  site.write_config("[http]\nlisten = \"127.0.0.1:" + std::to_string(port) +
+                    "\"\ntoken_file = \"secrets/http.token\"\ntls_cert = \"tls/cert.pem\"\ntls_key = \"tls/key.pem\"\n");
+  BackgroundProcess daemon(site.argv({"run"}), site.dir() / "daemon.log");
+  LogOnFailure dump{daemon};
+  auto get = [&](const std::string& target, const std::string& bearer = "") {
+    return sk::test::tls_get(static_cast<unsigned short>(port), target, tls.cert_pem,
+                             bearer.empty() ? "" : "Bearer " + bearer)
+        .status;
+  };
+  wait_until([&] { return get("/health") == 200; }, kLong, "/health over TLS");
+
+  for (const char* open : {"/health", "/active", "/replica", "/replica?max_age=1h", "/replica/hd1", "/active/cm1",
+                           "/standby/cm2"})
+    EXPECT_NE(get(open), 401) << open;
+  for (const char* closed : {"/status", "/metrics", "/replicas", "/no/such/thing"}) {
+    EXPECT_EQ(get(closed), 401) << closed;
+    EXPECT_EQ(get(closed, "not-the-token-at-all-0000"), 401) << closed;
+  }
+  EXPECT_EQ(get("/status", token), 200);
+  EXPECT_EQ(get("/metrics", token), 200);
+  EXPECT_EQ(get("/replicas", token), 200);
+  EXPECT_EQ(get("/no/such/thing", token), 404);
+  EXPECT_THROW(http_get(port, "/health"), std::runtime_error) << "plain HTTP answered on the TLS port";
+
+  write_private("secrets/http.token", next + "\n");
+  daemon.signal(SIGHUP);
+  wait_until([&] { return get("/status", next) == 200; }, kLong, "the new token after SIGHUP");
+  EXPECT_EQ(get("/status", token), 401);
+  EXPECT_NE(daemon.log().find("(TLS)"), std::string::npos) << tail(daemon.log());
+  EXPECT_EQ(daemon.log().find(token), std::string::npos);
+  EXPECT_EQ(daemon.log().find(next), std::string::npos);
+  daemon.signal(SIGTERM);
+  auto code = daemon.wait(std::chrono::seconds(30));
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 0);
+
+  site.write_config("[http]\nlisten = \"localhost:" + std::to_string(port) + "\"\n");
+  auto r = site.run({"run"}, std::chrono::seconds(60));
+  EXPECT_EQ(r.code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("http.listen: expected an IP address"), std::string::npos) << r.err;
 }

@@ -10,6 +10,7 @@
 
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
+#include "support/tls.hpp"
 
 namespace sk {
 namespace {
@@ -235,6 +236,34 @@ const Row kRows[] = {
      "9:10: http.listen: expected host:port such as \"127.0.0.1:8008\", got \"localhost\""},
     {"listen_bad_port", kBase + "[http]\nlisten = \"127.0.0.1:99999\"\n", "9:10: http.listen: expected host:port"},
     {"listen_bare_ipv6", kBase + "[http]\nlisten = \"::1:8008\"\n", "9:10: http.listen: expected host:port"},
+    {"listen_host_name", kBase + "[http]\nlisten = \"localhost:8008\"\n",
+     "9:10: http.listen: expected an IP address and port such as \"127.0.0.1:8008\" or \"[::1]:8008\", got "
+     "\"localhost:8008\""},
+    {"listen_other_name", kBase + "[http]\nlisten = \"foo:8008\"\n", "9:10: http.listen: expected an IP address"},
+    {"listen_no_host", kBase + "[http]\nlisten = \":8008\"\n", "9:10: http.listen: expected an IP address"},
+    {"listen_bad_ipv6", kBase + "[http]\nlisten = \"[::g]:8008\"\n", "9:10: http.listen: expected an IP address"},
+    {"listen_short_ipv4", kBase + "[http]\nlisten = \"127.1:8008\"\n", "9:10: http.listen: expected an IP address"},
+    {"listen_port_zero", kBase + "[http]\nlisten = \"127.0.0.1:0\"\n", "9:10: http.listen: expected host:port"},
+    {"max_connections_zero", kBase + "[http]\nmax_connections = 0\n",
+     "9:19: http.max_connections: expected an integer from 1 to 10000, got 0"},
+    {"max_connections_type", kBase + "[http]\nmax_connections = \"64\"\n",
+     "9:19: http.max_connections: expected an integer, got \"64\""},
+    {"token_file_type", kBase + "[http]\ntoken_file = 5\n", "9:14: http.token_file: expected a string, got 5"},
+    {"token_file_empty_path", kBase + "[http]\ntoken_file = \"\"\n", "9:14: http.token_file: expected a path, got \"\""},
+    {"token_file_missing", kBase + "[http]\ntoken_file = \"secrets/http.token\"\n",
+     "9:14: http.token_file: expected a readable file, cannot read "},
+    {"tls_cert_without_key", kBase + "[http]\ntls_cert = \"tls/cert.pem\"\n",
+     "9:12: http.tls_cert: expected tls_cert and tls_key together, but tls_key is missing"},
+    {"tls_key_without_cert", kBase + "[http]\ntls_key = \"tls/key.pem\"\n",
+     "9:11: http.tls_key: expected tls_cert and tls_key together, but tls_cert is missing"},
+    {"tls_cert_missing", kBase + "[http]\ntls_cert = \"tls/cert.pem\"\ntls_key = \"tls/key.pem\"\n",
+     "9:12: http.tls_cert: expected a readable file, cannot read "},
+    {"tls_key_missing", kBase + "[http]\ntls_cert = \"tls/cert.pem\"\ntls_key = \"tls/key.pem\"\n",
+     "10:11: http.tls_key: expected a readable file, cannot read "},
+    {"tls_key_type", kBase + "[http]\ntls_cert = \"tls/cert.pem\"\ntls_key = [\"tls/key.pem\"]\n",
+     "10:11: http.tls_key: expected a string, got an array"},
+    {"http_unknown_key", kBase + "[http]\ntoken = \"x\"\n",
+     "9:1: http.token: unknown key, expected one of: listen, max_connections, tls_cert, tls_key, token_file"},
     // identifiers
     {"database_too_long", "[site]\ndatabase = \"" + std::string(51, 'd') + "\"\n[servers.cm1]\n[roles]\nactive = \"cm1\"\n",
      "2:12: site.database: expected a name of at most 50 bytes, got 51 bytes"},
@@ -545,8 +574,9 @@ TEST(CoreConfig, DefaultsOfAMinimalConfig) {
   EXPECT_TRUE(c.roles.standby.empty());
 }
 
-TEST(CoreConfig, ListenAcceptsHostsAndBracketedIpv6) {
-  for (const char* listen : {"0.0.0.0:8008", "[::1]:8008", "localhost:1", "helpdesk.example:65535"}) {
+// Only what the server can bind without a name lookup, so a bad value fails at load, not at start.
+TEST(CoreConfig, ListenAcceptsIpAddressesAndBracketedIpv6) {
+  for (const char* listen : {"0.0.0.0:8008", "[::1]:8008", "127.0.0.1:1", "[::]:65535", "[2001:db8::1]:8008"}) {
     TempDir dir;
     Config c = load_config(
         dir.write("sk.toml", kBase + "[http]\nlisten = \"" + listen + "\"\n"), &lookup_fake);
@@ -837,6 +867,143 @@ TEST(CoreConfigPassword, NeverInAnyErrorMessage) {
       EXPECT_EQ(err.find("918273645"), std::string::npos) << err;
     }
   }
+}
+
+// --- http: token and TLS files ---
+
+const std::string kToken = "9f86d081884c7d659a2feaa0c55ad015";
+
+// Loads kBase plus `http` (an [http] section) from dir/etc/sk.toml; the error text, or "" when it loads.
+std::string http_error(TempDir& dir, const std::string& http, Config* out = nullptr) {
+  fs::path file = dir.write("etc/sk.toml", kBase + "[http]\n" + http, kOwnerOnly);
+  try {
+    Config c = load_config(file, &lookup_fake);
+    if (out) *out = std::move(c);
+  } catch (const ConfigError& e) {
+    return std::string(e.what()) + "\nHINT: " + e.hint();
+  }
+  return "";
+}
+
+TEST(CoreConfigHttp, TokenFileRelativeToTheConfigWithoutItsNewline) {
+  TempDir dir;
+  dir.write("etc/secrets/http.token", kToken + "\n", kOwnerOnly);
+  Config c;
+  ASSERT_EQ(http_error(dir, "token_file = \"secrets/http.token\"\n", &c), "");
+  EXPECT_EQ(c.http.token, kToken);
+  EXPECT_EQ(c.http.token_file, dir.path() / "etc/secrets/http.token");
+  dir.write("etc/secrets/http.token", kToken + "\r\n", kOwnerOnly);
+  ASSERT_EQ(http_error(dir, "token_file = \"secrets/http.token\"\n", &c), "");
+  EXPECT_EQ(c.http.token, kToken);
+}
+
+TEST(CoreConfigHttp, NoTokenByDefault) {
+  TempDir dir;
+  Config c;
+  ASSERT_EQ(http_error(dir, "listen = \"127.0.0.1:8008\"\n", &c), "");
+  EXPECT_TRUE(c.http.token.empty());
+  EXPECT_TRUE(c.http.tls_cert_pem.empty());
+  EXPECT_EQ(c.http.max_connections, 64);
+}
+
+TEST(CoreConfigHttp, ReadableTokenFileIsRefusedWithoutShowingIt) {
+  TempDir dir;
+  dir.write("etc/http.token", kToken + "\n");  // 0644
+  std::string err = http_error(dir, "token_file = \"http.token\"\n");
+  EXPECT_NE(err.find("sk.toml:9:14: http.token_file: expected a file that only its owner can read"),
+            std::string::npos) << err;
+  EXPECT_NE(err.find("chmod 600"), std::string::npos) << err;
+  EXPECT_EQ(err.find(kToken), std::string::npos) << err;
+}
+
+TEST(CoreConfigHttp, BadTokensAreRefusedWithoutShowingThem) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"\n", "is empty"},
+      {"", "is empty"},
+      {kToken + " " + kToken + "\n", "without spaces or control characters"},
+      {kToken + "\n" + kToken + "\n", "without spaces or control characters"},
+      {"short-secret\n", "expected a token of at least 16 characters"},
+  };
+  for (const auto& [text, expected] : cases) {
+    TempDir dir;
+    dir.write("etc/http.token", text, kOwnerOnly);
+    std::string err = http_error(dir, "token_file = \"http.token\"\n");
+    EXPECT_NE(err.find("sk.toml:9:14: http.token_file: " + std::string("expected")), std::string::npos) << err;
+    EXPECT_NE(err.find(expected), std::string::npos) << err;
+    EXPECT_NE(err.find("openssl rand"), std::string::npos) << err;
+    EXPECT_EQ(err.find(kToken), std::string::npos) << err;
+    EXPECT_EQ(err.find("short-secret"), std::string::npos) << err;
+  }
+}
+
+TEST(CoreConfigHttp, TlsPairLoadsRelativeToTheConfig) {
+  TempDir dir;
+  auto pair = test::self_signed_cert();
+  dir.write("etc/tls/cert.pem", pair.cert_pem);
+  dir.write("etc/tls/key.pem", pair.key_pem, kOwnerOnly);
+  Config c;
+  ASSERT_EQ(http_error(dir, "tls_cert = \"tls/cert.pem\"\ntls_key = \"tls/key.pem\"\nmax_connections = 10\n", &c), "");
+  EXPECT_EQ(c.http.tls_cert, dir.path() / "etc/tls/cert.pem");
+  EXPECT_EQ(c.http.tls_key, dir.path() / "etc/tls/key.pem");
+  EXPECT_EQ(c.http.tls_cert_pem, pair.cert_pem);
+  EXPECT_EQ(c.http.tls_key_pem, pair.key_pem);
+  EXPECT_EQ(c.http.max_connections, 10);
+}
+
+TEST(CoreConfigHttp, ReadableTlsKeyIsRefused) {
+  TempDir dir;
+  auto pair = test::self_signed_cert();
+  dir.write("etc/cert.pem", pair.cert_pem);
+  dir.write("etc/key.pem", pair.key_pem);  // 0644
+  std::string err = http_error(dir, "tls_cert = \"cert.pem\"\ntls_key = \"key.pem\"\n");
+  EXPECT_NE(err.find("sk.toml:10:11: http.tls_key: expected a file that only its owner can read"), std::string::npos)
+      << err;
+  EXPECT_NE(err.find("chmod 600"), std::string::npos) << err;
+}
+
+TEST(CoreConfigHttp, TlsFilesThatAreNotPemAreRefused) {
+  TempDir dir;
+  auto pair = test::self_signed_cert();
+  dir.write("etc/cert.pem", "not a certificate\n");
+  dir.write("etc/key.pem", "not a key\n", kOwnerOnly);
+  std::string err = http_error(dir, "tls_cert = \"cert.pem\"\ntls_key = \"key.pem\"\n");
+  EXPECT_NE(err.find("sk.toml:9:12: http.tls_cert: expected a PEM certificate, but"), std::string::npos) << err;
+  EXPECT_NE(err.find("sk.toml:10:11: http.tls_key: expected an unencrypted PEM private key, but"), std::string::npos)
+      << err;
+  // The certificate and key swapped: neither file holds what its key names.
+  dir.write("etc/cert.pem", pair.key_pem);
+  dir.write("etc/key.pem", pair.cert_pem, kOwnerOnly);
+  err = http_error(dir, "tls_cert = \"cert.pem\"\ntls_key = \"key.pem\"\n");
+  EXPECT_NE(err.find("http.tls_cert: expected a PEM certificate"), std::string::npos) << err;
+  EXPECT_NE(err.find("http.tls_key: expected an unencrypted PEM private key"), std::string::npos) << err;
+  EXPECT_EQ(err.find("PRIVATE KEY"), std::string::npos) << err;
+}
+
+TEST(CoreConfigHttp, KeyOfAnotherCertificateIsRefused) {
+  TempDir dir;
+  dir.write("etc/cert.pem", test::self_signed_cert().cert_pem);
+  dir.write("etc/key.pem", test::self_signed_cert().key_pem, kOwnerOnly);
+  std::string err = http_error(dir, "tls_cert = \"cert.pem\"\ntls_key = \"key.pem\"\n");
+  EXPECT_NE(err.find("sk.toml:10:11: http.tls_key: expected the private key of tls_cert, but"), std::string::npos)
+      << err;
+}
+
+// An encrypted key is refused at once: a daemon has no terminal to ask for its passphrase on.
+TEST(CoreConfigHttp, EncryptedTlsKeyIsRefusedWithoutAPrompt) {
+  TempDir dir;
+  auto pair = test::self_signed_cert();
+  std::unique_ptr<BIO, decltype(&BIO_free)> in(BIO_new_mem_buf(pair.key_pem.data(), -1), &BIO_free);
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(PEM_read_bio_PrivateKey(in.get(), nullptr, nullptr, nullptr),
+                                                          &EVP_PKEY_free);
+  std::unique_ptr<BIO, decltype(&BIO_free)> out(BIO_new(BIO_s_mem()), &BIO_free);
+  char pass[] = "passphrase";
+  ASSERT_TRUE(PEM_write_bio_PrivateKey(out.get(), key.get(), EVP_aes_256_cbc(), nullptr, 0, nullptr, pass));
+  char* data = nullptr;
+  long n = BIO_get_mem_data(out.get(), &data);
+  dir.write("etc/cert.pem", pair.cert_pem);
+  dir.write("etc/key.pem", std::string(data, static_cast<std::size_t>(n)), kOwnerOnly);
+  std::string err = http_error(dir, "tls_cert = \"cert.pem\"\ntls_key = \"key.pem\"\n");
+  EXPECT_NE(err.find("http.tls_key: expected an unencrypted PEM private key"), std::string::npos) << err;
 }
 
 }  // namespace
