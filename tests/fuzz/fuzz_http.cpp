@@ -1,0 +1,79 @@
+// libFuzzer target: the daemon's HTTP server, as a hostile client meets it. Each input is written as
+// raw bytes to a real HttpServer on loopback (one per process, with short deadlines so an incomplete
+// request costs milliseconds), then the client half-closes and reads whatever comes back. The server
+// must answer or close, never crash, leak or hang, and keep serving the next input. The handler checks
+// the bearer token as the daemon does.
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "app/daemon/http.hpp"
+
+namespace {
+
+struct Server {
+  boost::asio::io_context io;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
+  std::unique_ptr<sk::daemon::HttpServer> http;
+  std::thread thread;
+
+  Server() {
+    sk::daemon::HttpOptions o;
+    o.header_timeout = std::chrono::milliseconds(50);
+    o.request_timeout = std::chrono::milliseconds(100);
+    o.max_connections = 8;
+    http = std::make_unique<sk::daemon::HttpServer>(
+        io, "127.0.0.1:0",
+        [](const sk::daemon::HttpRequest& r) {
+          if (r.target.rfind("/health", 0) != 0 && !sk::daemon::bearer_matches(r, "0123456789abcdef0123"))
+            return sk::daemon::unauthorized();
+          return sk::daemon::HttpResponse{200, "application/json", "{\"target\":" + std::to_string(r.target.size()) + "}"};
+        },
+        o);
+    http->start();
+    thread = std::thread([this] { io.run(); });
+  }
+};
+
+Server& server() {
+  static Server* s = new Server();  // lives for the whole fuzzing process
+  return *s;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  Server& s = server();
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) std::abort();
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(s.http->port());
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) std::abort();
+  size_t sent = 0;
+  while (sent < size) {
+    ssize_t n = ::send(fd, data + sent, size - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;  // the server closed early (oversized header): fine
+    sent += static_cast<size_t>(n);
+  }
+  ::shutdown(fd, SHUT_WR);
+  char buf[4096];
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    // The server's own deadline is 100 ms: a server that keeps a connection past 2 s is hanging.
+    if (::poll(&p, 1, 2000) <= 0) std::abort();
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+  }
+  ::close(fd);
+  return 0;
+}
