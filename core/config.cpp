@@ -824,6 +824,7 @@ class Loader {
               cfg_.failover.serial_headroom);
     s.argv("fence", cfg_.failover.fence);
     s.argv("alias", cfg_.failover.alias);
+    s.boolean("synchronous", cfg_.failover.synchronous);
     s.finish();
   }
 

@@ -68,6 +68,9 @@ struct Config {
     std::int64_t serial_headroom = 1000;
     std::vector<std::string> fence;  // argv; "{server}" is replaced
     std::vector<std::string> alias;
+    // A commit on the active is acknowledged only once the standby has it: no acknowledged commit is
+    // lost in a failover, and writes wait while the standby is away.
+    bool synchronous = false;
   } failover;
   std::vector<ScheduleConfig> schedules;
   struct Http {

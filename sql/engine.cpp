@@ -10,15 +10,57 @@ namespace {
 }
 }  // namespace
 
+const char* to_string(Duty d) {
+  switch (d) {
+    case Duty::fence: return "fence";
+    case Duty::unfence: return "unfence";
+    case Duty::promote: return "promote";
+    case Duty::open: return "open to clients";
+    case Duty::serials: return "serial resync";
+    case Duty::profile: return "apply profile";
+    case Duty::permissions: return "permission replay";
+    case Duty::epoch: return "epoch";
+    case Duty::smoke: return "smoke test";
+    case Duty::lag: return "lag";
+    case Duty::prepare_standby: return "prepare a primary for a standby";
+    case Duty::build_standby: return "build a standby";
+    case Duty::follow: return "follow a new primary";
+    case Duty::rewind: return "rewind onto a new primary";
+    case Duty::stop: return "stop the server";
+    case Duty::synchronous: return "synchronous replication";
+  }
+  return "?";
+}
+
+// Nothing by default: an engine names what it can do.
+bool Engine::supports(Duty) const { return false; }
+void Engine::bound_connect(std::chrono::milliseconds) {}
+
 void Engine::resync_serials(const std::string&, const std::vector<SerialValue>&) { unsupported(*this, "serial resync"); }
-void Engine::promote(const std::string&) { unsupported(*this, "promote"); }
-void Engine::fence(const std::string&) { unsupported(*this, "fence"); }
+std::string Engine::promote_closed(const std::string&) { unsupported(*this, "promote"); }
+void Engine::open_to_clients(const std::string&, const std::string&) { unsupported(*this, "opening to clients"); }
+std::string Engine::fence(const std::string&) { unsupported(*this, "fence"); }
+void Engine::unfence(const std::string&) { unsupported(*this, "unfence"); }
 std::vector<std::string> Engine::apply_profile(const std::string&, const nlohmann::json&) {
   unsupported(*this, "apply profile");
 }
 std::string Engine::wal_position() { unsupported(*this, "WAL position"); }
 std::uint64_t Engine::wal_distance(const std::string&, const std::string&) { unsupported(*this, "WAL distance"); }
 void Engine::smoke_test(const std::string&) { unsupported(*this, "smoke test"); }
+long Engine::read_epoch() { unsupported(*this, "reading the epoch"); }
+void Engine::write_epoch(long) { unsupported(*this, "writing the epoch"); }
+void Engine::checkpoint() { unsupported(*this, "checkpoint"); }
+void Engine::prepare_for_standby(const std::string&) { unsupported(*this, "preparing a primary for a standby"); }
+std::string Engine::kept_for_standby(const std::string&) { unsupported(*this, "reading what a primary keeps for a standby"); }
+void Engine::set_synchronous_standby(const std::string&) { unsupported(*this, "synchronous replication"); }
+void Engine::build_standby(const ServerConfig&, const StandbyTiming&) { unsupported(*this, "building a standby"); }
+void Engine::follow(const ServerConfig&, const StandbyTiming&) { unsupported(*this, "following a new primary"); }
+void Engine::rewind_onto(const ServerConfig&, const StandbyTiming&) { unsupported(*this, "rewinding onto a new primary"); }
+void Engine::stop_server() { unsupported(*this, "stopping the server"); }
+bool Engine::server_running() { unsupported(*this, "asking whether the server runs"); }
+std::vector<std::string> Engine::describe(Duty duty, const StepText&) const {
+  return {std::string("-- ") + to_string(duty) + " is not supported for " + dialect()};
+}
 std::unique_ptr<ScratchServer> Engine::start_scratch(const fs::path&) { unsupported(*this, "a scratch server"); }
 void Engine::undo_roles(const RoleUndo& undo) {
   if (!undo.data.empty()) unsupported(*this, "undoing a role replay");

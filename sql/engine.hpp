@@ -55,11 +55,35 @@ struct SerialValue {
 };
 
 struct ReplicationState {
-  std::uint64_t lag_bytes = 0;
-  double lag_seconds = 0;
-  std::string state;  // "streaming", "stopped", ...
+  std::uint64_t lag_bytes = 0;  // received but not yet replayed
+  double lag_seconds = 0;       // 0 when everything received is replayed, else since the last replayed commit
+  std::string state;            // "streaming", "stopped", ...
   double seconds_since_message = 1e9;  // since the WAL receiver last heard from the primary
-  bool receiver_hears_primary = false;
+  // A live primary is heard at least this often (seconds; 0: unknown): the standby asks it for a reply
+  // after half its receiver timeout of silence.
+  double heard_every = 0;
+};
+
+// The named duties a runbook needs from an engine (Engine::supports, Engine::describe).
+enum class Duty {
+  fence, unfence, promote, open, serials, profile, permissions, epoch, smoke, lag,
+  prepare_standby, build_standby, follow, rewind, stop, synchronous,
+};
+const char* to_string(Duty d);
+
+// What describe() may name in the text it returns.
+struct StepText {
+  std::string db;        // the site database
+  std::string server;    // the server the step acts on
+  std::string other;     // the other side (the primary to follow, the standby a slot is for)
+  long epoch = 0;
+  std::int64_t headroom = 0;
+};
+
+// The standby's settings that bound how long it hears nothing from a live primary: it asks the
+// primary for a reply after receiver_timeout / 2 of silence, and gives up after receiver_timeout.
+struct StandbyTiming {
+  std::chrono::milliseconds receiver_timeout{60000};
 };
 
 // A throwaway server on this machine, for trial restores that must not touch a serving server. It
@@ -125,15 +149,30 @@ class Engine {
   virtual ReplicationState replication_state() = 0;
   virtual std::vector<SerialValue> read_serials(const std::string& db) = 0;
   // The defaults below throw sk::Error("... is not supported for <dialect>"): an engine that cannot do
-  // an operation says so instead of pretending.
-  //
+  // an operation says so instead of pretending. Runbooks ask supports() for every step before the
+  // first one runs, so that refusal comes before anything changes, never halfway through.
+  virtual bool supports(Duty duty) const;
+
+  // Bounds every connection this engine opens from now on by `timeout`, enforced by the engine itself
+  // (libpq rounds connect_timeout up to 2 s): a runbook must not wait longer on a dead server.
+  virtual void bound_connect(std::chrono::milliseconds timeout);
   // Moves every serial to at least the given value (never backwards).
   virtual void resync_serials(const std::string& db, const std::vector<SerialValue>& targets);
-  // Ends recovery and waits until the server accepts writes.
-  virtual void promote(const std::string& db);
-  // Makes a reachable server refuse writes to `db` and ends its sessions.
-  virtual void fence(const std::string& db);
-  // Re-applies a captured server profile; returns the settings that need a restart to take effect.
+  // Ends recovery and waits until the server accepts writes, with `db` still closed to clients (only
+  // the account sitekeeper connects as may connect to it) until open_to_clients. Idempotent: on a
+  // server that is already a primary it only closes `db`. Returns what open_to_clients needs.
+  virtual std::string promote_closed(const std::string& db);
+  // Lets clients connect to `db` again, as they could before promote_closed (`token` is its result).
+  virtual void open_to_clients(const std::string& db, const std::string& token);
+  // Makes a reachable server refuse writes to `db`: nobody may connect to it any more (by the catalog,
+  // not by a setting a session can override), its sessions are ended, and every new transaction of the
+  // server is read-only by default. Returns a line saying what was done.
+  virtual std::string fence(const std::string& db);
+  // Undoes fence() on this server (when it rejoins as a standby, or blocked writes for a switchover
+  // that did not happen).
+  virtual void unfence(const std::string& db);
+  // Re-applies a captured server profile (settings, extensions, database and role settings, and
+  // client authentication rules); returns the settings that need a restart to take effect.
   virtual std::vector<std::string> apply_profile(const std::string& db, const nlohmann::json& profile);
   // Primary: the current WAL position; standby: the replayed position (engine-specific text).
   virtual std::string wal_position();
@@ -141,6 +180,34 @@ class Engine {
   virtual std::uint64_t wal_distance(const std::string& a, const std::string& b);
   // One write and one read in `db`; throws when the server does not accept writes.
   virtual void smoke_test(const std::string& db);
+  // The epoch a promotion wrote into this server (0 when never): a server that comes back carrying an
+  // older epoch than the state store's is recognized as stale.
+  virtual long read_epoch();
+  virtual void write_epoch(long epoch);
+  // Makes the next WAL position a new timeline start that a rewind can see (a checkpoint).
+  virtual void checkpoint();
+
+  // On a primary: whatever a standby named `standby` needs there (a replication slot), and how far
+  // back it still keeps WAL for it ("" when it keeps nothing).
+  virtual void prepare_for_standby(const std::string& standby);
+  virtual std::string kept_for_standby(const std::string& standby);
+  // Synchronous replication to `standby` ("" turns it off): a commit on this primary is acknowledged
+  // only once the standby has it.
+  virtual void set_synchronous_standby(const std::string& standby);
+
+  // This engine's own server, on this machine (ServerConfig::data_dir): build it as a standby of
+  // `primary` (REQUIRES: data_dir missing or empty, SafetyError otherwise), make a cleanly stopped one
+  // follow `primary`, or rewind a diverged one onto `primary`'s timeline; each starts the server.
+  // `timing` holds the standby settings that decide how fast a silent primary is noticed.
+  virtual void build_standby(const ServerConfig& primary, const StandbyTiming& timing);
+  virtual void follow(const ServerConfig& primary, const StandbyTiming& timing);
+  virtual void rewind_onto(const ServerConfig& primary, const StandbyTiming& timing);
+  // Stops this server, fast, else immediate. No-op when it is not running.
+  virtual void stop_server();
+  virtual bool server_running();
+
+  // The exact SQL and commands of a runbook step on this engine, for --plan and the runbook.
+  virtual std::vector<std::string> describe(Duty duty, const StepText& what) const;
   // Starts a scratch server of this engine's kind (same version: this server's bin_dir) under the
   // empty or missing folder `dir`. Throws sk::Error when this machine cannot run one (no binaries).
   virtual std::unique_ptr<ScratchServer> start_scratch(const fs::path& dir);

@@ -27,7 +27,20 @@ Decision decide(const Snapshot& s) {
     if (s.automatic && !s.paused) return {Action::kResume, "an interrupted failover is in the journal: resuming it"};
     return {Action::kWait, "an interrupted failover is in the journal: run 'sitekeeper failover --yes' to finish it"};
   }
-  if (s.active_reachable) return {Action::kNone, "active server answers; nothing to do"};
+  const std::string active = s.active.empty() ? "active server" : "active server " + s.active;
+  const std::string standby = s.standby.empty() ? "the standby" : "the standby " + s.standby;
+  if (s.active_reachable && s.active_epoch_stale)
+    return {Action::kWait, active + " answers but carries an older epoch than the site's: it is not treated as active"};
+  if (s.active_reachable) {
+    if (s.has_standby && !s.standby_reachable)
+      return {Action::kWait, active + " answers; " + standby + " cannot be reached: no failover is possible until it is back"};
+    if (s.has_standby && s.standby_in_recovery && !s.standby_streaming)
+      return {Action::kWait, active + " answers; " + standby + " does not stream from it: it falls behind"};
+    if (s.has_standby && s.lag_bytes > s.max_lag)
+      return {Action::kWait, active + " answers; " + standby + " lags " + format_size(s.lag_bytes) + " behind (max_lag " +
+                                 format_size(s.max_lag) + ")"};
+    return {Action::kNone, "active server answers; nothing to do"};
+  }
   if (s.failures < s.failures_needed)
     return {Action::kWait, "active server failed " + std::to_string(s.failures) + " of " +
                                std::to_string(s.failures_needed) + " probes; waiting"};
@@ -46,6 +59,11 @@ Decision decide(const Snapshot& s) {
   if (s.lag_bytes > s.max_lag)
     return {Action::kRefuse, "active server is down but the standby is " + format_size(s.lag_bytes) +
                                  " behind (max_lag " + format_size(s.max_lag) + "): automatic promotion refused"};
+  if (!s.fence_available)
+    return {Action::kRefuse, active + " is down but cannot be fenced: no [failover] fence command is configured; not "
+                                      "promoting " + (s.standby.empty() ? "the standby" : s.standby) +
+                                      " (configure one, or power it off and run 'sitekeeper failover --yes "
+                                      "--old-active-is-down')"};
   return {Action::kFailover, "active server is down and the standby agrees: promoting the standby"};
 }
 

@@ -22,8 +22,17 @@ struct Snapshot {
   std::optional<bool> witness_hears_active;
   bool standby_reachable = true;
   bool standby_in_recovery = true;
+  bool standby_streaming = true;   // its WAL receiver streams from the active (at the last look)
   std::uint64_t lag_bytes = 0;     // standby replay position behind the last observed active position
   std::uint64_t max_lag = 16ull << 20;
+  // An active that does not answer can be fenced only by the [failover] fence argv: without one, an
+  // automatic promotion would leave two writable servers if the old active is only cut off.
+  bool fence_available = true;
+  // The active in force answers but carries an older epoch than the site's: it is not the promoted
+  // server the state store names (a promotion did not finish, or an old copy came back there).
+  bool active_epoch_stale = false;
+  std::string active;   // names, for the sentences
+  std::string standby;
   std::vector<std::string> stale_writable;  // fenced servers from an older epoch that accept writes again
 };
 

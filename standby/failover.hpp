@@ -8,32 +8,32 @@
 #include <nlohmann/json.hpp>
 
 #include "replicator/context.hpp"
+#include "standby/runbook.hpp"
 
 namespace sk::standby {
 
-// standby init: replication slot on the active, pg_basebackup -R into the standby's data_dir, start it,
-// wait until it streams. Throws SafetyError when the data_dir is not empty.
+// standby init: what the standby needs on the active (a slot), the standby built from it (its data_dir
+// here), started, streaming; synchronous when [failover] synchronous. Touches only those two servers.
+// Throws SafetyError when the data_dir is not empty.
 std::string standby_init(const replicator::JobContext& ctx);
 
 // Role, receiver state, slot, lag in bytes (replay position vs the active's position) and seconds.
 nlohmann::json standby_status(const replicator::JobContext& ctx);
 
-// The steps with the exact SQL and commands for this configuration; `kind` is "failover" or "switchover".
+// The steps with the exact SQL and commands for this configuration and engines; `kind` is "failover"
+// or "switchover". Throws SafetyError when there is no standby.
 nlohmann::json plan(const replicator::JobContext& ctx, const std::string& kind);
-std::string render_plan(const nlohmann::json& p);
 
-struct RunbookOptions {
-  bool automatic = false;  // from the daemon: lag beyond max_lag refuses instead of warning
-  bool yes = false;        // the operator confirmed
-};
-
-// Failover: fence, lag check, promote, profile, permissions, serials, epoch, alias, smoke test, repoint.
-// Throws SafetyError when refused (exit 3) and sk::Error when a step fails (the journal keeps the
-// finished steps; run it again to resume).
+// Failover: fence, lag, promote (closed to clients), serials, profile, permissions, epoch, smoke test,
+// open, alias, repoint. Throws SafetyError when refused (exit 3), sk::Cancelled when the token fired
+// between steps, and sk::Error when a step fails; the journal keeps the finished steps: run it again to
+// resume.
 std::string run_failover(const replicator::JobContext& ctx, const RunbookOptions& o);
-// Switchover: block writes, wait for the final position, promote, old active becomes the standby.
+// Switchover: check, block writes, wait for the final position, stop the old active, promote (closed),
+// serials, profile, epoch, smoke test, open, old active rejoins as the standby.
 std::string run_switchover(const replicator::JobContext& ctx, const RunbookOptions& o);
-// Rejoin: turn a fenced old active into the standby of the current active (pg_rewind).
+// Rejoin: a fenced old active stopped, rewound onto the current active's timeline, streaming as its
+// standby. Never restarted as it was.
 std::string run_rejoin(const replicator::JobContext& ctx, const std::string& server);
 
 // An unfinished failover whose process is gone (crashed): the daemon may resume it. A switchover, or a

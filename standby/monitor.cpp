@@ -10,11 +10,14 @@ namespace sk::standby {
 
 namespace {
 auto logger() { return log::get("standby"); }
-constexpr auto kMarksEvery = std::chrono::seconds(5);  // "at least every 10 s"
-// A WAL receiver reports "streaming" until wal_receiver_timeout after a silent machine death; a walsender
-// sends a keepalive at least every wal_sender_timeout / 2 (30 s by default), so silence beyond that means
-// the standby no longer hears the active.
-constexpr double kWitnessSilence = 35.0;
+constexpr auto kMarksEvery = std::chrono::seconds(5);  // serial marks, WAL position, epoch, lag
+// Standbys built before sitekeeper set wal_receiver_timeout ask for a reply after 30 s of silence.
+constexpr double kDefaultHeardEvery = 30.0;
+
+bool acts(Action a) {
+  return a == Action::kFailover || a == Action::kResume || a == Action::kRefence || a == Action::kRefuse ||
+         a == Action::kAskWitness;
+}
 }  // namespace
 
 Monitor::Monitor(std::function<std::shared_ptr<const Config>()> cfg, StateStore& state, JobRecorder& jobs,
@@ -27,14 +30,23 @@ Monitor::~Monitor() { stop(); }
 
 void Monitor::start() { thread_ = std::thread([this] { loop(); }); }
 
-void Monitor::stop() {
+bool Monitor::stop(std::chrono::milliseconds grace) {
   {
     std::lock_guard lock(mu_);
     stop_ = true;
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
-  if (promotion_.joinable()) promotion_.join();
+  if (!promotion_.joinable()) return true;
+  std::unique_lock lock(mu_);
+  const bool done = cv_.wait_for(lock, grace, [this] { return !promoting_.load(); });
+  lock.unlock();
+  if (!done) {
+    promotion_.detach();
+    return false;
+  }
+  promotion_.join();
+  return true;
 }
 
 std::string Monitor::active_error() const {
@@ -62,16 +74,22 @@ Snapshot Monitor::snapshot(const Config& cfg) {
   s.journal_open = interrupted_failover(state_);
   s.failures_needed = cfg.failover.failures;
   s.max_lag = cfg.failover.max_lag;
-  const std::string db = cfg.site.database;
+  s.fence_available = !cfg.failover.fence.empty();
+  s.active = cfg.roles.active;
+  s.standby = cfg.roles.standby;
+  if (promotion_done_.exchange(false)) failures_ = 0;  // a new active: its own count starts now
+
   const auto& target = cfg.server(cfg.roles.active);
   const std::string key = target.name + "@" + target.host + ":" + std::to_string(target.port) + "/" + target.transport;
   if (!probed_ || probed_name_ != key) {  // a failover or a reload points the probe elsewhere
     probed_ = engines_(target);
+    probed_->bound_connect(cfg.failover.probe_timeout);
     probed_name_ = key;
+    active_epoch_ = -1;  // not read from this server yet
+    last_marks_ = {};
   }
-  sql::Engine* active = probed_.get();
   try {
-    auto p = active->probe(cfg.failover.probe_timeout);
+    auto p = probed_->probe(cfg.failover.probe_timeout);
     s.active_reachable = !p.in_recovery;
     probe_error_ = p.in_recovery ? "the active server is in recovery" : "";
     failures_ = 0;
@@ -82,45 +100,34 @@ Snapshot Monitor::snapshot(const Config& cfg) {
     if (hooks_.probe_failed) hooks_.probe_failed(cfg.roles.active);
   }
   s.failures = failures_;
-  if (s.active_reachable && std::chrono::steady_clock::now() - last_marks_ >= kMarksEvery) {
+  const auto now = std::chrono::steady_clock::now();
+  if (s.active_reachable && now - last_marks_ >= kMarksEvery) {
     try {
       std::map<std::string, std::int64_t> marks;
-      for (const auto& v : active->read_serials(db)) marks[v.schema + "." + v.name] = v.value;
+      for (const auto& v : probed_->read_serials(cfg.site.database)) marks[v.schema + "." + v.name] = v.value;
       site.merge_serial_marks(marks);
-      site.set_last_active_lsn(active->wal_position());
-      last_marks_ = std::chrono::steady_clock::now();
+      site.set_last_active_lsn(probed_->wal_position());
+      active_epoch_ = probed_->read_epoch();
+      last_marks_ = now;
     } catch (const std::exception& e) {
       logger()->warn("could not record serial high-water marks: {}", e.what());
     }
   }
-  // The standby is asked every tick only while the active is failing; otherwise every 5 s (lag report).
-  const bool ask_standby = s.failures > 0 || std::chrono::steady_clock::now() - last_standby_ >= kMarksEvery;
-  if (s.has_standby && !ask_standby) {
-    s.standby_reachable = last_standby_reachable_;
-    s.standby_in_recovery = last_standby_in_recovery_;
-    s.lag_bytes = last_lag_;
-  }
-  if (s.has_standby && ask_standby) {
-    last_standby_ = std::chrono::steady_clock::now();
-    try {
-      auto standby = engines_(cfg.server(cfg.roles.standby));
-      auto p = standby->probe(cfg.failover.probe_timeout);
-      s.standby_reachable = true;
-      s.standby_in_recovery = p.in_recovery;
-      const std::string last = site.last_active_lsn();
-      if (p.in_recovery && !last.empty()) s.lag_bytes = standby->wal_distance(last, standby->wal_position());
-      if (!s.active_reachable && s.failures >= s.failures_needed) {
-        auto rs = standby->replication_state();
-        // Witness: streaming AND heard from recently; either alone can lie (see DESIGN pitfalls).
-        s.witness_hears_active = rs.state == "streaming" && rs.seconds_since_message < kWitnessSilence;
-      }
-      if (hooks_.lag) hooks_.lag(static_cast<double>(s.lag_bytes), 0);
-    } catch (const std::exception&) {
-      s.standby_reachable = false;
-    }
-    last_standby_reachable_ = s.standby_reachable;
-    last_standby_in_recovery_ = s.standby_in_recovery;
-    last_lag_ = s.lag_bytes;
+  const long site_epoch = site.epoch();
+  s.active_epoch_stale = s.active_reachable && active_epoch_ >= 0 && active_epoch_ < site_epoch;
+  if (s.active_epoch_stale)
+    probe_error_ = cfg.roles.active + " carries epoch " + std::to_string(active_epoch_) + ", older than the site's " +
+                   std::to_string(site_epoch);
+
+  // The standby is asked every tick while the active is failing (it is the witness), else every few
+  // seconds (its state and lag).
+  if (s.has_standby && (s.failures > 0 || now - last_standby_ >= kMarksEvery)) {
+    observe_standby(cfg, s, !s.active_reachable && s.failures >= s.failures_needed);
+  } else if (s.has_standby) {
+    s.standby_reachable = last_standby_view_.standby_reachable;
+    s.standby_in_recovery = last_standby_view_.standby_in_recovery;
+    s.standby_streaming = last_standby_view_.standby_streaming;
+    s.lag_bytes = last_standby_view_.lag_bytes;
   }
   replicator::JobContext ctx{cfg, state_, engines_, runner_, clock_, nullptr};
   try {
@@ -130,11 +137,47 @@ Snapshot Monitor::snapshot(const Config& cfg) {
   return s;
 }
 
+void Monitor::observe_standby(const Config& cfg, Snapshot& s, bool witness) {
+  last_standby_ = std::chrono::steady_clock::now();
+  try {
+    auto standby = engines_(cfg.server(cfg.roles.standby));
+    standby->bound_connect(cfg.failover.probe_timeout);
+    auto p = standby->probe(cfg.failover.probe_timeout);
+    s.standby_reachable = true;
+    s.standby_in_recovery = p.in_recovery;
+    auto rs = standby->replication_state();
+    s.standby_streaming = rs.state == "streaming";
+    std::string position = SiteState(state_).last_active_lsn();
+    if (s.active_reachable) {
+      try {
+        position = probed_->wal_position();
+      } catch (const std::exception&) {
+      }
+    }
+    if (p.in_recovery && !position.empty()) s.lag_bytes = standby->wal_distance(position, standby->wal_position());
+    if (witness) {
+      // Streaming AND heard within the window: a receiver reports "streaming" for a while after a
+      // silent death. A live active is heard at least every heard_every seconds (the standby asks for
+      // a reply after that much silence), so silence beyond it, plus the time the answer takes,
+      // means the standby no longer hears the active either.
+      const double every = rs.heard_every > 0 ? rs.heard_every : kDefaultHeardEvery;
+      const double window = every + std::chrono::duration<double>(cfg.failover.probe_timeout).count() + 0.5;
+      s.witness_hears_active = s.standby_streaming && rs.seconds_since_message < window;
+    }
+    if (hooks_.lag) hooks_.lag(static_cast<double>(s.lag_bytes), s.lag_bytes == 0 ? 0.0 : rs.lag_seconds);
+  } catch (const std::exception&) {
+    s.standby_reachable = false;
+  }
+  last_standby_view_ = s;
+}
+
 void Monitor::act(const Config& cfg, const Decision& d, const Snapshot& s) {
   if (d.action == Action::kRefence) {
     for (const auto& server : s.stale_writable) {
       try {
-        engines_(cfg.server(server))->fence(cfg.site.database);
+        auto e = engines_(cfg.server(server));
+        e->bound_connect(cfg.failover.probe_timeout);
+        e->fence(cfg.site.database);
         logger()->warn("server {} fenced again", server);
       } catch (const std::exception& e) {
         logger()->error("could not fence {} again: {}", server, e.what());
@@ -151,9 +194,33 @@ void Monitor::act(const Config& cfg, const Decision& d, const Snapshot& s) {
     RunbookOptions o;
     o.automatic = true;
     jobs_.run_quietly("failover", cfg_copy->roles.standby, [&] { return run_failover(ctx, o); });
-    failures_ = 0;
-    promoting_ = false;
+    promotion_done_ = true;
+    {
+      std::lock_guard lock(mu_);
+      promoting_ = false;
+    }
+    cv_.notify_all();
   });
+}
+
+void Monitor::report(const Config& cfg, const Decision& d, const Snapshot& s) {
+  if (hooks_.decision) hooks_.decision(to_string(d.action));
+  if (hooks_.active_up) hooks_.active_up(s.active_reachable && !s.active_epoch_stale);
+  if (d.sentence == candidate_.sentence) ++candidate_ticks_;
+  else candidate_ = d, candidate_ticks_ = 1;
+  // A decision that acts is said at once; one that only reports must hold for two ticks, so that a
+  // link that flaps every second does not make the log (or the pager) flap with it.
+  if ((!acts(d.action) && candidate_ticks_ < 2) || d.sentence == logged_) return;
+  logged_ = d.sentence;
+  if (d.action == Action::kNone) logger()->info("{}", d.sentence);
+  else logger()->warn("{}", d.sentence);
+
+  const bool counting = !s.active_reachable && s.failures < s.failures_needed;
+  if (d.action == Action::kRefuse) {
+    jobs_.run_quietly("failover", cfg.roles.standby, [&]() -> std::string { throw SafetyError(d.sentence); });
+  } else if (d.action == Action::kWait && !counting && !s.action_running && !s.paused) {
+    jobs_.alert("monitor", d.sentence);
+  }
 }
 
 void Monitor::loop() {
@@ -164,14 +231,11 @@ void Monitor::loop() {
     Decision d = decide(s);
     {
       std::lock_guard lock(mu_);
-      if (d.sentence != last_.sentence) {
-        if (d.action == Action::kNone) logger()->info("{}", d.sentence);
-        else logger()->warn("{}", d.sentence);
-      }
       last_ = d;
-      active_up_ = s.active_reachable;
+      active_up_ = s.active_reachable && !s.active_epoch_stale;
       active_error_ = probe_error_;
     }
+    report(eff, d, s);
     act(eff, d, s);
     std::unique_lock lock(mu_);
     cv_.wait_for(lock, cfg->failover.probe_interval, [this] { return stop_; });

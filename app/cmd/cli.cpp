@@ -58,6 +58,9 @@ const std::vector<Command>& commands() {
        [](CLI::App& c, CommandArgs& a) {
          c.add_flag("--plan", a.plan, "print the steps with their SQL and commands; change nothing");
          c.add_flag("--yes", a.yes, "execute (or resume) the runbook");
+         c.add_flag("--old-active-is-down", a.old_active_is_down,
+                    "the old active is powered off: the only way to promote when it does not answer and no "
+                    "[failover] fence command is configured (journaled)");
        },
        cmd_failover},
       {"switchover", "planned role swap with zero data loss",

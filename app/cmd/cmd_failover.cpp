@@ -19,6 +19,7 @@ int runbook_command(const GlobalOptions& g, const CommandArgs& a, const std::str
   }
   standby::RunbookOptions o;
   o.yes = true;
+  o.old_active_is_down = a.old_active_is_down;
   rt.run_job(kind, standby::SiteState(rt.state()).standby(rt.cfg()), [&] {
     auto s = kind == "failover" ? standby::run_failover(rt.ctx(), o) : standby::run_switchover(rt.ctx(), o);
     std::cout << s << "\n";

@@ -13,6 +13,7 @@ struct CommandArgs {
   bool plan = false;
   bool yes = false;
   bool force = false;
+  bool old_active_is_down = false;  // failover: the operator powered the old active off
   int limit = 20;
   std::string id;
   std::string replica;

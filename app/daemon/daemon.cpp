@@ -1,6 +1,9 @@
 #include "app/daemon/daemon.hpp"
 
+#include <unistd.h>
+
 #include <atomic>
+#include <cstdio>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -50,6 +53,8 @@ class Daemon {
     standby::MonitorHooks hooks;
     hooks.probe_failed = [this](const std::string& s) { metrics_.probe_failed(s); };
     hooks.lag = [this](double b, double sec) { metrics_.standby_lag(b, sec); };
+    hooks.active_up = [this](bool up) { metrics_.active_up(up); };
+    hooks.decision = [this](const std::string& action) { metrics_.decision(action); };
     monitor_ = std::make_unique<standby::Monitor>([this] { return current(); }, *state_, recorder_, engines_, runner_,
                                                   clock_, &cancel_, hooks);
     monitor_->start();
@@ -188,12 +193,23 @@ class Daemon {
   }
 
   int finish() {
+    const auto deadline = std::chrono::steady_clock::now() + kStopGrace;
     std::unique_lock lock(jobs_mu_);
-    if (!jobs_cv_.wait_for(lock, kStopGrace, [this] { return running_ == 0; }))
+    if (!jobs_cv_.wait_until(lock, deadline, [this] { return running_ == 0; }))
       logger()->warn("{} job(s) still running at exit", running_);
     lock.unlock();
     health_->stop();
-    monitor_->stop();
+    const auto left = std::max(std::chrono::milliseconds(500), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                                   deadline - std::chrono::steady_clock::now()));
+    if (!monitor_->stop(left)) {
+      // A failover step outlived the grace (a step is never interrupted halfway): the journal has every
+      // finished step, and the next start resumes the failover from there. Leave now, within the stop
+      // time a service manager allows; nothing below may run while that thread still uses the state.
+      logger()->warn("a failover step is still running; stopping anyway: the next start resumes it from its journal");
+      spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& l) { l->flush(); });
+      std::fflush(nullptr);
+      ::_exit(kOk);
+    }
     logger()->info("sitekeeper daemon stopped");
     return kOk;
   }
@@ -236,7 +252,6 @@ class Daemon {
       nlohmann::json j = {{"server", cfg->roles.active}, {"up", ok}, {"decision", monitor_->last_decision().sentence},
                           {"host", cfg->server(cfg->roles.active).host}, {"port", cfg->server(cfg->roles.active).port}};
       if (!ok) j["error"] = up ? monitor_->active_error() : std::string("not probed yet");
-      metrics_.active_up(ok);
       return {ok ? 200 : 503, "application/json", j.dump()};
     }
     if (path == "/status") return {200, "application/json", status_report(ctx).dump()};

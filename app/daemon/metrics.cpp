@@ -27,7 +27,10 @@ Metrics::Metrics()
       active_up_(pm::BuildGauge().Name("sitekeeper_active_up").Help("1 when the active server answered its last probe").Register(*registry_)),
       probe_failures_(pm::BuildCounter().Name("sitekeeper_probe_failures_total").Help("Failed probes by server").Register(*registry_)),
       lag_bytes_(pm::BuildGauge().Name("sitekeeper_standby_lag_bytes").Help("Standby replay lag in bytes").Register(*registry_)),
-      lag_seconds_(pm::BuildGauge().Name("sitekeeper_standby_lag_seconds").Help("Standby replay lag in seconds").Register(*registry_)) {}
+      lag_seconds_(pm::BuildGauge().Name("sitekeeper_standby_lag_seconds").Help("Standby replay lag in seconds").Register(*registry_)),
+      decision_(pm::BuildGauge().Name("sitekeeper_ha_decision").Help("1 for the HA loop's decision of the last tick").Register(*registry_)) {
+  for (const char* a : {"none", "wait", "ask-witness", "failover", "resume", "refence", "refuse"}) decision_.Add({{"action", a}}).Set(0);
+}
 
 Metrics::~Metrics() = default;
 
@@ -47,6 +50,11 @@ void Metrics::probe_failed(const std::string& server) { probe_failures_.Add({{"s
 void Metrics::standby_lag(double bytes, double seconds) {
   lag_bytes_.Add({}).Set(bytes);
   lag_seconds_.Add({}).Set(seconds);
+}
+
+void Metrics::decision(const std::string& action) {
+  for (const char* a : {"none", "wait", "ask-witness", "failover", "resume", "refence", "refuse"})
+    decision_.Add({{"action", a}}).Set(action == a ? 1 : 0);
 }
 
 std::string Metrics::render() const { return pm::TextSerializer().Serialize(registry_->Collect()); }

@@ -31,6 +31,8 @@ class Metrics : public JobListener {
   void active_up(bool up);
   void probe_failed(const std::string& server);
   void standby_lag(double bytes, double seconds);
+  // The HA loop's decision of the last tick: sitekeeper_ha_decision{action} is 1 for it, 0 for the others.
+  void decision(const std::string& action);
   std::string render() const;
 
  private:
@@ -46,6 +48,7 @@ class Metrics : public JobListener {
   prometheus::Family<prometheus::Counter>& probe_failures_;
   prometheus::Family<prometheus::Gauge>& lag_bytes_;
   prometheus::Family<prometheus::Gauge>& lag_seconds_;
+  prometheus::Family<prometheus::Gauge>& decision_;
 };
 
 }  // namespace sk::daemon

@@ -83,7 +83,10 @@ nlohmann::json PgEngine::capture_profile(const std::string& db) {
     p["hba"].push_back({{"line", r[0].value_or("")}, {"type", r[1].value_or("")},
                         {"database", r[2].value_or("")}, {"user", r[3].value_or("")},
                         {"address", r[4].value_or("")}, {"netmask", r[5].value_or("")},
-                        {"method", r[6].value_or("")}, {"options", r[7].value_or("")}});
+                        {"method", r[6].value_or("")}, {"options", r[7].value_or("")},
+                        {"databases", nlohmann::json::parse(r[9].value_or("[]"))},
+                        {"users", nlohmann::json::parse(r[10].value_or("[]"))},
+                        {"option_list", nlohmann::json::parse(r[11].value_or("null"))}});
   return p;
 }
 

@@ -123,11 +123,10 @@ ReplicationState PgEngine::replication_state() {
     return st;
   }
   st.state = rows[0][0].value_or("");
-  double silence = std::stod(rows[0][1].value_or("1e9"));
-  st.seconds_since_message = silence;
+  st.seconds_since_message = std::stod(rows[0][1].value_or("1e9"));
   st.lag_bytes = static_cast<std::uint64_t>(std::stod(rows[0][2].value_or("0")));
   st.lag_seconds = std::stod(rows[0][3].value_or("0"));
-  st.receiver_hears_primary = st.state == "streaming" && silence < 35.0;
+  st.heard_every = std::stod(rows[0][4].value_or("0")) / 2000.0;
   return st;
 }
 

@@ -42,26 +42,33 @@ class PgEngine final : public Engine {
 
   ReplicationState replication_state() override;
   std::vector<SerialValue> read_serials(const std::string& db) override;
+  bool supports(Duty duty) const override;
+  void bound_connect(std::chrono::milliseconds timeout) override;
   void resync_serials(const std::string& db, const std::vector<SerialValue>& targets) override;
-  void promote(const std::string& db) override;
-  void fence(const std::string& db) override;
+  std::string promote_closed(const std::string& db) override;
+  void open_to_clients(const std::string& db, const std::string& token) override;
+  std::string fence(const std::string& db) override;
+  void unfence(const std::string& db) override;
   std::vector<std::string> apply_profile(const std::string& db, const nlohmann::json& profile) override;
   std::string wal_position() override;
   std::uint64_t wal_distance(const std::string& a, const std::string& b) override;
   void smoke_test(const std::string& db) override;
+  // The epoch lives in the catalog (ALTER DATABASE postgres SET sitekeeper.epoch), so a standby
+  // inherits it and a fenced server keeps the older value it had when it diverged.
+  long read_epoch() override;
+  void write_epoch(long epoch) override;
+  void checkpoint() override;
+  // A physical replication slot named after the standby (slot_name in pg_local.hpp).
+  void prepare_for_standby(const std::string& standby) override;
+  std::string kept_for_standby(const std::string& standby) override;
+  void set_synchronous_standby(const std::string& standby) override;
+  void build_standby(const ServerConfig& primary, const StandbyTiming& timing) override;
+  void follow(const ServerConfig& primary, const StandbyTiming& timing) override;
+  void rewind_onto(const ServerConfig& primary, const StandbyTiming& timing) override;
+  void stop_server() override;
+  bool server_running() override;
+  std::vector<std::string> describe(Duty duty, const StepText& what) const override;
   std::unique_ptr<ScratchServer> start_scratch(const fs::path& dir) override;
-
-  // PostgreSQL-only: the epoch a promotion writes into the server itself (ALTER SYSTEM
-  // sitekeeper.epoch), so a server that comes back from an older epoch can be recognized. 0 when unset.
-  long server_epoch();
-  void set_server_epoch(long epoch);
-  // Creates the physical replication slot if missing.
-  void ensure_slot(const std::string& slot);
-  // The WAL position the slot still keeps for its standby (restart_lsn); "" when missing or unused.
-  std::string slot_position(const std::string& slot);
-  // Undoes fence() on this server (used when it rejoins as a standby).
-  void unfence(const std::string& db);
-  void checkpoint();
 
  private:
   std::unique_ptr<soci::session> open(const std::string& db) const;

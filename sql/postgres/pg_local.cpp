@@ -105,7 +105,8 @@ void LocalServer::stop(const std::string& mode) {
   run_checked(*runner_, as_owner({tool("pg_ctl"), "stop", "-w", "-t", "120", "-m", mode, "-D", server_.data_dir.string()}));
 }
 
-void LocalServer::configure_standby(const ServerConfig& primary, const std::string& slot) {
+void LocalServer::configure_standby(const ServerConfig& primary, const std::string& slot,
+                                    const StandbyTiming& timing) {
   const fs::path auto_conf = server_.data_dir / "postgresql.auto.conf";
   std::string text;
   if (fs::exists(auto_conf)) text = read_file(auto_conf);
@@ -115,7 +116,8 @@ void LocalServer::configure_standby(const ServerConfig& primary, const std::stri
   for (; std::getline(in, line);) {
     auto starts = [&](const char* k) { return line.rfind(k, 0) == 0; };
     if (starts("primary_conninfo") || starts("primary_slot_name") || starts("port ") || starts("port=") ||
-        starts("recovery_target_timeline") || starts("default_transaction_read_only"))
+        starts("recovery_target_timeline") || starts("default_transaction_read_only") ||
+        starts("wal_receiver_timeout") || starts("synchronous_standby_names"))
       continue;
     kept += line + "\n";
   }
@@ -123,6 +125,8 @@ void LocalServer::configure_standby(const ServerConfig& primary, const std::stri
   kept += "primary_conninfo = " + conf_value(replication_conninfo(primary, server_.name)) + "\n";
   kept += "primary_slot_name = " + conf_value(slot) + "\n";
   kept += "recovery_target_timeline = 'latest'\n";
+  // How fast a silent primary is noticed: the standby asks for a reply after half of this.
+  kept += "wal_receiver_timeout = '" + std::to_string(timing.receiver_timeout.count()) + "ms'\n";
   std::ofstream(auto_conf, std::ios::trunc) << kept;
   ::chmod(auto_conf.c_str(), 0600);
   std::ofstream(server_.data_dir / "standby.signal").close();
@@ -134,7 +138,8 @@ void LocalServer::configure_standby(const ServerConfig& primary, const std::stri
   }
 }
 
-void LocalServer::basebackup_from(const ServerConfig& primary, const std::string& slot) {
+void LocalServer::basebackup_from(const ServerConfig& primary, const std::string& slot,
+                                  const StandbyTiming& timing) {
   if (!data_dir_empty())
     throw SafetyError("data directory " + show_path(server_.data_dir) + " of " + server_.name + " is not empty",
                       "standby init builds a new standby only; use 'sitekeeper rejoin' for an old active server");
@@ -144,7 +149,7 @@ void LocalServer::basebackup_from(const ServerConfig& primary, const std::string
                         "--dbname=" + pg::conninfo(primary, "postgres", std::chrono::seconds(10), false),
                         "--wal-method=stream", "--slot=" + slot, "--checkpoint=fast", "--no-password"}),
               env_for(primary));
-  configure_standby(primary, slot);
+  configure_standby(primary, slot, timing);
 }
 
 namespace {
@@ -206,7 +211,7 @@ std::unique_ptr<ScratchServer> start_scratch_cluster(const ServerConfig& like, c
   return scratch;
 }
 
-void LocalServer::rewind_from(const ServerConfig& primary, const std::string& slot) {
+void LocalServer::rewind_from(const ServerConfig& primary, const std::string& slot, const StandbyTiming& timing) {
   // pg_rewind copies the source's configuration files; keep this server's own.
   std::map<std::string, std::string> saved;
   for (const char* f : {"postgresql.conf", "postgresql.auto.conf", "pg_hba.conf", "pg_ident.conf"})
@@ -222,7 +227,7 @@ void LocalServer::rewind_from(const ServerConfig& primary, const std::string& sl
     throw Error(e.what(), "set wal_log_hints = on (or initdb --data-checksums) on every server so rejoin can rewind");
   }
   for (const auto& [name, text] : saved) std::ofstream(server_.data_dir / name, std::ios::trunc) << text;
-  configure_standby(primary, slot);
+  configure_standby(primary, slot, timing);
 }
 
 }  // namespace sk::sql

@@ -27,12 +27,13 @@ class LocalServer {
 
   // REQUIRES: data_dir missing or empty. pg_basebackup with WAL streaming through `slot`, then the
   // standby settings (primary_conninfo, primary_slot_name, its own port) and standby.signal.
-  void basebackup_from(const ServerConfig& primary, const std::string& slot);
+  void basebackup_from(const ServerConfig& primary, const std::string& slot, const StandbyTiming& timing);
   // REQUIRES: stopped. Rewinds onto `primary`'s timeline (finishing crash recovery first), keeping this
   // server's own configuration files, then makes it a standby of `primary` through `slot`.
-  void rewind_from(const ServerConfig& primary, const std::string& slot);
-  // Writes the standby settings and standby.signal. REQUIRES: stopped.
-  void configure_standby(const ServerConfig& primary, const std::string& slot);
+  void rewind_from(const ServerConfig& primary, const std::string& slot, const StandbyTiming& timing);
+  // Writes the standby settings (primary_conninfo, slot, its own port, wal_receiver_timeout from
+  // `timing`) and standby.signal. REQUIRES: stopped.
+  void configure_standby(const ServerConfig& primary, const std::string& slot, const StandbyTiming& timing);
 
   // argv run as the owner of the data directory's parent folder when we are root.
   std::vector<std::string> as_owner(std::vector<std::string> argv) const;

@@ -1,6 +1,14 @@
 #include "sql/postgres/pg_session.hpp"
 
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <memory>
 
 #include <soci/soci.h>
 #include <soci/odbc/soci-odbc.h>
@@ -69,9 +77,50 @@ std::string odbc_string(const ServerConfig& s, const std::string& db) {
   return c;
 }
 
+void reach_within(const std::string& host, int port, std::chrono::milliseconds timeout) {
+  if (host.empty() || host.front() == '/') return;  // a Unix socket: nothing on the network to wait for
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found); rc != 0)
+    throw Error("cannot resolve " + host + ": " + ::gai_strerror(rc));
+  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> guard(found, &::freeaddrinfo);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string why = "no address";
+  for (addrinfo* a = found; a; a = a->ai_next) {
+    int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) continue;
+    int rc = ::connect(fd, a->ai_addr, a->ai_addrlen);
+    if (rc != 0 && errno == EINPROGRESS) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      pollfd p{fd, POLLOUT, 0};
+      rc = ::poll(&p, 1, static_cast<int>(std::max<long long>(0, left.count())));
+      if (rc == 0) {
+        ::close(fd);
+        throw Error("no answer from " + host + ":" + std::to_string(port) + " within " + std::to_string(timeout.count()) +
+                    " ms");
+      }
+      int err = 0;
+      socklen_t len = sizeof err;
+      ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      rc = err == 0 ? 0 : -1;
+      errno = err;
+    }
+    const int saved = errno;
+    ::close(fd);
+    if (rc == 0) return;
+    why = std::strerror(saved);
+  }
+  throw Error("cannot reach " + host + ":" + std::to_string(port) + ": " + why);
+}
+
 std::unique_ptr<soci::session> connect(const ServerConfig& s, const std::string& db,
                                        std::chrono::milliseconds timeout, bool probe) {
   try {
+    // libpq rounds connect_timeout up to 2 s and a silent host answers nothing: the TCP handshake is
+    // done here first, within `timeout`, so no caller waits longer on a dead server.
+    reach_within(s.host, s.port, timeout);
     std::unique_ptr<soci::session> session;
     if (s.transport == "odbc") {
       session = std::make_unique<soci::session>(soci::odbc, odbc_string(s, db));

@@ -27,8 +27,14 @@ std::string odbc_string(const ServerConfig& s, const std::string& db);
 
 // Connects to `db` on the server. Throws sk::Error "cannot connect to server NAME (host:port): ..."
 // with the driver's message (passwords redacted).
+// The server must complete a TCP handshake within `timeout` (reach_within) before libpq connects.
 // `probe`: the session is meant to be kept for repeated probes, so a dead peer must fail a query within
 // `timeout` (tcp_user_timeout and keepalives on the native transport).
+// Completes a TCP handshake with host:port within `timeout` (a Unix socket path is skipped), so that
+// a server that does not answer at all is known to be unreachable after `timeout`, not libpq's 2 s
+// minimum. Throws sk::Error saying which.
+void reach_within(const std::string& host, int port, std::chrono::milliseconds timeout);
+
 std::unique_ptr<soci::session> connect(const ServerConfig& s, const std::string& db,
                                        std::chrono::milliseconds timeout, bool probe = false);
 

@@ -299,6 +299,43 @@ std::string permission_script(const CapturedPermissions& c) {
   return out;
 }
 
+std::string connection_limit_of(std::string_view db) {
+  return "SELECT CAST(datconnlimit AS text) FROM pg_database WHERE datname = " + quote_literal(db);
+}
+
+std::string open_to_superusers(std::string_view db) {
+  return "ALTER DATABASE " + quote_ident(db) + " WITH ALLOW_CONNECTIONS true CONNECTION LIMIT 0";
+}
+
+std::string set_connection_limit(std::string_view db, int limit) {
+  return "ALTER DATABASE " + quote_ident(db) + " WITH CONNECTION LIMIT " + std::to_string(limit);
+}
+
+std::string end_client_sessions(std::string_view db) {
+  return "SELECT CAST(pg_terminate_backend(a.pid) AS text) FROM pg_stat_activity a JOIN pg_roles r "
+         "ON r.oid = a.usesysid WHERE a.datname = " + quote_literal(db) +
+         " AND a.pid <> pg_backend_pid() AND NOT r.rolsuper";
+}
+
+std::string count_sessions_on(std::string_view db) {
+  return "SELECT CAST(count(*) AS text) FROM pg_stat_activity WHERE datname = " + quote_literal(db) +
+         " AND pid <> pg_backend_pid()";
+}
+
+std::string synchronous_standby(std::string_view standby) {
+  if (standby.empty()) return "ALTER SYSTEM RESET synchronous_standby_names";
+  return alter_system_set("synchronous_standby_names", quote_ident(standby));
+}
+
+std::string read_server_file(std::string_view path) { return "SELECT pg_read_file(" + quote_literal(path) + ")"; }
+
+std::string write_server_file(std::string_view path, const std::vector<std::string>& lines) {
+  std::string array;
+  for (const auto& l : lines) array += (array.empty() ? "" : ", ") + quote_literal(l);
+  return "COPY (SELECT unnest(CAST(ARRAY[" + array + "] AS text[]))) TO " + quote_literal(path) +
+         " WITH (FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02')";
+}
+
 std::string role_state(std::string_view role) {
   std::string q = kRoles;
   return q.substr(0, q.find(" WHERE ")) + " WHERE rolname = " + quote_literal(role);

@@ -150,12 +150,19 @@ inline constexpr const char* kSequences =
     "SELECT CAST(schemaname AS text), CAST(sequencename AS text), CAST(COALESCE(last_value, start_value) AS text) "
     "FROM pg_sequences WHERE schemaname !~ '^pg_' ORDER BY 1, 2";
 // The WAL receiver of a standby: status, seconds since the last message, bytes received but not yet
-// replayed, seconds since the last replayed transaction. No row on a server without a receiver.
+// replayed, seconds since the last replayed transaction (0 when everything received is replayed), and
+// the standby's wal_receiver_timeout in ms. No row on a server without a receiver.
 inline constexpr const char* kReceiver =
     "SELECT CAST(status AS text), CAST(EXTRACT(EPOCH FROM now() - last_msg_receipt_time) AS text), "
     "CAST(COALESCE(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), 0) AS text), "
-    "CAST(COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) AS text) "
+    "CAST(CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "
+    "ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) END AS text), "
+    "CAST((SELECT setting FROM pg_settings WHERE name = 'wal_receiver_timeout') AS text) "
     "FROM pg_stat_wal_receiver";
+// Seconds since the standby last replayed a transaction (NULL when it never did): its lag while the
+// primary writes.
+inline constexpr const char* kReplayAge =
+    "SELECT CAST(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) AS text)";
 // The replayed position on a standby, the current one on a primary, as "X/X".
 inline constexpr const char* kWalPosition =
     "SELECT CAST(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
@@ -180,6 +187,30 @@ std::string allow_connections(std::string_view db, bool allow);
 // Ends every other session on `db`: one boolean row per session, which the fence never reads (the one
 // query here whose column is not text). Throws sk::Error for a NUL byte.
 std::string end_sessions_on(std::string_view db);
+// The database's connection limit (-1: none); no row when it does not exist.
+std::string connection_limit_of(std::string_view db);
+// ALTER DATABASE "db" WITH ALLOW_CONNECTIONS true CONNECTION LIMIT 0: open to superusers only (the
+// limit does not apply to them), which is how a promoted database stays closed to clients until its
+// serials are resynced. Throws sk::Error when quote_ident rejects `db`.
+std::string open_to_superusers(std::string_view db);
+// ALTER DATABASE "db" WITH CONNECTION LIMIT n.
+std::string set_connection_limit(std::string_view db, int limit);
+// Ends the sessions on `db` of roles that are not superusers (clients, not sitekeeper): one text row
+// per session. Throws sk::Error for a NUL byte.
+std::string end_client_sessions(std::string_view db);
+// How many other sessions `db` still has, as text.
+std::string count_sessions_on(std::string_view db);
+// synchronous_standby_names naming `standby` (its application_name), or reset when "".
+std::string synchronous_standby(std::string_view standby);
+// The path of the server's pg_hba.conf, and its text.
+inline constexpr const char* kHbaFile = "SELECT current_setting('hba_file')";
+std::string read_server_file(std::string_view path);
+// Writes `lines` to `path` on the server host, one per line and byte for byte (CSV format with
+// control bytes for delimiter and quote, so nothing in a line is escaped). Superuser only.
+std::string write_server_file(std::string_view path, const std::vector<std::string>& lines);
+// Rules of the loaded pg_hba.conf that failed to parse, as text; none is the only good answer.
+inline constexpr const char* kHbaErrors =
+    "SELECT CAST(line_number AS text) || ': ' || error FROM pg_hba_file_rules WHERE error IS NOT NULL";
 // ALTER DATABASE postgres SET sitekeeper.epoch = '<epoch>': a database setting, not ALTER SYSTEM
 // (which refuses custom names), so it lives in the catalog and a standby inherits it.
 std::string record_epoch(long epoch);
@@ -216,10 +247,14 @@ inline constexpr const char* kDbRoleSettings =
     "ORDER BY 1, 2, 3";
 // pg_hba.conf as the server read it: line, type, databases, users, address, netmask, method, options,
 // error (all text, lists comma-separated).
+// The three lists again as JSON arrays (databases, users, options), so that names holding a comma or a
+// space can be written back exactly.
 inline constexpr const char* kHbaRules =
     "SELECT CAST(line_number AS text), CAST(type AS text), CAST(array_to_string(database, ',') AS text), "
     "CAST(array_to_string(user_name, ',') AS text), CAST(address AS text), CAST(netmask AS text), "
-    "CAST(auth_method AS text), CAST(array_to_string(options, ',') AS text), CAST(error AS text) "
+    "CAST(auth_method AS text), CAST(array_to_string(options, ',') AS text), CAST(error AS text), "
+    "CAST(array_to_json(database) AS text), CAST(array_to_json(user_name) AS text), "
+    "CAST(array_to_json(options) AS text) "
     "FROM pg_hba_file_rules ORDER BY line_number";
 
 // ALTER SYSTEM SET "name" = 'value'. Throws sk::Error when quote_ident rejects `name` or `value`

@@ -274,7 +274,9 @@ void SqliteEngine::make_read_only(const std::string& db, const std::vector<std::
   fence(db);
 }
 
-void SqliteEngine::fence(const std::string& db) {
+bool SqliteEngine::supports(Duty d) const { return d == Duty::fence || d == Duty::serials; }
+
+std::string SqliteEngine::fence(const std::string& db) {
   const fs::path file = file_of(db);
   if (!database_exists(db)) throw Error("database " + show_path(file) + " does not exist");
   try {
@@ -285,6 +287,7 @@ void SqliteEngine::fence(const std::string& db) {
   }
   if (::chmod(file.c_str(), 0444) != 0) throw Error("cannot make " + show_path(file) + " read-only: " + errno_text());
   fsync_path(file);
+  return show_path(file) + " made read-only";
 }
 
 ValidationReport SqliteEngine::validate(const std::string& db, const std::vector<std::string>& queries,

@@ -69,7 +69,8 @@ class SqliteEngine : public Engine {
   std::vector<SerialValue> read_serials(const std::string& db) override;
 
   // Makes the file read-only (0444); connections other processes hold open are not ended.
-  void fence(const std::string& db) override;
+  std::string fence(const std::string& db) override;
+  bool supports(Duty duty) const override;
   // Raises each table's sqlite_sequence entry to at least the given value (never lowers it).
   void resync_serials(const std::string& db, const std::vector<SerialValue>& targets) override;
   // promote, apply_profile, wal_position, wal_distance and smoke_test are left to the seam's

@@ -588,9 +588,22 @@ void SqlServerEngine::restore_log(const std::string& db, const fs::path& file) {
   session().exec(tsql::restore_log(db, file.string()));
 }
 
-void SqlServerEngine::promote(const std::string& db) { session().exec(tsql::promote(db)); }
+std::string SqlServerEngine::promote_closed(const std::string& db) {
+  session().exec(tsql::promote(db));
+  return "";
+}
 
-void SqlServerEngine::fence(const std::string& db) { session().exec(tsql::fence(db)); }
+void SqlServerEngine::open_to_clients(const std::string&, const std::string&) {}
+
+bool SqlServerEngine::supports(Duty d) const {
+  return d == Duty::fence || d == Duty::promote || d == Duty::open || d == Duty::serials || d == Duty::profile ||
+         d == Duty::permissions || d == Duty::smoke;
+}
+
+std::string SqlServerEngine::fence(const std::string& db) {
+  session().exec(tsql::fence(db));
+  return tsql::quote_ident(db) + " set READ_ONLY WITH ROLLBACK IMMEDIATE on " + server_.name;
+}
 
 void SqlServerEngine::resync_serials(const std::string& db, const std::vector<SerialValue>& targets) {
   Session& s = session();

@@ -66,8 +66,12 @@ class SqlServerEngine : public Engine {
   std::vector<SerialValue> read_serials(const std::string& db) override;
 
   std::vector<std::string> apply_profile(const std::string& db, const nlohmann::json& profile) override;
-  void promote(const std::string& db) override;  // RESTORE DATABASE … WITH RECOVERY
-  void fence(const std::string& db) override;    // SET READ_ONLY WITH ROLLBACK IMMEDIATE
+  // The database stays in multi-user mode: SQL Server has no superuser-only window like PostgreSQL's
+  // connection limit, so open_to_clients has nothing to do.
+  std::string promote_closed(const std::string& db) override;
+  void open_to_clients(const std::string& db, const std::string& token) override;
+  bool supports(Duty duty) const override;  // RESTORE DATABASE … WITH RECOVERY
+  std::string fence(const std::string& db) override;    // SET READ_ONLY WITH ROLLBACK IMMEDIATE
   // Moves each identity/sequence named in `targets` to the given value (RESEED / RESTART); a name
   // that is neither in [db] is an sk::Error before anything changes.
   void resync_serials(const std::string& db, const std::vector<SerialValue>& targets) override;

@@ -40,6 +40,18 @@ StandbySite::~StandbySite() {
 }
 
 void StandbySite::write_config(const std::string& extra, int cm1_port) {
+  if (opts_.fence) {
+    // The fence a real site would have (power off the machine), for a machine on this one: SIGKILL the
+    // named server's postmaster if it runs, and always exit 0.
+    std::ofstream sh(dir_ / "fence.sh");
+    sh << "#!/bin/sh\necho \"$1\" >> '" << (dir_ / "fence.log").string() << "'\n";
+    for (const auto& [name, c] : {std::pair<std::string, const PgCluster*>{"cm1", cm1_.get()}, {"cm2", cm2_.get()}})
+      sh << "if [ \"$1\" = " << name << " ]; then pid=$(head -n 1 '" << (c->data_dir() / "postmaster.pid").string()
+         << "' 2>/dev/null) && kill -9 \"$pid\" 2>/dev/null; fi\n";
+    sh << "exit 0\n";
+    sh.close();
+    ::chmod((dir_ / "fence.sh").c_str(), 0755);
+  }
   std::ofstream f(config());
   auto server = [&](const std::string& name, const PgCluster& c, int port) {
     f << "[servers." << name << "]\nengine = \"postgresql\"\ntransport = \"native\"\nhost = \"127.0.0.1\"\n"
@@ -57,10 +69,18 @@ void StandbySite::write_config(const std::string& extra, int cm1_port) {
   f << "[roles]\nactive = \"cm1\"\nstandby = \"cm2\"\n\n"
     << "[replica]\nreaders = [\"helpdesk\"]\n\n"
     << "[failover]\nmode = \"" << opts_.mode << "\"\nprobe_interval = \"1s\"\nprobe_timeout = \"1s\"\nfailures = "
-    << opts_.failures << "\nmax_lag = \"" << opts_.max_lag << "\"\nserial_headroom = " << opts_.serial_headroom << "\n\n"
+    << opts_.failures << "\nmax_lag = \"" << opts_.max_lag << "\"\nserial_headroom = " << opts_.serial_headroom << "\n"
+    << (opts_.fence ? "fence = [\"" + (dir_ / "fence.sh").string() + "\", \"{server}\"]\n" : std::string()) << "\n"
     << opts_.extra_config << "\n" << extra << "\n";
   f.close();
   ::chmod(config().c_str(), 0600);
+}
+
+std::string StandbySite::fence_log() const {
+  std::ifstream in(dir_ / "fence.log");
+  std::ostringstream o;
+  o << in.rdbuf();
+  return o.str();
 }
 
 std::vector<std::string> StandbySite::argv(std::vector<std::string> args) const {

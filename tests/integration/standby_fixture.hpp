@@ -25,6 +25,9 @@ struct StandbySiteOptions {
   std::string max_lag = "16MB";
   int serial_headroom = 1000;
   std::string extra_config = {};  // appended verbatim
+  // [failover] fence: a script (fence_log() records its calls) that "powers off" the named server by
+  // killing its postmaster. Without it a failover while the active does not answer is refused.
+  bool fence = true;
 };
 
 class StandbySite {
@@ -40,6 +43,8 @@ class StandbySite {
   fs::path config() const { return dir_ / "sitekeeper.toml"; }
   const std::string& db() const { return opts_.database; }
   const StandbySiteOptions& options() const { return opts_; }
+  // One line per call of the fence script: the server it was asked to fence.
+  std::string fence_log() const;
 
   // Rewrites the config. `cm1_port` (when non-zero) replaces cm1's port, e.g. to route the manager
   // through a proxy while the standby keeps streaming from the real port.

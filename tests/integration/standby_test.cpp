@@ -436,38 +436,72 @@ TEST(Standby, ManualFailoverAfterActiveKilled) {
   EXPECT_EQ(h[0]["outcome"], "ok") << h[0].dump(2);
 }
 
-// A failover killed right after the promote step leaves its journal; running it again skips the steps
-// already done and finishes the job.
+// A failover killed (SIGKILL) in the middle of its alias step leaves its journal; running it again
+// skips every step already done and finishes the job. (Unit tests crash after every step; this one does
+// it to the real binary, on real servers.)
 TEST(Standby, CrashMidRunbookThenResume) {
   StandbySite site;
   std::map<std::string, long long> before;
   ASSERT_NO_FATAL_FAILURE(prepare_failover(site, before));
+  // The alias command kills the sitekeeper that runs it, the first time only.
+  const fs::path once = site.dir() / "alias-ran";
+  {
+    std::ofstream sh(site.dir() / "alias.sh");
+    sh << "#!/bin/sh\nif [ ! -e '" << once.string() << "' ]; then touch '" << once.string()
+       << "'; kill -9 $PPID; sleep 5; fi\nexit 0\n";
+  }
+  ::chmod((site.dir() / "alias.sh").c_str(), 0755);
+  site.write_config("alias = [\"" + (site.dir() / "alias.sh").string() + "\", \"{server}\"]\n");  // in [failover]
   site.active().kill9();
 
-  auto crashed = site.run({"failover", "--yes"}, {{"SITEKEEPER_TEST_CRASH_AFTER", "promote"}});
-  ASSERT_EQ(crashed.code, 99) << crashed.out << crashed.err;
+  auto crashed = site.run({"failover", "--yes"});
+  ASSERT_EQ(crashed.code, 128 + SIGKILL) << crashed.out << crashed.err;
 
   auto plan = site.json({"failover", "--plan"});
   ASSERT_TRUE(plan["steps"].is_array()) << plan.dump(2);
   std::set<std::string> done, pending;
   for (const auto& s : plan["steps"]) (s["done"].get<bool>() ? done : pending).insert(s["name"].get<std::string>());
-  EXPECT_EQ(done, (std::set<std::string>{"fence", "lag", "promote"})) << plan.dump(2);
-  EXPECT_TRUE(pending.count("profile") && pending.count("serials") && pending.count("epoch") && pending.count("smoke"))
-      << plan.dump(2);
+  const std::set<std::string> before_alias = {"fence", "lag",   "promote", "serials", "profile",
+                                               "permissions", "epoch", "smoke", "open"};
+  EXPECT_EQ(done, before_alias) << plan.dump(2);
+  EXPECT_EQ(pending, (std::set<std::string>{"alias", "repoint"})) << plan.dump(2);
 
   auto r = site.run({"failover", "--yes"});
   ASSERT_NO_FATAL_FAILURE(expect_ok(r, "failover --yes (resume)"));
-  for (const char* step : {"fence", "lag", "promote"})
-    EXPECT_TRUE(contains(r.err, std::string("step ") + step + " already done")) << step << "\n" << r.err;
-  EXPECT_TRUE(contains(r.err, "skipping")) << r.err;
+  for (const auto& step : before_alias)
+    EXPECT_TRUE(contains(r.err, "step " + step + " already done")) << step << "\n" << r.err;
   EXPECT_TRUE(contains(r.err, "resuming failover")) << r.err;
   EXPECT_FALSE(contains(r.err, "step promote: promote")) << "promote ran again:\n" << r.err;
+  EXPECT_TRUE(contains(r.err, "step alias done")) << r.err;
   expect_cm2_took_over(site, before);
   // The journal is closed (an open one would still name cm2 as the target): there is nothing left to
   // promote until cm1 rejoins.
   auto after = site.run({"failover", "--plan"});
   EXPECT_EQ(after.code, 3) << after.out << after.err;
   EXPECT_TRUE(contains(after.err, "no standby to promote")) << after.err;
+}
+
+// Invariant 4 without a fence command: a failover while the active does not answer is refused and
+// changes nothing, until the operator says the old active is powered off; that word is journaled.
+TEST(Standby, NoFenceCommandRefusesUntilTheOperatorSaysTheOldActiveIsDown) {
+  StandbySite site({.fence = false});
+  std::map<std::string, long long> before;
+  ASSERT_NO_FATAL_FAILURE(prepare_failover(site, before));
+  site.active().kill9();
+  auto refused = site.run({"failover", "--yes"});
+  EXPECT_EQ(refused.code, 3) << refused.out << refused.err;
+  EXPECT_TRUE(contains(refused.err, "cannot be fenced")) << refused.err;
+  EXPECT_TRUE(contains(refused.err, "--old-active-is-down")) << refused.err;
+  EXPECT_TRUE(site.in_recovery(site.standby())) << "nothing may be promoted";
+  auto h = history(site);
+  ASSERT_FALSE(h.empty());
+  EXPECT_EQ(h[0]["outcome"], "refused") << h[0].dump(2);
+
+  auto r = site.run({"failover", "--yes", "--old-active-is-down"});
+  ASSERT_NO_FATAL_FAILURE(expect_ok(r, "failover --yes --old-active-is-down"));
+  expect_cm2_took_over(site, before);
+  auto status = site.json({"status"});
+  EXPECT_EQ(status["active"]["name"], "cm2");
 }
 
 // After a failover the old active comes back writable: check flags it, the daemon fences it again,

@@ -7,7 +7,7 @@ SELECT CAST(name AS text), CAST(setting AS text) FROM pg_file_settings WHERE sou
 ;
 SELECT CAST(COALESCE(pg_get_userbyid(NULLIF(s.setrole, 0)), '') AS text), CAST(CASE WHEN s.setdatabase = 0 THEN '' ELSE current_database() END AS text), CAST(c.cfg AS text) FROM pg_db_role_setting s, unnest(s.setconfig) AS c(cfg) WHERE s.setdatabase IN (0, (SELECT oid FROM pg_database WHERE datname = current_database())) ORDER BY 1, 2, 3
 ;
-SELECT CAST(line_number AS text), CAST(type AS text), CAST(array_to_string(database, ',') AS text), CAST(array_to_string(user_name, ',') AS text), CAST(address AS text), CAST(netmask AS text), CAST(auth_method AS text), CAST(array_to_string(options, ',') AS text), CAST(error AS text) FROM pg_hba_file_rules ORDER BY line_number
+SELECT CAST(line_number AS text), CAST(type AS text), CAST(array_to_string(database, ',') AS text), CAST(array_to_string(user_name, ',') AS text), CAST(address AS text), CAST(netmask AS text), CAST(auth_method AS text), CAST(array_to_string(options, ',') AS text), CAST(error AS text), CAST(array_to_json(database) AS text), CAST(array_to_json(user_name) AS text), CAST(array_to_json(options) AS text) FROM pg_hba_file_rules ORDER BY line_number
 ;
 -- apply: ALTER SYSTEM
 ALTER SYSTEM SET "shared_buffers" = '2GB'

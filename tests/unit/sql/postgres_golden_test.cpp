@@ -387,3 +387,28 @@ TEST(PgGolden, RolePolicyAndUndo) {
   EXPECT_THROW(q::revoke_role_statement({kTooLong, "m", false}), sk::Error);
   EXPECT_THROW(q::memberships_reaching(kNul, {"pg_signal_backend"}), sk::Error);
 }
+
+// ---- promotion closed to clients, fencing checks, synchronous standby, pg_hba rewrite --------------
+
+TEST(PgGolden, PromotionClientsAndHba) {
+  Script s;
+  for (const auto& n : kNames) {
+    s.section("promotion of " + n);
+    s.add(q::connection_limit_of(n)).add(q::open_to_superusers(n)).add(q::end_client_sessions(n));
+    s.add(q::set_connection_limit(n, -1)).add(q::set_connection_limit(n, 25)).add(q::count_sessions_on(n));
+    s.add(q::synchronous_standby(n));
+  }
+  s.section("no synchronous standby").add(q::synchronous_standby(""));
+  s.section("replay age").add(q::kReplayAge);
+  s.section("pg_hba.conf").add(q::kHbaFile).add(q::read_server_file("/etc/postgresql/15/main/pg_hba.conf"));
+  s.add(q::write_server_file("/var/lib/postgresql/it's here/pg_hba.conf",
+                             {"local all all peer", "host \"CM CEN\",x all 10.0.0.0 255.0.0.0 scram-sha-256",
+                              "host all all 127.0.0.1/32 ldap ldapserver=a ldapprefix=\"cn=\""}));
+  s.add(q::write_server_file("/tmp/empty", {}));
+  s.add(q::kHbaErrors);
+  expect_golden("promotion.sql", s.text);
+  EXPECT_THROW(q::open_to_superusers(kTooLong), sk::Error);
+  EXPECT_THROW(q::end_client_sessions(kNul), sk::Error);
+  EXPECT_THROW(q::write_server_file("/x", {kNul}), sk::Error);
+  EXPECT_THROW(q::synchronous_standby(kBadUtf8), sk::Error);
+}

@@ -65,9 +65,28 @@ std::vector<Row> rows() {
       {"HealthyActive_None", healthy(), Action::kNone, {"active server answers", "nothing to do"}},
       {"HealthyActiveAutomatic_None", with(healthy(), [](Snapshot& s) { s.automatic = true; }), Action::kNone,
        {"nothing to do"}},
-      // Healthy wins over a (stale) lag figure: nothing to refuse while nobody wants to promote.
-      {"HealthyActiveWithLag_None", with(healthy(), [](Snapshot& s) { s.lag_bytes = 100 * kMB; }), Action::kNone,
+      // A healthy active with a standby that falls behind is worth saying (and alerting): a failover then
+      // would refuse or lose data.
+      {"HealthyActiveStandbyLags_Wait",
+       with(healthy(), [](Snapshot& s) { s.lag_bytes = 100 * kMB; s.standby = "cm2"; }), Action::kWait,
+       {"the standby cm2 lags 100.0 MB", "max_lag 16.0 MB"}},
+      {"HealthyActiveStandbyNotStreaming_Wait",
+       with(healthy(), [](Snapshot& s) { s.standby_streaming = false; s.active = "cm1"; }), Action::kWait,
+       {"active server cm1 answers", "does not stream"}},
+      {"HealthyActiveStandbyUnreachable_Wait", with(healthy(), [](Snapshot& s) { s.standby_reachable = false; }),
+       Action::kWait, {"cannot be reached", "no failover is possible"}},
+      {"HealthyActiveNoStandbyAtAll_None",
+       with(healthy(), [](Snapshot& s) { s.has_standby = false; s.standby_reachable = false; }), Action::kNone,
        {"nothing to do"}},
+      {"ActiveWithAnOlderEpoch_Wait", with(healthy(), [](Snapshot& s) { s.active_epoch_stale = true; }), Action::kWait,
+       {"older epoch", "not treated as active"}},
+      // Invariant 4: an unreachable active is promoted past only when it can be fenced.
+      {"WitnessAgreesAutomaticNoFence_Refuse",
+       with(witness_agrees(true), [](Snapshot& s) { s.fence_available = false; s.active = "cm1"; s.standby = "cm2"; }),
+       Action::kRefuse, {"cm1 is down but cannot be fenced", "no [failover] fence command", "not promoting cm2",
+                         "--old-active-is-down"}},
+      {"WitnessAgreesManualNoFence_WaitForOperator",
+       with(witness_agrees(false), [](Snapshot& s) { s.fence_available = false; }), Action::kWait, {"manual mode"}},
 
       // ---- counting failures ----
       {"OneFailure_WaitCounting", active_down(1), Action::kWait, {"1 of 3"}},

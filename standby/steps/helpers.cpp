@@ -1,0 +1,111 @@
+// What several steps, standby init and rejoin share.
+#include <algorithm>
+#include <thread>
+
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
+#include "core/log.hpp"
+#include "replicator/archive.hpp"
+#include "standby/steps/steps.hpp"
+
+namespace sk::standby::steps {
+
+namespace {
+auto logger() { return log::get("standby"); }
+}  // namespace
+
+std::optional<Capture> newest_capture(const Config& cfg) {
+  std::optional<Capture> best;
+  std::string best_at;
+  for (bool captures : {false, true}) {
+    auto archive = replicator::open_archive(cfg, captures);
+    auto id = archive.newest_complete();
+    if (!id || !archive.check(*id, true, nullptr, replicator::kPermissionsFile).empty()) continue;
+    auto m = archive.manifest(*id);
+    if (m.created_at <= best_at) continue;
+    best_at = m.created_at;
+    best = Capture{*id, read_file(archive.path(*id) / replicator::kPermissionsFile),
+                   nlohmann::json::parse(read_file(archive.path(*id) / replicator::kProfileFile))};
+  }
+  return best;
+}
+
+sql::StandbyTiming timing_for(const Config& cfg) {
+  using std::chrono::milliseconds;
+  // The receiver asks for a reply after half its timeout of silence: half of it is what the HA loop
+  // takes to count the active as down, so the witness knows by then.
+  const milliseconds down = cfg.failover.probe_interval * cfg.failover.failures;
+  return {std::max<milliseconds>(milliseconds(2000), 2 * down)};
+}
+
+void wait_for(const std::function<bool()>& done, std::chrono::seconds timeout, const std::string& what,
+              const CancelToken* cancel) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    try {
+      if (done()) return;
+    } catch (const std::exception&) {
+    }
+    if (cancel) cancel->check();
+    if (std::chrono::steady_clock::now() > end)
+      throw Error("timed out after " + std::to_string(timeout.count()) + "s waiting for " + what);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+bool stably_streaming(const replicator::JobContext& ctx, const std::string& server) {
+  for (int i = 0; i < 3; ++i) {
+    if (i) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    auto rs = ctx.engines(ctx.cfg.server(server))->replication_state();
+    if (rs.state != "streaming" || rs.seconds_since_message > 10) return false;
+  }
+  return true;
+}
+
+std::string make_standby_of(const replicator::JobContext& ctx, const std::string& server, const std::string& primary) {
+  const auto& cfg = ctx.cfg;
+  auto p = ctx.engines(cfg.server(primary));
+  auto old = ctx.engines(cfg.server(server));
+  p->prepare_for_standby(server);
+  const auto timing = timing_for(cfg);
+  // A server that stopped cleanly after its standby replayed everything follows the new timeline with
+  // no rewind; one that diverged does not stream, and is rewound.
+  old->follow(cfg.server(primary), timing);
+  try {
+    wait_for([&] { return ctx.engines(cfg.server(server))->replication_state().state == "streaming"; },
+             std::chrono::seconds(20), server + " to stream from " + primary, ctx.cancel);
+    if (stably_streaming(ctx, server)) return server + " streams from " + primary;
+  } catch (const Cancelled&) {
+    throw;
+  } catch (const Error&) {
+  }
+  logger()->warn("{} does not stream from {}: rewinding it", server, primary);
+  // The promoted server names its new timeline only after a checkpoint; without one the rewind sees
+  // the old timeline and rewinds nothing.
+  p->checkpoint();
+  old->rewind_onto(cfg.server(primary), timing);
+  wait_for([&] { return stably_streaming(ctx, server); }, std::chrono::seconds(90), server + " to stream from " + primary,
+           ctx.cancel);
+  return server + " rewound and streams from " + primary;
+}
+
+std::optional<std::uint64_t> standby_lag(const StepContext& sc) {
+  SiteState st(sc.ctx.state);
+  auto standby = sc.engine(sc.to);
+  std::string active_pos;
+  try {
+    active_pos = sc.bounded(sc.from)->wal_position();
+  } catch (const std::exception&) {
+    active_pos = st.last_active_lsn();
+  }
+  if (active_pos.empty()) return std::nullopt;
+  return standby->wal_distance(active_pos, standby->wal_position());
+}
+
+std::string shown_argv(const std::vector<std::string>& argv, const std::string& server) {
+  std::string out;
+  for (const auto& a : expand_argv(argv, {{"server", server}})) out += (out.empty() ? "" : " ") + a;
+  return out;
+}
+
+}  // namespace sk::standby::steps

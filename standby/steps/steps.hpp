@@ -1,0 +1,82 @@
+#pragma once
+// The step builders the runbooks are made of (runbook.hpp). Each returns one Step bound to the run's
+// StepContext: what it needs of the engines, the exact text --plan shows, and what it does. Every step
+// is idempotent: run again after a crash, it finds its work done and says so. No step waits on a server
+// that may be dead (the old active) longer than probe_timeout: they use StepContext::bounded().
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "standby/runbook.hpp"
+
+namespace sk::standby::steps {
+
+// ---- failover ------------------------------------------------------------------------------------
+// The old active refuses writes before anything is promoted: fenced through SQL when it answers
+// within probe_timeout, else by the [failover] fence argv (exit 0), else only on the operator's word
+// that it is powered off (RunbookOptions::old_active_is_down, journaled). Otherwise SafetyError.
+Step fence(const StepContext& sc);
+// The standby's replay position against the old active's last position: beyond max_lag an automatic
+// run refuses (SafetyError), a manual one (--yes) goes on and says so.
+Step lag(const StepContext& sc);
+
+// ---- switchover ----------------------------------------------------------------------------------
+Step check_streaming(const StepContext& sc);  // the standby streams, within max_lag
+Step block(const StepContext& sc);            // the old active (which must answer) refuses writes
+Step catchup(const StepContext& sc);          // the standby has replayed the old active's final position
+Step stop_old(const StepContext& sc);         // the old active is stopped (when its data_dir is here)
+Step rejoin(const StepContext& sc);           // the old active follows the new one (rewound if need be)
+
+// ---- both ----------------------------------------------------------------------------------------
+// The standby leaves recovery with the site database closed to clients (Engine::promote_closed).
+Step promote(const StepContext& sc);
+// Every serial past the highest value the old active may have issued (the high-water marks the daemon
+// recorded, or the old active's own values when it answers), plus serial_headroom.
+Step serials(const StepContext& sc);
+Step profile(const StepContext& sc);      // the newest captured server profile re-applied
+Step permissions(const StepContext& sc);  // the newest captured permission script replayed and checked
+// The new epoch in the state store and in the promoted server (read back), and the roles in force:
+// `to` active, `new_standby` its standby ("" until a rejoin).
+Step epoch(const StepContext& sc, const std::string& new_standby);
+Step smoke(const StepContext& sc);  // one write and one read on the new active
+Step open(const StepContext& sc);   // clients may connect to the site database again
+Step alias(const StepContext& sc);  // the [failover] alias argv points the site's name at the new active
+Step repoint(const StepContext& sc);
+
+// ---- shared helpers ------------------------------------------------------------------------------
+
+struct Capture {
+  std::string id;
+  std::string permissions;
+  nlohmann::json profile;
+};
+// The newest intact capture of the permission script and profile: a stand-alone capture or the one
+// taken with the newest backup, whichever is younger. nullopt when the archive holds none.
+std::optional<Capture> newest_capture(const Config& cfg);
+
+// The standby settings that make a silent primary noticed about as fast as a dead one: the receiver
+// asks for a reply after failures x probe_interval of silence (at least 1 s).
+sql::StandbyTiming timing_for(const Config& cfg);
+
+// Polls `done` every 200 ms until it returns true (exceptions count as false) or `timeout` passes
+// (sk::Error naming `what`). Checks `cancel` between polls.
+void wait_for(const std::function<bool()>& done, std::chrono::seconds timeout, const std::string& what,
+              const CancelToken* cancel);
+// True when `server` streams and three looks over a second and a half agree: a receiver that keeps
+// failing shows "streaming" for moments between restarts.
+bool stably_streaming(const replicator::JobContext& ctx, const std::string& server);
+// Makes `server` (stopped or running, local data_dir) a streaming standby of `primary`: it follows the
+// new timeline when it can, else it is rewound. Returns what was done.
+std::string make_standby_of(const replicator::JobContext& ctx, const std::string& server, const std::string& primary);
+
+// Bytes the standby `to` is behind `from` (read now through a bounded engine when it answers, else the
+// last position the daemon observed); nullopt when neither is known.
+std::optional<std::uint64_t> standby_lag(const StepContext& sc);
+
+// An argv as the plan shows it, with {server} filled in.
+std::string shown_argv(const std::vector<std::string>& argv, const std::string& server);
+
+}  // namespace sk::standby::steps
