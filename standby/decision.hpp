@@ -14,6 +14,7 @@ struct Snapshot {
   bool has_standby = true;
   bool action_running = false;     // a failover/switchover is executing right now
   bool journal_open = false;       // an unfinished failover from a crashed run
+  std::string journal_stopped;     // an unfinished run that stopped on a failure or refusal: why
   int failures = 0;                // consecutive failed probes of the active
   int failures_needed = 3;
   bool active_reachable = true;    // the last probe

@@ -62,7 +62,17 @@ std::string run_kind(const Ctx& ctx, const RunbookOptions& o, const std::string&
     st.put_journal(j);
   }
   auto steps = steps_of(kind, sc);
-  run_steps(sc, steps);
+  j.erase("stopped");  // resumed by an operator, or after a crash
+  try {
+    run_steps(sc, steps);
+  } catch (const Cancelled&) {
+    throw;  // a stop request between steps: the next start resumes it
+  } catch (const Error& e) {
+    // Stopped by a failure or a refusal: it is not retried behind the operator's back.
+    j["stopped"] = {{"at", iso_utc(ctx.clock->now())}, {"why", e.what()}, {"refused", e.exit_code() == kRefused}};
+    st.put_journal(j);
+    throw;
+  }
   j["finished_at"] = iso_utc(ctx.clock->now());
   st.close_journal(j);
   return j["to"].get<std::string>();
@@ -226,7 +236,13 @@ std::string run_rejoin(const Ctx& ctx, const std::string& wanted) {
 
 bool interrupted_failover(StateStore& state) {
   auto j = SiteState(state).open_journal();
-  return j && j->value("kind", "") == "failover" && !pid_alive(j->value("pid", 0L));
+  return j && j->value("kind", "") == "failover" && !j->contains("stopped") && !pid_alive(j->value("pid", 0L));
+}
+
+std::string stopped_run(StateStore& state) {
+  auto j = SiteState(state).open_journal();
+  if (!j || !j->contains("stopped")) return "";
+  return (*j)["kind"].get<std::string>() + " stopped: " + (*j)["stopped"].value("why", std::string("?"));
 }
 
 std::vector<std::string> stale_writable_servers(const Ctx& ctx) {

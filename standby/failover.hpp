@@ -39,6 +39,9 @@ std::string run_rejoin(const replicator::JobContext& ctx, const std::string& ser
 // An unfinished failover whose process is gone (crashed): the daemon may resume it. A switchover, or a
 // failover another process is running right now, is never resumed behind an operator's back.
 bool interrupted_failover(StateStore& state);
+// "failover stopped: <why>" when the open journal's last run stopped on a failure or a refusal (it
+// waits for an operator's 'failover --yes'); "" otherwise.
+std::string stopped_run(StateStore& state);
 
 // Servers fenced at an older epoch that answer as writable primaries again (they are re-fenced by the
 // daemon and reported by check).

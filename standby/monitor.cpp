@@ -72,6 +72,7 @@ Snapshot Monitor::snapshot(const Config& cfg) {
   s.has_standby = !cfg.roles.standby.empty();
   s.action_running = promoting_.load();
   s.journal_open = interrupted_failover(state_);
+  s.journal_stopped = stopped_run(state_);
   s.failures_needed = cfg.failover.failures;
   s.max_lag = cfg.failover.max_lag;
   s.fence_available = !cfg.failover.fence.empty();
@@ -215,7 +216,7 @@ void Monitor::report(const Config& cfg, const Decision& d, const Snapshot& s) {
   if (d.action == Action::kNone) logger()->info("{}", d.sentence);
   else logger()->warn("{}", d.sentence);
 
-  const bool counting = !s.active_reachable && s.failures < s.failures_needed;
+  const bool counting = !s.active_reachable && s.failures < s.failures_needed && s.journal_stopped.empty();
   if (d.action == Action::kRefuse) {
     jobs_.run_quietly("failover", cfg.roles.standby, [&]() -> std::string { throw SafetyError(d.sentence); });
   } else if (d.action == Action::kWait && !counting && !s.action_running && !s.paused) {

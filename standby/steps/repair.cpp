@@ -1,9 +1,9 @@
 // The repair a promoted server needs: serial numbers past the old active's, the server profile, and
 // the permission script (logins and grants do not travel with a database).
 #include <algorithm>
+#include <set>
 
 #include "core/error.hpp"
-#include "sql/ident.hpp"
 #include "sql/permscript.hpp"
 #include "standby/steps/steps.hpp"
 
@@ -69,13 +69,15 @@ Step permissions(const StepContext& sc) {
                 auto e = sc.engine(sc.to);
                 e->replay_roles({cap->permissions}, {});  // the new active: roles as captured
                 e->replay_grants({cap->permissions}, sc.db);
-                const auto now = e->capture_permissions(sc.db).text;
+                // Read back: every role of the script exists on the new active now.
+                std::set<std::string> present;
+                for (const auto& stmt : sql::parse_permission_script(e->capture_permissions(sc.db).text))
+                  if (stmt.kind == sql::PermStatement::Kind::kCreateRole) present.insert(stmt.role);
                 int roles = 0;
                 for (const auto& stmt : sql::parse_permission_script(cap->permissions)) {
                   if (stmt.kind != sql::PermStatement::Kind::kCreateRole) continue;
                   ++roles;
-                  if (now.find("CREATE ROLE " + sql::quote_ident(stmt.role) + " ") == std::string::npos)
-                    throw Error("role " + stmt.role + " is missing after the replay");
+                  if (!present.count(stmt.role)) throw Error("role " + stmt.role + " is missing after the replay");
                 }
                 return "capture " + cap->id + " replayed; " + std::to_string(roles) + " roles verified";
               }};

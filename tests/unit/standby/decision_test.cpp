@@ -80,6 +80,10 @@ std::vector<Row> rows() {
        {"nothing to do"}},
       {"ActiveWithAnOlderEpoch_Wait", with(healthy(), [](Snapshot& s) { s.active_epoch_stale = true; }), Action::kWait,
        {"older epoch", "not treated as active"}},
+      // A run that stopped on a failure or a refusal waits for the operator, whatever the mode.
+      {"StoppedRunAutomatic_WaitForOperator",
+       with(witness_agrees(true), [](Snapshot& s) { s.journal_stopped = "failover stopped: step lag failed: x"; }),
+       Action::kWait, {"failover stopped: step lag failed", "not retried automatically", "sitekeeper failover --yes"}},
       // Invariant 4: an unreachable active is promoted past only when it can be fenced.
       {"WitnessAgreesAutomaticNoFence_Refuse",
        with(witness_agrees(true), [](Snapshot& s) { s.fence_available = false; s.active = "cm1"; s.standby = "cm2"; }),

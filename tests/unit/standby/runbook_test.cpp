@@ -1,0 +1,382 @@
+// The failover and switchover runbooks under fault injection, with no servers: a simulated site
+// (support/sim_site.hpp) behind a forwarding engine that can make any named operation fail or hang
+// (support/faulty_engine.hpp), a fake process runner for the fence and alias argvs, a fake clock, and a
+// real state store and archive. Each test drives the real run_failover / run_switchover.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <set>
+
+#include "core/error.hpp"
+#include "replicator/backup.hpp"
+#include "standby/failover.hpp"
+#include "standby/site_state.hpp"
+#include "support/fake_clock.hpp"
+#include "support/fake_runner.hpp"
+#include "support/faulty_engine.hpp"
+#include "support/files.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace sk;
+using sk::standby::RunbookOptions;
+using sk::test::Fault;
+using ::testing::HasSubstr;
+
+// Thrown by the step hook: what a kill -9 right after a step's journal write leaves behind.
+struct Crash {};
+
+const std::vector<std::string> kFailoverSteps = {"fence", "lag",   "promote", "serials", "profile", "permissions",
+                                                 "epoch", "smoke", "open",    "alias",   "repoint"};
+const std::vector<std::string> kSwitchoverSteps = {"check",   "block", "catchup", "stop",  "promote", "serials",
+                                                   "profile", "epoch", "smoke",   "open",  "rejoin"};
+
+// The one operation that only its step performs (repoint does nothing but say so).
+const std::map<std::string, std::string> kSignature = {
+    {"lag", "cm2.wal_position"},          {"promote", "cm2.promote_closed"},  {"serials", "cm2.resync_serials"},
+    {"profile", "cm2.apply_profile"},     {"permissions", "cm2.replay_grants"}, {"epoch", "cm2.write_epoch"},
+    {"smoke", "cm2.smoke_test"},          {"open", "cm2.open_to_clients"},    {"block", "cm1.fence"},
+    {"catchup", "cm1.wal_position"},      {"stop", "cm1.stop_server"},        {"rejoin", "cm1.follow"},
+    {"check", "cm2.replication_state"}};
+
+class RunbookTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("sk runbook é " + std::to_string(::getpid()) + " " +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    cfg_.file = dir_ / "sitekeeper.toml";
+    cfg_.site = {"CEN", "CM_CEN"};
+    cfg_.state_path = dir_ / "state" / "sitekeeper.db";
+    cfg_.archive.path = dir_ / "archive";
+    cfg_.archive.key_file = dir_ / "state" / "archive.keys";
+    for (const char* n : {"cm1", "cm2"}) {
+      ServerConfig s;
+      s.name = n;
+      s.data_dir = dir_ / n;
+      cfg_.servers[n] = s;
+    }
+    cfg_.roles.active = "cm1";
+    cfg_.roles.standby = "cm2";
+    cfg_.failover.probe_timeout = std::chrono::milliseconds(200);
+    cfg_.failover.fence = {"/usr/local/bin/power-off", "{server}"};
+    cfg_.failover.alias = {"/usr/local/bin/point-alias", "{server}"};
+    state_ = std::make_unique<StateStore>(cfg_.state_path);
+    world_ = std::make_shared<test::SimWorld>();
+    runner_ = std::make_shared<test::FakeRunner>();
+    clock_ = std::make_shared<test::FakeClock>(test::at("2026-11-22T03:00:00Z"));
+    // A capture in the archive, as the daemon takes every hour: the profile and permissions steps use it.
+    replicator::run_capture(ctx());
+    // The daemon's high-water mark: the old active issued up to 500 before it died.
+    standby::SiteState(*state_).merge_serial_marks({{"public.status_messages_record_id_seq", 500}});
+    standby::SiteState(*state_).set_last_active_lsn("1000");  // and its WAL position, every few seconds
+    world_->servers["cm1"].reachable = false;  // the active has failed
+    world_->clear_log();
+  }
+  void TearDown() override {
+    state_.reset();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  replicator::JobContext ctx(std::set<sql::Duty> unsupported = {}) {
+    return {cfg_, *state_, test::sim_engines(world_, unsupported), runner_, clock_, cancel_.get()};
+  }
+  std::string failover(RunbookOptions o = yes()) { return standby::run_failover(ctx(), o); }
+  static RunbookOptions yes() {
+    RunbookOptions o;
+    o.yes = true;
+    return o;
+  }
+  std::set<std::string> journaled() {
+    std::set<std::string> out;
+    if (auto j = standby::SiteState(*state_).open_journal())
+      for (auto& [k, v] : (*j)["steps"].items()) out.insert(k);
+    return out;
+  }
+  static std::set<std::string> before(const std::vector<std::string>& steps, const std::string& step, bool with = false) {
+    std::set<std::string> out;
+    for (const auto& s : steps) {
+      if (s == step && !with) break;
+      out.insert(s);
+      if (s == step) break;
+    }
+    return out;
+  }
+  std::vector<std::vector<std::string>> argvs() { return runner_->argvs(); }
+
+  fs::path dir_;
+  Config cfg_;
+  std::unique_ptr<StateStore> state_;
+  std::shared_ptr<test::SimWorld> world_;
+  std::shared_ptr<test::FakeRunner> runner_;
+  std::shared_ptr<test::FakeClock> clock_;
+  std::unique_ptr<CancelToken> cancel_ = std::make_unique<CancelToken>();
+};
+
+TEST_F(RunbookTest, FailoverDoesEveryStepInOrderAndNoClientWritesBeforeTheSerials) {
+  bool closed_during_resync = false;
+  world_->on_call = [&](const std::string& server, const std::string& op) {
+    if (server == "cm2" && op == "resync_serials") closed_during_resync = world_->servers["cm2"].closed;
+  };
+  EXPECT_THAT(failover(), HasSubstr("cm2 is active (epoch 1)"));
+  auto& cm2 = world_->servers["cm2"];
+  EXPECT_FALSE(cm2.in_recovery);
+  EXPECT_FALSE(cm2.closed) << "clients must be let in at the end";
+  EXPECT_TRUE(closed_during_resync) << "clients could connect before the serials were resynced";
+  EXPECT_EQ(cm2.serials["public.status_messages_record_id_seq"], 1500);  // the mark 500 + serial_headroom
+  EXPECT_EQ(cm2.epoch, 1);
+  EXPECT_EQ(cm2.profile_applied.size(), 1u);
+  EXPECT_EQ(cm2.grants_replayed, 1);
+  ASSERT_EQ(argvs().size(), 2u);
+  EXPECT_EQ(argvs()[0], (std::vector<std::string>{"/usr/local/bin/power-off", "cm1"}));
+  EXPECT_EQ(argvs()[1], (std::vector<std::string>{"/usr/local/bin/point-alias", "cm2"}));
+  standby::SiteState st(*state_);
+  EXPECT_EQ(st.epoch(), 1);
+  EXPECT_EQ(st.active(cfg_), "cm2");
+  EXPECT_EQ(st.fenced().count("cm1"), 1u);
+  EXPECT_FALSE(st.open_journal());
+  // Promote before serials before profile before open: the order the invariants need.
+  for (auto [a, b] : std::vector<std::pair<std::string, std::string>>{{"cm2.promote_closed", "cm2.resync_serials"},
+                                                                      {"cm2.resync_serials", "cm2.apply_profile"},
+                                                                      {"cm2.write_epoch", "cm2.open_to_clients"},
+                                                                      {"cm2.smoke_test", "cm2.open_to_clients"}})
+    EXPECT_LT(world_->first(a), world_->first(b)) << a << " before " << b;
+}
+
+class FailoverStepFails : public RunbookTest, public ::testing::WithParamInterface<std::string> {};
+
+// A failure at each step: the error names it, the journal holds exactly the steps before it, and
+// nothing after it ran.
+TEST_P(FailoverStepFails, StopsThereAndNothingAfterRuns) {
+  const std::string step = GetParam();
+  if (step == "fence") runner_->fail_with(1, "power-off: no such host\n");
+  else if (step == "alias") world_->on_call = [&](const std::string&, const std::string& op) {
+      if (op == "open_to_clients") runner_->fail_with(2, "point-alias: DNS refused\n");
+    };
+  else world_->fault(kSignature.at(step), Fault{});
+  try {
+    failover();
+    FAIL() << "a failing " << step << " step went unnoticed";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("step " + step + " failed")) << e.what();
+  }
+  EXPECT_EQ(journaled(), before(kFailoverSteps, step));
+  bool after = false;
+  for (const auto& s : kFailoverSteps) {
+    if (after && kSignature.count(s)) EXPECT_EQ(world_->count(kSignature.at(s)), 0) << s << " ran after " << step;
+    if (s == step) after = true;
+  }
+  if (step == "fence" || step == "lag") EXPECT_TRUE(world_->servers["cm2"].in_recovery) << "nothing may be promoted";
+}
+
+INSTANTIATE_TEST_SUITE_P(EachStep, FailoverStepFails,
+                         ::testing::Values("fence", "lag", "promote", "serials", "profile", "permissions", "epoch",
+                                           "smoke", "open", "alias"));
+
+class FailoverCrashes : public RunbookTest, public ::testing::WithParamInterface<std::string> {};
+
+// A crash right after each step, then a resume: the failover completes and no step runs twice.
+TEST_P(FailoverCrashes, ResumeCompletesAndNoStepRunsTwice) {
+  const std::string step = GetParam();
+  RunbookOptions o = yes();
+  o.after_step = [step](const std::string& done) {
+    if (done == step) throw Crash{};
+  };
+  EXPECT_THROW(failover(o), Crash);
+  EXPECT_EQ(journaled(), before(kFailoverSteps, step, /*with=*/true));
+  EXPECT_THAT(failover(), HasSubstr("cm2 is active"));
+  for (const auto& [s, op] : kSignature)
+    if (std::count(kFailoverSteps.begin(), kFailoverSteps.end(), s)) EXPECT_EQ(world_->count(op), 1) << s;
+  const auto runs = argvs();
+  EXPECT_EQ(std::count_if(runs.begin(), runs.end(), [](const auto& a) { return a[0] == "/usr/local/bin/power-off"; }), 1);
+  EXPECT_EQ(std::count_if(runs.begin(), runs.end(), [](const auto& a) { return a[0] == "/usr/local/bin/point-alias"; }), 1);
+  EXPECT_FALSE(world_->servers["cm2"].closed);
+  EXPECT_EQ(world_->servers["cm2"].serials["public.status_messages_record_id_seq"], 1500);
+}
+
+INSTANTIATE_TEST_SUITE_P(EachStep, FailoverCrashes, ::testing::ValuesIn(kFailoverSteps));
+
+TEST_F(RunbookTest, AnOldActiveThatAnswersIsFencedBeforeThePromotion) {
+  world_->servers["cm1"].reachable = true;
+  world_->fault("cm1.probe", Fault{.times = 1});  // the HA loop's view: down; the fence step's: it answers
+  failover();
+  EXPECT_TRUE(world_->servers["cm1"].fenced);
+  ASSERT_GE(world_->first("cm1.fence"), 0);
+  EXPECT_LT(world_->first("cm1.fence"), world_->first("cm2.promote_closed"));
+  EXPECT_EQ(argvs().size(), 1u) << "no fence command for a server fenced through SQL";
+}
+
+TEST_F(RunbookTest, FencingThatFailsPromotesNothing) {
+  world_->servers["cm1"].reachable = true;
+  world_->fault("cm1.probe", Fault{.times = 1});
+  world_->fault("cm1.fence", Fault{.message = "sessions did not end"});
+  EXPECT_THROW(failover(), Error);
+  EXPECT_EQ(world_->count("cm2.promote_closed"), 0);
+  EXPECT_TRUE(world_->servers["cm2"].in_recovery);
+  EXPECT_EQ(standby::SiteState(*state_).fenced().count("cm1"), 0u);
+}
+
+TEST_F(RunbookTest, WithoutAFenceCommandAnUnreachableActiveIsNotPromotedPastUnlessTheOperatorSaysSo) {
+  cfg_.failover.fence.clear();
+  try {
+    failover();
+    FAIL() << "promoted past an active that cannot be fenced";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.exit_code(), kRefused);
+    EXPECT_THAT(e.what(), HasSubstr("cannot be fenced"));
+    EXPECT_THAT(e.hint(), HasSubstr("--old-active-is-down"));
+  }
+  EXPECT_EQ(world_->count("cm2.promote_closed"), 0);
+  RunbookOptions o = yes();
+  o.old_active_is_down = true;
+  failover(o);
+  auto last = standby::SiteState(*state_).last_journal();
+  ASSERT_TRUE(last);
+  EXPECT_THAT((*last)["steps"]["fence"]["detail"].get<std::string>(), HasSubstr("the operator confirmed"));
+  EXPECT_THAT(last->value("operator", ""), HasSubstr("confirmed cm1 is powered off"));
+}
+
+TEST_F(RunbookTest, AutomaticWithoutAFenceCommandRefuses) {
+  cfg_.failover.fence.clear();
+  RunbookOptions o;
+  o.automatic = true;
+  try {
+    failover(o);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.exit_code(), kRefused);
+    EXPECT_THAT(e.hint(), HasSubstr("configure [failover] fence"));
+  }
+  EXPECT_TRUE(world_->servers["cm2"].in_recovery);
+}
+
+TEST_F(RunbookTest, APromotionThatFailsKeepsTheFenceAndSaysHowToFinish) {
+  world_->fault("cm2.promote_closed", Fault{.message = "pg_promote did not finish within 60 s"});
+  try {
+    failover();
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("step promote failed: pg_promote did not finish"));
+    EXPECT_THAT(e.hint(), HasSubstr("cm1 stays fenced"));
+    EXPECT_THAT(e.hint(), HasSubstr("promote it by hand and resume"));
+  }
+  EXPECT_EQ(standby::SiteState(*state_).fenced().count("cm1"), 1u);
+  EXPECT_EQ(journaled(), (std::set<std::string>{"fence", "lag"}));
+  world_->clear_faults();
+  EXPECT_THAT(failover(), HasSubstr("cm2 is active"));
+  EXPECT_EQ(runner_->argvs().size(), 2u) << "the fence command ran again";
+}
+
+// An engine that cannot do one duty refuses before the first step: no journal, no fence, nothing.
+TEST_F(RunbookTest, AnUnsupportedDutyIsRefusedBeforeAnythingChanges) {
+  for (auto duty : {sql::Duty::promote, sql::Duty::open, sql::Duty::serials, sql::Duty::epoch, sql::Duty::fence}) {
+    SCOPED_TRACE(sql::to_string(duty));
+    world_->clear_log();
+    try {
+      standby::run_failover(ctx({duty}), yes());
+      FAIL();
+    } catch (const Error& e) {
+      EXPECT_THAT(e.what(), HasSubstr("is not supported for postgresql; nothing was changed"));
+    }
+    EXPECT_FALSE(standby::SiteState(*state_).open_journal());
+    EXPECT_TRUE(argvs().empty());
+    EXPECT_TRUE(world_->servers["cm2"].in_recovery);
+    for (const auto& c : world_->log()) EXPECT_THAT(c, ::testing::AnyOf(HasSubstr(".probe"), HasSubstr("wal_position"))) << c;
+  }
+}
+
+// SIGTERM sets the token: the run stops at the next step boundary, and the journal resumes it.
+TEST_F(RunbookTest, CancellationStopsBetweenStepsAndTheJournalResumes) {
+  world_->on_call = [&](const std::string&, const std::string& op) {
+    if (op == "resync_serials") cancel_->cancel();
+  };
+  EXPECT_THROW(failover(), Cancelled);
+  EXPECT_EQ(journaled(), before(kFailoverSteps, "serials", /*with=*/true));
+  EXPECT_EQ(world_->count("cm2.apply_profile"), 0);
+  world_->on_call = nullptr;
+  cancel_ = std::make_unique<CancelToken>();  // a new daemon, a new token
+  EXPECT_THAT(failover(), HasSubstr("cm2 is active"));
+  EXPECT_EQ(world_->count("cm2.resync_serials"), 1);
+}
+
+// A silent old active (every operation hangs like a dead host): no step waits on it longer than
+// probe_timeout, so the whole failover takes a few probe_timeouts.
+TEST_F(RunbookTest, ASilentOldActiveHoldsNoStepLongerThanProbeTimeout) {
+  world_->servers["cm1"].reachable = true;
+  for (const char* op : {"probe", "fence", "wal_position", "read_serials"}) world_->fault(std::string("cm1.") + op, Fault{.kind = Fault::hang});
+  const auto t0 = std::chrono::steady_clock::now();
+  failover();
+  const auto took = std::chrono::steady_clock::now() - t0;
+  // Four bounded waits (the check that the active is down, fence, lag, serials) of 200 ms each.
+  EXPECT_LT(took, std::chrono::milliseconds(4 * 200 + 3000));
+  EXPECT_EQ(argvs().at(0)[0], "/usr/local/bin/power-off");
+}
+
+// ---- switchover --------------------------------------------------------------------------------------
+
+class SwitchoverTest : public RunbookTest {
+ protected:
+  void SetUp() override {
+    RunbookTest::SetUp();
+    world_->servers["cm1"].reachable = true;  // a planned swap: both servers are up
+  }
+  std::string switchover(RunbookOptions o = yes()) { return standby::run_switchover(ctx(), o); }
+};
+
+TEST_F(SwitchoverTest, SwapsRolesAndTheOldActiveFollows) {
+  EXPECT_THAT(switchover(), HasSubstr("cm2 is active, cm1 is its standby"));
+  EXPECT_FALSE(world_->servers["cm2"].in_recovery);
+  EXPECT_TRUE(world_->servers["cm1"].in_recovery);
+  EXPECT_LT(world_->first("cm1.fence"), world_->first("cm2.promote_closed"));
+  EXPECT_LT(world_->first("cm1.stop_server"), world_->first("cm2.promote_closed"));
+  standby::SiteState st(*state_);
+  EXPECT_EQ(st.active(cfg_), "cm2");
+  EXPECT_EQ(st.standby(cfg_), "cm1");
+}
+
+class SwitchoverCrashes : public SwitchoverTest, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(SwitchoverCrashes, ResumeCompletesAndNoStepRunsTwice) {
+  const std::string step = GetParam();
+  RunbookOptions o = yes();
+  o.after_step = [step](const std::string& done) {
+    if (done == step) throw Crash{};
+  };
+  EXPECT_THROW(switchover(o), Crash);
+  EXPECT_EQ(journaled(), before(kSwitchoverSteps, step, /*with=*/true));
+  EXPECT_THAT(switchover(), HasSubstr("cm2 is active"));
+  for (const auto& s : kSwitchoverSteps)
+    if (kSignature.count(s) && s != "check" && s != "catchup") EXPECT_EQ(world_->count(kSignature.at(s)), 1) << s;
+  EXPECT_TRUE(world_->servers["cm1"].in_recovery);
+  EXPECT_FALSE(world_->servers["cm2"].closed);
+}
+
+INSTANTIATE_TEST_SUITE_P(EachStep, SwitchoverCrashes, ::testing::ValuesIn(kSwitchoverSteps));
+
+class SwitchoverStepFails : public SwitchoverTest, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(SwitchoverStepFails, StopsThereAndNothingAfterRuns) {
+  const std::string step = GetParam();
+  if (step == "catchup")  // the check before it reads the same position: fail only once writes are blocked
+    world_->on_call = [&](const std::string& server, const std::string& op) {
+      if (server == "cm1" && op == "wal_position" && world_->servers["cm1"].fenced) throw Error("connection lost");
+    };
+  else world_->fault(kSignature.at(step), Fault{});
+  EXPECT_THROW(switchover(), Error);
+  EXPECT_EQ(journaled(), before(kSwitchoverSteps, step));
+  if (step == "check" || step == "block" || step == "catchup" || step == "stop")
+    EXPECT_TRUE(world_->servers["cm2"].in_recovery) << "promoted although " << step << " failed";
+}
+
+INSTANTIATE_TEST_SUITE_P(EachStep, SwitchoverStepFails,
+                         ::testing::Values("check", "block", "catchup", "stop", "promote", "serials", "profile", "epoch",
+                                           "smoke", "open", "rejoin"));
+
+}  // namespace

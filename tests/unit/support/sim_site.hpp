@@ -1,0 +1,248 @@
+#pragma once
+// A simulated site for runbook tests: servers held in memory (reachable or not, primary or in
+// recovery, fenced, closed to clients, an epoch, serial values, WAL positions), and an engine that does
+// every standby duty on them. SimWorld also holds the call log and the faults that FaultyEngine
+// (faulty_engine.hpp) applies, so tests can assert what ran, in which order, and what never ran.
+// Thread-safety: SimWorld is safe from any thread (one mutex); engines are used by one thread each.
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/error.hpp"
+#include "sql/engine.hpp"
+
+namespace sk::test {
+
+struct SimServer {
+  bool reachable = true;
+  bool in_recovery = false;
+  bool fenced = false;          // refuses writes: fence() ran
+  bool closed = false;          // clients kept out: promote_closed() ran, open_to_clients() not yet
+  int connection_limit = -1;
+  long epoch = 0;
+  std::uint64_t wal = 1000;     // current (primary) or replayed (standby) position
+  bool streaming = true;        // a standby's receiver
+  double heard_seconds_ago = 0.5;
+  std::map<std::string, std::int64_t> serials = {{"public.status_messages_record_id_seq", 100}};
+  std::string synchronous;      // synchronous_standby_names
+  std::vector<std::string> profile_applied;
+  int roles_replayed = 0, grants_replayed = 0;
+};
+
+// What a fault does when its operation is called.
+struct Fault {
+  enum Kind { fail, hang } kind = fail;
+  int times = -1;               // how many calls it hits; -1: every call
+  std::string message = "simulated failure";
+};
+
+class SimWorld {
+ public:
+  SimWorld() {
+    servers["cm1"] = SimServer{};
+    servers["cm2"] = SimServer{.in_recovery = true, .wal = 1000};
+  }
+
+  std::map<std::string, SimServer> servers;
+
+  // Faults by "server.op" (e.g. "cm2.promote_closed"), or "*.op" for every server.
+  void fault(const std::string& key, Fault f) {
+    std::lock_guard lock(mu_);
+    faults_[key] = f;
+  }
+  void clear_faults() {
+    std::lock_guard lock(mu_);
+    faults_.clear();
+  }
+  // Called at the start of every operation, outside the lock; may throw to script something.
+  std::function<void(const std::string& server, const std::string& op)> on_call;
+
+  // Records the call, then applies a fault: throws for fail; for hang, waits like a silent server:
+  // `bound` (the engine's connect bound) when set, else a long time, then throws.
+  void enter(const std::string& server, const std::string& op, std::optional<std::chrono::milliseconds> bound) {
+    std::optional<Fault> f;
+    {
+      std::lock_guard lock(mu_);
+      log_.push_back(server + "." + op);
+      for (const auto& key : {server + "." + op, "*." + op}) {
+        auto it = faults_.find(key);
+        if (it == faults_.end() || it->second.times == 0) continue;
+        if (it->second.times > 0) --it->second.times;
+        f = it->second;
+        break;
+      }
+    }
+    if (on_call) on_call(server, op);
+    if (!f) return;
+    if (f->kind == Fault::hang) {
+      std::this_thread::sleep_for(bound.value_or(std::chrono::seconds(30)));
+      throw Error("cannot connect to server " + server + ": no answer (" + f->message + ")");
+    }
+    throw Error(f->message + " (" + server + "." + op + ")");
+  }
+
+  std::vector<std::string> log() {
+    std::lock_guard lock(mu_);
+    return log_;
+  }
+  int count(const std::string& call) {
+    int n = 0;
+    for (const auto& c : log()) n += c == call;
+    return n;
+  }
+  // Index of the first `call` in the log, or -1.
+  int first(const std::string& call) {
+    auto l = log();
+    for (size_t i = 0; i < l.size(); ++i)
+      if (l[i] == call) return static_cast<int>(i);
+    return -1;
+  }
+  void clear_log() {
+    std::lock_guard lock(mu_);
+    log_.clear();
+  }
+  std::mutex& mu() { return mu_; }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, Fault> faults_;
+  std::vector<std::string> log_;
+};
+
+// Does what a PostgreSQL engine would do, on a SimServer; unreachable servers throw like a dead one.
+// Wrap it in a FaultyEngine (faulty_engine.hpp) for the log and the faults.
+class SimEngine : public sql::Engine {
+ public:
+  SimEngine(std::string name, std::shared_ptr<SimWorld> w, std::set<sql::Duty> unsupported = {})
+      : name_(std::move(name)), w_(std::move(w)), unsupported_(std::move(unsupported)) {}
+
+  std::string dialect() const override { return "postgresql"; }
+  bool supports(sql::Duty d) const override { return !unsupported_.count(d); }
+
+  sql::ProbeInfo probe(std::chrono::milliseconds) override {
+    auto& s = at("probe");
+    return {"PostgreSQL 15.18", s.in_recovery, s.in_recovery || s.fenced};
+  }
+  bool database_exists(const std::string&) override { return at("database_exists").reachable; }
+  void backup(const std::string&, const fs::path&, int, const CancelToken*) override { at("backup"); }
+  void check_snapshot(const fs::path&) override {}
+  void restore_to_staging(const std::string&, const fs::path&, int, const CancelToken*) override { at("restore"); }
+  void drop_database(const std::string&) override { at("drop_database"); }
+  void integrity_check(const std::string&, const CancelToken*) override {}
+  void make_read_only(const std::string&, const std::vector<std::string>&) override {}
+  sql::ValidationReport validate(const std::string&, const std::vector<std::string>&,
+                                 const std::vector<std::string>&) override {
+    return {};
+  }
+  void swap_in(const std::string&, const std::string&, std::chrono::milliseconds) override {}
+  sql::PermissionScript capture_permissions(const std::string&) override {
+    at("capture_permissions");
+    return {"-- sitekeeper permission script\nCREATE ROLE \"helpdesk\" WITH LOGIN PASSWORD 'x';\n"
+            "GRANT CONNECT ON DATABASE \"CM_CEN\" TO \"helpdesk\";\n"};
+  }
+  sql::RoleUndo replay_roles(const sql::PermissionScript&, const sql::RoleReplay&) override {
+    ++at("replay_roles").roles_replayed;
+    return {};
+  }
+  void replay_grants(const sql::PermissionScript&, const std::string&) override { ++at("replay_grants").grants_replayed; }
+  nlohmann::json capture_profile(const std::string&) override {
+    at("capture_profile");
+    return {{"engine", "postgresql"}, {"alter_system", {{"work_mem", "7MB"}}}};
+  }
+  sql::ReplicationState replication_state() override {
+    auto& s = at("replication_state");
+    sql::ReplicationState r;
+    r.state = s.in_recovery ? (s.streaming ? "streaming" : "stopped") : "no receiver";
+    r.seconds_since_message = s.heard_seconds_ago;
+    r.heard_every = 2;
+    return r;
+  }
+  std::vector<sql::SerialValue> read_serials(const std::string&) override {
+    auto& s = at("read_serials");
+    std::vector<sql::SerialValue> out;
+    for (const auto& [k, v] : s.serials) out.push_back({k.substr(0, k.find('.')), k.substr(k.find('.') + 1), v});
+    return out;
+  }
+  void resync_serials(const std::string&, const std::vector<sql::SerialValue>& targets) override {
+    auto& s = writable("resync_serials");
+    for (const auto& t : targets) {
+      auto& v = s.serials[t.schema + "." + t.name];
+      v = std::max(v, t.value);
+    }
+  }
+  std::string promote_closed(const std::string&) override {
+    auto& s = at("promote_closed");
+    const int before = s.closed ? -1 : s.connection_limit;
+    s.in_recovery = false;
+    s.fenced = false;
+    s.closed = true;
+    return std::to_string(before);
+  }
+  void open_to_clients(const std::string&, const std::string& token) override {
+    auto& s = at("open_to_clients");
+    s.closed = false;
+    s.connection_limit = std::stoi(token);
+  }
+  std::string fence(const std::string&) override {
+    at("fence").fenced = true;
+    return name_ + " fenced";
+  }
+  void unfence(const std::string&) override { at("unfence").fenced = false; }
+  std::vector<std::string> apply_profile(const std::string&, const nlohmann::json&) override {
+    at("apply_profile").profile_applied.push_back("work_mem");
+    return {};
+  }
+  std::string wal_position() override { return std::to_string(at("wal_position").wal); }
+  std::uint64_t wal_distance(const std::string& a, const std::string& b) override {
+    auto x = std::stoull(a), y = std::stoull(b);
+    return x > y ? x - y : 0;
+  }
+  void smoke_test(const std::string&) override { writable("smoke_test"); }
+  long read_epoch() override { return at("read_epoch").epoch; }
+  void write_epoch(long e) override { writable("write_epoch").epoch = e; }
+  void checkpoint() override { at("checkpoint"); }
+  void prepare_for_standby(const std::string&) override { at("prepare_for_standby"); }
+  std::string kept_for_standby(const std::string&) override { return std::to_string(at("kept_for_standby").wal); }
+  void set_synchronous_standby(const std::string& s) override { at("set_synchronous_standby").synchronous = s; }
+  void build_standby(const ServerConfig&, const sql::StandbyTiming&) override { follow_primary("build_standby"); }
+  void follow(const ServerConfig&, const sql::StandbyTiming&) override { follow_primary("follow"); }
+  void rewind_onto(const ServerConfig&, const sql::StandbyTiming&) override { follow_primary("rewind_onto"); }
+  void stop_server() override {}
+  bool server_running() override { return true; }
+  std::vector<std::string> describe(sql::Duty d, const sql::StepText& t) const override {
+    return {std::string("-- ") + sql::to_string(d) + " on " + t.server};
+  }
+
+ private:
+  // The server, after the call was logged and its fault applied; throws when it does not answer.
+  SimServer& at(const std::string& op) {
+    std::lock_guard lock(w_->mu());
+    auto& s = w_->servers.at(name_);
+    if (!s.reachable) throw Error("cannot connect to server " + name_ + " (" + op + "): connection refused");
+    return s;
+  }
+  SimServer& writable(const std::string& op) {
+    auto& s = at(op);
+    if (s.in_recovery || s.fenced) throw Error(name_ + " refuses writes (" + op + ")");
+    return s;
+  }
+  void follow_primary(const std::string& op) {
+    auto& s = at(op);
+    s.in_recovery = true;
+    s.streaming = true;
+  }
+
+  std::string name_;
+  std::shared_ptr<SimWorld> w_;
+  std::set<sql::Duty> unsupported_;
+};
+
+}  // namespace sk::test
