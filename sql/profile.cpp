@@ -18,8 +18,11 @@ std::map<std::string, std::string> object_map(const nlohmann::json& obj) {
     for (auto it = obj.begin(); it != obj.end(); ++it) m[it.key()] = it.value().is_string() ? it.value().get<std::string>() : it.value().dump();
   return m;
 }
+// Settings that belong to a server's role (a standby's receiver, the active's synchronous standby) or
+// are sitekeeper's own marks: never drift.
 const std::set<std::string> kIgnored = {"port", "listen_addresses", "primary_conninfo", "primary_slot_name",
-                                        "recovery_target_timeline", "sitekeeper.epoch=1",
+                                        "recovery_target_timeline", "wal_receiver_timeout",
+                                        "synchronous_standby_names", "sitekeeper.epoch=1",
                                         "default_transaction_read_only=on"};
 
 void compare(const std::string& what, const std::map<std::string, std::string>& a,

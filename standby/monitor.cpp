@@ -165,9 +165,16 @@ void Monitor::observe_standby(const Config& cfg, Snapshot& s, bool witness) {
       const double window = every + std::chrono::duration<double>(cfg.failover.probe_timeout).count() + 0.5;
       s.witness_hears_active = s.standby_streaming && rs.seconds_since_message < window;
     }
-    if (hooks_.lag) hooks_.lag(static_cast<double>(s.lag_bytes), s.lag_bytes == 0 ? 0.0 : rs.lag_seconds);
-  } catch (const std::exception&) {
+    const double seconds = s.lag_bytes == 0 ? 0.0 : rs.lag_seconds;
+    if (hooks_.lag) hooks_.lag(static_cast<double>(s.lag_bytes), seconds);
+    SiteState(state_).set_standby_sample({{"at", iso_utc(clock_->now())}, {"server", cfg.roles.standby},
+                                          {"reachable", true}, {"in_recovery", p.in_recovery}, {"state", rs.state},
+                                          {"lag_bytes", s.lag_bytes}, {"lag_seconds", seconds},
+                                          {"heard_seconds_ago", rs.seconds_since_message}});
+  } catch (const std::exception& e) {
     s.standby_reachable = false;
+    SiteState(state_).set_standby_sample({{"at", iso_utc(clock_->now())}, {"server", cfg.roles.standby},
+                                          {"reachable", false}, {"error", e.what()}});
   }
   last_standby_view_ = s;
 }

@@ -65,6 +65,9 @@ void SiteState::merge_serial_marks(const std::map<std::string, std::int64_t>& ob
 std::string SiteState::last_active_lsn() { return state_.get("active.last_lsn").value_or(""); }
 void SiteState::set_last_active_lsn(const std::string& lsn) { state_.put("active.last_lsn", lsn); }
 
+nlohmann::json SiteState::standby_sample() { return get_json(state_, "standby.sample", nullptr); }
+void SiteState::set_standby_sample(const nlohmann::json& sample) { state_.put("standby.sample", sample.dump()); }
+
 std::optional<nlohmann::json> SiteState::open_journal() {
   auto j = get_json(state_, "journal.open", nullptr);
   if (j.is_null()) return std::nullopt;

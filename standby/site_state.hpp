@@ -41,6 +41,10 @@ class SiteState {
   void merge_serial_marks(const std::map<std::string, std::int64_t>& observed);
   std::string last_active_lsn();
   void set_last_active_lsn(const std::string& lsn);
+  // What the daemon last saw of the standby: {"at", "server", "reachable", "in_recovery", "state",
+  // "lag_bytes", "lag_seconds", "heard_seconds_ago"}; null when it never looked.
+  nlohmann::json standby_sample();
+  void set_standby_sample(const nlohmann::json& sample);
 
   // The failover journal: {"id","kind","from","to","started_at","steps":{name:{"at","detail"}},"finished_at"}.
   std::optional<nlohmann::json> open_journal();  // an unfinished failover/switchover

@@ -22,7 +22,17 @@ std::string render_status(const nlohmann::json& s) {
   };
   o << "site " << s["site"].get<std::string>() << ", database " << s["database"].get<std::string>() << "\n";
   o << "active   " << srv(s["active"]) << "\n";
-  o << "standby  " << srv(s["standby"]) << "\n";
+  o << "standby  " << srv(s["standby"]);
+  if (!s["standby"].is_null() && s["standby"].contains("role")) {
+    const auto& sb = s["standby"];
+    o << ": " << sb["role"].get<std::string>();
+    if (sb.contains("state")) o << ", " << sb["state"].get<std::string>();
+    if (sb.contains("lag_bytes"))
+      o << ", lag " << format_size(sb["lag_bytes"].get<std::uint64_t>()) << " / "
+        << format_duration(std::chrono::milliseconds(static_cast<long long>(sb.value("lag_seconds", 0.0) * 1000)));
+    o << " (seen " << age_text(sb.value("sample_age_seconds", -1LL)) << " ago)";
+  }
+  o << "\n";
   const auto& a = s["archive"];
   o << "archive  " << a["path"].get<std::string>() << "\n         newest verified backup: "
     << (a["newest_verified"].get<std::string>().empty() ? "none" : a["newest_verified"].get<std::string>() + ", age " + age_text(a["age_seconds"].get<long long>()))
@@ -72,6 +82,7 @@ std::string render_check(const nlohmann::json& c) {
                   s.value("version", "-").c_str(), notes.c_str());
     o << line;
     for (const auto& d : s["drift"]) o << "           drift: " << d.get<std::string>() << "\n";
+    if (s.contains("detection")) o << "           slow detection: " << s["detection"].get<std::string>() << "\n";
   }
   const auto& b = c["backup"];
   o << "\nbackup   newest verified: "

@@ -40,6 +40,19 @@ nlohmann::json status_report(const replicator::JobContext& ctx) {
   j["database"] = cfg.site.database;
   j["active"] = server_json(cfg.server(cfg.roles.active));
   j["standby"] = cfg.roles.standby.empty() ? nlohmann::json() : server_json(cfg.server(cfg.roles.standby));
+  if (!cfg.roles.standby.empty()) {
+    // What the daemon's HA loop saw last (status contacts no server itself).
+    auto sample = standby::SiteState(ctx.state).standby_sample();
+    if (sample.is_object() && sample.value("server", "") == cfg.roles.standby) {
+      for (const char* k : {"reachable", "in_recovery", "state", "lag_bytes", "lag_seconds", "heard_seconds_ago", "error"})
+        if (sample.contains(k)) j["standby"][k] = sample[k];
+      j["standby"]["role"] = !sample.value("reachable", false) ? "unreachable"
+                             : sample.value("in_recovery", false) ? "standby"
+                                                                  : "primary";
+      j["standby"]["sampled_at"] = sample.value("at", "");
+      j["standby"]["sample_age_seconds"] = age_seconds(sample.value("at", ""), now);
+    }
+  }
   auto nv = newest_verified(ctx);
   j["archive"] = {{"path", cfg.archive.path.string()},
                   {"newest_verified", nv ? nv->id : ""},
@@ -87,15 +100,41 @@ nlohmann::json check_report(const replicator::JobContext& ctx) {
       s["reachable"] = true;
       s["version"] = p.version;
       s["in_recovery"] = p.in_recovery;
-      if (role == "active" || role == "replica") {
-        auto exists = engine->database_exists(cfg.site.database);
-        s["database_present"] = exists;
-        if (exists) {
-          auto profile = engine->capture_profile(cfg.site.database);
-          if (role == "active") active_profile = profile;
-          else if (!active_profile.is_null()) s["drift"] = sql::profile_drift(active_profile, profile);
+      auto exists = engine->database_exists(cfg.site.database);
+      s["database_present"] = exists;
+      // The standby is compared too: it is the server that must take over with the active's settings,
+      // and physical replication carries neither ALTER SYSTEM nor pg_hba.conf.
+      if (exists) {
+        auto profile = engine->capture_profile(cfg.site.database);
+        if (role == "active") active_profile = profile;
+        else if (!active_profile.is_null()) s["drift"] = sql::profile_drift(active_profile, profile);
+      }
+      if (role == "active" && !exists) ok = false;
+      if (role == "active") {
+        // The server the state store names as active must carry the site's epoch.
+        const long site_epoch = standby::SiteState(ctx.state).epoch();
+        if (engine->supports(sql::Duty::epoch)) {
+          const long own = engine->read_epoch();
+          s["epoch"] = own;
+          if (own < site_epoch) {
+            s["error"] = name + " carries epoch " + std::to_string(own) + ", older than the site's " +
+                         std::to_string(site_epoch) + ": it is not treated as active";
+            ok = false;
+          }
         }
-        if (role == "active" && !exists) ok = false;
+      }
+      if (role == "standby" && p.in_recovery) {
+        // A silent death of the active is noticed only as fast as the standby notices the silence.
+        auto rs = engine->replication_state();
+        const double expected = std::max(1.0, std::chrono::duration<double>(cfg.failover.probe_interval).count() *
+                                                  cfg.failover.failures);
+        s["heard_every_seconds"] = rs.heard_every;
+        if (rs.heard_every > expected + 0.5)
+          s["detection"] = "a silent death of the active goes unnoticed by " + name + " for up to " +
+                           format_duration(std::chrono::milliseconds(static_cast<long long>(rs.heard_every * 1000))) +
+                           " (wal_receiver_timeout); sitekeeper sets it to " +
+                           format_duration(std::chrono::milliseconds(static_cast<long long>(2 * expected * 1000))) +
+                           " at standby init and rejoin";
       }
     } catch (const std::exception& e) {
       s["reachable"] = false;

@@ -74,7 +74,10 @@ std::string make_standby_of(const replicator::JobContext& ctx, const std::string
   try {
     wait_for([&] { return ctx.engines(cfg.server(server))->replication_state().state == "streaming"; },
              std::chrono::seconds(20), server + " to stream from " + primary, ctx.cancel);
-    if (stably_streaming(ctx, server)) return server + " streams from " + primary;
+    if (stably_streaming(ctx, server)) {
+      if (cfg.failover.synchronous) p->set_synchronous_standby(server);
+      return server + " streams from " + primary;
+    }
   } catch (const Cancelled&) {
     throw;
   } catch (const Error&) {
@@ -86,6 +89,7 @@ std::string make_standby_of(const replicator::JobContext& ctx, const std::string
   old->rewind_onto(cfg.server(primary), timing);
   wait_for([&] { return stably_streaming(ctx, server); }, std::chrono::seconds(90), server + " to stream from " + primary,
            ctx.cancel);
+  if (cfg.failover.synchronous) p->set_synchronous_standby(server);
   return server + " rewound and streams from " + primary;
 }
 
