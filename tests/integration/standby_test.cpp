@@ -659,6 +659,47 @@ TEST(Standby, AutomaticFailover) {
   stop_daemon(daemon);
 }
 
+// SIGTERM in the middle of an automatic failover (its fence command hangs): the daemon stops within
+// 10 s, the journal keeps the finished steps, and the next daemon resumes the failover and finishes it.
+TEST(Standby, SigtermMidFailoverStopsQuicklyAndTheNextDaemonResumes) {
+  StandbySite site({.mode = "automatic", .fence = false});
+  const fs::path once = site.dir() / "fence-hung";
+  {
+    // The first call hangs (a power switch that does not answer); later calls work.
+    std::ofstream sh(site.dir() / "slow-fence.sh");
+    sh << "#!/bin/sh\nif [ ! -e '" << once.string() << "' ]; then touch '" << once.string() << "'; sleep 120; fi\nexit 0\n";
+  }
+  ::chmod((site.dir() / "slow-fence.sh").c_str(), 0755);
+  site.write_config("fence = [\"" + (site.dir() / "slow-fence.sh").string() + "\", \"{server}\"]\n");  // in [failover]
+  ASSERT_NO_FATAL_FAILURE(init_standby(site));
+  {
+    BackgroundProcess daemon(site.argv({"run"}), site.dir() / "daemon.log");
+    LogOnFailure show{daemon};
+    wait_until([&] { return contains(daemon.log(), "active server answers"); }, kLong, "the daemon to watch the active");
+    site.active().kill9();
+    wait_until([&] { return fs::exists(once); }, kLong, "the failover to reach its fence step");
+    const auto t0 = std::chrono::steady_clock::now();
+    daemon.signal(SIGTERM);
+    auto rc = daemon.wait(std::chrono::seconds(30));
+    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ASSERT_TRUE(rc.has_value()) << "the daemon did not stop";
+    EXPECT_EQ(*rc, 0);
+    EXPECT_LT(took, 10.0) << "SIGTERM waited for the failover";
+    std::cout << "[ measured ] SIGTERM to exit in the middle of a failover: " << took << " s\n";
+  }
+  EXPECT_TRUE(site.in_recovery(site.standby())) << "promoted although the fence never finished";
+  auto plan = site.json({"failover", "--plan"});
+  for (const auto& st : plan["steps"]) EXPECT_FALSE(st["done"].get<bool>()) << st.dump();
+
+  BackgroundProcess again(site.argv({"run"}), site.dir() / "daemon2.log");
+  LogOnFailure show{again};
+  wait_until([&] { return count_runs(site, "failover", "ok") >= 1; }, kLong, "the next daemon to finish the failover");
+  EXPECT_TRUE(contains(again.log(), "resuming failover")) << tail(again.log());
+  EXPECT_FALSE(site.in_recovery(site.standby()));
+  EXPECT_EQ(site.json({"status"})["active"]["name"], "cm2");
+  stop_daemon(again);
+}
+
 // The manager loses its link to the active while the standby still streams from it directly: the
 // witness says "I still hear it" and nothing is promoted.
 TEST(Standby, NoFailoverWhenOnlyManagerLinkIsCut) {
