@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <sstream>
@@ -44,7 +45,12 @@ class BoostRunner final : public ProcessRunner {
     bp::ipstream out, err;
     // PR_SET_PDEATHSIG: if sitekeeper is SIGKILLed mid-restore, the kernel kills the tool too, so a
     // later run never races a leftover pg_restore writing into the staging copy.
-    auto setup = bp::extend::on_exec_setup = [](auto&) { ::prctl(PR_SET_PDEATHSIG, SIGKILL); };
+    // Its own process group: a cancelled or timed-out tool is killed with everything it started (a
+    // script's children hold its output open and would keep us waiting for them).
+    auto setup = bp::extend::on_exec_setup = [](auto&) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      ::setpgid(0, 0);
+    };
     std::string cwd = opts.cwd.empty() ? std::string(".") : opts.cwd.string();
     bp::child child;
     try {
@@ -63,6 +69,7 @@ class BoostRunner final : public ProcessRunner {
       bool cancel = opts.cancel && opts.cancel->cancelled();
       bool late = opts.timeout.count() > 0 && std::chrono::steady_clock::now() - start > opts.timeout;
       if (cancel || late) {
+        ::kill(-static_cast<pid_t>(child.id()), SIGKILL);
         child.terminate(ec);
         r.cancelled = cancel;
         r.timed_out = late;
