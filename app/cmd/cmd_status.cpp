@@ -1,4 +1,4 @@
-// status: site, active, standby, replicas and last runs, from the state store.
+// status: each server reachable or not, in its role, the replicas' freshness, the daemon, last runs.
 #include <iostream>
 
 #include "app/cmd/commands.hpp"
@@ -12,7 +12,8 @@ int cmd_status(const GlobalOptions& g, const CommandArgs&) {
   auto s = daemon::status_report(rt.ctx());
   if (g.json) print_json(s);
   else std::cout << render_status(s);
-  return kOk;
+  // A down active or replica is a failure to report, not a detail.
+  return s.value("ok", true) ? kOk : kFailed;
 }
 
 }  // namespace sk::cli

@@ -239,6 +239,25 @@ std::optional<JobRun> StateStore::last_run(const std::string& job, const std::st
   return rows.front();
 }
 
+std::map<std::pair<std::string, std::string>, long long> StateStore::run_counts() {
+  std::lock_guard lock(mu_);
+  std::map<std::pair<std::string, std::string>, long long> out;
+  soci::rowset<soci::row> rows =
+      (db_->prepare << "SELECT job, outcome, count(*) FROM job_runs WHERE outcome <> 'running' GROUP BY job, outcome");
+  for (const auto& r : rows) {
+    // An aggregate has no declared type: SOCI's sqlite3 backend may hand it over as any of these.
+    long long n = 0;
+    switch (r.get_properties(2).get_data_type()) {
+      case soci::dt_integer: n = r.get<int>(2); break;
+      case soci::dt_long_long: n = r.get<long long>(2); break;
+      case soci::dt_double: n = static_cast<long long>(r.get<double>(2)); break;
+      default: n = std::stoll(r.get<std::string>(2)); break;
+    }
+    out[{r.get<std::string>(0), r.get<std::string>(1)}] = n;
+  }
+  return out;
+}
+
 void StateStore::put_generation(const GenerationRecord& g) {
   std::lock_guard lock(mu_);
   long long size = g.size_bytes;

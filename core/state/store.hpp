@@ -7,7 +7,9 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <map>
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -69,6 +71,8 @@ class StateStore {
   void end_run(std::int64_t id, const std::string& outcome, const std::string& message);
   std::vector<JobRun> runs(int limit, const std::string& job = {});
   std::optional<JobRun> last_run(const std::string& job, const std::string& outcome = {});
+  // How many finished runs of each (job, outcome) the store holds.
+  std::map<std::pair<std::string, std::string>, long long> run_counts();
 
   void put_generation(const GenerationRecord& g);  // insert or replace
   std::optional<GenerationRecord> generation(const std::string& id);

@@ -219,11 +219,16 @@ TEST(Daemon, ScheduledBackupsAndRefreshes) {
   // GET /metrics
   auto m = http_get(port, "/metrics");
   EXPECT_EQ(m.status, 200);
-  for (const char* needle : {"sitekeeper_job_runs_total{job=\"backup\",outcome=\"ok\"}",
-                             "sitekeeper_job_runs_total{job=\"refresh\",outcome=\"ok\"}",
+  // The job label is not Prometheus's own `job`, which would rename it to exported_job.
+  for (const char* needle : {"sitekeeper_job_runs_total{outcome=\"ok\",sitekeeper_job=\"backup\"}",
+                             "sitekeeper_job_runs_total{outcome=\"ok\",sitekeeper_job=\"refresh\"}",
+                             "sitekeeper_job_runs_recorded{outcome=\"ok\",sitekeeper_job=\"backup\"}",
+                             "sitekeeper_build_info{version=\"", "sitekeeper_active_up 1",
                              "sitekeeper_backup_age_seconds", "sitekeeper_replica_age_seconds{replica=\"hd1\"}",
-                             "sitekeeper_job_start_lateness_seconds"})
+                             "sitekeeper_replica_healthy{replica=\"hd1\"} 1", "sitekeeper_job_start_lateness_seconds",
+                             "sitekeeper_ha_decision{action=\"none\"}"})
     EXPECT_NE(m.body.find(needle), std::string::npos) << needle << "\n" << m.body;
+  EXPECT_EQ(m.body.find("{job="), std::string::npos) << m.body;
 
   // Unknown path, and a method other than GET.
   auto nf = http_get(port, "/no/such/thing");
