@@ -15,13 +15,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <functional>
-#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -117,18 +117,6 @@ struct Fd {
   }
 };
 
-// ----- registry for the atexit sweep -------------------------------------------------------------------
-
-struct Registry {
-  std::mutex mu;
-  std::set<NetLab*> labs;
-};
-
-Registry& registry() {
-  static auto* r = new Registry;  // never destroyed: the atexit sweep may run after static destructors
-  return *r;
-}
-
 // Runs in a process of its own (setsid). End-of-file on stdin means the test process is gone without
 // cleaning up. The clusters' guardians shut their servers down at the same moment: give them a few
 // seconds, then kill whatever is still inside the namespaces, and remove links and namespaces.
@@ -151,41 +139,12 @@ done
 
 }  // namespace
 
-const char* to_string(Host h) {
-  switch (h) {
-    case Host::manager: return "manager";
-    case Host::active: return "active";
-    case Host::standby: return "standby";
-  }
-  return "?";
-}
-
+// In the enums' order.
+const char* to_string(Host h) { return std::array{"manager", "active", "standby"}.at(static_cast<size_t>(h)); }
 const char* to_string(Link l) {
-  switch (l) {
-    case Link::manager_active: return "manager<->active";
-    case Link::manager_standby: return "manager<->standby";
-    case Link::active_standby: return "active<->standby";
-  }
-  return "?";
+  return std::array{"manager<->active", "manager<->standby", "active<->standby"}.at(static_cast<size_t>(l));
 }
-
-const char* to_string(Reach r) {
-  switch (r) {
-    case Reach::connected: return "connected";
-    case Reach::silent: return "silent";
-    case Reach::refused: return "refused";
-  }
-  return "?";
-}
-
-void cleanup_all_labs() {
-  std::set<NetLab*> leaked;
-  {
-    std::lock_guard lock(registry().mu);
-    leaked.swap(registry().labs);
-  }
-  for (NetLab* l : leaked) l->cleanup();
-}
+const char* to_string(Reach r) { return std::array{"connected", "silent", "refused"}.at(static_cast<size_t>(r)); }
 
 // ===== availability ===========================================================================================
 
@@ -201,7 +160,8 @@ std::optional<std::string> NetLab::unavailable() {
     auto table = run(in_netns(probe, {nft_path(), "add", "table", "inet", kTable}));
     auto lo = run({ip(), "-n", probe, "link", "set", "lo", "up"});
     run({ip(), "netns", "del", probe});
-    if (table.code != 0) return "nftables does not work in a network namespace (`nft add table` failed: " + table.err + ")";
+    if (table.code != 0)
+      return "nftables does not work in a network namespace (`nft add table` failed: " + table.err + ")";
     if (lo.code != 0) return "cannot configure a network namespace (`ip link set lo up` failed: " + lo.err + ")";
     return std::nullopt;
   }();
@@ -216,12 +176,7 @@ NetLab::NetLab() {
   prefix_ = "sk" + std::to_string(::getpid()) + "n" + std::to_string(counter++);
   ns_active_ = prefix_ + "a";
   ns_standby_ = prefix_ + "s";
-  static std::once_flag once;
-  std::call_once(once, [] { std::atexit(cleanup_all_labs); });
-  {
-    std::lock_guard lock(registry().mu);
-    registry().labs.insert(this);
-  }
+  exit_id_ = clean_up_at_exit([this] { cleanup(); });
   try {
     // Watching before anything exists: a crash half-way through build() leaves nothing either.
     guardian_ = start_guardian(kGuardianScript, "sk-netlab-guardian",
@@ -310,10 +265,7 @@ void NetLab::build() {
 void NetLab::cleanup() noexcept {
   if (cleaned_) return;
   cleaned_ = true;
-  {
-    std::lock_guard lock(registry().mu);
-    registry().labs.erase(this);
-  }
+  forget_at_exit(exit_id_);
   try {
     // Servers are stopped by their owners before the lab goes; what is left is killed, because a
     // namespace with a process inside outlives `ip netns del`, and so would its links.
@@ -347,7 +299,9 @@ const std::string& NetLab::netns(Host h) const {
   return none_;
 }
 
-std::string NetLab::address(Host h) const { return address_toward(h, h == Host::manager ? Host::active : Host::manager); }
+std::string NetLab::address(Host h) const {
+  return address_toward(h, h == Host::manager ? Host::active : Host::manager);
+}
 
 std::string NetLab::address_toward(Host to, Host from) const {
   const std::string net = "10.77." + std::to_string(subnet_) + ".";
@@ -399,8 +353,8 @@ void NetLab::heal_all() {
   apply_rules(Host::standby);
 }
 
-// One nft transaction replaces the whole table, so a rule set is never half applied. Drop, never reject:
-// the other side must hear nothing at all.
+// One nft transaction replaces both chains, so a rule set is never half applied; the named counter
+// outlives the flushes. Drop, never reject: the other side must hear nothing at all.
 std::string NetLab::ruleset(Host server) const {
   std::vector<std::string> devices;
   auto link_dev = [&](Link l) -> std::optional<std::string> {
@@ -419,17 +373,19 @@ std::string NetLab::ruleset(Host server) const {
   for (Link l : cut_)
     if (auto d = link_dev(l)) devices.push_back(*d);
   const bool isolated = isolated_.count(server) > 0;
-  auto chain = [&](const char* name, const char* dir) {
-    std::ostringstream c;
-    c << "  chain " << name << " {\n    type filter hook " << name << " priority 0; policy accept;\n";
-    if (isolated) c << "    " << dir << " \"lo\" accept\n    counter drop\n";
-    for (const auto& d : devices) c << "    " << dir << " \"" << d << "\" counter drop\n";
-    c << "  }\n";
-    return c.str();
-  };
+  const std::string t = std::string("inet ") + kTable;
   std::ostringstream r;
-  r << "add table inet " << kTable << "\ndelete table inet " << kTable << "\ntable inet " << kTable << " {\n"
-    << chain("input", "iifname") << chain("output", "oifname") << "}\n";
+  r << "table " << t << " {\n  counter dropped { }\n"
+    << "  chain input { type filter hook input priority 0; policy accept; }\n"
+    << "  chain output { type filter hook output priority 0; policy accept; }\n}\n"
+    << "flush chain " << t << " input\nflush chain " << t << " output\n";
+  for (const auto& [chain, dir] : {std::pair{"input", "iifname"}, std::pair{"output", "oifname"}}) {
+    if (isolated)
+      r << "add rule " << t << " " << chain << " " << dir << " \"lo\" accept\n"
+        << "add rule " << t << " " << chain << " counter name \"dropped\" drop\n";
+    for (const auto& d : devices)
+      r << "add rule " << t << " " << chain << " " << dir << " \"" << d << "\" counter name \"dropped\" drop\n";
+  }
   return r.str();
 }
 
@@ -470,6 +426,14 @@ Reach NetLab::probe(Host from, Host to, std::chrono::milliseconds timeout) const
   ::getsockopt(client.fd, SOL_SOCKET, SO_ERROR, &error, &elen);
   if (error == 0) return Reach::connected;
   return error == EPERM ? Reach::silent : Reach::refused;
+}
+
+std::uint64_t NetLab::dropped(Host server) const {
+  auto r = run(exec_in(server, {nft_path(), "list", "counter", "inet", kTable, "dropped"}));
+  const auto at = r.out.find("packets ");
+  if (r.code != 0 || at == std::string::npos)
+    throw std::runtime_error("netlab: cannot read the drop counter of " + netns(server) + ": " + r.err);
+  return std::stoull(r.out.substr(at + 8));
 }
 
 std::vector<pid_t> NetLab::pids(Host server) const {

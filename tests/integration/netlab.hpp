@@ -10,15 +10,16 @@
 // The manager reaches each server over its own link, and the standby reaches the active over the
 // direct one, so each of the three links can be cut alone. Nothing forwards between links (forwarding
 // is off in a new namespace, and no namespace has a route over another's link). Traffic goes only to
-// addresses inside the namespaces the lab made: 10.77.N.0/24, where N is claimed per lab with a lock
-// file, so labs of test processes that run side by side (ctest -j2) never share addresses.
+// addresses inside the namespaces the lab made: 10.77.N.0/24, where N is claimed per lab by a lock on
+// byte N of one shared lock file, so labs of test processes that run side by side (ctest -j2) never
+// share addresses.
 //
 // Like PgCluster, independent of GoogleTest and of sitekeeper's libraries; failures throw
 // std::runtime_error.
 //
 // Lifetime: the destructor removes everything the lab made (processes still inside its namespaces are
-// killed, then the veth pairs, routes, nft tables and namespaces go). Labs are also registered for an
-// atexit sweep, and each has a guardian process that does the same when this process dies without
+// killed, then the veth pairs, routes, nft tables and namespaces go). Labs are also in the atexit sweep
+// (clean_up_at_exit), and each has a guardian process that does the same when this process dies without
 // running destructors (crash, abort, SIGKILL from a ctest timeout). Destroy the servers that run inside
 // a lab before the lab (declare the lab first).
 #pragma once
@@ -26,6 +27,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <set>
 #include <string>
@@ -88,18 +90,19 @@ class NetLab {
 
   // Opens a throw-away listener on `to`'s address and connects to it from inside `from`.
   Reach probe(Host from, Host to, std::chrono::milliseconds timeout = std::chrono::seconds(2)) const;
+  // Packets the server's cuts and isolation have dropped so far, both ways: proof that a cut met traffic.
+  std::uint64_t dropped(Host server) const;
   // The processes inside a server's namespace (the postmaster and its children, sitekeeper commands).
   std::vector<pid_t> pids(Host server) const;
 
  private:
   void claim_subnet();
   void build();
-  void apply_rules(Host server);      // rewrites the server's nft table from cut_ and isolated_
+  void apply_rules(Host server);      // rewrites the server's nft chains from cut_ and isolated_
   std::string ruleset(Host server) const;
   std::string device(Host on, Host toward) const;  // the veth end on `on` that leads to `toward`
   std::string address_toward(Host to, Host from) const;  // where `from` reaches `to`
-  void cleanup() noexcept;            // idempotent: processes, links, namespaces, guardian, registry
-  friend void cleanup_all_labs();
+  void cleanup() noexcept;            // idempotent: processes, links, namespaces, guardian, atexit sweep
 
   std::string prefix_;                // "sk<pid>n<k>": namespaces and devices are named from it
   std::string ns_active_, ns_standby_, none_;
@@ -108,6 +111,7 @@ class NetLab {
   std::set<Link> cut_;
   std::set<Host> isolated_;
   Guardian guardian_;
+  int exit_id_ = -1;                  // in the atexit sweep until cleanup()
   bool cleaned_ = false;
 };
 

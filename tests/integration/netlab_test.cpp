@@ -12,6 +12,7 @@
 #include <map>
 #include <string>
 
+#include "integration_support.hpp"
 #include "netlab.hpp"
 #include "pg_cluster.hpp"
 
@@ -24,8 +25,6 @@ namespace {
   do {                                                                 \
     if (auto why = NetLab::unavailable()) GTEST_SKIP() << *why;        \
   } while (0)
-
-std::string self_exe() { return fs::read_symlink("/proc/self/exe").string(); }
 
 // What `ip` lists: namespaces (`ip netns list`) or links of the root namespace (`ip -o link show`).
 std::string ip_list(const std::vector<std::string>& args) {
@@ -64,7 +63,8 @@ Matrix expected(std::initializer_list<std::pair<Host, Host>> down) {
 
 std::string show(const Matrix& m) {
   std::string s;
-  for (const auto& [k, v] : m) s += std::string(to_string(k.first)) + " -> " + to_string(k.second) + ": " + to_string(v) + "\n";
+  for (const auto& [k, v] : m)
+    s += std::string(to_string(k.first)) + " -> " + to_string(k.second) + ": " + to_string(v) + "\n";
   return s;
 }
 
@@ -79,8 +79,10 @@ TEST(NetLab, EachCutStopsExactlyItsLinkAndSilently) {
   EXPECT_TRUE(lab.address(Host::active).starts_with("10.77.")) << lab.address(Host::active);
 
   EXPECT_EQ(reachability(lab), expected({})) << show(reachability(lab));
+  const auto dropped = lab.dropped(Host::active);
   lab.cut(Link::manager_active);
   EXPECT_EQ(reachability(lab), expected({{Host::manager, Host::active}})) << show(reachability(lab));
+  EXPECT_GT(lab.dropped(Host::active), dropped);
   lab.heal(Link::manager_active);
   lab.cut(Link::active_standby);
   EXPECT_EQ(reachability(lab), expected({{Host::active, Host::standby}})) << show(reachability(lab));
@@ -118,9 +120,9 @@ TEST(NetLab, ClusterRunsAndListensInsideANamespace) {
   EXPECT_EQ(c->psql_as(c->superuser(), c->password(), "SELECT host(inet_server_addr())"), lab.address(Host::active));
   // From the standby machine, over the direct link, the server sees the standby's service address.
   std::string out, err;
-  const int rc = run_command(lab.exec_in(Host::standby, {std::string(kPgBinDir) + "/psql", "-X", "-At", "-h", c->host(), "-p",
-                                                         std::to_string(c->port()), "-U", c->superuser(), "-d", "postgres",
-                                                         "-c", "SELECT host(inet_client_addr())"}),
+  const int rc = run_command(lab.exec_in(Host::standby, {std::string(kPgBinDir) + "/psql", "-X", "-At", "-h", c->host(),
+                                                         "-p", std::to_string(c->port()), "-U", c->superuser(), "-d",
+                                                         "postgres", "-c", "SELECT host(inet_client_addr())"}),
                              {{"PGPASSWORD", c->password()}}, &out, &err);
   EXPECT_EQ(rc, 0) << err;
   EXPECT_EQ(out, lab.address(Host::standby) + "\n");
@@ -147,7 +149,8 @@ TEST(NetLabCrashChild, MakesALabThenDies) {
   const char* report = std::getenv("SK_NETLAB_CRASH_REPORT");
   if (!report) GTEST_SKIP() << "only run as the child of NetLab.CrashedTestLeavesNoNamespaceBehind";
   auto* lab = new NetLab;  // never deleted: the point is a death without destructors
-  auto c = PgCluster::start({.name = "doomed", .netns = lab->netns(Host::active), .listen = {lab->address(Host::active)}});
+  auto c =
+      PgCluster::start({.name = "doomed", .netns = lab->netns(Host::active), .listen = {lab->address(Host::active)}});
   {
     std::ofstream out(report);
     out << lab->netns(Host::active) << "\n" << c->postmaster_pid().value() << "\n";
@@ -158,14 +161,11 @@ TEST(NetLabCrashChild, MakesALabThenDies) {
 TEST(NetLab, CrashedTestLeavesNoNamespaceBehind) {
   SKIP_WITHOUT_NETLAB();
   auto scratch = PgCluster::start({.name = "scratch", .initdb = false});  // a folder for the report
-  const fs::path report = scratch->temp_dir() / "crash report.txt";
-  std::string out, err;
-  const int rc = run_command({self_exe(), "--gtest_filter=NetLabCrashChild.MakesALabThenDies"},
-                             {{"SK_NETLAB_CRASH_REPORT", report.string()}}, &out, &err);
-  ASSERT_EQ(rc, 128 + SIGKILL) << out << err;
-  std::ifstream in(report);
-  std::string ns, pid_text;
-  ASSERT_TRUE(std::getline(in, ns) && std::getline(in, pid_text)) << out << err;
+  const auto report = run_crash_child("NetLabCrashChild.MakesALabThenDies", "SK_NETLAB_CRASH_REPORT",
+                                      scratch->temp_dir() / "crash report.txt");
+  ASSERT_EQ(report.size(), 2u);
+  const std::string& ns = report[0];
+  const std::string& pid_text = report[1];
   std::string prefix = ns;
   prefix.pop_back();
   wait_until([&] { return !fs::exists("/proc/" + pid_text); }, "the orphaned postmaster to be gone");

@@ -334,16 +334,26 @@ void remove_tree(const fs::path& root) {
   fs::remove_all(root, ec);
 }
 
-// ----- registry for the atexit sweep -------------------------------------------------------------------
+// ----- the atexit sweep ---------------------------------------------------------------------------------
 
-struct Registry {
+struct ExitSweep {
   std::mutex mu;
-  std::set<PgCluster*> clusters;
+  int next_id = 0;
+  std::map<int, std::function<void()>> pending;  // by id: the order of registration
 };
 
-Registry& registry() {
-  static auto* r = new Registry;  // never destroyed: the atexit sweep may run after static destructors
-  return *r;
+ExitSweep& exit_sweep() {
+  static auto* s = new ExitSweep;  // never destroyed: the sweep may run after static destructors
+  return *s;
+}
+
+void run_exit_sweep() {
+  std::map<int, std::function<void()>> pending;
+  {
+    std::lock_guard lock(exit_sweep().mu);
+    pending.swap(exit_sweep().pending);
+  }
+  for (auto it = pending.rbegin(); it != pending.rend(); ++it) it->second();
 }
 
 // Runs in a process of its own (setsid, so terminal signals do not reach it). It blocks on the pipe;
@@ -583,13 +593,18 @@ std::string BackgroundProcess::log() const { return read_file(log_file_); }
 
 // ===== PgCluster ============================================================================================
 
-void cleanup_all_clusters() {
-  std::set<PgCluster*> leaked;
-  {
-    std::lock_guard lock(registry().mu);
-    leaked.swap(registry().clusters);
-  }
-  for (PgCluster* c : leaked) c->cleanup();
+int clean_up_at_exit(std::function<void()> cleanup) {
+  static std::once_flag once;
+  std::call_once(once, [] { std::atexit(run_exit_sweep); });
+  std::lock_guard lock(exit_sweep().mu);
+  const int id = exit_sweep().next_id++;
+  exit_sweep().pending.emplace(id, std::move(cleanup));
+  return id;
+}
+
+void forget_at_exit(int id) {
+  std::lock_guard lock(exit_sweep().mu);
+  exit_sweep().pending.erase(id);
 }
 
 PgCluster::PgCluster(PgClusterOptions options) : options_(std::move(options)) {
@@ -599,10 +614,7 @@ PgCluster::PgCluster(PgClusterOptions options) : options_(std::move(options)) {
       }))
     throw std::invalid_argument("PgCluster: name must be [A-Za-z0-9_-]+, got '" + n + "'");
   if (options_.listen.empty()) throw std::invalid_argument("PgCluster '" + n + "': options.listen is empty");
-  static std::once_flag once;
-  std::call_once(once, [] { std::atexit(cleanup_all_clusters); });
-  std::lock_guard lock(registry().mu);
-  registry().clusters.insert(this);
+  exit_id_ = clean_up_at_exit([this] { cleanup(); });
 }
 
 PgCluster::~PgCluster() { cleanup(); }
@@ -920,10 +932,7 @@ std::string PgCluster::psql_file(const fs::path& file, const std::string& db,
 void PgCluster::cleanup() noexcept {
   if (cleaned_) return;
   cleaned_ = true;
-  {
-    std::lock_guard lock(registry().mu);
-    registry().clusters.erase(this);
-  }
+  forget_at_exit(exit_id_);
   try {
     if (!root_.empty()) {
       if (running() && !pg_ctl_stop("fast") && !pg_ctl_stop("immediate")) kill9();

@@ -107,6 +107,12 @@ Guardian start_guardian(const char* script, const char* label, const std::vector
 // Kills the guardian unheard (the caller has done the cleanup itself) and reaps it; idempotent.
 void dismiss_guardian(Guardian& g);
 
+// The atexit sweep, for what a test leaves behind without running destructors (exit() in a helper, a
+// leaked object): `cleanup` runs at exit, newest first, unless forget_at_exit(id) came first. So an
+// object registered after another (a cluster inside a NetLab) is cleaned up before it. Returns the id.
+int clean_up_at_exit(std::function<void()> cleanup);
+void forget_at_exit(int id);
+
 // ---------------------------------------------------------------------------------------------------
 // PostgreSQL clusters
 // ---------------------------------------------------------------------------------------------------
@@ -222,14 +228,14 @@ class PgCluster {
   void stop_guardian();
   bool pg_ctl_stop(const char* mode);
   void remove_stale_lock_file();
-  void cleanup() noexcept;              // idempotent: guardian, server, folder, registry
-  friend void cleanup_all_clusters();
+  void cleanup() noexcept;              // idempotent: server, folder, guardian, atexit sweep
 
   PgClusterOptions options_;
   std::filesystem::path root_;
   std::string initdb_config_;           // postgresql.conf as initdb wrote it
   int port_ = 0;
   Guardian guardian_;
+  int exit_id_ = -1;                    // in the atexit sweep until cleanup()
   bool cleaned_ = false;
 };
 

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "integration_support.hpp"
 #include "pg_cluster.hpp"
 
 namespace sk::test {
@@ -25,11 +26,6 @@ struct SiteOptions {
   std::string extra_config = {};  // appended verbatim
   bool load_site = true;
   std::vector<std::pair<std::string, std::string>> replica_settings = {};  // postgresql.conf of replicas
-};
-
-struct CommandResult {
-  int code = 0;
-  std::string out, err;
 };
 
 class Site {
