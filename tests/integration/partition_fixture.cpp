@@ -19,12 +19,6 @@ namespace {
 
 using Steady = std::chrono::steady_clock;
 
-fs::path make_dir() {
-  char tmpl[] = "/tmp/sk partition \xC3\xA9-XXXXXX";
-  if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
-  return tmpl;
-}
-
 // A word for the scripts the fixture writes: single-quoted, so spaces and é pass and nothing expands.
 std::string sh_quote(const std::string& s) {
   std::string out = "'";
@@ -66,17 +60,16 @@ StandbySiteOptions site_options(const NetLab& lab, const fs::path& dir, const Pa
 }  // namespace
 
 PartitionSite::PartitionSite(PartitionSiteOptions o)
-    : dir_(make_dir()), lab_(), site_(site_options(lab_, dir_, o)), http_port_(free_port()) {
+    : site_(site_options(lab_, dir_.path(), o)), http_port_(free_port()) {
   write_scripts();
   site_.write_config(http_section(http_port_) + "[alerts]\ncommand = " +
                      toml_array({(dir_ / "alert.sh").string(), "{job}", "{message}"}) + "\n");
 }
 
 PartitionSite::~PartitionSite() {
-  daemon_.reset();  // SIGTERM, then SIGKILL: it must not act on the site while the servers go
-  std::error_code ec;
-  fs::remove_all(dir_, ec);
-  // Then the members: site_ stops and removes the servers, lab_ the namespaces.
+  // SIGTERM, then SIGKILL: the daemon must not act on the site while the servers go. Then the
+  // members: site_ stops and removes the servers, lab_ the namespaces, dir_ the scripts.
+  daemon_.reset();
 }
 
 void PartitionSite::write_scripts() const {

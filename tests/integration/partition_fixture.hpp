@@ -71,7 +71,7 @@ class PartitionSite {
  private:
   void write_scripts() const;
 
-  fs::path dir_;  // the scripts and what they record; made first, removed last
+  TempDir dir_{"/tmp/sk partition \xC3\xA9-"};  // the scripts and what they record; made first, removed last
   NetLab lab_;
   StandbySite site_;
   int http_port_ = 0;

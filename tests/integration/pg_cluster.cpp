@@ -591,6 +591,31 @@ std::optional<int> BackgroundProcess::wait(std::chrono::milliseconds timeout) {
 
 std::string BackgroundProcess::log() const { return read_file(log_file_); }
 
+// ===== TempDir ==============================================================================================
+
+namespace {
+// $1 = the folder. Runs once the test process is gone without removing it.
+constexpr const char* kTempDirGuardianScript = "cat >/dev/null 2>&1\nrm -rf -- \"$1\"\n";
+}  // namespace
+
+TempDir::TempDir(const std::string& prefix) {
+  std::string tmpl = prefix + "XXXXXX";
+  if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp " + tmpl + ": " + std::strerror(errno));
+  path_ = tmpl;
+  exit_id_ = clean_up_at_exit([this] { remove(); });
+  guardian_ = start_guardian(kTempDirGuardianScript, "sk-dir-guardian", {path_.string()});
+}
+
+TempDir::~TempDir() { remove(); }
+
+void TempDir::remove() noexcept {
+  if (path_.empty()) return;
+  forget_at_exit(exit_id_);
+  remove_tree(path_);
+  path_.clear();
+  dismiss_guardian(guardian_);
+}
+
 // ===== PgCluster ============================================================================================
 
 int clean_up_at_exit(std::function<void()> cleanup) {

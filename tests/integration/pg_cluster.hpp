@@ -107,6 +107,24 @@ Guardian start_guardian(const char* script, const char* label, const std::vector
 // Kills the guardian unheard (the caller has done the cleanup itself) and reaps it; idempotent.
 void dismiss_guardian(Guardian& g);
 
+// A temporary folder, mkdtemp(prefix + "XXXXXX"), removed by the destructor, by the atexit sweep, and by
+// a guardian when this process dies without either (the fixtures' config and state folders).
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix);
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::filesystem::path& p) const { return path_ / p; }
+
+ private:
+  void remove() noexcept;
+  std::filesystem::path path_;
+  Guardian guardian_;
+  int exit_id_ = -1;
+};
+
 // The atexit sweep, for what a test leaves behind without running destructors (exit() in a helper, a
 // leaked object): `cleanup` runs at exit, newest first, unless forget_at_exit(id) came first. So an
 // object registered after another (a cluster inside a NetLab) is cleaned up before it. Returns the id.

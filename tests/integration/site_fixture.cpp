@@ -24,9 +24,6 @@ std::string qi(const std::string& name) {
 }
 
 Site::Site(SiteOptions o) : opts_(std::move(o)) {
-  char tmpl[] = "/tmp/sk site é-XXXXXX";
-  if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
-  dir_ = tmpl;
   active_ = PgCluster::start({.name = "active"});
   for (int i = 0; i < opts_.replicas; ++i)
     replicas_.push_back(PgCluster::start({.name = "hd" + std::to_string(i + 1), .settings = opts_.replica_settings}));
@@ -39,10 +36,7 @@ Site::Site(SiteOptions o) : opts_(std::move(o)) {
   write_config();
 }
 
-Site::~Site() {
-  std::error_code ec;
-  fs::remove_all(dir_, ec);
-}
+Site::~Site() = default;
 
 void Site::write_config(const std::string& extra, int replica_port_override) {
   std::ofstream f(config());

@@ -35,7 +35,7 @@ class Site {
 
   PgCluster& active() { return *active_; }
   PgCluster& replica(int i) { return *replicas_.at(i); }
-  const fs::path& dir() const { return dir_; }
+  const fs::path& dir() const { return dir_.path(); }
   fs::path config() const { return dir_ / "sitekeeper.toml"; }
   fs::path archive() const { return dir_ / opts_.archive; }
   const std::string& db() const { return opts_.database; }
@@ -52,7 +52,7 @@ class Site {
 
  private:
   SiteOptions opts_;
-  fs::path dir_;
+  TempDir dir_{"/tmp/sk site \xC3\xA9-"};
   std::unique_ptr<PgCluster> active_;
   std::vector<std::unique_ptr<PgCluster>> replicas_;
 };

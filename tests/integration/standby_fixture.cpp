@@ -18,9 +18,6 @@
 namespace sk::test {
 
 StandbySite::StandbySite(StandbySiteOptions o) : opts_(std::move(o)) {
-  char tmpl[] = "/tmp/sk standby \xC3\xA9-XXXXXX";
-  if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
-  dir_ = tmpl;
   cm1_ = PgCluster::start(
       {.name = "cm1", .netns = opts_.cm1_at.netns, .listen = {opts_.cm1_at.address}, .clients = opts_.clients});
   // Only an empty data directory (owned by the server user) and a port: `standby init` builds it.
@@ -42,8 +39,6 @@ StandbySite::~StandbySite() {
   // started the standby, or restarted the old active); the standby goes first, then the active.
   cm2_.reset();
   cm1_.reset();
-  std::error_code ec;
-  fs::remove_all(dir_, ec);
 }
 
 void StandbySite::write_config(const std::string& extra) {

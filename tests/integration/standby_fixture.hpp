@@ -48,7 +48,7 @@ class StandbySite {
   PgCluster& standby() { return *cm2_; }   // cm2, the standby named in [roles]
   const PgCluster& active() const { return *cm1_; }
   const PgCluster& standby() const { return *cm2_; }
-  const fs::path& dir() const { return dir_; }
+  const fs::path& dir() const { return dir_.path(); }
   fs::path config() const { return dir_ / "sitekeeper.toml"; }
   const std::string& db() const { return opts_.database; }
   const StandbySiteOptions& options() const { return opts_; }
@@ -78,7 +78,7 @@ class StandbySite {
 
  private:
   StandbySiteOptions opts_;
-  fs::path dir_;
+  TempDir dir_{"/tmp/sk standby \xC3\xA9-"};
   std::unique_ptr<PgCluster> cm1_;
   std::unique_ptr<PgCluster> cm2_;
 };
