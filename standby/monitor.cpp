@@ -233,6 +233,7 @@ void Monitor::report(const Config& cfg, const Decision& d, const Snapshot& s) {
 
 void Monitor::loop() {
   for (;;) {
+    const auto tick = std::chrono::steady_clock::now();
     auto cfg = cfg_();
     Config eff = effective_config(*cfg, state_);
     Snapshot s = snapshot(eff);
@@ -245,8 +246,10 @@ void Monitor::loop() {
     }
     report(eff, d, s);
     act(eff, d, s);
+    // One tick per probe_interval, however long this one's probes waited on a dead server: the
+    // failures count at the configured pace.
     std::unique_lock lock(mu_);
-    cv_.wait_for(lock, cfg->failover.probe_interval, [this] { return stop_; });
+    cv_.wait_until(lock, tick + cfg->failover.probe_interval, [this] { return stop_; });
     if (stop_) return;
   }
 }

@@ -840,7 +840,12 @@ void PgCluster::remove_stale_lock_file() {
   // Only when its postmaster is a zombie: PostgreSQL takes the zombie's pid for a live server. Every
   // child is dead too (kill9 made sure), so no backend can still be attached to shared memory.
   const auto pid = postmaster_pid();
-  if (pid && process_state(*pid) == ProcState::zombie) fs::remove(data_dir() / "postmaster.pid");
+  if (!pid || process_state(*pid) != ProcState::zombie) return;
+  fs::remove(data_dir() / "postmaster.pid");
+  // The socket's lock file names the same pid, and PostgreSQL refuses to start while it "lives".
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(socket_dir(), ec))
+    if (e.path().filename().string().rfind(".s.PGSQL.", 0) == 0 && e.path().extension() == ".lock") fs::remove(e.path(), ec);
 }
 
 std::optional<pid_t> PgCluster::postmaster_pid() const {
