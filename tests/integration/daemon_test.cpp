@@ -154,6 +154,16 @@ TEST(Daemon, ScheduledBackupsAndRefreshes) {
                              "sitekeeper_ha_decision{action=\"none\"}"})
     EXPECT_NE(m.body.find(needle), std::string::npos) << needle << "\n" << m.body;
   EXPECT_EQ(m.body.find("{job="), std::string::npos) << m.body;
+  // What Prometheus itself says of the exposition: promtool's linter (Debian's prometheus package).
+  if (fs::exists("/usr/bin/promtool")) {
+    const fs::path scraped = site.dir() / "metrics.txt";
+    { std::ofstream(scraped) << m.body; }
+    auto lint = run_capture({"/bin/sh", "-c", "/usr/bin/promtool check metrics < '" + scraped.string() + "'"});
+    EXPECT_EQ(lint.code, 0) << "promtool check metrics:\n" << lint.out << lint.err;
+    EXPECT_EQ(lint.out + lint.err, "") << "promtool lint findings";
+  } else {
+    std::cout << "[ NOTE     ] promtool not installed (Debian package prometheus): /metrics not linted\n";
+  }
 
   // Unknown path, and a method other than GET.
   auto nf = http_get(port, "/no/such/thing");
