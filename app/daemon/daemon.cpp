@@ -15,6 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "app/daemon/api.hpp"
+#include "app/daemon/backup_age.hpp"
 #include "app/daemon/config_check.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -59,6 +60,7 @@ class Daemon {
     monitor_ = std::make_unique<standby::Monitor>([this] { return current(); }, *state_, recorder_, engines_, runner_,
                                                   clock_, &cancel_, hooks);
     monitor_->start();
+    backup_watch_ = std::thread([this] { watch_backups(); });
     declare_metrics(*cfg_);
     if (!cfg_->http.listen.empty()) {
       HttpOptions opt;
@@ -201,6 +203,11 @@ class Daemon {
     if (!jobs_cv_.wait_until(lock, deadline, [this] { return running_ == 0; }))
       logger()->warn("{} job(s) still running at exit", running_);
     lock.unlock();
+    {
+      std::lock_guard watch_lock(watch_mu_);
+      watch_cv_.notify_all();
+    }
+    if (backup_watch_.joinable()) backup_watch_.join();
     health_->stop();
     const auto left = std::max(std::chrono::milliseconds(500), std::chrono::duration_cast<std::chrono::milliseconds>(
                                                                    deadline - std::chrono::steady_clock::now()));
@@ -215,6 +222,30 @@ class Daemon {
     }
     logger()->info("sitekeeper daemon stopped");
     return kOk;
+  }
+
+  // The backup-age alert, on its own thread: the archive may sit on a slow mount, and neither the
+  // HTTP API nor the scheduler may wait on it. Looked at every minute (every max_age/4 when shorter).
+  void watch_backups() {
+    BackupAgeWatch watch(clock_, [this]() -> std::optional<Clock::time_point> {
+      const Config eff = standby::effective_config(*current(), *state_);
+      replicator::JobContext ctx{eff, *state_, engines_, runner_, clock_, &cancel_};
+      return newest_verified_time(ctx);
+    });
+    std::unique_lock lock(watch_mu_);
+    while (!stopping_) {
+      const Millis max_age = current()->archive.max_age;
+      lock.unlock();
+      auto t = watch.tick(max_age);
+      if (!t.alert.empty()) {
+        logger()->warn("backup age: {}", t.alert);
+        recorder_.alert("backup-age", t.alert);
+      }
+      if (!t.cleared.empty()) logger()->info("backup age: {}", t.cleared);
+      lock.lock();
+      const Millis every = std::clamp<Millis>(max_age / 4, std::chrono::seconds(1), std::chrono::minutes(1));
+      watch_cv_.wait_for(lock, every, [this] { return stopping_.load(); });
+    }
   }
 
   void declare_metrics(const Config& cfg) {
@@ -302,6 +333,9 @@ class Daemon {
   std::unique_ptr<HttpServer> http_;
   std::mutex jobs_mu_;
   std::condition_variable jobs_cv_;
+  std::mutex watch_mu_;
+  std::condition_variable watch_cv_;
+  std::thread backup_watch_;
   std::map<std::string, std::mutex> job_locks_;
   int running_ = 0;
 };

@@ -98,6 +98,13 @@ void add_health(nlohmann::json& j, const ServerHealth* h) {
 }
 }  // namespace
 
+std::optional<Clock::time_point> newest_verified_time(const replicator::JobContext& ctx) {
+  auto nv = newest_verified(ctx);
+  Clock::time_point t;
+  if (!nv || !parse_iso_utc(nv->created_at, t)) return std::nullopt;
+  return t;
+}
+
 long long newest_verified_age(const replicator::JobContext& ctx) {
   auto nv = newest_verified(ctx);
   return nv ? age_seconds(nv->created_at, system_clock()->now()) : -1;

@@ -16,6 +16,9 @@ namespace sk::daemon {
 // (bounded by probe_timeout). "ok" is false when the active or a replica is down.
 nlohmann::json status_report(const replicator::JobContext& ctx, std::optional<HealthSnapshot> health = std::nullopt);
 
+// When the newest verified (and still complete) backup was taken; nullopt when there is none.
+std::optional<Clock::time_point> newest_verified_time(const replicator::JobContext& ctx);
+
 // Seconds since the newest verified backup was taken; -1 when there is none.
 long long newest_verified_age(const replicator::JobContext& ctx);
 

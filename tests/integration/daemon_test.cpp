@@ -185,6 +185,35 @@ TEST(Daemon, ScheduledBackupsAndRefreshes) {
   EXPECT_EQ(*code, 0);
 }
 
+// Nobody scheduled a `check`: the daemon itself alerts once when the newest verified backup grows
+// older than max_age, and says so when a fresh backup ends the episode.
+TEST(Daemon, RaisesTheBackupAgeAlertByItself) {
+  Site site({.replicas = 1, .max_age = "6s"});
+  const fs::path alerts = site.dir() / "alerts.log";
+  {
+    std::ofstream(site.dir() / "alert.sh") << "#!/bin/sh\nprintf '%s|%s\\n' \"$1\" \"$2\" >> '" << alerts.string()
+                                          << "'\n";
+  }
+  fs::permissions(site.dir() / "alert.sh", fs::perms::owner_all);
+  site.write_config("[alerts]\ncommand = [\"" + (site.dir() / "alert.sh").string() + "\", \"{job}\", \"{message}\"]\n");
+  expect_ok(site.run({"backup"}), "backup");
+  BackgroundProcess daemon(site.argv({"run"}), site.dir() / "daemon.log");
+  LogOnFailure dump{daemon};
+  auto read = [](const fs::path& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  wait_until([&] { return contains(read(alerts), "backup-age|the newest verified backup is"); }, kLong,
+             "the daemon's own backup-age alert");
+  EXPECT_TRUE(contains(read(alerts), "older than max_age 6.0s")) << read(alerts);
+  expect_ok(site.run({"backup"}), "a fresh backup");
+  wait_until([&] { return contains(read(site.dir() / "daemon.log"), "backups are fresh again"); }, kLong,
+             "the episode to end with the fresh backup");
+  stop_daemon(daemon);
+}
+
 // Invariant 1 under SIGTERM: a refresh caught in the middle of its restore stops at its next safe
 // point, the replica keeps its old complete copy, the staging copy is dropped, the daemon exits 0
 // within the 10 s a service manager allows, and the run is recorded as cancelled.

@@ -26,6 +26,7 @@ struct SiteOptions {
   std::string extra_config = {};  // appended verbatim
   bool load_site = true;
   std::vector<std::pair<std::string, std::string>> replica_settings = {};  // postgresql.conf of replicas
+  std::string max_age = "5d";  // [archive] max_age
 };
 
 class Site {
