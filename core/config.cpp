@@ -875,6 +875,10 @@ class Loader {
     s.boolean("catch_up", sc.catch_up);
     s.integer("retries", 0, 1000, sc.retries);
     s.duration("retry_delay", sc.retry_delay, false);
+    if (const toml::node* d = s.get("deep"); d && ok && sc.job != "verify")
+      s.error(*d, "deep", "expected only with job = \"verify\"");
+    else
+      s.boolean("deep", sc.deep);
     s.finish();
     if (!ok || triggers != 1) return std::nullopt;
     return sc;

@@ -25,6 +25,7 @@ struct ScheduleConfig {
   bool catch_up = true;
   int retries = 0;
   Millis retry_delay{std::chrono::minutes(5)};
+  bool deep = false;   // verify only: a trial restore and the integrity checker (verify --deep)
   SourcePos pos;       // of the [[schedule]] table
   SourcePos cron_pos;  // of the cron value
   SourcePos timezone_pos;

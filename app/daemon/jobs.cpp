@@ -21,7 +21,11 @@ std::string run_named_job(const std::string& job, const replicator::JobContext& 
     return r.summary;
   }
   if (job == "verify") {
-    auto r = replicator::run_verify(ctx, "", false);
+    // One schedule per job: its `deep` says whether the scheduled verification is a trial restore.
+    bool deep = false;
+    for (const auto& sc : ctx.cfg.schedules)
+      if (sc.job == "verify") deep = sc.deep;
+    auto r = replicator::run_verify(ctx, "", deep);
     if (!r.ok) throw Error(r.summary);
     return r.summary;
   }

@@ -8,7 +8,10 @@
 #include <nlohmann/json.hpp>
 
 #include "core/hash.hpp"
+#include "integration_support.hpp"
 #include "pg_cluster.hpp"
+#include "core/config.hpp"
+#include "replicator/archive.hpp"
 #include "replicator/manifest.hpp"
 #include "site_fixture.hpp"
 
@@ -135,4 +138,62 @@ TEST(Archive, KeyRotationAndALostKeyFile) {
   auto refresh = site.run({"refresh"});
   EXPECT_NE(refresh.code, 0);
   EXPECT_NE(refresh.err.find("no complete backup"), std::string::npos) << refresh.err;
+}
+
+// A generation whose checksums match but whose data cannot be restored (a table's data damaged before
+// the generation was sealed, as a faulty disk or a bug in the dump would leave it): the manifest and
+// the marker are genuine, so a plain verify passes, and only the trial restore of `verify --deep`
+// can tell. It refuses the generation, and a scheduled `verify` with `deep = true` does the same.
+TEST(Archive, DeepVerifyRefusesAGenerationThatChecksumsCannotFault) {
+  Site site({.replicas = 1});
+  site.active().psql(
+      "INSERT INTO status_messages (site_code, component, message_id, severity, machine_name, message) "
+      "SELECT 'CEN', 'bulk', g % 1000, 'informational', 'PC' || g, md5(g::text) FROM generate_series(1, 20000) g",
+      site.db());
+  expect_ok(site.run({"backup"}), "backup");
+  const std::string id = newest_generation(site.archive());
+  const fs::path gen = site.archive() / id;
+
+  // Damage the largest table's data in the middle, keeping its size, then seal again with the
+  // manager's own key, exactly as a backup would have sealed the damaged copy.
+  fs::path largest;
+  for (const auto& e : fs::recursive_directory_iterator(gen / "snapshot"))
+    if (e.is_regular_file() && e.path().filename() != "toc.dat" &&
+        (largest.empty() || e.file_size() > fs::file_size(largest)))
+      largest = e.path();
+  ASSERT_FALSE(largest.empty());
+  const auto size = fs::file_size(largest);
+  ASSERT_GT(size, 1000u) << largest;
+  {
+    std::fstream f(largest, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(size / 2));
+    const std::string junk(256, '\x5a');
+    f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  }
+  const sk::Config cfg = sk::load_config(site.config());
+  auto archive = sk::replicator::open_archive(cfg, false, true);
+  auto meta = archive.manifest(id);
+  fs::remove(gen / "COMPLETE");
+  archive.seal(id, meta, nullptr);
+  ASSERT_TRUE(archive.complete(id));
+
+  auto plain = site.run({"verify", id});
+  EXPECT_EQ(plain.code, 0) << "the checksums match, so a plain verify cannot see it:\n" << plain.out << plain.err;
+  auto deep = site.run({"verify", "--deep", id});
+  EXPECT_EQ(deep.code, 1) << deep.out << deep.err;
+  EXPECT_NE(deep.err.find(id), std::string::npos) << deep.err;
+  EXPECT_NE((deep.out + deep.err).find("restore"), std::string::npos) << deep.out << deep.err;
+
+  // The same proof on a schedule: the daemon's verify job with deep = true fails on this generation.
+  site.write_config("[[schedule]]\njob = \"verify\"\nevery = \"2s\"\ndeep = true\n");
+  BackgroundProcess daemon(site.argv({"run"}), site.dir() / "daemon.log");
+  LogOnFailure dump{daemon};
+  nlohmann::json failed;
+  wait_until([&] {
+    for (const auto& r : site.json({"history"}))
+      if (r["job"] == "verify" && r["outcome"] == "failed") failed = r;
+    return !failed.is_null();
+  }, std::chrono::seconds(120), "the scheduled deep verify to fail");
+  EXPECT_NE(failed["message"].get<std::string>().find(id), std::string::npos) << failed.dump();
+  stop_daemon(daemon);
 }
