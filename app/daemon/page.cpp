@@ -126,7 +126,8 @@ std::string freshness_svg(const json& replicas, const json& history, long long n
       const long long to = i + 1 < served.size() ? served[i + 1].first : now_ms;
       if (served[i].first < 0 || to <= start || from >= now_ms) continue;
       const std::string id = text(served[i].second, "backup_id");
-      const double x0 = x(from), x1 = x(to), w = std::max(1.0, x1 - x0);
+      // At least a few pixels: a copy restored minutes ago must show.
+      const double x1 = x(to), w = std::max(4.0, x1 - x(from)), x0 = std::max<double>(kLabel, std::min(x(from), x1 - w));
       s += "<rect class=\"seg seg" + std::to_string(shade++ % 2) + "\" data-backup=\"" + e(id) + "\" x=\"" + fixed(x0) +
            "\" y=\"" + std::to_string(y + 4) + "\" width=\"" + fixed(w) + "\" height=\"" + std::to_string(kRow - 8) +
            "\"><title>" + e(name + " served " + id + " from " + when(text(served[i].second, "restored_at")) +
@@ -144,13 +145,16 @@ std::string freshness_svg(const json& replicas, const json& history, long long n
   return s + "</svg>";
 }
 
-// 1, 2 or 5 times a power of ten, at least v.
+// The top of the byte axis: 1, 2 or 5 times a power of ten of the unit format_size shows (kB, MB...),
+// at least v, so that the labels read "2.0 kB", not "2000 B".
 double nice_ceiling(double v) {
-  if (v <= 0) return 1;
-  const double p = std::pow(10.0, std::floor(std::log10(v)));
+  double unit = 1;
+  while (v >= 1024 * unit && unit < 1e12) unit *= 1024;
+  const double in_unit = std::max(v / unit, 1.0);
+  const double p = std::pow(10.0, std::floor(std::log10(in_unit)));
   for (double m : {1.0, 2.0, 5.0, 10.0})
-    if (m * p >= v) return m * p;
-  return 10 * p;
+    if (m * p >= in_unit) return m * p * unit;
+  return 10 * p * unit;
 }
 
 std::string lag_svg(const json& samples, long long now_ms, bool has_standby) {
@@ -177,6 +181,10 @@ std::string lag_svg(const json& samples, long long now_ms, bool has_standby) {
     else b.worst = std::max(b.worst, bytes), worst = std::max(worst, bytes);
   }
   const double top = nice_ceiling(std::max<double>(static_cast<double>(worst), 1024));
+  if (!has_standby)  // nothing to plot: a line of text, not an empty frame
+    return "<svg id=\"lag-plot\" class=\"chart\" viewBox=\"0 0 " + std::to_string(kWidth) +
+           " 30\" role=\"img\"><title>standby lag</title><text class=\"empty\" x=\"4\" y=\"20\">no standby "
+           "configured</text></svg>";
   auto y = [&](double bytes) { return kTop + kPlot - kPlot * bytes / top; };
 
   std::string s = "<svg id=\"lag-plot\" class=\"chart\" viewBox=\"0 0 " + std::to_string(kWidth) + " " +
@@ -223,7 +231,7 @@ std::string lag_svg(const json& samples, long long now_ms, bool has_standby) {
   if (points == 0)
     s += "<text class=\"empty\" x=\"" + fixed(kLeft + span / 2) + "\" y=\"" + std::to_string(kTop + kPlot / 2) +
          "\" text-anchor=\"middle\">" +
-         (has_standby ? "no lag samples in the last 6 hours" : "no standby configured") + "</text>";
+         "no lag samples in the last 6 hours</text>";
   return s + "</svg>";
 }
 
@@ -289,7 +297,7 @@ std::string replicas_section(const json& st) {
     s += "<tr class=\"replica " + std::string(up ? "up" : "down") + "\" data-server=\"" + e(text(r, "name")) +
          "\" data-state=\"" + (up ? "up" : "down") + "\" data-backup=\"" + e(text(r, "backup_id")) + "\">";
     s += "<td class=\"name\">" + e(text(r, "name")) + "</td><td>" + e(address(r)) + "</td><td>" +
-         word(up ? "yes" : "NO", up) + "</td><td class=\"backup\">" + e(text(r, "backup_id")) + "</td><td>" +
+         word(up ? "yes" : "NO", up) + "</td><td class=\"backup\">" + e(text(r, "backup_id")) + "</td><td class=\"t\">" +
          e(when(text(r, "backup_time"))) + "</td><td>" + e(age(number(r, "age_seconds"))) + "</td><td>" +
          word(state.empty() ? "unknown" : state, flag(r, "fresh")) + "</td><td class=\"reason\">" + e(text(r, "reason")) +
          "</td></tr>";
@@ -333,7 +341,7 @@ std::string runs_section(const json& history) {
     if (msg.size() > 300) msg = msg.substr(0, 300) + "...";
     const long long ms = number(r, "duration_ms");
     s += "<tr class=\"run\" data-outcome=\"" + e(outcome) + "\"><td>" + e(text(r, "job")) + "</td><td>" +
-         e(text(r, "target")) + "</td><td>" + e(when(text(r, "started_at"))) + "</td><td>" +
+         e(text(r, "target")) + "</td><td class=\"t\">" + e(when(text(r, "started_at"))) + "</td><td>" +
          (ms >= 0 && outcome != "running" ? e(format_duration(std::chrono::milliseconds(ms))) : "") + "</td><td>" +
          word(good ? outcome : std::string(outcome.empty() ? "unknown" : outcome), good) + "</td><td class=\"reason\">" +
          e(msg) + "</td></tr>";
