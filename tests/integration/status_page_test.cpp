@@ -39,13 +39,20 @@ class Browser {
  public:
   explicit Browser(fs::path exe) : exe_(std::move(exe)) {}
 
-  // The DOM after the page's script had 3 s of (virtual) time.
+  // The DOM after the page's script had 3 s of (virtual) time. The page's console (CSP violations,
+  // script errors) is kept for console().
   std::string dom(const std::string& url) {
-    auto r = run({"--virtual-time-budget=3000", "--dump-dom", url});
+    auto r = run({"--virtual-time-budget=3000", "--enable-logging=stderr", "--v=0", "--dump-dom", url});
+    console_.clear();
+    std::stringstream lines(r.err);
+    for (std::string line; std::getline(lines, line);)
+      if (line.find(":CONSOLE") != std::string::npos) console_ += line + "\n";
     if (r.code != 0 || r.out.find("</html>") == std::string::npos)
       throw std::runtime_error("chromium --dump-dom " + url + " exited " + std::to_string(r.code) + ": " + tail(r.err, 2000));
     return r.out;
   }
+
+  const std::string& console() const { return console_; }
 
   void screenshot(const std::string& url, const fs::path& file) {
     fs::remove(file);
@@ -63,6 +70,7 @@ class Browser {
     return run_capture(argv, {}, std::chrono::seconds(120));
   }
 
+  std::string console_;
   fs::path exe_;
   TempDir profile_{"/tmp/sk-chromium-"};
 };
@@ -111,6 +119,9 @@ TEST(StatusPage, HeadlessChromiumShowsTheSiteAndAReplicaGoingDown) {
     EXPECT_NE(row.find(backup), std::string::npos) << name << " serves " << backup << ": " << row;
   }
   EXPECT_NE(shown.find("<td class=\"name\">cm1</td>"), std::string::npos) << shown;
+  // The policy lets the page's own script and style through, and the script raised no error.
+  EXPECT_EQ(browser.console().find("Content Security Policy"), std::string::npos) << browser.console();
+  EXPECT_EQ(browser.console().find("Uncaught"), std::string::npos) << browser.console();
   ASSERT_NO_THROW(browser.screenshot(url, fs::path(SK_BUILD_DIR) / "status-page.png"));
 
   // hd2's PostgreSQL stops: the daemon's probes notice, and the page says so.
