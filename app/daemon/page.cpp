@@ -133,9 +133,13 @@ std::string freshness_svg(const json& replicas, const json& history, long long n
            "\"><title>" + e(name + " served " + id + " from " + when(text(served[i].second, "restored_at")) +
                             (i + 1 < served.size() ? " to " + when(text(served[i + 1].second, "restored_at")) : " until now")) +
            "</title></rect>";
-      if (w > 7.0 * static_cast<double>(id.size()) + 8)
+      // The id where it fits, else the backup's date ("11-18" of 20261118T020000Z); the tooltip has it all.
+      std::string label = id;
+      if (w <= 7.0 * static_cast<double>(label.size()) + 8 && id.size() >= 9 && id[8] == 'T')
+        label = id.substr(4, 2) + "-" + id.substr(6, 2);
+      if (w > 7.0 * static_cast<double>(label.size()) + 8)
         s += "<text class=\"seg-label\" x=\"" + fixed(x0 + 4) + "\" y=\"" + std::to_string(y + kRow / 2 + 4) + "\">" +
-             e(id) + "</text>";
+             e(label) + "</text>";
     }
     if (served.empty())
       s += "<text class=\"empty\" x=\"" + std::to_string(kLabel + 4) + "\" y=\"" + std::to_string(y + kRow / 2 + 5) +
@@ -198,7 +202,7 @@ std::string lag_svg(const json& samples, long long now_ms, bool has_standby) {
   }
   for (int h = 6; h >= 0; --h)
     s += "<text class=\"axis\" x=\"" + fixed(x(now_ms - h * 3600LL * 1000)) + "\" y=\"" + std::to_string(height - 6) +
-         "\" text-anchor=\"middle\">" + (h == 0 ? std::string("now") : std::to_string(h) + " h ago") + "</text>";
+         "\" text-anchor=\"" + (h == 0 ? "end\">now" : "middle\">" + std::to_string(h) + " h ago") + "</text>";
 
   // Points of a line run until a bucket without an answer, or more than ten minutes without samples.
   std::vector<std::string> lines;

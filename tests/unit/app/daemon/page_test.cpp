@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "app/daemon/api.hpp"
+#include "core/clock.hpp"
 #include "core/units.hpp"
 #include "support/page_dom.hpp"
 
@@ -182,6 +183,23 @@ TEST(Page, TimelineShowsWhichBackupEachReplicaServedWhen) {
   // hd2 has no restore in the window: what it serves now, over the window.
   EXPECT_NE(timeline.find("data-backup=\"20261117T020000Z\""), std::string::npos);
   EXPECT_EQ(count(timeline, "<rect class=\"seg"), 3);
+  // Two days are too narrow for the whole id: the backup's date labels it.
+  EXPECT_NE(timeline.find(">11-16</text>"), std::string::npos) << timeline;
+}
+
+TEST(Page, TimelineLabelsWithTheIdWhereItFitsElseTheBackupsDate) {
+  auto d = site_page();
+  d.freshness = json::array();
+  for (int day = 10; day > 0; --day)
+    d.freshness.push_back({{"replica", "hd1"}, {"backup_id", "202611" + std::to_string(18 - day) + "T020000Z"},
+                           {"restored_at", iso_utc(Clock::time_point(std::chrono::milliseconds(kNow - day * 86'400'000LL)))}});
+  d.freshness.push_back({{"replica", "hd2"}, {"backup_id", "20261105T020000Z"},
+                         {"restored_at", iso_utc(Clock::time_point(std::chrono::milliseconds(kNow - 12 * 86'400'000LL)))}});
+  const std::string page = render_page(d);
+  EXPECT_NE(page.find(">20261105T020000Z</text>"), std::string::npos) << page;
+  EXPECT_NE(page.find("\">11-10</text>"), std::string::npos) << page;
+  EXPECT_EQ(page.find(">20261110T020000Z</text>"), std::string::npos);
+  EXPECT_NE(page.find("data-backup=\"20261110T020000Z\""), std::string::npos);
 }
 
 TEST(Page, LagPlotDrawsTheSamplesAndGapsWhereTheStandbyWasSilent) {
