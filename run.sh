@@ -19,7 +19,9 @@ PACKAGES=(build-essential cmake pkg-config git
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libssl-dev prometheus-cpp-dev
   postgresql-15 postgresql-client-15 postgresql-contrib sqlite3 procps tzdata iproute2 nftables
-  clang libclang-rt-14-dev prometheus)
+  clang libclang-rt-14-dev
+  prometheus  # promtool lints /metrics
+  chromium)   # the status page test loads the page in headless Chromium
 
 install_missing() {
   local missing=()

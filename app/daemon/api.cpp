@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "app/daemon/page.hpp"
 #include "core/units.hpp"
 
 namespace sk::daemon {
@@ -50,7 +51,9 @@ std::string unfit(const ServerHealth& h, std::chrono::milliseconds max_age) {
 
 HttpResponse route(const ApiSources& src, const std::string& path, const std::string& query) {
   if (path == "/health") return json(200, {{"status", "alive"}, {"site", src.loaded()->site.code}});
-  if (path == "/" && src.page) return {200, "text/html; charset=utf-8", src.page()};
+  if (path == "/" && src.page) return {200, "text/html; charset=utf-8", src.page(), page_headers()};
+  if (path == "/page.js") return {200, "text/javascript; charset=utf-8", page_script(), page_headers()};
+  if (path == "/page.css") return {200, "text/css; charset=utf-8", page_style(), page_headers()};
   if ((path == "/history" || path == "/lag" || path == "/freshness") && src.data) return json(200, src.data(path.substr(1)));
   auto cfg = src.effective();
   if (path == "/status") return json(200, src.status());

@@ -7,7 +7,9 @@
 //   GET /standby/NAME           200 when NAME is the standby in force and streams within max_lag
 //   GET /replica[/NAME]         200 when a (that) replica is up and serves a copy younger than max_age
 //                               (?max_age=2h overrides); /replica answers with the freshest one
-//   GET /replicas /status /metrics, and the status page (/ and its JSON: /history /lag)
+//   GET /replicas /status /metrics
+//   GET /                       the status page (HTML, app/daemon/page.hpp), with /page.js and /page.css;
+//                               its data as JSON: /history /lag /freshness
 // HEAD and OPTIONS answer like GET, without a body. A server unknown to the site is 404; a known one
 // that is not up, or not in the asked role, is 503 with the reason in the body.
 // Thread-safety: handle() may be called from any thread; the sources must be too.

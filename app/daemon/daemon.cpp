@@ -24,6 +24,7 @@
 #include "app/daemon/http.hpp"
 #include "app/daemon/jobs.hpp"
 #include "app/daemon/metrics.hpp"
+#include "app/daemon/page.hpp"
 #include "app/daemon/report.hpp"
 #include "schedules/runner.hpp"
 #include "standby/monitor.hpp"
@@ -283,14 +284,23 @@ class Daemon {
       return metrics_.render();
     };
     src.data = [this](const std::string& what) { return page_data(what); };
+    src.page = [this] {
+      auto cfg = effective();
+      replicator::JobContext ctx{*cfg, *state_, engines_, runner_, clock_, nullptr};
+      return render_page({status_report(ctx, health_->snapshot()), page_data("history"), page_data("lag"),
+                          page_data("freshness"), now_ms()});
+    };
     return daemon::handle(src, req);
   }
 
   // The status page's JSON: recent job runs, the standby's lag over the last hours, and what each
   // replica served over the last two weeks.
+  long long now_ms() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(clock_->now().time_since_epoch()).count();
+  }
+
   nlohmann::json page_data(const std::string& what) {
-    const long long now_ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(clock_->now().time_since_epoch()).count();
+    const long long now = now_ms();
     nlohmann::json out = nlohmann::json::array();
     if (what == "history") {
       for (const auto& r : state_->runs(50))
@@ -298,10 +308,10 @@ class Daemon {
                        {"ended_at", r.ended_at}, {"outcome", r.outcome}, {"duration_ms", r.duration_ms},
                        {"message", r.message}});
     } else if (what == "lag") {
-      for (const auto& l : state_->lag_samples(now_ms - 6LL * 3600 * 1000))
+      for (const auto& l : state_->lag_samples(now - kLagWindowMs))
         out.push_back({{"at_ms", l.at_ms}, {"lag_bytes", l.lag_bytes}, {"lag_seconds", l.lag_seconds}, {"state", l.state}});
     } else if (what == "freshness") {
-      for (const auto& h : state_->serving_history(now_ms - 14LL * 24 * 3600 * 1000))
+      for (const auto& h : state_->serving_history(now - kFreshnessWindowMs))
         out.push_back({{"replica", h.replica}, {"backup_id", h.backup_id}, {"backup_time", h.backup_time},
                        {"restored_at", h.restored_at}});
     }
