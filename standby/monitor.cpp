@@ -167,12 +167,17 @@ void Monitor::observe_standby(const Config& cfg, Snapshot& s, bool witness) {
     }
     const double seconds = s.lag_bytes == 0 ? 0.0 : rs.lag_seconds;
     if (hooks_.lag) hooks_.lag(static_cast<double>(s.lag_bytes), seconds);
+    state_.add_lag_sample({std::chrono::duration_cast<std::chrono::milliseconds>(clock_->now().time_since_epoch()).count(),
+                           static_cast<long long>(s.lag_bytes), seconds, rs.state});
     SiteState(state_).set_standby_sample({{"at", iso_utc(clock_->now())}, {"server", cfg.roles.standby},
                                           {"reachable", true}, {"in_recovery", p.in_recovery}, {"state", rs.state},
                                           {"lag_bytes", s.lag_bytes}, {"lag_seconds", seconds},
                                           {"heard_seconds_ago", rs.seconds_since_message}});
   } catch (const std::exception& e) {
     s.standby_reachable = false;
+    // Unknown lag (-1): a gap in the page's plot, not a zero.
+    state_.add_lag_sample({std::chrono::duration_cast<std::chrono::milliseconds>(clock_->now().time_since_epoch()).count(),
+                           -1, -1, "unreachable"});
     SiteState(state_).set_standby_sample({{"at", iso_utc(clock_->now())}, {"server", cfg.roles.standby},
                                           {"reachable", false}, {"error", e.what()}});
   }

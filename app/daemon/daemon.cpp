@@ -251,7 +251,30 @@ class Daemon {
       update_gauges(ctx);
       return metrics_.render();
     };
+    src.data = [this](const std::string& what) { return page_data(what); };
     return daemon::handle(src, req);
+  }
+
+  // The status page's JSON: recent job runs, the standby's lag over the last hours, and what each
+  // replica served over the last two weeks.
+  nlohmann::json page_data(const std::string& what) {
+    const long long now_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(clock_->now().time_since_epoch()).count();
+    nlohmann::json out = nlohmann::json::array();
+    if (what == "history") {
+      for (const auto& r : state_->runs(50))
+        out.push_back({{"id", r.id}, {"job", r.job}, {"target", r.target}, {"started_at", r.started_at},
+                       {"ended_at", r.ended_at}, {"outcome", r.outcome}, {"duration_ms", r.duration_ms},
+                       {"message", r.message}});
+    } else if (what == "lag") {
+      for (const auto& l : state_->lag_samples(now_ms - 6LL * 3600 * 1000))
+        out.push_back({{"at_ms", l.at_ms}, {"lag_bytes", l.lag_bytes}, {"lag_seconds", l.lag_seconds}, {"state", l.state}});
+    } else if (what == "freshness") {
+      for (const auto& h : state_->serving_history(now_ms - 14LL * 24 * 3600 * 1000))
+        out.push_back({{"replica", h.replica}, {"backup_id", h.backup_id}, {"backup_time", h.backup_time},
+                       {"restored_at", h.restored_at}});
+    }
+    return out;
   }
 
   void update_gauges(const replicator::JobContext& ctx) {

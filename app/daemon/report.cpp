@@ -170,6 +170,9 @@ nlohmann::json status_report(const replicator::JobContext& ctx, std::optional<He
   j["alerts"] = nlohmann::json::array();
   for (const auto& a : ctx.state.alerts(5))
     j["alerts"].push_back({{"at", a.at}, {"job", a.job}, {"message", a.message}});
+  // An unfinished failover or switchover, step by step, while one is open.
+  auto journal = standby::SiteState(ctx.state).open_journal();
+  j["journal"] = journal ? *journal : nlohmann::json();
   j["ok"] = ok;
   return j;
 }
