@@ -278,8 +278,9 @@ bool answers_fresh(int api, const std::string& path) {
 
 // One site, one HAProxy, the four things a help desk and an operator rely on, in order:
 //  1. reads through the read frontend land on the replicas (both), writes on the active;
-//  2. the daemon restarts (SIGTERM, start again) while a client connects in a loop: no connection
-//     fails, and HAProxy never takes a healthy server DOWN (its chkdown counters do not move);
+//  2. the daemon stops (SIGTERM) for 3 s, longer than HAProxy's own `fall`, and starts again, while a
+//     client connects in a loop: no connection fails, and HAProxy never takes a healthy server DOWN
+//     (its chkdown counters do not move, the watcher never sees a status other than UP);
 //  3. hd1's PostgreSQL stops: within seconds every new connection reaches hd2, then 0 of 50 fail, and
 //     HAProxy holds hd1 DOWN on sitekeeper's 503 for it;
 //  4. cm1 dies and `failover --yes` promotes cm2: the write frontend reaches cm2 (INSERT works, not in
@@ -379,6 +380,16 @@ TEST(Haproxy, ShippedConfigFollowsTheSiteThroughRestartReplicaLossAndFailover) {
       stop_daemon(*daemon);
     }
     const double stopped = seconds_since(t0);
+    // Away for longer than a check on sitekeeper could ride out with `fall 2` every second (3 s), and
+    // until HAProxy has seen it gone from every server's agent check: the absence is real to HAProxy.
+    wait_until(
+        [&] {
+          auto s = ha.stat();
+          return seconds_since(t0) >= 3.0 && std::all_of(healthy.begin(), healthy.end(), [&](const std::string& n) {
+                   return s[n].agent_status == "L4CON";
+                 });
+        },
+        std::chrono::seconds(15), "HAProxy's agent checks to find sitekeeper gone");
     daemon = std::make_unique<BackgroundProcess>(site.argv({"run"}), site.dir() / "daemon2.log");
     LogOnFailure show{*daemon};
     wait_until([&] { return http_get(api, "/health").status == 200; }, std::chrono::seconds(30), "the daemon back");
@@ -401,7 +412,8 @@ TEST(Haproxy, ShippedConfigFollowsTheSiteThroughRestartReplicaLossAndFailover) {
     for (const auto& a : agent_seen) std::cout << " " << a;
     std::cout << std::endl;
     EXPECT_EQ(reads.failures, 0) << "first error: " << reads.first_error;
-    EXPECT_GE(reads.attempts, 10) << "the client loop hardly ran: the test proves nothing";
+    EXPECT_GE(reads.attempts, 20) << "the client loop hardly ran: the test proves nothing";
+    EXPECT_TRUE(agent_seen.count("L4CON")) << "HAProxy never saw sitekeeper gone";
     for (const auto& n : healthy) {
       EXPECT_EQ(after[n].chkdown, before.at(n).chkdown) << n << " was taken DOWN during the restart";
       for (const auto& st : seen[n]) EXPECT_EQ(st.rfind("UP", 0), 0u) << n << " was " << st << " during the restart";
