@@ -84,9 +84,8 @@ std::string admin(const fs::path& sock, const std::string& command) {
 }
 
 struct ServerStat {
-  std::string status;  // UP, "UP 1/10" (going down), DOWN, "DOWN 1/2" (coming up), MAINT, no check
-  long chkfail = 0;    // failed checks
-  long chkdown = 0;    // UP -> DOWN transitions
+  std::string status;        // UP, "UP 1/2" (going down), DOWN, "DOWN (agent)", "DOWN 1/2" (coming up), MAINT
+  long chkdown = 0;          // UP -> DOWN transitions
   std::string agent_status;  // the agent check's last result: L7OK (up), L7STS (down), L4CON (refused)
 };
 
@@ -120,14 +119,14 @@ std::map<std::string, ServerStat> show_stat(const fs::path& sock) {
     if (it == head.end()) throw std::runtime_error("show stat: no column " + name);
     return static_cast<size_t>(it - head.begin());
   };
-  const size_t px = col("pxname"), sv = col("svname"), st = col("status"), cf = col("chkfail"), cd = col("chkdown"),
+  const size_t px = col("pxname"), sv = col("svname"), st = col("status"), cd = col("chkdown"),
                as = col("agent_status");
   std::map<std::string, ServerStat> out;
   while (std::getline(in, line)) {
     auto v = split(line);
-    if (v.size() <= std::max({px, sv, st, cf, cd, as}) || v[sv] == "FRONTEND" || v[sv] == "BACKEND") continue;
+    if (v.size() <= std::max({px, sv, st, cd, as}) || v[sv] == "FRONTEND" || v[sv] == "BACKEND") continue;
     auto num = [](const std::string& s) { return s.empty() ? 0L : std::stol(s); };
-    out[v[px] + "/" + v[sv]] = {v[st], num(v[cf]), num(v[cd]), v[as]};
+    out[v[px] + "/" + v[sv]] = {v[st], num(v[cd]), v[as]};
   }
   return out;
 }
@@ -196,7 +195,11 @@ class Haproxy {
     if (rc != 0) throw std::runtime_error("haproxy -c refused deploy/haproxy.cfg: " + out + err);
     proc_ = std::make_unique<BackgroundProcess>(std::vector<std::string>{binary, "-db", "-f", config().string()},
                                                 dir_ / "haproxy.log", env_);
-    wait_until([&] { return !show_stat(sock()).empty(); }, std::chrono::seconds(30), "HAProxy's admin socket");
+    try {
+      wait_until([&] { return !show_stat(sock()).empty(); }, std::chrono::seconds(30), "HAProxy's admin socket");
+    } catch (const std::exception& e) {
+      throw std::runtime_error(std::string(e.what()) + "\n---- haproxy log ----\n" + tail(log()));
+    }
   }
 
   static fs::path config() { return fs::path(SK_SOURCE_DIR) / "deploy" / "haproxy.cfg"; }
@@ -212,10 +215,6 @@ class Haproxy {
   Environment env_;
   std::unique_ptr<BackgroundProcess> proc_;
 };
-
-}  // namespace
-
-namespace {
 
 // Runs body() over and over on a thread of its own until stop() (or destruction).
 class Repeat {
@@ -414,6 +413,8 @@ TEST(Haproxy, ShippedConfigFollowsTheSiteThroughRestartReplicaLossAndFailover) {
     EXPECT_EQ(reads.failures, 0) << "first error: " << reads.first_error;
     EXPECT_GE(reads.attempts, 20) << "the client loop hardly ran: the test proves nothing";
     EXPECT_TRUE(agent_seen.count("L4CON")) << "HAProxy never saw sitekeeper gone";
+    for (const auto& [port, n] : reads.reached)
+      EXPECT_TRUE(port == hd1_port || port == hd2_port) << n << " reads reached port " << port << ", no replica";
     for (const auto& n : healthy) {
       EXPECT_EQ(after[n].chkdown, before.at(n).chkdown) << n << " was taken DOWN during the restart";
       for (const auto& st : seen[n]) EXPECT_EQ(st.rfind("UP", 0), 0u) << n << " was " << st << " during the restart";
