@@ -20,6 +20,7 @@ PACKAGES=(build-essential cmake pkg-config git
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libssl-dev prometheus-cpp-dev
   postgresql-15 postgresql-client-15 postgresql-contrib sqlite3 procps tzdata iproute2 nftables
   clang libclang-rt-14-dev
+  haproxy     # the routing test runs deploy/haproxy.cfg
   prometheus  # promtool lints /metrics
   chromium)   # the status page test loads the page in headless Chromium
 

@@ -31,6 +31,16 @@ nlohmann::json server_json(const ServerHealth& h, const Config& cfg) {
   return j;
 }
 
+// A server check's answer: the status code for an HTTP check, and the reason phrase, "up" or
+// "down #<why>", for an HAProxy agent check pointed at the same URL (agent-send "GET /replica/hd1
+// HTTP/1.0\r\n\r\n"). An agent check acts on the word up or down in the first line of the reply, and
+// keeps its last verdict while the daemon does not answer: a daemon restart takes no server out.
+HttpResponse check_reply(int status, const nlohmann::json& j) {
+  HttpResponse r = json(status, j);
+  r.reason = status == 200 ? "up" : "down #" + j.value("error", std::string("not up"));
+  return r;
+}
+
 // ?max_age=2h, else the config's; nullopt when the query's value is not a duration.
 std::optional<std::chrono::milliseconds> max_age_of(const std::string& query, std::chrono::milliseconds fallback) {
   auto p = query.find("max_age=");
@@ -68,43 +78,47 @@ HttpResponse route(const ApiSources& src, const std::string& path, const std::st
     const std::string name = path == "/active" ? snap.active : path.substr(8);
     auto it = known(name);
     if (it == snap.servers.end()) {
-      if (!cfg->servers.count(name)) return json(404, {{"error", "no server " + name}});
-      return json(503, {{"server", name}, {"up", false}, {"error", name + " is not the active server; " + snap.active + " is"}});
+      if (!cfg->servers.count(name)) return check_reply(404, {{"error", "no server " + name}});
+      return check_reply(503, {{"server", name},
+                               {"up", false},
+                               {"error", name + " is not the active server; " + snap.active + " is"}});
     }
     auto j = server_json(it->second, *cfg);
     if (src.decision) j["decision"] = src.decision();
     if (it->second.role != "active") {
       j["error"] = name + " is not the active server; " + snap.active + " is";
-      return json(503, j);
+      return check_reply(503, j);
     }
     if (!it->second.up) j["error"] = it->second.known ? it->second.reason : "not probed yet";
-    return json(it->second.up ? 200 : 503, j);
+    return check_reply(it->second.up ? 200 : 503, j);
   }
   if (path.rfind("/standby/", 0) == 0) {
     const std::string name = path.substr(9);
     auto it = known(name);
     if (it == snap.servers.end() || it->second.role != "standby") {
-      if (!cfg->servers.count(name)) return json(404, {{"error", "no server " + name}});
-      return json(503, {{"server", name}, {"up", false},
-                        {"error", name + " is not the standby" + (snap.standby.empty() ? "" : "; " + snap.standby + " is")}});
+      if (!cfg->servers.count(name)) return check_reply(404, {{"error", "no server " + name}});
+      return check_reply(503, {{"server", name},
+                               {"up", false},
+                               {"error", name + " is not the standby" +
+                                             (snap.standby.empty() ? "" : "; " + snap.standby + " is")}});
     }
     auto j = server_json(it->second, *cfg);
     if (!it->second.up) j["error"] = it->second.known ? it->second.reason : "not probed yet";
-    return json(it->second.up ? 200 : 503, j);
+    return check_reply(it->second.up ? 200 : 503, j);
   }
   if (path.rfind("/replica/", 0) == 0) {
     const std::string name = path.substr(9);
     auto it = known(name);
     if (it == snap.servers.end() || it->second.role != "replica") {
-      if (!cfg->servers.count(name)) return json(404, {{"error", "no server " + name}});
-      return json(503, {{"server", name}, {"up", false}, {"error", name + " is not a replica"}});
+      if (!cfg->servers.count(name)) return check_reply(404, {{"error", "no server " + name}});
+      return check_reply(503, {{"server", name}, {"up", false}, {"error", name + " is not a replica"}});
     }
     auto j = server_json(it->second, *cfg);
     j["database"] = cfg->site.database;
     const std::string why = unfit(it->second, *max_age);
     j["fresh"] = why.empty();
     if (!why.empty()) j["error"] = why;
-    return json(why.empty() ? 200 : 503, j);
+    return check_reply(why.empty() ? 200 : 503, j);
   }
   if (path == "/replica" || path == "/replicas") {
     nlohmann::json list = nlohmann::json::array(), best;

@@ -11,7 +11,10 @@
 //   GET /                       the status page (HTML, app/daemon/page.hpp), with /page.js and /page.css;
 //                               its data as JSON: /history /lag /freshness
 // HEAD and OPTIONS answer like GET, without a body. A server unknown to the site is 404; a known one
-// that is not up, or not in the asked role, is 503 with the reason in the body.
+// that is not up, or not in the asked role, is 503 with the reason in the body. The server checks
+// (/active, /active/NAME, /standby/NAME, /replica/NAME) also carry the verdict in the reason phrase,
+// "HTTP/1.1 200 up" or "HTTP/1.1 503 down #<why>", so that an HAProxy agent check can use the same
+// URL: HAProxy keeps an agent's last verdict while the agent does not answer (deploy/haproxy.cfg).
 // Thread-safety: handle() may be called from any thread; the sources must be too.
 #include <functional>
 #include <memory>

@@ -21,6 +21,15 @@ long long age_seconds(const std::string& iso, Clock::time_point now) {
   if (!parse_iso_utc(iso, t)) return -1;
   return std::chrono::duration_cast<std::chrono::seconds>(now - t).count();
 }
+
+// What a replica serves, from the state store: a replica's fitness (GET /replica/NAME) needs it.
+void add_serving(ServerHealth& h, StateStore& state, Clock::time_point now) {
+  if (auto s = state.serving(h.name)) {
+    h.backup_id = s->backup_id;
+    h.backup_time = s->backup_time;
+    h.age_seconds = age_seconds(s->backup_time, now);
+  }
+}
 }  // namespace
 
 HealthMonitor::HealthMonitor(std::function<std::shared_ptr<const Config>()> cfg, StateStore& state,
@@ -45,6 +54,9 @@ HealthMonitor::HealthMonitor(std::function<std::shared_ptr<const Config>()> cfg,
       s.stale = true;
       s.reason = j.value("reason", "");
       s.checked_at = j.value("at", "");
+      // Without what it serves, a kept replica would count as never refreshed, and answer 503 until the
+      // first probe: a restart would take it out of rotation.
+      if (role == "replica") add_serving(s, state_, system_clock()->now());
       snap_.servers[name] = s;
     } catch (const std::exception&) {
     }
@@ -143,11 +155,7 @@ void HealthMonitor::round(const Config& cfg) {
     if (kept_.count(key) && (changed || ++rounds_[key] >= std::max(cfg.health.rise, cfg.health.fall))) kept_.erase(key);
     h.stale = kept_.count(key) > 0;
     if (role == "replica") {
-      if (auto s = state_.serving(name)) {
-        h.backup_id = s->backup_id;
-        h.backup_time = s->backup_time;
-        h.age_seconds = age_seconds(s->backup_time, now);
-      }
+      add_serving(h, state_, now);
       metrics_.replica_healthy(name, h.up);
       metrics_.replica_age(name, static_cast<double>(h.age_seconds));
     }

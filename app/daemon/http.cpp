@@ -208,6 +208,12 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
     set_idle(false);
     tcp_layer().expires_at(start_ + shared_->opt.request_timeout);
     res_.result(static_cast<http::status>(r.status));
+    if (!r.reason.empty()) {
+      // A CR or LF would end the status line early: the rest would be read as header fields.
+      for (char& c : r.reason)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+      res_.reason(r.reason);
+    }
     res_.version(11);
     res_.set(http::field::server, "sitekeeper");
     res_.set(http::field::content_type, r.content_type);

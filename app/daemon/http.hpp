@@ -39,6 +39,9 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers = {};  // more fields, e.g. WWW-Authenticate
+  // The status line's reason phrase; "" is the standard one ("OK"). HTTP clients ignore it, an HAProxy
+  // agent check reads it (see api.hpp). Control characters are sent as spaces.
+  std::string reason = {};
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;

@@ -27,6 +27,8 @@ StandbySite::StandbySite(StandbySiteOptions o) : opts_(std::move(o)) {
                            .netns = opts_.cm2_at.netns,
                            .listen = {opts_.cm2_at.address},
                            .clients = opts_.clients});
+  for (int i = 0; i < opts_.replicas; ++i)
+    replicas_.push_back(PgCluster::start({.name = "hd" + std::to_string(i + 1)}));
   cm1_->write_password_file(dir_ / "secrets" / "pw");
   cm1_->psql("CREATE DATABASE " + qi(opts_.database));
   cm1_->psql_file(fs::path(SK_SOURCE_DIR) / "demo" / "site_schema.sql", opts_.database);
@@ -36,7 +38,9 @@ StandbySite::StandbySite(StandbySiteOptions o) : opts_(std::move(o)) {
 
 StandbySite::~StandbySite() {
   // The clusters' destructors stop whatever runs in their data directories (sitekeeper may have
-  // started the standby, or restarted the old active); the standby goes first, then the active.
+  // started the standby, or restarted the old active); the replicas and the standby go first, then
+  // the active.
+  replicas_.clear();
   cm2_.reset();
   cm1_.reset();
 }
@@ -65,7 +69,14 @@ void StandbySite::write_config(const std::string& extra) {
     << "[archive]\npath = \"site archive\"\nkeep = 3\nmax_age = \"5d\"\n\n";
   server("cm1", *cm1_);
   server("cm2", *cm2_);
-  f << "[roles]\nactive = \"cm1\"\nstandby = \"cm2\"\n\n"
+  std::string replicas;
+  for (size_t i = 0; i < replicas_.size(); ++i) {
+    const std::string name = "hd" + std::to_string(i + 1);
+    server(name, *replicas_[i]);
+    replicas += (replicas.empty() ? "\"" : ", \"") + name + "\"";
+  }
+  f << "[roles]\nactive = \"cm1\"\nstandby = \"cm2\"\n" << (replicas.empty() ? "" : "replicas = [" + replicas + "]\n")
+    << "\n"
     << "[replica]\nreaders = [\"helpdesk\"]\n\n"
     << "[failover]\nmode = \"" << opts_.mode << "\"\nprobe_interval = \"1s\"\nprobe_timeout = \"1s\"\nfailures = "
     << opts_.failures << "\nmax_lag = \"" << opts_.max_lag << "\"\nserial_headroom = " << opts_.serial_headroom << "\n"

@@ -1,6 +1,7 @@
 // A site with a passive standby for integration tests: the active server cm1 (a real PostgreSQL 15
 // cluster holding the demo site database) and the standby server cm2, which starts as an empty data
-// directory and a free port for `sitekeeper standby init` to fill. The sitekeeper config lives in a
+// directory and a free port for `sitekeeper standby init` to fill; optionally replica servers hd1, hd2,
+// ... (empty clusters on loopback until a `refresh` fills them). The sitekeeper config lives in a
 // folder whose path holds a space and a non-ASCII character; the `sitekeeper` binary itself is run, as
 // an operator would. Each server may run on a machine of its own (a network namespace, see
 // netlab.hpp); sitekeeper commands that start a server's postmaster then run on that machine.
@@ -41,6 +42,7 @@ struct StandbySiteOptions {
   ServerPlace cm1_at = {};
   ServerPlace cm2_at = {};
   std::vector<std::string> clients = {};  // networks (CIDR) besides loopback that reach the servers over TCP
+  int replicas = 0;                       // replica servers hd1..hdN in [roles] replicas, on loopback
 };
 
 class StandbySite {
@@ -50,6 +52,7 @@ class StandbySite {
 
   PgCluster& active() { return *cm1_; }    // cm1, the active server named in [roles]
   PgCluster& standby() { return *cm2_; }   // cm2, the standby named in [roles]
+  PgCluster& replica(int i) { return *replicas_.at(static_cast<size_t>(i)); }  // hd<i+1>
   const PgCluster& active() const { return *cm1_; }
   const PgCluster& standby() const { return *cm2_; }
   const fs::path& dir() const { return dir_.path(); }
@@ -87,6 +90,7 @@ class StandbySite {
   TempDir dir_{"/tmp/sk standby \xC3\xA9-"};
   std::unique_ptr<PgCluster> cm1_;
   std::unique_ptr<PgCluster> cm2_;
+  std::vector<std::unique_ptr<PgCluster>> replicas_;
 };
 
 // `standby status --json`.

@@ -240,6 +240,21 @@ TEST(HttpServer, HandlerSeesMethodTargetAndAuthorization) {
   EXPECT_EQ(seen.authorization, "Bearer abc");
 }
 
+// An HAProxy agent check reads the verdict in the status line; a CR or LF in it must not end that line.
+TEST(HttpServer, ReasonPhraseIsSentOnOneLine) {
+  Served srv([](const HttpRequest& r) {
+    HttpResponse res{r.target == "/up" ? 200 : 503, "application/json", "{}"};
+    res.reason = r.target == "/up" ? "up" : "down #refused\r\nX-Injected: yes";
+    return res;
+  });
+  Reply up = get(srv.port(), "/up");
+  EXPECT_EQ(up.head.substr(0, up.head.find("\r\n")), "HTTP/1.1 200 up");
+  Reply down = get(srv.port(), "/down");
+  EXPECT_EQ(down.status, 503);
+  EXPECT_EQ(down.head.substr(0, down.head.find("\r\n")), "HTTP/1.1 503 down #refused  X-Injected: yes");
+  EXPECT_EQ(down.head.find("\r\nX-Injected"), std::string::npos) << down.head;
+}
+
 TEST(HttpServer, HandlerExceptionIs500) {
   Served srv([](const HttpRequest&) -> HttpResponse { throw std::runtime_error("boom"); });
   EXPECT_EQ(get(srv.port(), "/status").status, 500);
