@@ -22,6 +22,7 @@
 #include "app/daemon/http.hpp"
 #include "app/daemon/jobs.hpp"
 #include "app/daemon/metrics.hpp"
+#include "app/daemon/notify.hpp"
 #include "app/daemon/report.hpp"
 #include "schedules/runner.hpp"
 #include "standby/monitor.hpp"
@@ -54,7 +55,10 @@ class Daemon {
     hooks.probe_failed = [this](const std::string& s) { metrics_.probe_failed(s); };
     hooks.lag = [this](double b, double sec) { metrics_.standby_lag(b, sec); };
     hooks.active_up = [this](bool up) { metrics_.active_up(up); };
-    hooks.decision = [this](const std::string& action) { metrics_.decision(action); };
+    hooks.decision = [this, said = std::string()](const std::string& action) mutable {
+      metrics_.decision(action);
+      if (auto s = monitor_->last_decision().sentence; s != said) notify::notify(notify::status(said = s));
+    };
     monitor_ = std::make_unique<standby::Monitor>([this] { return current(); }, *state_, recorder_, engines_, runner_,
                                                   clock_, &cancel_, hooks);
     monitor_->start();
@@ -76,6 +80,7 @@ class Daemon {
     wait_signal();
     arm_timer();
     logger()->info("sitekeeper daemon started for site {} ({} schedules)", cfg_->site.code, cfg_->schedules.size());
+    notify::notify(notify::ready());  // the API listens and the monitor runs; its decision is the STATUS=
     io_.run();
     return finish();
   }
@@ -159,6 +164,7 @@ class Daemon {
         return;
       }
       logger()->info("signal {}: stopping; running jobs stop at their next safe point", sig);
+      notify::notify(notify::stopping());
       stopping_ = true;
       cancel_.cancel();
       timer_.cancel();
@@ -168,6 +174,7 @@ class Daemon {
   }
 
   void reload() {
+    notify::notify(notify::reloading());
     try {
       auto cfg = std::make_shared<const Config>(load_checked_config(config_file_));
       if (cfg->state_path != cfg_->state_path)
@@ -190,6 +197,7 @@ class Daemon {
     } catch (const Error& e) {
       logger()->error("configuration reload refused; keeping the running configuration: {}", e.what());
     }
+    notify::notify(notify::ready());
   }
 
   int finish() {
