@@ -18,7 +18,7 @@ PACKAGES=(build-essential cmake pkg-config git
   libboost-dev libboost-filesystem-dev libboost-system-dev
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libssl-dev prometheus-cpp-dev
-  postgresql-15 postgresql-client-15 postgresql-contrib sqlite3 procps tzdata
+  postgresql-15 postgresql-client-15 postgresql-contrib sqlite3 procps tzdata iproute2 nftables
   clang libclang-rt-14-dev)
 
 install_missing() {

@@ -569,6 +569,7 @@ class Loader {
     read_failover(top.table("failover"));
     read_schedules(top);
     read_http(top.table("http"));
+    read_health(top.table("health"));
     read_alerts(top.table("alerts"));
     top.finish();
     r_.throw_if_any();
@@ -1015,6 +1016,15 @@ class Loader {
 
   void read_alerts(Section s) {
     s.argv("command", cfg_.alerts.command);
+    s.finish();
+  }
+
+  // HAProxy's names for the same idea: a server changes state only after `rise` (or `fall`) probes in
+  // a row agree, so health checks do not flap.
+  void read_health(Section s) {
+    s.duration("interval", cfg_.health.interval, true);
+    s.integer("rise", 1, 100, cfg_.health.rise);
+    s.integer("fall", 1, 100, cfg_.health.fall);
     s.finish();
   }
 

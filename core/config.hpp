@@ -87,6 +87,11 @@ struct Config {
   struct Alerts {
     std::vector<std::string> command;  // argv; "{job}" and "{message}" are replaced
   } alerts;
+  struct Health {
+    Millis interval{2000};  // every server probed this often for the per-server checks
+    int rise = 2;           // consecutive good probes before a server counts as up
+    int fall = 2;           // consecutive bad probes before it counts as down
+  } health;
 
   // REQUIRES: name is a key of servers (load_config guarantees it for every name in roles).
   const ServerConfig& server(const std::string& name) const;

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -45,8 +46,15 @@ Archive::Archive(fs::path root, std::shared_ptr<const ArchiveKeys> keys, std::st
 
 Archive open_archive(const Config& cfg, bool captures, bool for_writing) {
   const fs::path root = captures ? cfg.archive.path / "captures" : cfg.archive.path;
-  if (for_writing)
-    return Archive(root, std::make_shared<const ArchiveKeys>(ArchiveKeys::load_or_create(cfg.archive.key_file)));
+  if (for_writing) {
+    Archive a(root, std::make_shared<const ArchiveKeys>(ArchiveKeys::load_or_create(cfg.archive.key_file)));
+    // A root someone made by hand with the default umask: ours, so it becomes private like the rest.
+    struct stat st{};
+    std::error_code ec;
+    if (::stat(cfg.archive.path.c_str(), &st) == 0 && st.st_uid == ::geteuid() && (st.st_mode & 077))
+      fs::permissions(cfg.archive.path, fs::perms::owner_all, fs::perm_options::replace, ec);
+    return a;
+  }
   try {
     return Archive(root, std::make_shared<const ArchiveKeys>(ArchiveKeys::load(cfg.archive.key_file)));
   } catch (const Error& e) {

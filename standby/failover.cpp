@@ -173,8 +173,9 @@ std::string run_failover(const Ctx& ctx, const RunbookOptions& o) {
     if (to.empty()) throw SafetyError("no standby to promote", "build one with 'sitekeeper standby init'");
     if (st.paused() && o.automatic) throw SafetyError("a maintenance window is declared: no automatic promotion");
     // A failover is for a failed active: one that answers as a writable primary calls for switchover.
+    // The HA loop decided on probes it just made, so an automatic run does not ask again.
     bool active_healthy = false;
-    try {
+    if (!o.automatic) try {
       auto e = ctx.engines(cfg.server(from));
       e->bound_connect(cfg.failover.probe_timeout);
       auto p = e->probe(cfg.failover.probe_timeout);

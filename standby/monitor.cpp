@@ -167,12 +167,17 @@ void Monitor::observe_standby(const Config& cfg, Snapshot& s, bool witness) {
     }
     const double seconds = s.lag_bytes == 0 ? 0.0 : rs.lag_seconds;
     if (hooks_.lag) hooks_.lag(static_cast<double>(s.lag_bytes), seconds);
+    state_.add_lag_sample({std::chrono::duration_cast<std::chrono::milliseconds>(clock_->now().time_since_epoch()).count(),
+                           static_cast<long long>(s.lag_bytes), seconds, rs.state});
     SiteState(state_).set_standby_sample({{"at", iso_utc(clock_->now())}, {"server", cfg.roles.standby},
                                           {"reachable", true}, {"in_recovery", p.in_recovery}, {"state", rs.state},
                                           {"lag_bytes", s.lag_bytes}, {"lag_seconds", seconds},
                                           {"heard_seconds_ago", rs.seconds_since_message}});
   } catch (const std::exception& e) {
     s.standby_reachable = false;
+    // Unknown lag (-1): a gap in the page's plot, not a zero.
+    state_.add_lag_sample({std::chrono::duration_cast<std::chrono::milliseconds>(clock_->now().time_since_epoch()).count(),
+                           -1, -1, "unreachable"});
     SiteState(state_).set_standby_sample({{"at", iso_utc(clock_->now())}, {"server", cfg.roles.standby},
                                           {"reachable", false}, {"error", e.what()}});
   }
@@ -233,6 +238,7 @@ void Monitor::report(const Config& cfg, const Decision& d, const Snapshot& s) {
 
 void Monitor::loop() {
   for (;;) {
+    const auto tick = std::chrono::steady_clock::now();
     auto cfg = cfg_();
     Config eff = effective_config(*cfg, state_);
     Snapshot s = snapshot(eff);
@@ -245,8 +251,10 @@ void Monitor::loop() {
     }
     report(eff, d, s);
     act(eff, d, s);
+    // One tick per probe_interval, however long this one's probes waited on a dead server: the
+    // failures count at the configured pace.
     std::unique_lock lock(mu_);
-    cv_.wait_for(lock, cfg->failover.probe_interval, [this] { return stop_; });
+    cv_.wait_until(lock, tick + cfg->failover.probe_interval, [this] { return stop_; });
     if (stop_) return;
   }
 }

@@ -49,6 +49,9 @@ struct StepContext {
   std::unique_ptr<sql::Engine> engine(const std::string& server) const;
   std::unique_ptr<sql::Engine> bounded(const std::string& server) const;
   const Config& cfg() const { return ctx.cfg; }
+  // False once the fence step found the old active silent (it was fenced by command or declared down):
+  // later steps then use what the daemon recorded of it instead of waiting on it again.
+  bool old_active_answered() const { return journal.value("old_active_answered", true); }
 };
 
 struct Step {

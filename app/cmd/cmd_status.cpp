@@ -1,4 +1,4 @@
-// status: site, active, standby, replicas and last runs, from the state store.
+// status: each server reachable or not, in its role, the replicas' freshness, the daemon, last runs.
 #include "app/cmd/commands.hpp"
 #include "app/cmd/render.hpp"
 #include "app/daemon/report.hpp"
@@ -10,7 +10,8 @@ int cmd_status(const GlobalOptions& g, const CommandArgs&, Output& out) {
   auto s = daemon::status_report(rt.ctx());
   out.say(render_status(s));
   out.document(s);
-  return kOk;
+  // A down active or replica is a failure to report, not a detail.
+  return s.value("ok", true) ? kOk : kFailed;
 }
 
 }  // namespace sk::cli

@@ -21,33 +21,42 @@ std::string render_status(const nlohmann::json& s) {
                              std::to_string(x["port"].get<int>()) + ")";
   };
   o << "site " << s["site"].get<std::string>() << ", database " << s["database"].get<std::string>() << "\n";
-  o << "active   " << srv(s["active"]) << "\n";
-  o << "standby  " << srv(s["standby"]);
-  if (!s["standby"].is_null() && s["standby"].contains("role")) {
-    const auto& sb = s["standby"];
-    o << ": " << sb["role"].get<std::string>();
-    if (sb.contains("state")) o << ", " << sb["state"].get<std::string>();
-    if (sb.contains("lag_bytes"))
-      o << ", lag " << format_size(sb["lag_bytes"].get<std::uint64_t>()) << " / "
-        << format_duration(std::chrono::milliseconds(static_cast<long long>(sb.value("lag_seconds", 0.0) * 1000)));
-    o << " (seen " << age_text(sb.value("sample_age_seconds", -1LL)) << " ago)";
-  }
-  o << "\n";
-  const auto& a = s["archive"];
-  o << "archive  " << a["path"].get<std::string>() << "\n         newest verified backup: "
-    << (a["newest_verified"].get<std::string>().empty() ? "none" : a["newest_verified"].get<std::string>() + ", age " + age_text(a["age_seconds"].get<long long>()))
-    << " (max_age " << age_text(a["max_age_seconds"].get<long long>()) << ")\n\n";
+  const auto& d = s.value("daemon", nlohmann::json::object());
+  o << "daemon   " << (d.value("running", false) ? "running (pid " + std::to_string(d.value("pid", 0L)) + ")" : std::string("NOT RUNNING"))
+    << (d.contains("last_probe_at") ? ", last probe " + d["last_probe_at"].get<std::string>() : std::string())
+    << (d.value("running", false) ? "" : "; servers probed now") << "\n\n";
   char line[512];
-  std::snprintf(line, sizeof line, "%-10s %-20s %-22s %-22s %-10s %s\n", "replica", "backup", "backup time",
-                "restored", "age", "state");
+  std::snprintf(line, sizeof line, "%-10s %-8s %-22s %-10s %s\n", "server", "role", "address", "reachable", "state");
   o << line;
-  for (const auto& r : s["replicas"]) {
-    std::snprintf(line, sizeof line, "%-10s %-20s %-22s %-22s %-10s %s\n", r["name"].get<std::string>().c_str(),
-                  r["backup_id"].get<std::string>().c_str(), r["backup_time"].get<std::string>().c_str(),
-                  r["restored_at"].get<std::string>().c_str(), age_text(r["age_seconds"].get<long long>()).c_str(),
-                  r["backup_id"].get<std::string>().empty() ? "never refreshed" : r["fresh"].get<bool>() ? "fresh" : "STALE");
+  auto row = [&](const nlohmann::json& x, const std::string& role, const std::string& state) {
+    if (x.is_null()) return;
+    const std::string addr = x["host"].get<std::string>() + ":" + std::to_string(x["port"].get<int>());
+    std::snprintf(line, sizeof line, "%-10s %-8s %-22s %-10s %s\n", x["name"].get<std::string>().c_str(), role.c_str(),
+                  addr.c_str(), x.value("reachable", false) ? "yes" : "NO", state.c_str());
     o << line;
+  };
+  const auto& act = s["active"];
+  row(act, "active", act.value("up", false) ? "up" : "DOWN: " + act.value("reason", std::string("?")).substr(0, 100));
+  if (!s["standby"].is_null()) {
+    const auto& sb = s["standby"];
+    std::string state = sb.value("up", false) ? "streaming" : "NOT HEALTHY: " + sb.value("reason", std::string("?")).substr(0, 80);
+    if (sb.contains("lag_bytes"))
+      state += ", lag " + format_size(sb["lag_bytes"].get<std::uint64_t>()) + " / " +
+               format_duration(std::chrono::milliseconds(static_cast<long long>(sb.value("lag_seconds", 0.0) * 1000))) +
+               " (seen " + age_text(sb.value("sample_age_seconds", -1LL)) + " ago)";
+    row(sb, "standby", state);
   }
+  for (const auto& r : s["replicas"]) {
+    std::string state = r.value("state", std::string("?"));
+    if (state == "DOWN") state += ": " + r.value("reason", std::string("?")).substr(0, 80);
+    else if (!r["backup_id"].get<std::string>().empty())
+      state += ", backup " + r["backup_id"].get<std::string>() + ", age " + age_text(r["age_seconds"].get<long long>());
+    row(r, "replica", state);
+  }
+  const auto& a = s["archive"];
+  o << "\narchive  " << a["path"].get<std::string>() << "\n         newest verified backup: "
+    << (a["newest_verified"].get<std::string>().empty() ? "none" : a["newest_verified"].get<std::string>() + ", age " + age_text(a["age_seconds"].get<long long>()))
+    << " (max_age " << age_text(a["max_age_seconds"].get<long long>()) << ")\n";
   if (!s["last_runs"].empty()) {
     o << "\nlast runs\n";
     for (const auto& r : s["last_runs"]) {

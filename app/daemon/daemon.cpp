@@ -14,6 +14,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "app/daemon/api.hpp"
 #include "app/daemon/config_check.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -50,7 +51,7 @@ class Daemon {
 
   int run() {
     scheduler_ = build_scheduler(cfg_);
-    health_ = std::make_unique<HealthMonitor>([this] { return effective(); }, engines_, metrics_);
+    health_ = std::make_unique<HealthMonitor>([this] { return effective(); }, *state_, engines_, metrics_);
     standby::MonitorHooks hooks;
     hooks.probe_failed = [this](const std::string& s) { metrics_.probe_failed(s); };
     hooks.lag = [this](double b, double sec) { metrics_.standby_lag(b, sec); };
@@ -62,6 +63,7 @@ class Daemon {
     monitor_ = std::make_unique<standby::Monitor>([this] { return current(); }, *state_, recorder_, engines_, runner_,
                                                   clock_, &cancel_, hooks);
     monitor_->start();
+    declare_metrics(*cfg_);
     if (!cfg_->http.listen.empty()) {
       HttpOptions opt;
       opt.max_connections = static_cast<std::size_t>(cfg_->http.max_connections);
@@ -192,6 +194,7 @@ class Daemon {
       }
       scheduler_ = scheduler;
       recorder_.set_alert_command(cfg->alerts.command);
+      declare_metrics(*cfg);
       arm_timer();
       logger()->info("configuration reloaded from {} ({} schedules)", cfg->file.string(), cfg->schedules.size());
     } catch (const Error& e) {
@@ -222,6 +225,14 @@ class Daemon {
     return kOk;
   }
 
+  void declare_metrics(const Config& cfg) {
+    std::vector<std::string> jobs = {"backup", "refresh", "capture", "verify", "check", "failover", "switchover",
+                                     "rejoin", "standby init", "monitor"};
+    std::vector<std::string> servers;
+    for (const auto& [name, s] : cfg.servers) servers.push_back(name);
+    metrics_.declare(jobs, servers, cfg.roles.replicas);
+  }
+
   std::shared_ptr<const Config> current() {
     std::lock_guard lock(cfg_mu_);
     return cfg_;
@@ -231,76 +242,52 @@ class Daemon {
   }
 
   // --- HTTP ---
-  // Load balancers and service managers probe these without a token; they say whether a server
-  // answers, and where it is, but not the site's state or alerts.
-  static bool open_to_all(const std::string& path) {
-    if (path == "/health" || path == "/active" || path == "/replica") return true;
-    for (const char* prefix : {"/replica/", "/active/", "/standby/"})
-      if (path.rfind(prefix, 0) == 0) return true;
-    return false;
+  HttpResponse handle(const HttpRequest& req) {
+    ApiSources src;
+    src.loaded = [this] { return current(); };
+    src.effective = [this] { return effective(); };
+    src.health = [this] { return health_->snapshot(); };
+    src.decision = [this] { return monitor_->last_decision().sentence; };
+    src.status = [this] {
+      auto cfg = effective();
+      replicator::JobContext ctx{*cfg, *state_, engines_, runner_, clock_, nullptr};
+      return status_report(ctx, health_->snapshot());
+    };
+    src.metrics = [this] {
+      auto cfg = effective();
+      replicator::JobContext ctx{*cfg, *state_, engines_, runner_, clock_, nullptr};
+      update_gauges(ctx);
+      return metrics_.render();
+    };
+    src.data = [this](const std::string& what) { return page_data(what); };
+    return daemon::handle(src, req);
   }
 
-  HttpResponse handle(const HttpRequest& req) {
-    const std::string& target = req.target;
-    const std::string path = target.substr(0, target.find('?'));
-    const std::string query = target.find('?') == std::string::npos ? "" : target.substr(target.find('?') + 1);
-    // The loaded config, not the effective one: cheaper under a flood, and a reload's token counts now.
-    auto loaded = current();
-    if (!loaded->http.token.empty() && !open_to_all(path) && !bearer_matches(req, loaded->http.token))
-      return unauthorized();
-    if (req.method != "GET") return {405, "application/json", R"({"error":"only GET"})"};
-    if (path == "/health")
-      return {200, "application/json", nlohmann::json{{"status", "alive"}, {"site", loaded->site.code}}.dump()};
-    auto cfg = effective();
-    auto snap = health_->snapshot();
-    replicator::JobContext ctx{*cfg, *state_, engines_, runner_, clock_, nullptr};
-    if (path == "/active") {
-      auto up = monitor_->active_up();
-      const bool ok = up.value_or(false);
-      nlohmann::json j = {{"server", cfg->roles.active}, {"up", ok}, {"decision", monitor_->last_decision().sentence},
-                          {"host", cfg->server(cfg->roles.active).host}, {"port", cfg->server(cfg->roles.active).port}};
-      if (!ok) j["error"] = up ? monitor_->active_error() : std::string("not probed yet");
-      return {ok ? 200 : 503, "application/json", j.dump()};
+  // The status page's JSON: recent job runs, the standby's lag over the last hours, and what each
+  // replica served over the last two weeks.
+  nlohmann::json page_data(const std::string& what) {
+    const long long now_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(clock_->now().time_since_epoch()).count();
+    nlohmann::json out = nlohmann::json::array();
+    if (what == "history") {
+      for (const auto& r : state_->runs(50))
+        out.push_back({{"id", r.id}, {"job", r.job}, {"target", r.target}, {"started_at", r.started_at},
+                       {"ended_at", r.ended_at}, {"outcome", r.outcome}, {"duration_ms", r.duration_ms},
+                       {"message", r.message}});
+    } else if (what == "lag") {
+      for (const auto& l : state_->lag_samples(now_ms - 6LL * 3600 * 1000))
+        out.push_back({{"at_ms", l.at_ms}, {"lag_bytes", l.lag_bytes}, {"lag_seconds", l.lag_seconds}, {"state", l.state}});
+    } else if (what == "freshness") {
+      for (const auto& h : state_->serving_history(now_ms - 14LL * 24 * 3600 * 1000))
+        out.push_back({{"replica", h.replica}, {"backup_id", h.backup_id}, {"backup_time", h.backup_time},
+                       {"restored_at", h.restored_at}});
     }
-    if (path == "/status") return {200, "application/json", status_report(ctx).dump()};
-    if (path == "/metrics") {
-      update_gauges(ctx);
-      return {200, "text/plain; version=0.0.4", metrics_.render()};
-    }
-    if (path == "/replicas" || path == "/replica") {
-      long long max_age_ms = cfg->archive.max_age.count();
-      if (auto p = query.find("max_age="); p != std::string::npos) {
-        auto d = parse_duration(query.substr(p + 8, query.find('&', p) - p - 8));
-        if (!d) return {400, "application/json", R"({"error":"max_age: expected a duration such as \"2h\""})"};
-        max_age_ms = d->count();
-      }
-      auto status = status_report(ctx);
-      nlohmann::json list = nlohmann::json::array(), best;
-      for (auto r : status["replicas"]) {
-        const auto& h = snap.replicas[r["name"].get<std::string>()];
-        long long age = r["age_seconds"].get<long long>();
-        r["healthy"] = h.up;
-        r["fresh"] = age >= 0 && age * 1000 <= max_age_ms;
-        r["database"] = cfg->site.database;
-        if (!h.error.empty()) r["error"] = h.error;
-        if (h.up && r["fresh"].get<bool>() && (best.is_null() || age < best["age_seconds"].get<long long>())) best = r;
-        list.push_back(r);
-      }
-      if (path == "/replicas") return {200, "application/json", list.dump()};
-      if (best.is_null())
-        return {503, "application/json",
-                nlohmann::json{{"error", "no healthy replica with a copy younger than " +
-                                             format_duration(std::chrono::milliseconds(max_age_ms))}, {"replicas", list}}.dump()};
-      return {200, "application/json", best.dump()};
-    }
-    return {404, "application/json", R"({"error":"not found"})"};
+    return out;
   }
 
   void update_gauges(const replicator::JobContext& ctx) {
-    auto s = status_report(ctx);
-    metrics_.backup_age(static_cast<double>(s["archive"]["age_seconds"].get<long long>()));
-    for (const auto& r : s["replicas"])
-      metrics_.replica_age(r["name"].get<std::string>(), static_cast<double>(r["age_seconds"].get<long long>()));
+    metrics_.backup_age(static_cast<double>(newest_verified_age(ctx)));
+    metrics_.runs_recorded(state_->run_counts());
   }
 
   std::string config_file_;

@@ -6,6 +6,10 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#ifndef SK_VERSION
+#define SK_VERSION "unknown"
+#endif
+
 namespace sk::daemon {
 
 namespace pm = prometheus;
@@ -13,35 +17,77 @@ namespace pm = prometheus;
 namespace {
 const pm::Histogram::BucketBoundaries kDurationBuckets = {1, 5, 15, 60, 300, 900, 1800, 3600, 7200};
 const pm::Histogram::BucketBoundaries kLatenessBuckets = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5};
+const char* const kOutcomes[] = {"ok", "failed", "refused", "cancelled"};
+const char* const kActions[] = {"none", "wait", "ask-witness", "failover", "resume", "refence", "refuse"};
+constexpr const char* kJob = "sitekeeper_job";
+
+template <typename T>
+pm::Family<T>& family(pm::Registry& r, const char* name, const char* help);
+template <>
+pm::Family<pm::Counter>& family(pm::Registry& r, const char* name, const char* help) {
+  return pm::BuildCounter().Name(name).Help(help).Register(r);
+}
+template <>
+pm::Family<pm::Gauge>& family(pm::Registry& r, const char* name, const char* help) {
+  return pm::BuildGauge().Name(name).Help(help).Register(r);
+}
+template <>
+pm::Family<pm::Histogram>& family(pm::Registry& r, const char* name, const char* help) {
+  return pm::BuildHistogram().Name(name).Help(help).Register(r);
+}
 }  // namespace
 
 Metrics::Metrics()
     : registry_(std::make_shared<pm::Registry>()),
-      runs_(pm::BuildCounter().Name("sitekeeper_job_runs_total").Help("Job runs by job and outcome").Register(*registry_)),
-      duration_(pm::BuildHistogram().Name("sitekeeper_job_duration_seconds").Help("Job run durations").Register(*registry_)),
-      lateness_(pm::BuildHistogram().Name("sitekeeper_job_start_lateness_seconds").Help("How late scheduled jobs started").Register(*registry_)),
-      alerts_(pm::BuildCounter().Name("sitekeeper_alerts_total").Help("Alerts raised by failing jobs").Register(*registry_)),
-      backup_age_(pm::BuildGauge().Name("sitekeeper_backup_age_seconds").Help("Age of the newest verified backup (-1: none)").Register(*registry_)),
-      replica_age_(pm::BuildGauge().Name("sitekeeper_replica_age_seconds").Help("Age of the backup each replica serves (-1: none)").Register(*registry_)),
-      replica_healthy_(pm::BuildGauge().Name("sitekeeper_replica_healthy").Help("1 when the replica answered its last probe").Register(*registry_)),
-      active_up_(pm::BuildGauge().Name("sitekeeper_active_up").Help("1 when the active server answered its last probe").Register(*registry_)),
-      probe_failures_(pm::BuildCounter().Name("sitekeeper_probe_failures_total").Help("Failed probes by server").Register(*registry_)),
-      lag_bytes_(pm::BuildGauge().Name("sitekeeper_standby_lag_bytes").Help("Standby replay lag in bytes").Register(*registry_)),
-      lag_seconds_(pm::BuildGauge().Name("sitekeeper_standby_lag_seconds").Help("Standby replay lag in seconds").Register(*registry_)),
-      decision_(pm::BuildGauge().Name("sitekeeper_ha_decision").Help("1 for the HA loop's decision of the last tick").Register(*registry_)) {
-  for (const char* a : {"none", "wait", "ask-witness", "failover", "resume", "refence", "refuse"}) decision_.Add({{"action", a}}).Set(0);
+      runs_(family<pm::Counter>(*registry_, "sitekeeper_job_runs_total", "Job runs the daemon made, by job and outcome")),
+      duration_(family<pm::Histogram>(*registry_, "sitekeeper_job_duration_seconds", "Job run durations")),
+      lateness_(family<pm::Histogram>(*registry_, "sitekeeper_job_start_lateness_seconds", "How late scheduled jobs started")),
+      alerts_(family<pm::Counter>(*registry_, "sitekeeper_alerts_total", "Alerts raised, by job")),
+      backup_age_(family<pm::Gauge>(*registry_, "sitekeeper_backup_age_seconds", "Age of the newest verified backup (-1: none)")),
+      replica_age_(family<pm::Gauge>(*registry_, "sitekeeper_replica_age_seconds", "Age of the backup each replica serves (-1: none)")),
+      replica_healthy_(family<pm::Gauge>(*registry_, "sitekeeper_replica_healthy", "1 when the replica's health check passes")),
+      active_up_(family<pm::Gauge>(*registry_, "sitekeeper_active_up", "1 when the active server answered the HA loop's last probe")),
+      probe_failures_(family<pm::Counter>(*registry_, "sitekeeper_probe_failures_total", "Failed probes by server")),
+      lag_bytes_(family<pm::Gauge>(*registry_, "sitekeeper_standby_lag_bytes", "Standby replay lag in bytes")),
+      lag_seconds_(family<pm::Gauge>(*registry_, "sitekeeper_standby_lag_seconds", "Standby replay lag in seconds (0 when caught up)")),
+      decision_(family<pm::Gauge>(*registry_, "sitekeeper_ha_decision", "1 for the HA loop's decision of the last tick")),
+      recorded_(family<pm::Gauge>(*registry_, "sitekeeper_job_runs_recorded",
+                                  "Job runs in the state store, by job and outcome (command line runs included)")),
+      build_(family<pm::Gauge>(*registry_, "sitekeeper_build_info", "Always 1; the version in a label")) {
+  build_.Add({{"version", SK_VERSION}}).Set(1);
+  for (const char* a : kActions) decision_.Add({{"action", a}}).Set(0);
+  active_up_.Add({}).Set(0);
+  backup_age_.Add({}).Set(-1);
+  lag_bytes_.Add({}).Set(0);
+  lag_seconds_.Add({}).Set(0);
 }
 
 Metrics::~Metrics() = default;
 
+void Metrics::declare(const std::vector<std::string>& jobs, const std::vector<std::string>& servers,
+                      const std::vector<std::string>& replicas) {
+  for (const auto& job : jobs) {
+    for (const char* o : kOutcomes) {
+      runs_.Add({{kJob, job}, {"outcome", o}});
+      recorded_.Add({{kJob, job}, {"outcome", o}});
+    }
+    alerts_.Add({{kJob, job}});
+  }
+  for (const auto& s : servers) probe_failures_.Add({{"server", s}});
+  for (const auto& r : replicas) {
+    replica_healthy_.Add({{"replica", r}});
+    replica_age_.Add({{"replica", r}});
+  }
+}
+
 void Metrics::job_finished(const std::string& job, const std::string& outcome, double seconds) {
-  runs_.Add({{"job", job}, {"outcome", outcome}}).Increment();
-  duration_.Add({{"job", job}, {"outcome", outcome}}, kDurationBuckets).Observe(seconds);
+  runs_.Add({{kJob, job}, {"outcome", outcome}}).Increment();
+  duration_.Add({{kJob, job}, {"outcome", outcome}}, kDurationBuckets).Observe(seconds);
 }
 void Metrics::job_started(const std::string& job, double lateness) {
-  lateness_.Add({{"job", job}}, kLatenessBuckets).Observe(lateness);
+  lateness_.Add({{kJob, job}}, kLatenessBuckets).Observe(lateness);
 }
-void Metrics::alert_raised(const std::string& job) { alerts_.Add({{"job", job}}).Increment(); }
+void Metrics::alert_raised(const std::string& job) { alerts_.Add({{kJob, job}}).Increment(); }
 void Metrics::backup_age(double s) { backup_age_.Add({}).Set(s); }
 void Metrics::replica_age(const std::string& r, double s) { replica_age_.Add({{"replica", r}}).Set(s); }
 void Metrics::replica_healthy(const std::string& r, bool h) { replica_healthy_.Add({{"replica", r}}).Set(h ? 1 : 0); }
@@ -53,8 +99,11 @@ void Metrics::standby_lag(double bytes, double seconds) {
 }
 
 void Metrics::decision(const std::string& action) {
-  for (const char* a : {"none", "wait", "ask-witness", "failover", "resume", "refence", "refuse"})
-    decision_.Add({{"action", a}}).Set(action == a ? 1 : 0);
+  for (const char* a : kActions) decision_.Add({{"action", a}}).Set(action == a ? 1 : 0);
+}
+
+void Metrics::runs_recorded(const std::map<std::pair<std::string, std::string>, long long>& counts) {
+  for (const auto& [key, n] : counts) recorded_.Add({{kJob, key.first}, {"outcome", key.second}}).Set(static_cast<double>(n));
 }
 
 std::string Metrics::render() const { return pm::TextSerializer().Serialize(registry_->Collect()); }

@@ -1,9 +1,14 @@
 #pragma once
 // The daemon's Prometheus metrics (all named sitekeeper_*), kept in a prometheus-cpp registry and
-// rendered in the text exposition format for GET /metrics.
+// rendered in the text exposition format for GET /metrics. The job label is `sitekeeper_job`:
+// Prometheus's own `job` target label would rename ours to `exported_job`. Every series the daemon
+// knows of exists from the start, at zero, so a dashboard never waits for a first event.
 // Thread-safety: every method may be called from any thread.
+#include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/state/jobs.hpp"
 
@@ -22,6 +27,9 @@ class Metrics : public JobListener {
  public:
   Metrics();
   ~Metrics() override;
+  // The series of these jobs and servers, at zero (called at start and on reload).
+  void declare(const std::vector<std::string>& jobs, const std::vector<std::string>& servers,
+               const std::vector<std::string>& replicas);
   void job_finished(const std::string& job, const std::string& outcome, double seconds) override;
   void alert_raised(const std::string& job) override;
   void job_started(const std::string& job, double lateness_seconds);
@@ -33,6 +41,8 @@ class Metrics : public JobListener {
   void standby_lag(double bytes, double seconds);
   // The HA loop's decision of the last tick: sitekeeper_ha_decision{action} is 1 for it, 0 for the others.
   void decision(const std::string& action);
+  // Runs recorded in the state store, by job and outcome: runs started from the command line too.
+  void runs_recorded(const std::map<std::pair<std::string, std::string>, long long>& counts);
   std::string render() const;
 
  private:
@@ -49,6 +59,8 @@ class Metrics : public JobListener {
   prometheus::Family<prometheus::Gauge>& lag_bytes_;
   prometheus::Family<prometheus::Gauge>& lag_seconds_;
   prometheus::Family<prometheus::Gauge>& decision_;
+  prometheus::Family<prometheus::Gauge>& recorded_;
+  prometheus::Family<prometheus::Gauge>& build_;
 };
 
 }  // namespace sk::daemon

@@ -31,27 +31,111 @@ nlohmann::json server_json(const ServerConfig& s) {
 }
 }  // namespace
 
-nlohmann::json status_report(const replicator::JobContext& ctx) {
+namespace {
+// The daemon's heartbeat: {"running", "pid", "last_probe_at"}; running when its pid lives and it
+// probed within three intervals.
+nlohmann::json daemon_state(StateStore& state, Clock::time_point now) {
+  nlohmann::json d = {{"running", false}};
+  auto v = state.get("daemon.heartbeat");
+  if (!v) return d;
+  try {
+    auto h = nlohmann::json::parse(*v);
+    const long pid = h.value("pid", 0L);
+    const long long age = age_seconds(h.value("at", ""), now);
+    const long long interval_s = std::max<long long>(1, h.value("interval_ms", 2000LL) / 1000);
+    d["pid"] = pid;
+    d["last_probe_at"] = h.value("at", "");
+    d["running"] = standby::pid_alive(pid) && age >= 0 && age <= 3 * interval_s + 2;
+  } catch (const std::exception&) {
+  }
+  return d;
+}
+
+// The health of every server: the daemon's snapshot, the verdicts it keeps, or probes made now.
+HealthSnapshot health_view(const replicator::JobContext& ctx, std::optional<HealthSnapshot> given, bool daemon_runs) {
+  if (given) return *given;
+  const auto& cfg = ctx.cfg;
+  HealthSnapshot snap;
+  snap.active = cfg.roles.active;
+  snap.standby = cfg.roles.standby;
+  snap.replicas = cfg.roles.replicas;
+  snap.max_age = cfg.archive.max_age;
+  const long epoch = standby::SiteState(ctx.state).epoch();
+  std::string position;
+  for (const auto& [name, role] : servers_in_roles(cfg)) {
+    ServerHealth h;
+    auto kept = ctx.state.get("health." + role + ":" + name);
+    if (daemon_runs && kept) {
+      auto j = nlohmann::json::parse(*kept, nullptr, false);
+      h.name = name;
+      h.role = role;
+      h.up = h.reachable = j.is_object() && j.value("up", false);
+      h.known = true;
+      h.reason = j.is_object() ? j.value("reason", "") : "";
+      h.checked_at = j.is_object() ? j.value("at", "") : "";
+      if (!h.up && h.reason.find("cannot connect") == std::string::npos && h.reason.find("no answer") == std::string::npos)
+        h.reachable = true;  // it answered; it was judged not fit for its role
+    } else {
+      h = probe_server(cfg, ctx.engines, name, role, position, epoch, role == "active" ? &position : nullptr);
+      h.known = true;
+    }
+    snap.servers[name] = h;
+  }
+  return snap;
+}
+
+void add_health(nlohmann::json& j, const ServerHealth* h) {
+  if (!h) {
+    j["reachable"] = false;
+    j["up"] = false;
+    j["reason"] = "not probed";
+    return;
+  }
+  j["reachable"] = h->reachable;
+  j["up"] = h->up;
+  if (!h->reason.empty()) j["reason"] = h->reason;
+  j["checked_at"] = h->checked_at;
+}
+}  // namespace
+
+long long newest_verified_age(const replicator::JobContext& ctx) {
+  auto nv = newest_verified(ctx);
+  return nv ? age_seconds(nv->created_at, system_clock()->now()) : -1;
+}
+
+nlohmann::json status_report(const replicator::JobContext& ctx, std::optional<HealthSnapshot> health) {
   const auto& cfg = ctx.cfg;
   const auto now = system_clock()->now();
   const long long max_age = std::chrono::duration_cast<std::chrono::seconds>(cfg.archive.max_age).count();
   nlohmann::json j;
   j["site"] = cfg.site.code;
   j["database"] = cfg.site.database;
+  j["daemon"] = daemon_state(ctx.state, now);
+  if (health) j["daemon"]["running"] = true;  // asked of the daemon itself
+  const auto snap = health_view(ctx, health, j["daemon"]["running"].get<bool>());
+  auto health_of = [&](const std::string& name) -> const ServerHealth* {
+    auto it = snap.servers.find(name);
+    return it == snap.servers.end() ? nullptr : &it->second;
+  };
+  bool ok = true;
   j["active"] = server_json(cfg.server(cfg.roles.active));
+  j["active"]["role"] = "active";
+  add_health(j["active"], health_of(cfg.roles.active));
+  if (!j["active"]["up"].get<bool>()) ok = false;
   j["standby"] = cfg.roles.standby.empty() ? nlohmann::json() : server_json(cfg.server(cfg.roles.standby));
   if (!cfg.roles.standby.empty()) {
-    // What the daemon's HA loop saw last (status contacts no server itself).
+    add_health(j["standby"], health_of(cfg.roles.standby));
+    // The HA loop's last look at its lag.
     auto sample = standby::SiteState(ctx.state).standby_sample();
     if (sample.is_object() && sample.value("server", "") == cfg.roles.standby) {
-      for (const char* k : {"reachable", "in_recovery", "state", "lag_bytes", "lag_seconds", "heard_seconds_ago", "error"})
+      for (const char* k : {"in_recovery", "state", "lag_bytes", "lag_seconds", "heard_seconds_ago"})
         if (sample.contains(k)) j["standby"][k] = sample[k];
-      j["standby"]["role"] = !sample.value("reachable", false) ? "unreachable"
-                             : sample.value("in_recovery", false) ? "standby"
-                                                                  : "primary";
       j["standby"]["sampled_at"] = sample.value("at", "");
       j["standby"]["sample_age_seconds"] = age_seconds(sample.value("at", ""), now);
     }
+    j["standby"]["role"] = !j["standby"]["reachable"].get<bool>() ? "unreachable"
+                           : j["standby"].value("in_recovery", true) ? "standby"
+                                                                     : "primary";
   }
   auto nv = newest_verified(ctx);
   j["archive"] = {{"path", cfg.archive.path.string()},
@@ -68,7 +152,14 @@ nlohmann::json status_report(const replicator::JobContext& ctx) {
     r["restored_at"] = s ? s->restored_at : "";
     long long age = s ? age_seconds(s->backup_time, now) : -1;
     r["age_seconds"] = age;
-    r["fresh"] = age >= 0 && age <= max_age;
+    r["role"] = "replica";
+    add_health(r, health_of(name));
+    // A replica that does not answer is not fresh, however young its copy.
+    r["fresh"] = r["up"].get<bool>() && age >= 0 && age <= max_age;
+    r["state"] = !r["up"].get<bool>() ? "DOWN" : r["backup_id"].get<std::string>().empty() ? "never refreshed"
+                 : r["fresh"].get<bool>()                                            ? "fresh"
+                                                                                     : "STALE";
+    if (!r["up"].get<bool>()) ok = false;
     j["replicas"].push_back(r);
   }
   j["last_runs"] = nlohmann::json::array();
@@ -79,6 +170,10 @@ nlohmann::json status_report(const replicator::JobContext& ctx) {
   j["alerts"] = nlohmann::json::array();
   for (const auto& a : ctx.state.alerts(5))
     j["alerts"].push_back({{"at", a.at}, {"job", a.job}, {"message", a.message}});
+  // An unfinished failover or switchover, step by step, while one is open.
+  auto journal = standby::SiteState(ctx.state).open_journal();
+  j["journal"] = journal ? *journal : nlohmann::json();
+  j["ok"] = ok;
   return j;
 }
 

@@ -51,6 +51,24 @@ const std::vector<std::vector<const char*>> kMigrations = {
         " message TEXT NOT NULL)",
         "CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     },
+    {
+        // What each replica served when: the status page's freshness timeline.
+        "CREATE TABLE serving_history ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " replica TEXT NOT NULL,"
+        " backup_id TEXT NOT NULL,"
+        " backup_time TEXT NOT NULL,"
+        " restored_at TEXT NOT NULL,"
+        " restored_ms INTEGER NOT NULL)",
+        "CREATE INDEX serving_history_by_time ON serving_history (restored_ms)",
+        // The standby's lag as the HA loop saw it: the status page's lag plot.
+        "CREATE TABLE lag_samples ("
+        " at_ms INTEGER NOT NULL,"
+        " lag_bytes INTEGER NOT NULL,"
+        " lag_seconds REAL NOT NULL,"
+        " state TEXT NOT NULL)",
+        "CREATE INDEX lag_samples_by_time ON lag_samples (at_ms)",
+    },
 };
 
 std::string now_iso() { return iso_utc(std::chrono::system_clock::now()); }
@@ -239,6 +257,25 @@ std::optional<JobRun> StateStore::last_run(const std::string& job, const std::st
   return rows.front();
 }
 
+std::map<std::pair<std::string, std::string>, long long> StateStore::run_counts() {
+  std::lock_guard lock(mu_);
+  std::map<std::pair<std::string, std::string>, long long> out;
+  soci::rowset<soci::row> rows =
+      (db_->prepare << "SELECT job, outcome, count(*) FROM job_runs WHERE outcome <> 'running' GROUP BY job, outcome");
+  for (const auto& r : rows) {
+    // An aggregate has no declared type: SOCI's sqlite3 backend may hand it over as any of these.
+    long long n = 0;
+    switch (r.get_properties(2).get_data_type()) {
+      case soci::dt_integer: n = r.get<int>(2); break;
+      case soci::dt_long_long: n = r.get<long long>(2); break;
+      case soci::dt_double: n = static_cast<long long>(r.get<double>(2)); break;
+      default: n = std::stoll(r.get<std::string>(2)); break;
+    }
+    out[{r.get<std::string>(0), r.get<std::string>(1)}] = n;
+  }
+  return out;
+}
+
 void StateStore::put_generation(const GenerationRecord& g) {
   std::lock_guard lock(mu_);
   long long size = g.size_bytes;
@@ -302,6 +339,45 @@ void StateStore::set_serving(const ReplicaServing& s) {
           " restored_at = excluded.restored_at",
       soci::use(s.replica), soci::use(s.backup_id), soci::use(s.backup_time),
       soci::use(s.restored_at);
+  const long long at = now_ms();
+  *db_ << "INSERT INTO serving_history (replica, backup_id, backup_time, restored_at, restored_ms)"
+          " VALUES (:replica, :id, :time, :restored, :ms)",
+      soci::use(s.replica), soci::use(s.backup_id), soci::use(s.backup_time), soci::use(s.restored_at), soci::use(at);
+}
+
+std::vector<ReplicaServing> StateStore::serving_history(long long since_ms) {
+  std::lock_guard lock(mu_);
+  std::vector<ReplicaServing> out;
+  ReplicaServing r;
+  soci::statement st = (db_->prepare << "SELECT replica, backup_id, backup_time, restored_at FROM serving_history"
+                                        " WHERE restored_ms >= :since ORDER BY id",
+                        soci::into(r.replica), soci::into(r.backup_id), soci::into(r.backup_time),
+                        soci::into(r.restored_at), soci::use(since_ms));
+  st.execute();
+  while (st.fetch()) out.push_back(r);
+  return out;
+}
+
+void StateStore::add_lag_sample(const LagSample& l) {
+  std::lock_guard lock(mu_);
+  *db_ << "INSERT INTO lag_samples (at_ms, lag_bytes, lag_seconds, state) VALUES (:at, :b, :s, :st)",
+      soci::use(l.at_ms), soci::use(l.lag_bytes), soci::use(l.lag_seconds), soci::use(l.state);
+  // Two days are kept: the page plots hours, and the table stays small.
+  const long long horizon = l.at_ms - 48LL * 3600 * 1000;
+  *db_ << "DELETE FROM lag_samples WHERE at_ms < :h", soci::use(horizon);
+}
+
+std::vector<LagSample> StateStore::lag_samples(long long since_ms) {
+  std::lock_guard lock(mu_);
+  std::vector<LagSample> out;
+  LagSample l;
+  soci::statement st = (db_->prepare << "SELECT at_ms, lag_bytes, lag_seconds, state FROM lag_samples"
+                                        " WHERE at_ms >= :since ORDER BY at_ms",
+                        soci::into(l.at_ms), soci::into(l.lag_bytes), soci::into(l.lag_seconds), soci::into(l.state),
+                        soci::use(since_ms));
+  st.execute();
+  while (st.fetch()) out.push_back(l);
+  return out;
 }
 
 std::optional<ReplicaServing> StateStore::serving(const std::string& replica) {

@@ -7,7 +7,9 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <map>
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -45,6 +47,13 @@ struct ReplicaServing {
   std::string restored_at;
 };
 
+struct LagSample {
+  long long at_ms = 0;  // epoch milliseconds
+  long long lag_bytes = 0;
+  double lag_seconds = 0;
+  std::string state;
+};
+
 struct Alert {
   std::int64_t id = 0;
   std::string at;
@@ -54,7 +63,7 @@ struct Alert {
 
 class StateStore {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Opens (creating the file and its folder) and migrates. Throws sk::Error when the file is not a
   // state store or comes from a newer sitekeeper.
@@ -69,6 +78,8 @@ class StateStore {
   void end_run(std::int64_t id, const std::string& outcome, const std::string& message);
   std::vector<JobRun> runs(int limit, const std::string& job = {});
   std::optional<JobRun> last_run(const std::string& job, const std::string& outcome = {});
+  // How many finished runs of each (job, outcome) the store holds.
+  std::map<std::pair<std::string, std::string>, long long> run_counts();
 
   void put_generation(const GenerationRecord& g);  // insert or replace
   std::optional<GenerationRecord> generation(const std::string& id);
@@ -76,6 +87,12 @@ class StateStore {
 
   void set_serving(const ReplicaServing& s);
   std::optional<ReplicaServing> serving(const std::string& replica);
+  // Every set_serving since `since_ms` (epoch milliseconds), oldest first.
+  std::vector<ReplicaServing> serving_history(long long since_ms);
+
+  // The standby's lag over time; samples older than two days are dropped as new ones come.
+  void add_lag_sample(const LagSample& sample);
+  std::vector<LagSample> lag_samples(long long since_ms);
 
   void add_alert(const std::string& job, const std::string& message);
   std::vector<Alert> alerts(int limit);

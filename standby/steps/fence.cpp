@@ -57,6 +57,8 @@ Step fence(const StepContext& sc) {
                                         " off and run 'sitekeeper failover --yes --old-active-is-down'");
           }
         }
+        // Powered off, cut off, or declared down: the steps after this one do not wait on it.
+        sc.journal["old_active_answered"] = answered;
         st.set_fenced(sc.from, sc.epoch - 1);
         return how;
       }};

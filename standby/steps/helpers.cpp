@@ -98,6 +98,7 @@ std::optional<std::uint64_t> standby_lag(const StepContext& sc) {
   auto standby = sc.engine(sc.to);
   std::string active_pos;
   try {
+    if (!sc.old_active_answered()) throw Error("the old active did not answer the fence");
     active_pos = sc.bounded(sc.from)->wal_position();
   } catch (const std::exception&) {
     active_pos = st.last_active_lsn();

@@ -20,6 +20,7 @@ Step serials(const StepContext& sc) {
                 auto marks = st.serial_marks();
                 bool asked_old = false;
                 try {  // the old active itself, when it still answers, knows best
+                  if (!sc.old_active_answered()) throw Error("the old active did not answer the fence");
                   for (const auto& v : sc.bounded(sc.from)->read_serials(sc.db)) {
                     auto& m = marks[v.schema + "." + v.name];
                     m = std::max(m, v.value);

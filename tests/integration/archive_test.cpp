@@ -25,10 +25,6 @@ std::string newest_generation(const fs::path& archive) {
   return ids.empty() ? "" : ids.back();
 }
 
-void expect_ok(const CommandResult& r, const std::string& what) {
-  ASSERT_EQ(r.code, 0) << what << "\nstdout:\n" << r.out << "\nstderr:\n" << r.err;
-}
-
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});

@@ -3,11 +3,7 @@
 // daemon is the real binary, started as a service manager would start it; the tests watch it from the
 // side (`sitekeeper --json history`, psql, HTTP) and never sleep-then-assert.
 #include <gtest/gtest.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -32,68 +28,6 @@ using Steady = std::chrono::steady_clock;
 namespace {
 
 constexpr auto kLong = std::chrono::seconds(120);
-
-void expect_ok(const CommandResult& r, const std::string& what) {
-  ASSERT_EQ(r.code, 0) << what << "\nstdout:\n" << r.out << "\nstderr:\n" << r.err;
-}
-
-std::string tail(const std::string& s, size_t n = 6000) { return s.size() <= n ? s : "..." + s.substr(s.size() - n); }
-
-// ----- a tiny blocking HTTP/1.0-style client on a raw POSIX socket -----------------------------------
-
-struct HttpReply {
-  int status = 0;
-  std::string body;
-  nlohmann::json json() const { return nlohmann::json::parse(body); }
-};
-
-// GET http://127.0.0.1:port<target>; throws std::runtime_error when the daemon does not answer, so
-// that wait_until counts "not listening yet" as "not yet".
-HttpReply http_get(int port, const std::string& target) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error("socket() failed");
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  timeval tv{10, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-    throw std::runtime_error("cannot connect to 127.0.0.1:" + std::to_string(port));
-  const std::string req = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
-                          "\r\nConnection: close\r\n\r\n";
-  for (size_t sent = 0; sent < req.size();) {
-    ssize_t n = ::send(fd, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) throw std::runtime_error("send failed");
-    sent += static_cast<size_t>(n);
-  }
-  std::string raw;
-  char buf[8192];
-  for (;;) {
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n < 0) throw std::runtime_error("recv failed or timed out on " + target);
-    if (n == 0) break;
-    raw.append(buf, static_cast<size_t>(n));
-  }
-  // "HTTP/1.1 200 OK\r\n...headers...\r\n\r\nbody"; the server closes after each reply, so the body is
-  // everything after the blank line (Content-Length is set, but reading to EOF is simpler and safe).
-  if (raw.rfind("HTTP/1.", 0) != 0 || raw.size() < 12) throw std::runtime_error("not an HTTP reply: " + raw);
-  HttpReply r;
-  r.status = std::stoi(raw.substr(9, 3));
-  auto sep = raw.find("\r\n\r\n");
-  if (sep == std::string::npos) throw std::runtime_error("HTTP reply without a header end: " + raw);
-  r.body = raw.substr(sep + 4);
-  return r;
-}
-
-std::string http_section(int port) {
-  return "[http]\nlisten = \"127.0.0.1:" + std::to_string(port) + "\"\n\n";
-}
 
 // `sitekeeper --json history`: the state store, read on the side. `config` defaults to the site's; a
 // test that breaks the site's config on purpose reads through a copy of the valid one (same folder, so
@@ -131,15 +65,6 @@ std::set<std::string> keys(const nlohmann::json& j) {
   for (auto it = j.begin(); it != j.end(); ++it) k.insert(it.key());
   return k;
 }
-
-// Prints the daemon's log when the test fails (an assertion or an escaping wait_until).
-struct LogOnFailure {
-  BackgroundProcess& p;
-  ~LogOnFailure() {
-    if (::testing::Test::HasFailure() || std::uncaught_exceptions() > 0)
-      std::cerr << "---- daemon log ----\n" << tail(p.log()) << "\n--------------------\n";
-  }
-};
 
 }  // namespace
 
@@ -219,11 +144,16 @@ TEST(Daemon, ScheduledBackupsAndRefreshes) {
   // GET /metrics
   auto m = http_get(port, "/metrics");
   EXPECT_EQ(m.status, 200);
-  for (const char* needle : {"sitekeeper_job_runs_total{job=\"backup\",outcome=\"ok\"}",
-                             "sitekeeper_job_runs_total{job=\"refresh\",outcome=\"ok\"}",
+  // The job label is not Prometheus's own `job`, which would rename it to exported_job.
+  for (const char* needle : {"sitekeeper_job_runs_total{outcome=\"ok\",sitekeeper_job=\"backup\"}",
+                             "sitekeeper_job_runs_total{outcome=\"ok\",sitekeeper_job=\"refresh\"}",
+                             "sitekeeper_job_runs_recorded{outcome=\"ok\",sitekeeper_job=\"backup\"}",
+                             "sitekeeper_build_info{version=\"", "sitekeeper_active_up 1",
                              "sitekeeper_backup_age_seconds", "sitekeeper_replica_age_seconds{replica=\"hd1\"}",
-                             "sitekeeper_job_start_lateness_seconds"})
+                             "sitekeeper_replica_healthy{replica=\"hd1\"} 1", "sitekeeper_job_start_lateness_seconds",
+                             "sitekeeper_ha_decision{action=\"none\"}"})
     EXPECT_NE(m.body.find(needle), std::string::npos) << needle << "\n" << m.body;
+  EXPECT_EQ(m.body.find("{job="), std::string::npos) << m.body;
 
   // Unknown path, and a method other than GET.
   auto nf = http_get(port, "/no/such/thing");

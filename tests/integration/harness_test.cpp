@@ -9,6 +9,7 @@
 #include <fstream>
 #include <string>
 
+#include "integration_support.hpp"
 #include "pg_cluster.hpp"
 
 namespace fs = std::filesystem;
@@ -27,8 +28,6 @@ bool process_alive(pid_t pid) {
   auto rp = line.rfind(')');
   return rp != std::string::npos && line[rp + 2] != 'Z';
 }
-
-std::string self_exe() { return fs::read_symlink("/proc/self/exe").string(); }
 
 }  // namespace
 
@@ -341,15 +340,11 @@ TEST(HarnessCrashChild, StartsAClusterThenDies) {
 
 TEST(Harness, CrashedTestLeavesNoServerBehind) {
   auto scratch = PgCluster::start({.name = "scratch", .initdb = false});  // a folder for the report
-  const fs::path report = scratch->temp_dir() / "crash report.txt";
-  std::string out, err;
-  const int rc = run_command({self_exe(), "--gtest_filter=HarnessCrashChild.StartsAClusterThenDies"},
-                             {{"SK_HARNESS_CRASH_REPORT", report.string()}}, &out, &err);
-  ASSERT_EQ(rc, 128 + SIGKILL) << out << err;
-  std::ifstream in(report);
-  std::string root, pid_text;
-  ASSERT_TRUE(std::getline(in, root) && std::getline(in, pid_text)) << out << err;
-  const pid_t pid = std::stoi(pid_text);
+  const auto report = run_crash_child("HarnessCrashChild.StartsAClusterThenDies", "SK_HARNESS_CRASH_REPORT",
+                                      scratch->temp_dir() / "crash report.txt");
+  ASSERT_EQ(report.size(), 2u);
+  const std::string root = report[0];
+  const pid_t pid = std::stoi(report[1]);
   wait_until([&] { return !process_alive(pid); }, "the orphaned postmaster to be shut down");
   wait_until([&] { return !fs::exists(root); }, "the orphaned cluster folder to be removed: " + root);
 }

@@ -334,16 +334,26 @@ void remove_tree(const fs::path& root) {
   fs::remove_all(root, ec);
 }
 
-// ----- registry for the atexit sweep -------------------------------------------------------------------
+// ----- the atexit sweep ---------------------------------------------------------------------------------
 
-struct Registry {
+struct ExitSweep {
   std::mutex mu;
-  std::set<PgCluster*> clusters;
+  int next_id = 0;
+  std::map<int, std::function<void()>> pending;  // by id: the order of registration
 };
 
-Registry& registry() {
-  static auto* r = new Registry;  // never destroyed: the atexit sweep may run after static destructors
-  return *r;
+ExitSweep& exit_sweep() {
+  static auto* s = new ExitSweep;  // never destroyed: the sweep may run after static destructors
+  return *s;
+}
+
+void run_exit_sweep() {
+  std::map<int, std::function<void()>> pending;
+  {
+    std::lock_guard lock(exit_sweep().mu);
+    pending.swap(exit_sweep().pending);
+  }
+  for (auto it = pending.rbegin(); it != pending.rend(); ++it) it->second();
 }
 
 // Runs in a process of its own (setsid, so terminal signals do not reach it). It blocks on the pipe;
@@ -381,6 +391,60 @@ std::vector<std::string> as_server_user(std::vector<std::string> argv) {
   std::vector<std::string> wrapped{runuser_path(), "-u", "postgres", "--"};
   wrapped.insert(wrapped.end(), argv.begin(), argv.end());
   return wrapped;
+}
+
+std::string ip_path() {
+  for (const char* p : {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"})
+    if (::access(p, X_OK) == 0) return p;
+  return "";
+}
+
+std::vector<std::string> in_netns(const std::string& netns, std::vector<std::string> argv) {
+  if (netns.empty()) return argv;
+  const std::string ip = ip_path();
+  std::vector<std::string> wrapped{ip.empty() ? "ip" : ip, "netns", "exec", netns};
+  wrapped.insert(wrapped.end(), argv.begin(), argv.end());
+  return wrapped;
+}
+
+Guardian start_guardian(const char* script, const char* label, const std::vector<std::string>& args) {
+  // Built before fork: between fork and exec only async-signal-safe calls are allowed.
+  std::vector<std::string> strings{"sh", "-c", script, label};
+  strings.insert(strings.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : strings) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int fds[2];
+  make_pipe(fds);
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+  }
+  if (pid == 0) {
+    ::setsid();  // Ctrl-C on the test run must kill the test, not the one who cleans up after it
+    ::dup2(fds[0], 0);
+    int null_fd = ::open("/dev/null", O_WRONLY);
+    ::dup2(null_fd, 1);  // never hold ctest's output pipes open
+    ::dup2(null_fd, 2);
+    ::close_range(3, ~0U, 0);  // above all: no write end of another guardian's pipe
+    ::execve("/bin/sh", argv.data(), environ);
+    ::_exit(127);
+  }
+  ::close(fds[0]);
+  return {pid, fds[1]};
+}
+
+void dismiss_guardian(Guardian& g) {
+  if (g.pid > 0) {
+    ::kill(-g.pid, SIGKILL);  // its group: the shell and what it runs (`cat`, `sleep`)
+    ::kill(g.pid, SIGKILL);
+    ::waitpid(g.pid, nullptr, 0);
+    g.pid = -1;
+  }
+  if (g.fd >= 0) ::close(g.fd);
+  g.fd = -1;
 }
 
 int run_command(const std::vector<std::string>& argv, const Environment& env, std::string* out,
@@ -527,15 +591,45 @@ std::optional<int> BackgroundProcess::wait(std::chrono::milliseconds timeout) {
 
 std::string BackgroundProcess::log() const { return read_file(log_file_); }
 
+// ===== TempDir ==============================================================================================
+
+namespace {
+// $1 = the folder. Runs once the test process is gone without removing it.
+constexpr const char* kTempDirGuardianScript = "cat >/dev/null 2>&1\nrm -rf -- \"$1\"\n";
+}  // namespace
+
+TempDir::TempDir(const std::string& prefix) {
+  std::string tmpl = prefix + "XXXXXX";
+  if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp " + tmpl + ": " + std::strerror(errno));
+  path_ = tmpl;
+  exit_id_ = clean_up_at_exit([this] { remove(); });
+  guardian_ = start_guardian(kTempDirGuardianScript, "sk-dir-guardian", {path_.string()});
+}
+
+TempDir::~TempDir() { remove(); }
+
+void TempDir::remove() noexcept {
+  if (path_.empty()) return;
+  forget_at_exit(exit_id_);
+  remove_tree(path_);
+  path_.clear();
+  dismiss_guardian(guardian_);
+}
+
 // ===== PgCluster ============================================================================================
 
-void cleanup_all_clusters() {
-  std::set<PgCluster*> leaked;
-  {
-    std::lock_guard lock(registry().mu);
-    leaked.swap(registry().clusters);
-  }
-  for (PgCluster* c : leaked) c->cleanup();
+int clean_up_at_exit(std::function<void()> cleanup) {
+  static std::once_flag once;
+  std::call_once(once, [] { std::atexit(run_exit_sweep); });
+  std::lock_guard lock(exit_sweep().mu);
+  const int id = exit_sweep().next_id++;
+  exit_sweep().pending.emplace(id, std::move(cleanup));
+  return id;
+}
+
+void forget_at_exit(int id) {
+  std::lock_guard lock(exit_sweep().mu);
+  exit_sweep().pending.erase(id);
 }
 
 PgCluster::PgCluster(PgClusterOptions options) : options_(std::move(options)) {
@@ -544,10 +638,8 @@ PgCluster::PgCluster(PgClusterOptions options) : options_(std::move(options)) {
         return std::isalnum(ch) || ch == '_' || ch == '-';
       }))
     throw std::invalid_argument("PgCluster: name must be [A-Za-z0-9_-]+, got '" + n + "'");
-  static std::once_flag once;
-  std::call_once(once, [] { std::atexit(cleanup_all_clusters); });
-  std::lock_guard lock(registry().mu);
-  registry().clusters.insert(this);
+  if (options_.listen.empty()) throw std::invalid_argument("PgCluster '" + n + "': options.listen is empty");
+  exit_id_ = clean_up_at_exit([this] { cleanup(); });
 }
 
 PgCluster::~PgCluster() { cleanup(); }
@@ -558,6 +650,7 @@ std::unique_ptr<PgCluster> PgCluster::start(const PgClusterOptions& options) {
   c->spawn_guardian();
   if (!c->options_.initdb) {
     c->port_ = free_port();
+    c->write_host_config();  // for the copy of another cluster's data that a test puts into data/
     return c;
   }
   c->run_initdb();
@@ -584,43 +677,10 @@ void PgCluster::make_folders() {
 }
 
 void PgCluster::spawn_guardian() {
-  int fds[2];
-  make_pipe(fds);
-  const std::string data = data_dir().string(), root = root_.string();
-  char* const argv[] = {const_cast<char*>("sh"), const_cast<char*>("-c"),
-                        const_cast<char*>(kGuardianScript), const_cast<char*>("sk-pg-guardian"),
-                        const_cast<char*>(data.c_str()), const_cast<char*>(root.c_str()), nullptr};
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(fds[0]);
-    ::close(fds[1]);
-    throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
-  }
-  if (pid == 0) {
-    ::setsid();  // Ctrl-C on the test run must kill the test, not the one who cleans up after it
-    ::dup2(fds[0], 0);
-    int null_fd = ::open("/dev/null", O_WRONLY);
-    ::dup2(null_fd, 1);  // never hold ctest's output pipes open
-    ::dup2(null_fd, 2);
-    ::close_range(3, ~0U, 0);  // above all: no write end of another cluster's guardian pipe
-    ::execve("/bin/sh", argv, environ);
-    ::_exit(127);
-  }
-  ::close(fds[0]);
-  guardian_pid_ = pid;
-  guardian_fd_ = fds[1];
+  guardian_ = start_guardian(kGuardianScript, "sk-pg-guardian", {data_dir().string(), root_.string()});
 }
 
-void PgCluster::stop_guardian() {
-  if (guardian_pid_ > 0) {
-    ::kill(-guardian_pid_, SIGKILL);  // its group: the shell and its `cat`
-    ::kill(guardian_pid_, SIGKILL);
-    ::waitpid(guardian_pid_, nullptr, 0);
-    guardian_pid_ = -1;
-  }
-  if (guardian_fd_ >= 0) ::close(guardian_fd_);
-  guardian_fd_ = -1;
-}
+void PgCluster::stop_guardian() { dismiss_guardian(guardian_); }
 
 void PgCluster::run_initdb() {
   const fs::path pwfile = root_ / "initdb.pw";
@@ -646,20 +706,32 @@ void PgCluster::run_initdb() {
     throw std::runtime_error("initdb failed (exit " + std::to_string(rc) + "): " + join_argv(argv) + "\n" +
                              tail(out + err));
   initdb_config_ = read_file(data_dir() / "postgresql.conf");
+  allow_clients();
+}
+
+namespace {
+std::string conf_quoted(const std::string& v) {
+  std::string q = "'";
+  for (char ch : v) q += (ch == '\'') ? std::string("''") : std::string(1, ch);
+  return q + "'";
+}
+}  // namespace
+
+void PgCluster::allow_clients() {
+  if (options_.clients.empty()) return;
+  std::ofstream hba(data_dir() / "pg_hba.conf", std::ios::binary | std::ios::app);
+  hba << "\n# ---- sk::test::PgCluster: options.clients ----\n";
+  for (const auto& net : options_.clients)
+    hba << "host all all " << net << " scram-sha-256\nhost replication all " << net << " scram-sha-256\n";
+  if (!hba.flush()) throw std::runtime_error("cannot write " + (data_dir() / "pg_hba.conf").string());
 }
 
 void PgCluster::write_config() {
-  auto quoted = [](const std::string& v) {
-    std::string q = "'";
-    for (char ch : v) q += (ch == '\'') ? std::string("''") : std::string(1, ch);
-    return q + "'";
-  };
+  write_host_config();
   std::ostringstream c;
   c << initdb_config_ << "\n# ---- sk::test::PgCluster (rewritten on every start attempt) ----\n"
-    << "listen_addresses = '127.0.0.1'\n"
-    << "port = " << port_ << "\n"
-    // Double quotes inside the value keep the space in the path from splitting the list.
-    << "unix_socket_directories = " << quoted("\"" + socket_dir().string() + "\"") << "\n"
+    // Relative to this file's folder: whichever data/ holds a copy of this file reads its own host.conf.
+    << "include '../host.conf'\n"
     << "fsync = off\n"
     << "wal_level = replica\n"
     << "max_wal_senders = 10\n"
@@ -671,6 +743,18 @@ void PgCluster::write_config() {
     << "log_line_prefix = '%m [%p] %q%u@%d '\n";
   for (const auto& [k, v] : options_.settings) c << k << " = " << v << "\n";
   write_file(data_dir() / "postgresql.conf", c.str());
+}
+
+void PgCluster::write_host_config() {
+  std::string listen;
+  for (const auto& a : options_.listen) listen += (listen.empty() ? "" : ",") + a;
+  std::ostringstream c;
+  c << "# ---- sk::test::PgCluster '" << name() << "': where this server listens ----\n"
+    << "listen_addresses = " << conf_quoted(listen) << "\n"
+    << "port = " << port_ << "\n"
+    // Double quotes inside the value keep the space in the path from splitting the list.
+    << "unix_socket_directories = " << conf_quoted("\"" + socket_dir().string() + "\"") << "\n";
+  write_file(host_config_path(), c.str());
 }
 
 void PgCluster::start_with_port_retry() {
@@ -693,9 +777,10 @@ void PgCluster::start_with_port_retry() {
 
 void PgCluster::start_server() {
   remove_stale_lock_file();
-  const auto argv = as_server_user({(bin_dir() / "pg_ctl").string(), "-D", data_dir().string(), "-l",
-                                    log_path().string(), "-w", "-t",
-                                    std::to_string(options_.start_timeout.count()), "start"});
+  const auto argv = in_netns(options_.netns,
+                             as_server_user({(bin_dir() / "pg_ctl").string(), "-D", data_dir().string(), "-l",
+                                             log_path().string(), "-w", "-t",
+                                             std::to_string(options_.start_timeout.count()), "start"}));
   std::string out, err;
   RunOptions ro;
   ro.cwd = root_;
@@ -755,7 +840,12 @@ void PgCluster::remove_stale_lock_file() {
   // Only when its postmaster is a zombie: PostgreSQL takes the zombie's pid for a live server. Every
   // child is dead too (kill9 made sure), so no backend can still be attached to shared memory.
   const auto pid = postmaster_pid();
-  if (pid && process_state(*pid) == ProcState::zombie) fs::remove(data_dir() / "postmaster.pid");
+  if (!pid || process_state(*pid) != ProcState::zombie) return;
+  fs::remove(data_dir() / "postmaster.pid");
+  // The socket's lock file names the same pid, and PostgreSQL refuses to start while it "lives".
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(socket_dir(), ec))
+    if (e.path().filename().string().rfind(".s.PGSQL.", 0) == 0 && e.path().extension() == ".lock") fs::remove(e.path(), ec);
 }
 
 std::optional<pid_t> PgCluster::postmaster_pid() const {
@@ -872,10 +962,7 @@ std::string PgCluster::psql_file(const fs::path& file, const std::string& db,
 void PgCluster::cleanup() noexcept {
   if (cleaned_) return;
   cleaned_ = true;
-  {
-    std::lock_guard lock(registry().mu);
-    registry().clusters.erase(this);
-  }
+  forget_at_exit(exit_id_);
   try {
     if (!root_.empty()) {
       if (running() && !pg_ctl_stop("fast") && !pg_ctl_stop("immediate")) kill9();

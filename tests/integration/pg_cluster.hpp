@@ -88,6 +88,49 @@ bool running_as_root();
 // every PostgreSQL server-side binary a test runs itself (initdb, pg_ctl, pg_basebackup, pg_rewind...).
 std::vector<std::string> as_server_user(std::vector<std::string> argv);
 
+// argv prefixed with `ip netns exec NETNS` (ip by its absolute path), unchanged when netns is empty. A
+// process started that way, and everything it starts (a postmaster), lives in that network namespace.
+std::vector<std::string> in_netns(const std::string& netns, std::vector<std::string> argv);
+
+// The absolute path of iproute2's `ip`, or "" when it is not installed.
+std::string ip_path();
+
+// A watcher process in a session of its own that runs the sh `script` with `args` ($1, $2, ...) once
+// this process is gone without calling dismiss_guardian (crash, abort, SIGKILL from a ctest timeout):
+// it blocks on a pipe whose write end only this process holds, so end-of-file is its signal. Paths
+// travel as arguments, never as script text. Its output goes to /dev/null.
+struct Guardian {
+  pid_t pid = -1;
+  int fd = -1;                          // the write end of its pipe
+};
+Guardian start_guardian(const char* script, const char* label, const std::vector<std::string>& args);
+// Kills the guardian unheard (the caller has done the cleanup itself) and reaps it; idempotent.
+void dismiss_guardian(Guardian& g);
+
+// A temporary folder, mkdtemp(prefix + "XXXXXX"), removed by the destructor, by the atexit sweep, and by
+// a guardian when this process dies without either (the fixtures' config and state folders).
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix);
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::filesystem::path& p) const { return path_ / p; }
+
+ private:
+  void remove() noexcept;
+  std::filesystem::path path_;
+  Guardian guardian_;
+  int exit_id_ = -1;
+};
+
+// The atexit sweep, for what a test leaves behind without running destructors (exit() in a helper, a
+// leaked object): `cleanup` runs at exit, newest first, unless forget_at_exit(id) came first. So an
+// object registered after another (a cluster inside a NetLab) is cleaned up before it. Returns the id.
+int clean_up_at_exit(std::function<void()> cleanup);
+void forget_at_exit(int id);
+
 // ---------------------------------------------------------------------------------------------------
 // PostgreSQL clusters
 // ---------------------------------------------------------------------------------------------------
@@ -104,6 +147,14 @@ struct PgClusterOptions {
   // e.g. {"shared_buffers", "256MB"}. Values must be quoted by the caller when PostgreSQL needs it.
   std::vector<std::pair<std::string, std::string>> settings = {};
   std::chrono::seconds start_timeout = 60s;
+  // The network namespace the server runs in (`pg_ctl start` runs under in_netns); empty: this
+  // process's. psql() works from anywhere, because the unix socket is a file.
+  std::string netns = {};
+  // listen_addresses; the first one is host(), which the TCP helpers (psql_as, conninfo) connect to.
+  std::vector<std::string> listen = {"127.0.0.1"};
+  // Networks (CIDR, e.g. "10.77.3.0/24") besides loopback from which roles, replication included, may
+  // log in over TCP with their password.
+  std::vector<std::string> clients = {};
 };
 
 // Result of a psql run that is allowed to fail.
@@ -117,6 +168,9 @@ struct PsqlResult {
 // One PostgreSQL 15 cluster in its own temporary folder, e.g. "/tmp/sk test é pg-Ab12Cd/" holding
 //   data/          PGDATA (owned by postgres when running as root)
 //   sock/          unix_socket_directories
+//   host.conf      where this server listens (addresses, port, socket folder), included from
+//                  postgresql.conf by a relative path: a copy of the data directory (pg_basebackup,
+//                  pg_rewind) made in another cluster's data/ reads that cluster's host.conf
 //   server.log     pg_ctl's log
 // The folder name always contains a space and a non-ASCII character, because the product must cope.
 //
@@ -126,9 +180,10 @@ struct PsqlResult {
 // abort, SIGKILL from a ctest timeout). No signal handlers are installed.
 class PgCluster {
  public:
-  // initdb (UTF8, C.UTF-8, trust on the local socket, scram-sha-256 over TCP, superuser with
-  // options.password), configure (127.0.0.1 on a free port, wal_level=replica, hot_standby, fsync=off,
-  // wal_log_hints for pg_rewind) and start. Retries with another port when the port was taken.
+  // initdb (UTF8, C.UTF-8, trust on the local socket, scram-sha-256 over TCP from loopback and
+  // options.clients, superuser with options.password), configure (options.listen on a free port,
+  // wal_level=replica, hot_standby, fsync=off, wal_log_hints for pg_rewind) and start, in
+  // options.netns. Retries with another port when the port was taken.
   static std::unique_ptr<PgCluster> start(const PgClusterOptions& options = {});
 
   ~PgCluster();
@@ -137,11 +192,13 @@ class PgCluster {
 
   // --- where it is ---
   int port() const { return port_; }
-  std::string host() const { return "127.0.0.1"; }
+  std::string host() const { return options_.listen.front(); }
+  const std::string& netns() const { return options_.netns; }  // "" when in this process's namespace
   const std::filesystem::path& temp_dir() const { return root_; }   // removed by the destructor
   std::filesystem::path data_dir() const { return root_ / "data"; }
   std::filesystem::path socket_dir() const { return root_ / "sock"; }
   std::filesystem::path log_path() const { return root_ / "server.log"; }
+  std::filesystem::path host_config_path() const { return root_ / "host.conf"; }
   std::filesystem::path bin_dir() const { return kPgBinDir; }
   const std::string& superuser() const { return options_.superuser; }
   const std::string& password() const { return options_.password; }
@@ -171,7 +228,7 @@ class PgCluster {
   // --- server control ---
   bool running() const;                 // postmaster.pid names a live (non-zombie) process
   std::optional<pid_t> postmaster_pid() const;
-  void start_server();                  // pg_ctl -w start on the configured port; throws with the log
+  void start_server();                  // pg_ctl -w start (in netns()) on the configured port; throws with the log
   void stop();                          // pg_ctl -m fast -w stop; no-op when not running
   void kill9();                         // SIGKILL the postmaster and its children, as a machine death
   void restart();                       // stop() if running, then start_server()
@@ -181,21 +238,22 @@ class PgCluster {
   explicit PgCluster(PgClusterOptions options);
   void make_folders();
   void run_initdb();
+  void allow_clients();
   void write_config();
+  void write_host_config();
   void start_with_port_retry();
   void spawn_guardian();
   void stop_guardian();
   bool pg_ctl_stop(const char* mode);
   void remove_stale_lock_file();
-  void cleanup() noexcept;              // idempotent: guardian, server, folder, registry
-  friend void cleanup_all_clusters();
+  void cleanup() noexcept;              // idempotent: server, folder, guardian, atexit sweep
 
   PgClusterOptions options_;
   std::filesystem::path root_;
   std::string initdb_config_;           // postgresql.conf as initdb wrote it
   int port_ = 0;
-  pid_t guardian_pid_ = -1;
-  int guardian_fd_ = -1;                // write end of the guardian's pipe; EOF tells it we are gone
+  Guardian guardian_;
+  int exit_id_ = -1;                    // in the atexit sweep until cleanup()
   bool cleaned_ = false;
 };
 

@@ -41,10 +41,6 @@ fs::path corrupt_largest_file(const fs::path& gen) {
   return biggest;
 }
 
-void expect_ok(const CommandResult& r, const std::string& what) {
-  ASSERT_EQ(r.code, 0) << what << "\nstdout:\n" << r.out << "\nstderr:\n" << r.err;
-}
-
 class RefreshBothTransports : public ::testing::TestWithParam<std::string> {};
 
 }  // namespace

@@ -14,10 +14,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void expect_ok(const CommandResult& r, const std::string& what) {
-  ASSERT_EQ(r.code, 0) << what << "\nstdout:\n" << r.out << "\nstderr:\n" << r.err;
-}
-
 // A refreshed site with one replica, then the active changed by `on_active` and backed up again.
 std::unique_ptr<Site> site_after(const std::string& on_active) {
   auto site = std::make_unique<Site>(SiteOptions{.replicas = 1});

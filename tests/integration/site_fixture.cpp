@@ -24,9 +24,6 @@ std::string qi(const std::string& name) {
 }
 
 Site::Site(SiteOptions o) : opts_(std::move(o)) {
-  char tmpl[] = "/tmp/sk site é-XXXXXX";
-  if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
-  dir_ = tmpl;
   active_ = PgCluster::start({.name = "active"});
   for (int i = 0; i < opts_.replicas; ++i)
     replicas_.push_back(PgCluster::start({.name = "hd" + std::to_string(i + 1), .settings = opts_.replica_settings}));
@@ -39,10 +36,7 @@ Site::Site(SiteOptions o) : opts_(std::move(o)) {
   write_config();
 }
 
-Site::~Site() {
-  std::error_code ec;
-  fs::remove_all(dir_, ec);
-}
+Site::~Site() = default;
 
 void Site::write_config(const std::string& extra, int replica_port_override) {
   std::ofstream f(config());
@@ -51,12 +45,8 @@ void Site::write_config(const std::string& extra, int replica_port_override) {
       << "port = " << (port ? port : c.port()) << "\nuser = \"" << c.superuser() << "\"\npassword_file = \"secrets/pw\"\n"
       << "data_dir = \"" << c.data_dir().string() << "\"\n\n";
   };
-  f << "[site]\ncode = \"CEN\"\ndatabase = \"";
-  for (char c : opts_.database) {
-    if (c == '"' || c == '\\') f << '\\';
-    f << c;
-  }
-  f << "\"\n\n[state]\npath = \"state/sitekeeper.db\"\n\n[archive]\npath = \"" << opts_.archive
+  f << "[site]\ncode = \"CEN\"\ndatabase = " << toml_string(opts_.database)
+    << "\n\n[state]\npath = \"state/sitekeeper.db\"\n\n[archive]\npath = \"" << opts_.archive
     << "\"\nkeep = " << opts_.keep << "\nmax_age = \"5d\"\n\n";
   server("cm1", *active_, "native", 0);
   std::string reps;
@@ -80,21 +70,12 @@ std::vector<std::string> Site::argv(std::vector<std::string> args) const {
 }
 
 CommandResult Site::run(std::vector<std::string> args, std::chrono::milliseconds timeout) const {
-  CommandResult r;
-  RunOptions ro;
-  ro.timeout = timeout;
-  r.code = run_command(argv(std::move(args)), {}, &r.out, &r.err, ro);
-  return r;
+  return run_capture(argv(std::move(args)), {}, timeout);
 }
 
 nlohmann::json Site::json(std::vector<std::string> args) const {
   args.insert(args.begin(), "--json");
-  auto r = run(args);
-  try {
-    return nlohmann::json::parse(r.out);
-  } catch (const std::exception& e) {
-    throw std::runtime_error("not JSON (exit " + std::to_string(r.code) + "): " + r.out + "\n" + r.err);
-  }
+  return parse_json(run(args));
 }
 
 void Site::add_messages(int n, const std::string& tag) {

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "integration_support.hpp"
 #include "pg_cluster.hpp"
 
 namespace sk::test {
@@ -27,11 +28,6 @@ struct SiteOptions {
   std::vector<std::pair<std::string, std::string>> replica_settings = {};  // postgresql.conf of replicas
 };
 
-struct CommandResult {
-  int code = 0;
-  std::string out, err;
-};
-
 class Site {
  public:
   explicit Site(SiteOptions o = {});
@@ -39,7 +35,7 @@ class Site {
 
   PgCluster& active() { return *active_; }
   PgCluster& replica(int i) { return *replicas_.at(i); }
-  const fs::path& dir() const { return dir_; }
+  const fs::path& dir() const { return dir_.path(); }
   fs::path config() const { return dir_ / "sitekeeper.toml"; }
   fs::path archive() const { return dir_ / opts_.archive; }
   const std::string& db() const { return opts_.database; }
@@ -56,7 +52,7 @@ class Site {
 
  private:
   SiteOptions opts_;
-  fs::path dir_;
+  TempDir dir_{"/tmp/sk site \xC3\xA9-"};
   std::unique_ptr<PgCluster> active_;
   std::vector<std::unique_ptr<PgCluster>> replicas_;
 };

@@ -1,5 +1,6 @@
 #include "standby_fixture.hpp"
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,12 +18,15 @@
 namespace sk::test {
 
 StandbySite::StandbySite(StandbySiteOptions o) : opts_(std::move(o)) {
-  char tmpl[] = "/tmp/sk standby \xC3\xA9-XXXXXX";
-  if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
-  dir_ = tmpl;
-  cm1_ = PgCluster::start({.name = "cm1"});
+  cm1_ = PgCluster::start(
+      {.name = "cm1", .netns = opts_.cm1_at.netns, .listen = {opts_.cm1_at.address}, .clients = opts_.clients});
   // Only an empty data directory (owned by the server user) and a port: `standby init` builds it.
-  cm2_ = PgCluster::start({.name = "cm2", .initdb = false, .start = false});
+  cm2_ = PgCluster::start({.name = "cm2",
+                           .initdb = false,
+                           .start = false,
+                           .netns = opts_.cm2_at.netns,
+                           .listen = {opts_.cm2_at.address},
+                           .clients = opts_.clients});
   cm1_->write_password_file(dir_ / "secrets" / "pw");
   cm1_->psql("CREATE DATABASE " + qi(opts_.database));
   cm1_->psql_file(fs::path(SK_SOURCE_DIR) / "demo" / "site_schema.sql", opts_.database);
@@ -35,12 +39,10 @@ StandbySite::~StandbySite() {
   // started the standby, or restarted the old active); the standby goes first, then the active.
   cm2_.reset();
   cm1_.reset();
-  std::error_code ec;
-  fs::remove_all(dir_, ec);
 }
 
-void StandbySite::write_config(const std::string& extra, int cm1_port) {
-  if (opts_.fence) {
+void StandbySite::write_config(const std::string& extra) {
+  if (opts_.fence && opts_.fence_argv.empty()) {
     // The fence a real site would have (power off the machine), for a machine on this one: SIGKILL the
     // named server's postmaster if it runs, and always exit 0.
     std::ofstream sh(dir_ / "fence.sh");
@@ -53,24 +55,24 @@ void StandbySite::write_config(const std::string& extra, int cm1_port) {
     ::chmod((dir_ / "fence.sh").c_str(), 0755);
   }
   std::ofstream f(config());
-  auto server = [&](const std::string& name, const PgCluster& c, int port) {
-    f << "[servers." << name << "]\nengine = \"postgresql\"\ntransport = \"native\"\nhost = \"127.0.0.1\"\n"
-      << "port = " << (port ? port : c.port()) << "\nuser = \"" << c.superuser() << "\"\npassword_file = \"secrets/pw\"\n"
+  auto server = [&](const std::string& name, const PgCluster& c) {
+    f << "[servers." << name << "]\nengine = \"postgresql\"\ntransport = \"native\"\nhost = " << toml_string(c.host())
+      << "\nport = " << c.port() << "\nuser = \"" << c.superuser() << "\"\npassword_file = \"secrets/pw\"\n"
       << "data_dir = \"" << c.data_dir().string() << "\"\nbin_dir = \"" << c.bin_dir().string() << "\"\n\n";
   };
-  f << "[site]\ncode = \"CEN\"\ndatabase = \"";
-  for (char c : opts_.database) {
-    if (c == '"' || c == '\\') f << '\\';
-    f << c;
-  }
-  f << "\"\n\n[state]\npath = \"state/sitekeeper.db\"\n\n[archive]\npath = \"site archive\"\nkeep = 3\nmax_age = \"5d\"\n\n";
-  server("cm1", *cm1_, cm1_port);
-  server("cm2", *cm2_, 0);
+  f << "[site]\ncode = \"CEN\"\ndatabase = " << toml_string(opts_.database)
+    << "\n\n[state]\npath = \"state/sitekeeper.db\"\n\n"
+    << "[archive]\npath = \"site archive\"\nkeep = 3\nmax_age = \"5d\"\n\n";
+  server("cm1", *cm1_);
+  server("cm2", *cm2_);
   f << "[roles]\nactive = \"cm1\"\nstandby = \"cm2\"\n\n"
     << "[replica]\nreaders = [\"helpdesk\"]\n\n"
     << "[failover]\nmode = \"" << opts_.mode << "\"\nprobe_interval = \"1s\"\nprobe_timeout = \"1s\"\nfailures = "
     << opts_.failures << "\nmax_lag = \"" << opts_.max_lag << "\"\nserial_headroom = " << opts_.serial_headroom << "\n"
-    << (opts_.fence ? "fence = [\"" + (dir_ / "fence.sh").string() + "\", \"{server}\"]\n" : std::string()) << "\n"
+    << (!opts_.fence_argv.empty() ? "fence = " + toml_array(opts_.fence_argv) + "\n"
+        : opts_.fence             ? "fence = " + toml_array({(dir_ / "fence.sh").string(), "{server}"}) + "\n"
+                                  : std::string())
+    << "\n"
     << opts_.extra_config << "\n" << extra << "\n";
   f.close();
   ::chmod(config().c_str(), 0600);
@@ -91,25 +93,21 @@ std::vector<std::string> StandbySite::argv(std::vector<std::string> args) const 
 
 CommandResult StandbySite::run(std::vector<std::string> args, const Environment& env,
                                std::chrono::milliseconds timeout) const {
-  CommandResult r;
-  RunOptions ro;
-  ro.timeout = timeout;
-  r.code = run_command(argv(std::move(args)), env, &r.out, &r.err, ro);
-  return r;
+  return run_capture(argv(std::move(args)), env, timeout);
+}
+
+CommandResult StandbySite::run_on(const PgCluster& server, std::vector<std::string> args, const Environment& env,
+                                  std::chrono::milliseconds timeout) const {
+  return run_capture(in_netns(server.netns(), argv(std::move(args))), env, timeout);
 }
 
 nlohmann::json StandbySite::json(std::vector<std::string> args) const {
   args.insert(args.begin(), "--json");
-  auto r = run(args);
-  try {
-    return nlohmann::json::parse(r.out);
-  } catch (const std::exception&) {
-    throw std::runtime_error("not JSON (exit " + std::to_string(r.code) + "): " + r.out + "\n" + r.err);
-  }
+  return parse_json(run(args));
 }
 
 PsqlResult StandbySite::try_sql(const PgCluster& c, const std::string& sql, const std::string& db) const {
-  return c.try_psql_as(c.superuser(), c.password(), sql, db);
+  return c.try_psql(sql, db);
 }
 
 std::string StandbySite::sql(const PgCluster& c, const std::string& sql, const std::string& db) const {
@@ -135,5 +133,29 @@ std::map<std::string, long long> StandbySite::sequences(const PgCluster& c) cons
 }
 
 bool StandbySite::in_recovery(const PgCluster& c) const { return sql(c, "SELECT pg_is_in_recovery()") == "t"; }
+
+nlohmann::json standby_status(const StandbySite& site) { return site.json({"standby", "status"}); }
+
+bool standby_caught_up(const StandbySite& site, const std::string& standby) {
+  auto j = standby_status(site);
+  return j.value("standby", "") == standby && j.value("role", "") == "standby" && j.value("state", "") == "streaming" &&
+         j.contains("lag_bytes") && j["lag_bytes"].is_number() && j["lag_bytes"].get<std::uint64_t>() == 0 &&
+         j.value("healthy", false);
+}
+
+void init_standby(StandbySite& site) {
+  auto r = site.run_on(site.standby(), {"standby", "init"});
+  ASSERT_NO_FATAL_FAILURE(expect_ok(r, "standby init"));
+  wait_until([&] { return standby_caught_up(site); }, std::chrono::seconds(120), "the standby to stream with no lag");
+}
+
+nlohmann::json history(const StandbySite& site) { return site.json({"history", "--limit", "1000"}); }
+
+int count_runs(const StandbySite& site, const std::string& job, const std::string& outcome) {
+  int n = 0;
+  for (const auto& r : history(site))
+    if (r["job"] == job && r["outcome"] == outcome) ++n;
+  return n;
+}
 
 }  // namespace sk::test

@@ -2,7 +2,8 @@
 // cluster holding the demo site database) and the standby server cm2, which starts as an empty data
 // directory and a free port for `sitekeeper standby init` to fill. The sitekeeper config lives in a
 // folder whose path holds a space and a non-ASCII character; the `sitekeeper` binary itself is run, as
-// an operator would.
+// an operator would. Each server may run on a machine of its own (a network namespace, see
+// netlab.hpp); sitekeeper commands that start a server's postmaster then run on that machine.
 #pragma once
 #include <chrono>
 #include <filesystem>
@@ -18,6 +19,13 @@
 
 namespace sk::test {
 
+// Where a server of the site runs: a network namespace ("" = the manager's own) and the address it
+// listens on, which the config names as its host.
+struct ServerPlace {
+  std::string netns = {};
+  std::string address = "127.0.0.1";
+};
+
 struct StandbySiteOptions {
   std::string database = "CM_CEN";
   std::string mode = "manual";  // [failover] mode
@@ -26,8 +34,13 @@ struct StandbySiteOptions {
   int serial_headroom = 1000;
   std::string extra_config = {};  // appended verbatim
   // [failover] fence: a script (fence_log() records its calls) that "powers off" the named server by
-  // killing its postmaster. Without it a failover while the active does not answer is refused.
+  // killing its postmaster, or `fence_argv` when that is given. Without a fence, a failover while the
+  // active does not answer is refused.
   bool fence = true;
+  std::vector<std::string> fence_argv = {};
+  ServerPlace cm1_at = {};
+  ServerPlace cm2_at = {};
+  std::vector<std::string> clients = {};  // networks (CIDR) besides loopback that reach the servers over TCP
 };
 
 class StandbySite {
@@ -39,24 +52,28 @@ class StandbySite {
   PgCluster& standby() { return *cm2_; }   // cm2, the standby named in [roles]
   const PgCluster& active() const { return *cm1_; }
   const PgCluster& standby() const { return *cm2_; }
-  const fs::path& dir() const { return dir_; }
+  const fs::path& dir() const { return dir_.path(); }
   fs::path config() const { return dir_ / "sitekeeper.toml"; }
   const std::string& db() const { return opts_.database; }
   const StandbySiteOptions& options() const { return opts_; }
   // One line per call of the fence script: the server it was asked to fence.
   std::string fence_log() const;
 
-  // Rewrites the config. `cm1_port` (when non-zero) replaces cm1's port, e.g. to route the manager
-  // through a proxy while the standby keeps streaming from the real port.
-  void write_config(const std::string& extra = "", int cm1_port = 0);
+  // Rewrites the config with `extra` appended.
+  void write_config(const std::string& extra = "");
 
   std::vector<std::string> argv(std::vector<std::string> args) const;
   CommandResult run(std::vector<std::string> args, const Environment& env = {},
                     std::chrono::milliseconds timeout = std::chrono::minutes(5)) const;
+  // Runs on the machine of `server` (in its namespace): for commands that start its postmaster
+  // (`standby init` for the standby, `rejoin` for an old active), which must listen there.
+  CommandResult run_on(const PgCluster& server, std::vector<std::string> args, const Environment& env = {},
+                       std::chrono::milliseconds timeout = std::chrono::minutes(5)) const;
   nlohmann::json json(std::vector<std::string> args) const;  // runs with --json, parses stdout
 
-  // SQL as the superuser over TCP. A standby built by pg_basebackup inherits the active's
-  // unix_socket_directories, so its own socket folder stays empty: TCP works for both servers.
+  // SQL as the superuser over the server's unix socket: it works from any namespace and over any cut,
+  // so what a test observes never depends on the links it cuts. (Each server has a socket folder of
+  // its own, also a standby whose configuration pg_basebackup copied: see PgCluster's host.conf.)
   PsqlResult try_sql(const PgCluster& c, const std::string& sql, const std::string& db = "postgres") const;
   std::string sql(const PgCluster& c, const std::string& sql, const std::string& db = "postgres") const;
 
@@ -67,9 +84,20 @@ class StandbySite {
 
  private:
   StandbySiteOptions opts_;
-  fs::path dir_;
+  TempDir dir_{"/tmp/sk standby \xC3\xA9-"};
   std::unique_ptr<PgCluster> cm1_;
   std::unique_ptr<PgCluster> cm2_;
 };
+
+// `standby status --json`.
+nlohmann::json standby_status(const StandbySite& site);
+// `standby status --json` says `standby` streams, in recovery, with `lag_bytes` 0 and healthy.
+bool standby_caught_up(const StandbySite& site, const std::string& standby = "cm2");
+// `standby init` on the standby's machine, then waits until it streams with no lag (GoogleTest
+// assertions: call it through ASSERT_NO_FATAL_FAILURE).
+void init_standby(StandbySite& site);
+// `history --json`, newest first, and the number of runs of `job` with `outcome` in it.
+nlohmann::json history(const StandbySite& site);
+int count_runs(const StandbySite& site, const std::string& job, const std::string& outcome);
 
 }  // namespace sk::test

@@ -264,3 +264,47 @@ TEST_F(CoreState, CallsFromManyThreads) {
 
 }  // namespace
 }  // namespace sk
+
+namespace sk {
+namespace {
+// A store written by the previous schema keeps its rows and gains the history tables.
+TEST(CoreStateMigration, AVersionOneStoreIsMigratedAndKeepsItsRows) {
+  const auto dir = std::filesystem::temp_directory_path() / ("sk state v1 " + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  {
+    soci::session db(soci::sqlite3, "db=\"" + (dir / "s.db").string() + "\"");
+    db << "PRAGMA application_id = 1399542612";  // "SkST"
+    db << "CREATE TABLE job_runs (id INTEGER PRIMARY KEY AUTOINCREMENT, job TEXT NOT NULL, target TEXT NOT NULL "
+          "DEFAULT '', started_at TEXT NOT NULL, started_ms INTEGER NOT NULL, ended_at TEXT NOT NULL DEFAULT '', "
+          "outcome TEXT NOT NULL, message TEXT NOT NULL DEFAULT '', duration_ms INTEGER NOT NULL DEFAULT 0)";
+    db << "CREATE INDEX job_runs_by_job ON job_runs (job, id)";
+    db << "CREATE TABLE generations (id TEXT PRIMARY KEY, created_at TEXT NOT NULL, status TEXT NOT NULL, "
+          "verified_at TEXT NOT NULL DEFAULT '', deep_verified_at TEXT NOT NULL DEFAULT '', size_bytes INTEGER NOT NULL "
+          "DEFAULT 0, message TEXT NOT NULL DEFAULT '')";
+    db << "CREATE TABLE replica_serving (replica TEXT PRIMARY KEY, backup_id TEXT NOT NULL, backup_time TEXT NOT NULL, "
+          "restored_at TEXT NOT NULL)";
+    db << "CREATE TABLE alerts (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, job TEXT NOT NULL, message TEXT NOT NULL)";
+    db << "CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)";
+    db << "INSERT INTO job_runs (job, started_at, started_ms, outcome) VALUES ('backup', '2026-11-01T02:00:00Z', 1, 'ok')";
+    db << "PRAGMA user_version = 1";
+  }
+  StateStore s(dir / "s.db");
+  EXPECT_EQ(s.schema_version(), 2);
+  ASSERT_EQ(s.runs(10).size(), 1u);
+  EXPECT_EQ(s.runs(10)[0].job, "backup");
+  s.set_serving({"hd1", "20261122T020000Z", "2026-11-22T02:00:00Z", "2026-11-22T04:00:00Z"});
+  s.set_serving({"hd1", "20261123T020000Z", "2026-11-23T02:00:00Z", "2026-11-23T04:00:00Z"});
+  auto h = s.serving_history(0);
+  ASSERT_EQ(h.size(), 2u);
+  EXPECT_EQ(h[1].backup_id, "20261123T020000Z");
+  s.add_lag_sample({1000, 0, 0.0, "streaming"});
+  s.add_lag_sample({2000, 4096, 0.5, "streaming"});
+  EXPECT_EQ(s.lag_samples(1500).size(), 1u);
+  // Two days later the old samples are gone.
+  s.add_lag_sample({2000 + 49LL * 3600 * 1000, 0, 0.0, "streaming"});
+  EXPECT_EQ(s.lag_samples(0).size(), 1u);
+  std::filesystem::remove_all(dir);
+}
+}  // namespace
+}  // namespace sk
