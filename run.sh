@@ -19,7 +19,8 @@ PACKAGES=(build-essential cmake pkg-config git
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libssl-dev prometheus-cpp-dev
   postgresql-15 postgresql-client-15 postgresql-contrib sqlite3 procps tzdata iproute2 nftables
-  clang libclang-rt-14-dev)
+  clang libclang-rt-14-dev
+  man-db groff-base systemd)  # tests: the man page rendered by man -l, the unit checked by systemd-analyze verify
 
 install_missing() {
   local missing=()

@@ -299,8 +299,8 @@ Parsed parse(const std::vector<std::string>& args) {
     if (subs.empty() && dynamic_cast<const CLI::ExtrasError*>(&e) && !rest.empty() && !rest.front().empty() &&
         rest.front()[0] != '-') {
       const std::string near = nearest_command(rest.front());
-      return usage_error(std::move(p), json, "unknown command '" + rest.front() + "'",
-                         near.empty() ? "see 'sitekeeper --help' for the commands" : "did you mean '" + near + "'?");
+      return usage_error(std::move(p), json, "unknown command \"" + rest.front() + "\"",
+                         near.empty() ? "see 'sitekeeper --help' for the commands" : "did you mean \"" + near + "\"?");
     }
     std::string what = e.what();
     if (dynamic_cast<const CLI::ExtrasError*>(&e)) {
@@ -329,6 +329,7 @@ std::string man_page() {
   Cli cli;
   std::ostringstream m;
   m << ".TH SITEKEEPER 1 \"\" \"sitekeeper " << version() << "\" \"User Commands\"\n"
+    << ".nh\n"  // no hyphenation: paths and option names are copied from the page
     << ".SH NAME\nsitekeeper \\- replica and standby manager for PostgreSQL site databases\n"
     << ".SH SYNOPSIS\n.B sitekeeper\n[\\fIGLOBAL OPTIONS\\fR] \\fICOMMAND\\fR [\\fIOPTIONS\\fR] [\\fIGLOBAL OPTIONS\\fR]\n"
     << ".SH DESCRIPTION\n"

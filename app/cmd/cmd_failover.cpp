@@ -14,7 +14,7 @@ int runbook_command(const GlobalOptions& g, const CommandArgs& a, Output& out, c
     out.document(p);
     if (a.plan) return kOk;
     throw SafetyError(kind + " not executed",
-                      "read the plan above, then run 'sitekeeper " + kind + " --yes'");
+                      "read the plan, then run 'sitekeeper " + kind + " --yes'");
   }
   standby::RunbookOptions o;
   o.yes = true;

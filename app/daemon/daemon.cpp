@@ -197,7 +197,7 @@ class Daemon {
       declare_metrics(*cfg);
       arm_timer();
       logger()->info("configuration reloaded from {} ({} schedules)", cfg->file.string(), cfg->schedules.size());
-    } catch (const Error& e) {
+    } catch (const std::exception& e) {  // whatever refused it, the daemon runs on and says READY again
       logger()->error("configuration reload refused; keeping the running configuration: {}", e.what());
     }
     notify::notify(notify::ready());

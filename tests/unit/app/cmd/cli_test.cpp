@@ -92,7 +92,7 @@ TEST(CliMan, NamesEveryCommandItsOptionsItsExampleAndEveryExitCode) {
   std::istringstream lines(m);
   for (std::string l; std::getline(lines, l);) {
     if (!l.empty() && (l[0] == '.' || l[0] == '\'')) {
-      EXPECT_TRUE(std::regex_match(l, std::regex(R"(\.(TH|SH|SS|TP|PP|RS|RE|nf|fi|B|BR|I)( .*)?)"))) << l;
+      EXPECT_TRUE(std::regex_match(l, std::regex(R"(\.(TH|nh|SH|SS|TP|PP|RS|RE|nf|fi|B|BR|I)( .*)?)"))) << l;
     }
   }
 }
@@ -129,14 +129,14 @@ TEST_P(CliTypo, IsNamedWithTheNearestCommand) {
   EXPECT_EQ(p.exit_code, 2);
   EXPECT_TRUE(p.command.empty());
   EXPECT_EQ(p.out, "");
-  const std::string hint = *t.meant ? "HINT: did you mean '" + std::string(t.meant) + "'?\n"
+  const std::string hint = *t.meant ? "HINT: did you mean \"" + std::string(t.meant) + "\"?\n"
                                     : "HINT: see 'sitekeeper --help' for the commands\n";
-  EXPECT_EQ(p.err, "error: unknown command '" + std::string(t.typed) + "'\n" + hint);
+  EXPECT_EQ(p.err, "error: unknown command \"" + std::string(t.typed) + "\"\n" + hint);
   EXPECT_EQ(nearest_command(t.typed), t.meant);
 }
 
 INSTANTIATE_TEST_SUITE_P(Rows, CliTypo,
-                         ::testing::Values(Typo{"stauts", "status"}, Typo{"statu", "status"}, Typo{"histroy", "history"},
+                         ::testing::Values(Typo{"statsu", "status"}, Typo{"stauts", "status"}, Typo{"statu", "status"}, Typo{"histroy", "history"},
                                            Typo{"hist", "history"}, Typo{"chekc", "check"},
                                            Typo{"check-confg", "check-config"}, Typo{"failovr", "failover"},
                                            Typo{"swtichover", "switchover"}, Typo{"rotatekey", "rotate-key"},
@@ -153,9 +153,9 @@ TEST(CliTypo, WithJsonIsADocument) {
   Parsed p = parse({"stauts", "--json"});
   EXPECT_EQ(p.exit_code, 2);
   auto j = nlohmann::json::parse(p.out);
-  EXPECT_EQ(j, (nlohmann::json{{"ok", false}, {"exit_code", 2}, {"error", "unknown command 'stauts'"},
-                               {"hint", "did you mean 'status'?"}}));
-  EXPECT_TRUE(contains(p.err, "error: unknown command 'stauts'"));  // stderr says it too
+  EXPECT_EQ(j, (nlohmann::json{{"ok", false}, {"exit_code", 2}, {"error", "unknown command \"stauts\""},
+                               {"hint", "did you mean \"status\"?"}}));
+  EXPECT_TRUE(contains(p.err, "error: unknown command \"stauts\""));  // stderr says it too
 }
 
 TEST(CliParse, GlobalOptionsBeforeOrAfterTheCommandAreTheSame) {
