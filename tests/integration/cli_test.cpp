@@ -5,8 +5,12 @@
 // verify; its ExecReload fails on a broken config with FILE:LINE:COLUMN, as `systemctl reload` would),
 // and the daemon's sd_notify messages on a socket the test binds, as systemd's for Type=notify.
 // No PostgreSQL here: the servers are named on a loopback port where nothing listens.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -323,6 +327,19 @@ TEST(CliSystemdUnit, ExecReloadRefusesABrokenConfig) {
 
 namespace {
 
+// True when a TCP connection to 127.0.0.1:port completes.
+bool tcp_connects(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(port));
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
+  ::close(fd);
+  return ok;
+}
+
 // Datagrams from the daemon until one starts with `prefix` (returned); every one is added to `seen`.
 // Fails the test (GoogleTest) and returns "" after `timeout`.
 std::string await(NotifySocket& s, const std::string& prefix, std::vector<std::string>& seen,
@@ -343,8 +360,8 @@ std::string await(NotifySocket& s, const std::string& prefix, std::vector<std::s
 
 }  // namespace
 
-// Type=notify, as systemd runs the daemon: READY=1 only once the HTTP API answers (the test asks it at
-// once, without waiting), the HA decision as STATUS=, RELOADING=1 then READY=1 around each SIGHUP (a
+// Type=notify, as systemd runs the daemon: READY=1 only once the HTTP API listens (checked with the
+// daemon frozen at that moment), the HA decision as STATUS=, RELOADING=1 then READY=1 around each SIGHUP (a
 // refused file too: the old configuration keeps running), STOPPING=1 on SIGTERM.
 TEST(DaemonNotify, ReadyOnceTheApiAnswersThenReloadingAndStopping) {
   Sandbox box;
@@ -357,10 +374,21 @@ TEST(DaemonNotify, ReadyOnceTheApiAnswersThenReloadingAndStopping) {
   LogOnFailure dump{daemon};
   std::vector<std::string> seen;
   ASSERT_EQ(await(sock, "READY=1", seen), "READY=1");
-  EXPECT_NO_THROW(http_get(port, "/health")) << "READY=1 came before the HTTP API answered";
+  // Frozen at READY=1, the daemon cannot bind any more: the kernel completes a connection only to a
+  // socket that already listens (into its backlog), so this cannot win a race the daemon lost.
+  daemon.signal(SIGSTOP);
+  const bool listening = tcp_connects(port);
+  daemon.signal(SIGCONT);
+  EXPECT_TRUE(listening) << "READY=1 came before the HTTP API listened";
+  EXPECT_NO_THROW(http_get(port, "/health"));
+  // The daemon answered, so whatever it sent before serving is queued here by now: one READY=1 only.
+  while (sock.pending())
+    if (auto m = sock.receive()) seen.push_back(*m);
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), "READY=1"), 1);
   for (const auto& m : seen) EXPECT_TRUE(m == "READY=1" || m.rfind("STATUS=", 0) == 0) << m;
 
-  const std::string status = seen.size() > 1 ? seen.front() : await(sock, "STATUS=", seen);
+  auto said = std::find_if(seen.begin(), seen.end(), [](const std::string& m) { return m.rfind("STATUS=", 0) == 0; });
+  const std::string status = said != seen.end() ? *said : await(sock, "STATUS=", seen);
   EXPECT_GT(status.size(), std::string("STATUS=").size()) << status;
   EXPECT_EQ(status.find('\n'), std::string::npos) << status;
 
