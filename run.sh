@@ -22,7 +22,8 @@ PACKAGES=(build-essential cmake pkg-config git
   clang libclang-rt-14-dev
   haproxy     # the routing test runs deploy/haproxy.cfg
   prometheus  # promtool lints /metrics
-  chromium)   # the status page test loads the page in headless Chromium
+  chromium    # the status page test loads the page in headless Chromium
+  man-db groff-base systemd)  # the man page rendered by man -l, the unit checked by systemd-analyze verify
 
 install_missing() {
   local missing=()

@@ -1,16 +1,20 @@
 // backup: a consistent snapshot of the active site database into the archive.
-#include <iostream>
-
 #include "app/cmd/commands.hpp"
 #include "replicator/backup.hpp"
 
 namespace sk::cli {
 
-int cmd_backup(const GlobalOptions& g, const CommandArgs&) {
+int cmd_backup(const GlobalOptions& g, const CommandArgs&, Output& out) {
   Runtime rt(g);
   rt.run_job("backup", rt.cfg().roles.active, [&] {
     auto r = replicator::run_backup(rt.ctx());
-    std::cout << r.id << "\n";
+    out.say(r.id);
+    out.set("id", r.id);
+    out.set("path", r.path.string());
+    out.set("bytes", r.bytes);
+    out.set("deleted", r.deleted);
+    out.set("summary", r.summary);
+    out.set("hook_failed", r.hook_failed);
     if (r.hook_failed) throw Error(r.summary, "the backup itself is complete and verified");
     return r.summary;
   });

@@ -1,16 +1,17 @@
 // capture: the permission script and server profile of the active server into the archive.
-#include <iostream>
-
 #include "app/cmd/commands.hpp"
 #include "replicator/backup.hpp"
 
 namespace sk::cli {
 
-int cmd_capture(const GlobalOptions& g, const CommandArgs&) {
+int cmd_capture(const GlobalOptions& g, const CommandArgs&, Output& out) {
   Runtime rt(g);
   rt.run_job("capture", rt.cfg().roles.active, [&] {
     auto r = replicator::run_capture(rt.ctx());
-    std::cout << r.summary << "\n";
+    out.say(r.summary);
+    out.set("id", r.id);
+    out.set("path", r.path.string());
+    out.set("summary", r.summary);
     return r.summary;
   });
   return kOk;

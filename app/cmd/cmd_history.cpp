@@ -5,23 +5,21 @@
 
 namespace sk::cli {
 
-int cmd_history(const GlobalOptions& g, const CommandArgs& a) {
+int cmd_history(const GlobalOptions& g, const CommandArgs& a, Output& out) {
   Runtime rt(g);
   auto runs = rt.state().runs(a.limit);
-  if (g.json) {
-    nlohmann::json j = nlohmann::json::array();
-    for (const auto& r : runs)
-      j.push_back({{"id", r.id}, {"job", r.job}, {"target", r.target}, {"started_at", r.started_at},
-                   {"ended_at", r.ended_at}, {"outcome", r.outcome}, {"duration_ms", r.duration_ms},
-                   {"message", r.message}});
-    print_json(j);
-    return 0;
-  }
+  nlohmann::json j = nlohmann::json::array();
+  for (const auto& r : runs)
+    j.push_back({{"id", r.id}, {"job", r.job}, {"target", r.target}, {"started_at", r.started_at},
+                 {"ended_at", r.ended_at}, {"outcome", r.outcome}, {"duration_ms", r.duration_ms},
+                 {"message", r.message}});
+  out.document(j);
+  if (out.json()) return kOk;
   std::printf("%-20s %-14s %-10s %-9s %9s  %s\n", "started", "job", "target", "outcome", "seconds", "message");
   for (const auto& r : runs)
     std::printf("%-20s %-14s %-10s %-9s %9.1f  %s\n", r.started_at.c_str(), r.job.c_str(), r.target.c_str(),
                 r.outcome.c_str(), r.duration_ms / 1000.0, r.message.c_str());
-  return 0;
+  return kOk;
 }
 
 }  // namespace sk::cli

@@ -1,14 +1,14 @@
 // runbook: the recovery runbook for this configuration, as Markdown.
-#include <iostream>
-
 #include "app/cmd/commands.hpp"
 #include "standby/failover.hpp"
 
 namespace sk::cli {
 
-int cmd_runbook(const GlobalOptions& g, const CommandArgs&) {
+int cmd_runbook(const GlobalOptions& g, const CommandArgs&, Output& out) {
   Runtime rt(g);
-  std::cout << standby::runbook_markdown(rt.ctx());
+  const std::string md = standby::runbook_markdown(rt.ctx());
+  out.say(md);
+  out.set("markdown", md);
   return kOk;
 }
 

@@ -6,20 +6,20 @@
 
 namespace sk::cli {
 
-int cmd_standby(const GlobalOptions& g, const CommandArgs& a) {
+int cmd_standby(const GlobalOptions& g, const CommandArgs& a, Output& out) {
   Runtime rt(g);
   if (a.action == "init") {
     rt.run_job("standby init", rt.cfg().roles.standby, [&] {
       auto s = standby::standby_init(rt.ctx());
-      std::cout << s << "\n";
+      out.say(s);
+      out.set("summary", s);
       return s;
     });
     return kOk;
   }
   auto j = standby::standby_status(rt.ctx());
-  if (g.json) {
-    print_json(j);
-  } else {
+  out.document(j);
+  if (!out.json()) {
     std::cout << "active   " << j["active"].get<std::string>() << " (epoch " << j["epoch"] << (j["paused"].get<bool>() ? ", paused" : "") << ")\n"
               << "standby  " << (j["standby"].get<std::string>().empty() ? "(none)" : j["standby"].get<std::string>()) << "\n"
               << "role     " << j.value("role", "-") << "\nstate    " << j.value("state", "-") << "\nslot     " << j.value("slot", "-") << "\n"

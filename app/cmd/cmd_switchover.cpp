@@ -3,6 +3,8 @@
 
 namespace sk::cli {
 
-int cmd_switchover(const GlobalOptions& g, const CommandArgs& a) { return runbook_command(g, a, "switchover"); }
+int cmd_switchover(const GlobalOptions& g, const CommandArgs& a, Output& out) {
+  return runbook_command(g, a, out, "switchover");
+}
 
 }  // namespace sk::cli

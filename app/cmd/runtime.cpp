@@ -1,7 +1,5 @@
 #include "app/cmd/runtime.hpp"
 
-#include <iostream>
-
 #include "app/daemon/config_check.hpp"
 #include "standby/site_state.hpp"
 
@@ -25,7 +23,5 @@ replicator::JobContext Runtime::ctx() {
 void Runtime::run_job(const std::string& job, const std::string& target, const std::function<std::string()>& fn) {
   jobs_->run(job, target, fn);
 }
-
-void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << std::endl; }
 
 }  // namespace sk::cli

@@ -6,8 +6,6 @@
 #include <memory>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
 #include "core/config.hpp"
 #include "core/state/jobs.hpp"
 #include "core/state/store.hpp"
@@ -45,8 +43,5 @@ class Runtime {
   const CancelToken* cancel_;
   std::unique_ptr<JobRecorder> jobs_;
 };
-
-// Prints a JSON document (for --json) on stdout.
-void print_json(const nlohmann::json& j);
 
 }  // namespace sk::cli

@@ -24,6 +24,7 @@
 #include "app/daemon/http.hpp"
 #include "app/daemon/jobs.hpp"
 #include "app/daemon/metrics.hpp"
+#include "app/daemon/notify.hpp"
 #include "app/daemon/page.hpp"
 #include "app/daemon/report.hpp"
 #include "schedules/runner.hpp"
@@ -57,7 +58,10 @@ class Daemon {
     hooks.probe_failed = [this](const std::string& s) { metrics_.probe_failed(s); };
     hooks.lag = [this](double b, double sec) { metrics_.standby_lag(b, sec); };
     hooks.active_up = [this](bool up) { metrics_.active_up(up); };
-    hooks.decision = [this](const std::string& action) { metrics_.decision(action); };
+    hooks.decision = [this, said = std::string()](const std::string& action) mutable {
+      metrics_.decision(action);
+      if (auto s = monitor_->last_decision().sentence; s != said) notify::notify(notify::status(said = s));
+    };
     monitor_ = std::make_unique<standby::Monitor>([this] { return current(); }, *state_, recorder_, engines_, runner_,
                                                   clock_, &cancel_, hooks);
     monitor_->start();
@@ -81,6 +85,7 @@ class Daemon {
     wait_signal();
     arm_timer();
     logger()->info("sitekeeper daemon started for site {} ({} schedules)", cfg_->site.code, cfg_->schedules.size());
+    notify::notify(notify::ready());  // the API listens and the monitor runs; its decision is the STATUS=
     io_.run();
     return finish();
   }
@@ -164,6 +169,7 @@ class Daemon {
         return;
       }
       logger()->info("signal {}: stopping; running jobs stop at their next safe point", sig);
+      notify::notify(notify::stopping());
       stopping_ = true;
       cancel_.cancel();
       timer_.cancel();
@@ -173,6 +179,7 @@ class Daemon {
   }
 
   void reload() {
+    notify::notify(notify::reloading());
     try {
       auto cfg = std::make_shared<const Config>(load_checked_config(config_file_));
       if (cfg->state_path != cfg_->state_path)
@@ -193,9 +200,10 @@ class Daemon {
       declare_metrics(*cfg);
       arm_timer();
       logger()->info("configuration reloaded from {} ({} schedules)", cfg->file.string(), cfg->schedules.size());
-    } catch (const Error& e) {
+    } catch (const std::exception& e) {  // whatever refused it, the daemon runs on and says READY again
       logger()->error("configuration reload refused; keeping the running configuration: {}", e.what());
     }
+    notify::notify(notify::ready());
   }
 
   int finish() {
