@@ -77,6 +77,12 @@ const std::vector<Command>& commands() {
       {"resume", "end the maintenance window", none, cmd_resume},
       {"rotate-key", "add a new archive key for sealing generations; older keys stay to verify older ones", none,
        cmd_rotate_key},
+      {"restore-secrets", "decrypt a backup's key material into DIR, each file at its absolute path below it (0600)",
+       [](CLI::App& c, CommandArgs& a) {
+         c.add_option("--backup", a.id, "backup id (default: the newest complete)");
+         c.add_option("--to", a.to, "a missing or empty folder")->required();
+       },
+       cmd_restore_secrets},
       {"status", "site, active, replicas (backup id, backup time, age), last job runs", none, cmd_status},
       {"history", "job runs with outcome and duration",
        [](CLI::App& c, CommandArgs& a) {

@@ -19,6 +19,7 @@ struct CommandArgs {
   std::string replica;
   std::string server;
   std::string action;  // standby ACTION
+  std::string to;      // restore-secrets --to
 };
 
 int cmd_check(const GlobalOptions& g, const CommandArgs& a);
@@ -38,6 +39,7 @@ int cmd_runbook(const GlobalOptions& g, const CommandArgs& a);
 int cmd_pause(const GlobalOptions& g, const CommandArgs& a);
 int cmd_resume(const GlobalOptions& g, const CommandArgs& a);
 int cmd_rotate_key(const GlobalOptions& g, const CommandArgs& a);
+int cmd_restore_secrets(const GlobalOptions& g, const CommandArgs& a);
 
 // failover and switchover share one shape: print the plan, or run the journaled runbook with --yes.
 // `kind` is "failover" or "switchover".
