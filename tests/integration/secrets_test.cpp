@@ -171,6 +171,10 @@ TEST(Secrets, MissingSecretFailsTheBackup) {
   const fs::path gone = site.dir() / "etc" / "gone.key";
   site.write_config("[archive.secrets]\nfiles = " + toml_array({gone.string()}) +
                     "\npassphrase_file = \"secrets/archive.pass\"\n");
+  // check says so before the nightly backup finds out.
+  const auto warnings = site.json({"check"})["warnings"].dump();
+  EXPECT_NE(warnings.find("gone.key"), std::string::npos) << warnings;
+  EXPECT_NE(warnings.find("the next backup fails"), std::string::npos) << warnings;
   auto backup = run_env(site, {"backup"}, std::nullopt);
   EXPECT_EQ(backup.code, 1) << backup.out << backup.err;
   EXPECT_NE(backup.err.find("cannot read secret"), std::string::npos) << backup.err;
