@@ -164,19 +164,25 @@ TEST(Secrets, BackupRestoreAndVerifyOnARealSite) {
   EXPECT_FALSE(fs::exists(out / "short"));
 }
 
-// A listed secret that is gone fails the backup by name: a generation never silently lacks a key.
+// A listed secret that is gone fails the backup by name: a generation never silently lacks a key. The
+// alert command that reports it, like every tool sitekeeper starts, never sees the passphrase.
 TEST(Secrets, MissingSecretFailsTheBackup) {
   Site site({.replicas = 0});
-  write(site.dir() / "secrets" / "archive.pass", kPass + "\n", fs::perms::owner_read | fs::perms::owner_write);
-  const fs::path gone = site.dir() / "etc" / "gone.key";
-  site.write_config("[archive.secrets]\nfiles = " + toml_array({gone.string()}) +
-                    "\npassphrase_file = \"secrets/archive.pass\"\n");
+  const fs::path gone = site.dir() / "etc" / "gone.key", alert_env = site.dir() / "alert.env";
+  site.write_config("[archive.secrets]\nfiles = " + toml_array({gone.string()}) + "\n[alerts]\ncommand = " +
+                    toml_array({"/bin/sh", "-c", "env > \"$0.tmp\" && mv \"$0.tmp\" \"$0\"", alert_env.string()}) +
+                    "\n");
   // check says so before the nightly backup finds out.
-  const auto warnings = site.json({"check"})["warnings"].dump();
+  const auto warnings = parse_json(run_env(site, {"--json", "check"}, kPass))["warnings"].dump();
   EXPECT_NE(warnings.find("gone.key"), std::string::npos) << warnings;
   EXPECT_NE(warnings.find("the next backup fails"), std::string::npos) << warnings;
-  auto backup = run_env(site, {"backup"}, std::nullopt);
+  fs::remove(alert_env);  // a check that is not ready may have alerted too
+  auto backup = run_env(site, {"backup"}, kPass);
   EXPECT_EQ(backup.code, 1) << backup.out << backup.err;
+  wait_until([&] { return fs::exists(alert_env); }, "the alert command's environment");
+  EXPECT_NE(slurp(alert_env).find("PATH="), std::string::npos);
+  EXPECT_EQ(slurp(alert_env).find(kPass), std::string::npos);
+  EXPECT_EQ(slurp(alert_env).find(kEnv), std::string::npos);
   EXPECT_NE(backup.err.find("cannot read secret"), std::string::npos) << backup.err;
   EXPECT_NE(backup.err.find("gone.key"), std::string::npos) << backup.err;
   EXPECT_EQ(newest_generation(site.archive()), "") << "the failed generation is removed";
