@@ -19,6 +19,7 @@
 
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
+#include "core/secrets.hpp"
 
 namespace sk {
 
@@ -34,6 +35,8 @@ constexpr std::size_t kMaxSqlServerName = 128;
 constexpr std::size_t kMaxHost = 255;
 // Bounds other one-line values (driver names, cron expressions, zones) only against absurd input.
 constexpr std::size_t kMaxText = 1024;
+
+constexpr const char* kSecretsPassphraseEnv = "SITEKEEPER_SECRETS_PASSPHRASE";
 
 const std::vector<std::string> kJobs = {"backup", "refresh", "capture", "verify", "check"};
 const std::vector<std::string> kEngines = {"postgresql", "sqlite", "sqlserver"};
@@ -629,7 +632,66 @@ class Loader {
       if (const toml::node* n = s.get(key)) s.error(*n, key, what);
       else r_.error(s.pos(), s.path(key), what);
     }
+    read_secrets(s.table("secrets"));
     s.finish();
+  }
+
+  // Key material for a site recovery, encrypted into every generation. The passphrase comes from a file
+  // or the environment, never from the config text or argv: the config itself may be one of the files.
+  void read_secrets(Section s) {
+    auto& sec = cfg_.archive.secrets;
+    std::vector<std::string> files;
+    std::set<std::string> seen;
+    s.checked_strings("files", files, [&seen](const std::string& f, std::size_t) -> std::string {
+      if (auto why = secrets::path_problem(f); !why.empty()) return why + ", got " + quote(f);
+      if (!seen.insert(f).second) return "expected each file once, but " + quote(f) + " is listed before";
+      return {};
+    });
+    sec.files.assign(files.begin(), files.end());
+    fs::path f;
+    if (s.file_path("passphrase_file", dir_, f)) {
+      passphrase_from_file(s, f);
+    } else if (!s.get("passphrase_file")) {
+      if (auto v = env_(kSecretsPassphraseEnv)) passphrase_from_env(s, *v);
+    }
+    if (!sec.files.empty() && !s.get("passphrase_file") && sec.passphrase_source.empty() &&
+        !env_(kSecretsPassphraseEnv)) {
+      s.error(*s.get("files"), "files",
+              std::string("expected a passphrase for the secrets, but neither passphrase_file nor ") +
+                  kSecretsPassphraseEnv + " is set");
+      r_.hint("add passphrase_file = \"FILE\" (mode 0600) to [archive.secrets], or set " +
+              std::string(kSecretsPassphraseEnv));
+    }
+    s.finish();
+  }
+
+  void passphrase_from_file(Section& s, const fs::path& f) {
+    auto text = read_named_file(s, "passphrase_file", f, /*secret=*/true);
+    if (!text) return;
+    std::string pass = secrets::passphrase_from_file_text(std::move(*text));
+    if (!secrets::passphrase_problem(pass).empty()) {
+      s.error(*s.get("passphrase_file"), "passphrase_file",
+              "expected a passphrase of at least " + std::to_string(secrets::kMinPassphrase) + " characters, but " +
+                  show_path(f) + " holds a shorter one, too easy to guess for an archive that may be copied off-site");
+      r_.hint("write a longer one with: (umask 077; openssl rand -base64 24 > " + show_path(f) + ")");
+      return;
+    }
+    cfg_.archive.secrets.passphrase_file = f;
+    cfg_.archive.secrets.passphrase = std::move(pass);
+    cfg_.archive.secrets.passphrase_source = "file";
+  }
+
+  void passphrase_from_env(Section& s, std::string pass) {
+    if (!secrets::passphrase_problem(pass).empty()) {
+      r_.error(s.pos(), "archive.secrets",
+               "expected a passphrase of at least " + std::to_string(secrets::kMinPassphrase) + " characters, but " +
+                   kSecretsPassphraseEnv + " holds a shorter one, too easy to guess for an archive that may be " +
+                   "copied off-site");
+      r_.hint("set a longer " + std::string(kSecretsPassphraseEnv) + ", or unset it");
+      return;
+    }
+    cfg_.archive.secrets.passphrase = std::move(pass);
+    cfg_.archive.secrets.passphrase_source = "environment";
   }
 
   // Checked here, before any command creates its first file, so that a path that cannot be made is

@@ -45,6 +45,14 @@ struct Config {
     Millis max_age{std::chrono::hours(24 * 5)};
     std::vector<std::string> after_backup;  // argv; "{backup}" is replaced
     fs::path key_file;  // HMAC keys of the generations' markers; default <state dir>/archive.keys
+    // Key material encrypted into every generation (core/secrets.hpp).
+    struct Secrets {
+      std::vector<fs::path> files;  // absolute, normal
+      fs::path passphrase_file;     // empty when not set
+      // From passphrase_file, else SITEKEEPER_SECRETS_PASSPHRASE; empty when neither. A secret: never log it.
+      std::string passphrase;
+      std::string passphrase_source;  // "file", "environment" or ""
+    } secrets;
   } archive;
   std::map<std::string, ServerConfig> servers;
   struct Roles {

@@ -41,6 +41,8 @@ class BoostRunner final : public ProcessRunner {
     }
     std::vector<std::string> args(argv.begin() + 1, argv.end());
     bp::environment env = boost::this_process::environment();
+    // The secrets passphrase is for sitekeeper alone: no tool or hook it starts needs it.
+    env.erase("SITEKEEPER_SECRETS_PASSPHRASE");
     for (const auto& [k, v] : opts.env) env[k] = v;
     bp::ipstream out, err;
     // PR_SET_PDEATHSIG: if sitekeeper is SIGKILLed mid-restore, the kernel kills the tool too, so a

@@ -9,6 +9,7 @@
 //   <root>/<id>/snapshot/        engine snapshot (pg_dump -Fd output)
 //   <root>/<id>/permissions.sql  captured permission script
 //   <root>/<id>/profile.json     captured server profile
+//   <root>/<id>/secrets.enc      the [archive.secrets] files, encrypted (archive_secrets.hpp); backups only, when set
 //   <root>/<id>/manifest.json    size and SHA-256 of every file above
 //   <root>/<id>/COMPLETE         {"format", "id", "manifest_sha256", "completed_at", "key_id", "mac"}
 //   <root>/captures/<id>/...     the same layout for stand-alone captures (no snapshot)

@@ -5,6 +5,7 @@
 #include "core/log.hpp"
 #include "core/units.hpp"
 #include "replicator/archive.hpp"
+#include "replicator/archive_secrets.hpp"
 
 namespace sk::replicator {
 
@@ -92,6 +93,7 @@ BackupResult run_backup(const JobContext& ctx) {
   const auto& cfg = ctx.cfg;
   Archive archive = open_archive(cfg, /*captures=*/false, /*for_writing=*/true);
   BackupResult r;
+  std::size_t secrets = 0;
   {
     auto lock = archive.lock();
     const auto started = ctx.clock->now();
@@ -106,6 +108,7 @@ BackupResult run_backup(const JobContext& ctx) {
                      cfg.replica.jobs);
       engine->backup(cfg.site.database, r.path / kSnapshotDir, cfg.replica.jobs, ctx.cancel);
       write_capture(*engine, cfg.site.database, r.path);
+      secrets = write_secrets(cfg, r.path);
       Manifest m = archive.seal(r.id, meta_for(ctx, "backup", started), ctx.cancel);
       for (const auto& f : m.files) r.bytes += f.size;
       // Read everything back before calling it verified: a backup is worth only what restores.
@@ -125,6 +128,7 @@ BackupResult run_backup(const JobContext& ctx) {
     }
   }
   r.summary = "backup " + r.id + " of " + cfg.site.database + " verified (" + format_size(r.bytes) + ")";
+  if (secrets > 0) r.summary += "; " + std::to_string(secrets) + " secret file(s) encrypted";
   if (!cfg.archive.after_backup.empty()) {
     auto argv = expand_argv(cfg.archive.after_backup, {{"backup", r.path.string()}, {"id", r.id}});
     try {

@@ -8,6 +8,7 @@
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
 #include "replicator/archive.hpp"
+#include "replicator/archive_secrets.hpp"
 #include "sql/ident.hpp"
 
 namespace sk::replicator {
@@ -42,6 +43,8 @@ VerifyResult run_verify(const JobContext& ctx, const std::string& wanted, bool d
     }
   }
   std::string where;
+  // Key material is part of what a recovery needs: deep verification proves it decrypts, before the trial.
+  if (r.problems.empty() && deep) r.secrets = check_secrets(ctx.cfg, archive.path(r.id), r.problems);
   if (r.problems.empty() && deep) {
     std::unique_ptr<sql::ScratchServer> scratch;
     std::unique_ptr<sql::Engine> engine;
@@ -100,6 +103,7 @@ VerifyResult run_verify(const JobContext& ctx, const std::string& wanted, bool d
   r.summary = "generation " + r.id + (r.ok ? (deep ? " passed deep verification (trial restore + integrity check on " + where + ")"
                                                    : " verified (manifest checksums + table of contents)")
                                            : " FAILED verification: " + r.problems.front());
+  if (r.ok && !r.secrets.empty()) r.summary += "; " + r.secrets;
   return r;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // verify [--deep] [ID]: checks a generation against its manifest and the restore tool's table of
-// contents; --deep adds a trial restore into a throwaway database and the engine's integrity checker.
+// contents; --deep adds a trial restore into a throwaway database and the engine's integrity checker, and
+// proves that the generation's secrets decrypt when the passphrase is available.
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@ struct VerifyResult {
   bool ok = false;
   std::vector<std::string> problems;  // each names the file or step that failed
   std::string summary;
+  std::string secrets;  // deep only: "secrets: N file(s) decrypt", "secrets: not checked, no passphrase", ...
 };
 
 // `id` empty means the newest generation (complete or not: an unfinished newest is reported as such).

@@ -95,6 +95,13 @@ const std::vector<Command>& commands() {
       {"resume", "end the maintenance window", "sitekeeper resume", none, cmd_resume},
       {"rotate-key", "add a new archive key for sealing generations; older keys stay to verify older ones",
        "sitekeeper rotate-key", none, cmd_rotate_key},
+      {"restore-secrets", "decrypt a backup's key material into DIR, each file at its absolute path below it (0600)",
+       "sitekeeper restore-secrets --backup 20261201T020000Z --to /root/restored",
+       [](CLI::App& c, CommandArgs& a) {
+         c.add_option("--backup", a.id, "backup id (default: the newest complete)")->type_name("ID");
+         c.add_option("--to", a.to, "a missing or empty folder")->required()->type_name("DIR");
+       },
+       cmd_restore_secrets},
       {"status", "site, active, replicas (backup id, backup time, age), last job runs", "sitekeeper status --json",
        none, cmd_status},
       {"history", "job runs with outcome and duration", "sitekeeper history --limit 50",

@@ -1,5 +1,7 @@
 #include "app/daemon/report.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "core/error.hpp"
@@ -278,6 +280,11 @@ nlohmann::json check_report(const replicator::JobContext& ctx) {
     for (const auto& p : readable_by_others_under(cfg.archive.path, 10)) warn_readable(p);
   for (const auto& p : {cfg.state_path, cfg.archive.key_file})
     if (fs::exists(p, ec) && readable_by_others(p)) warn_readable(p);
+  // Found now rather than by the nightly backup, which fails on it.
+  for (const auto& p : cfg.archive.secrets.files)
+    if (!fs::is_regular_file(p, ec) || ::access(p.c_str(), R_OK) != 0)
+      j["warnings"].push_back("secret " + show_path(p) + " ([archive.secrets] files) is missing or unreadable; "
+                              "the next backup fails until it is back or unlisted");
   j["ok"] = ok;
   return j;
 }

@@ -366,6 +366,24 @@ const Row kRows[] = {
      "9:8: state.path: expected a file that sitekeeper can create or write, but "},
     {"archive_under_a_system_file", kBase + "[archive]\npath = \"/dev/null/archive\"\n",
      "9:8: archive.path: expected a folder that sitekeeper can create or write, but /dev/null is not a folder"},
+    // [archive.secrets]
+    {"secrets_relative_file", kBase + "[archive.secrets]\nfiles = [\"etc/site.key\"]\npassphrase_file = \"pp\"\n",
+     "9:10: archive.secrets.files[0]: expected an absolute path, got \"etc/site.key\""},
+    {"secrets_dotdot_file", kBase + "[archive.secrets]\nfiles = [\"/etc/ok\", \"/etc/../shadow\"]\n",
+     "9:21: archive.secrets.files[1]: expected a path without empty, \".\" or \"..\" components, got \"/etc/../shadow\""},
+    {"secrets_twice", kBase + "[archive.secrets]\nfiles = [\"/etc/k\", \"/etc/k\"]\n",
+     "9:20: archive.secrets.files[1]: expected each file once, but \"/etc/k\" is listed before"},
+    {"secrets_file_type", kBase + "[archive.secrets]\nfiles = [\"/etc/k\", 5]\n",
+     "9:20: archive.secrets.files[1]: expected a string, got 5"},
+    {"secrets_no_passphrase", kBase + "[archive.secrets]\nfiles = [\"/etc/site.key\"]\n",
+     "9:9: archive.secrets.files: expected a passphrase for the secrets, but neither passphrase_file nor "
+     "SITEKEEPER_SECRETS_PASSPHRASE is set"},
+    {"secrets_passphrase_file_missing", kBase + "[archive.secrets]\npassphrase_file = \"nope\"\n",
+     "9:19: archive.secrets.passphrase_file: expected a readable file, cannot read "},
+    {"secrets_passphrase_in_config", kBase + "[archive.secrets]\npassphrase = \"hunter2hunter2\"\n",
+     "9:1: archive.secrets.passphrase: unknown key, expected one of: files, passphrase_file"},
+    {"secrets_not_a_table", kBase + "[archive]\nsecrets = [\"/etc/k\"]\n",
+     "9:11: archive.secrets: expected a table, got an array"},
     // syntax
     {"syntax", "[site\ndatabase = \"x\"\n", "1:6: toml: expected valid TOML"},
 };
@@ -1008,6 +1026,96 @@ TEST(CoreConfigHttp, EncryptedTlsKeyIsRefusedWithoutAPrompt) {
   dir.write("etc/key.pem", std::string(data, static_cast<std::size_t>(n)), kOwnerOnly);
   std::string err = http_error(dir, "tls_cert = \"cert.pem\"\ntls_key = \"key.pem\"\n");
   EXPECT_NE(err.find("http.tls_key: expected an unencrypted PEM private key"), std::string::npos) << err;
+}
+
+// [archive.secrets]: the passphrase comes from a private file (less one trailing newline) or the
+// environment, is at least 8 characters, and never appears in a message.
+const std::string kPassphrase = "correct horse battery";
+
+std::string with_secrets(const std::string& lines) {
+  return kBase + "[archive.secrets]\nfiles = [\"/etc/site/tls.key\", \"/etc/sitekeeper/sitekeeper.toml\"]\n" + lines;
+}
+
+TEST(CoreConfigSecrets, FromFileLessOneTrailingNewline) {
+  TempDir dir;
+  dir.write("secrets/archive pass", kPassphrase + "\n", kOwnerOnly);
+  Config c = load_config(dir.write("sk.toml", with_secrets("passphrase_file = \"secrets/archive pass\"\n")), &lookup_fake);
+  const auto& s = c.archive.secrets;
+  EXPECT_EQ(s.passphrase, kPassphrase);
+  EXPECT_EQ(s.passphrase_source, "file");
+  EXPECT_EQ(s.passphrase_file, dir.path() / "secrets/archive pass");
+  ASSERT_EQ(s.files.size(), 2u);
+  EXPECT_EQ(s.files[0], "/etc/site/tls.key");
+}
+
+TEST(CoreConfigSecrets, OnlyOneNewlineIsRemoved) {
+  TempDir dir;
+  dir.write("pp", kPassphrase + "\r\n\n", kOwnerOnly);
+  Config c = load_config(dir.write("sk.toml", with_secrets("passphrase_file = \"pp\"\n")), &lookup_fake);
+  EXPECT_EQ(c.archive.secrets.passphrase, kPassphrase + "\r\n");
+}
+
+TEST(CoreConfigSecrets, FromEnvironment) {
+  TempDir dir;
+  fake_env().clear();
+  fake_env()["SITEKEEPER_SECRETS_PASSPHRASE"] = kPassphrase;
+  Config c = load_config(dir.write("sk.toml", with_secrets("")), &lookup_fake);
+  fake_env().clear();
+  EXPECT_EQ(c.archive.secrets.passphrase, kPassphrase);
+  EXPECT_EQ(c.archive.secrets.passphrase_source, "environment");
+}
+
+TEST(CoreConfigSecrets, EnvironmentAloneServesARestoreMachine) {
+  // A new server's config may list no files: the passphrase still reaches restore-secrets.
+  TempDir dir;
+  fake_env()["SITEKEEPER_SECRETS_PASSPHRASE"] = kPassphrase;
+  Config c = load_config(dir.write("sk.toml", kBase), &lookup_fake);
+  fake_env().clear();
+  EXPECT_TRUE(c.archive.secrets.files.empty());
+  EXPECT_EQ(c.archive.secrets.passphrase, kPassphrase);
+}
+
+TEST(CoreConfigSecrets, ShortPassphraseIsRefusedWithTheReason) {
+  TempDir dir;
+  dir.write("pp", "seven77\n", kOwnerOnly);  // 7 characters once the newline is gone
+  try {
+    load_config(dir.write("sk.toml", with_secrets("passphrase_file = \"pp\"\n")), &lookup_fake);
+    FAIL() << "expected a ConfigError";
+  } catch (const ConfigError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("sk.toml:10:19: archive.secrets.passphrase_file: expected a passphrase of at least 8 characters"),
+              std::string::npos) << msg;
+    EXPECT_NE(msg.find("too easy to guess"), std::string::npos) << msg;
+    EXPECT_EQ(msg.find("seven77"), std::string::npos) << msg;
+    EXPECT_EQ(e.hint().find("seven77"), std::string::npos) << e.hint();
+  }
+  dir.write("pp", "eight888\n", kOwnerOnly);
+  EXPECT_EQ(load_config(dir.path() / "sk.toml", &lookup_fake).archive.secrets.passphrase, "eight888");
+}
+
+TEST(CoreConfigSecrets, ShortEnvironmentPassphraseIsRefused) {
+  fake_env()["SITEKEEPER_SECRETS_PASSPHRASE"] = "short";
+  std::string err = load_error(with_secrets(""));
+  fake_env().clear();
+  EXPECT_NE(err.find("sk.toml:8:1: archive.secrets: expected a passphrase of at least 8 characters, but "
+                     "SITEKEEPER_SECRETS_PASSPHRASE holds a shorter one"),
+            std::string::npos) << err;
+  EXPECT_EQ(err.find("short\""), std::string::npos) << err;
+}
+
+TEST(CoreConfigSecrets, ReadablePassphraseFileIsRefused) {
+  TempDir dir;
+  dir.write("pp", kPassphrase + "\n", kOwnerOnly | fs::perms::group_read);
+  try {
+    load_config(dir.write("sk.toml", with_secrets("passphrase_file = \"pp\"\n")), &lookup_fake);
+    FAIL() << "expected a ConfigError";
+  } catch (const ConfigError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("archive.secrets.passphrase_file: expected a file that only its owner can read"),
+              std::string::npos) << msg;
+    EXPECT_NE(e.hint().find("chmod 600"), std::string::npos) << e.hint();
+    EXPECT_EQ(msg.find(kPassphrase), std::string::npos) << msg;
+  }
 }
 
 }  // namespace
