@@ -3,7 +3,7 @@
 #   ./run.sh demo    install what is missing, build the sitekeeper binary, run the demo on local servers
 #   ./run.sh test    install what is missing, build, run every test (ctest -L unit for the fast ones)
 #   ./run.sh build   install what is missing and build
-#   ./run.sh bench   build and run the benchmarks in tests/bench
+#   ./run.sh bench   install BENCH_PACKAGES too, build and run the benchmarks in tests/bench
 #   ./run.sh fuzz    build the libFuzzer targets (clang, ASan + UBSan) and run each for FUZZ_SECONDS (default 60)
 #
 # ./run.sh test also builds the unit tests and fuzz targets with clang under AddressSanitizer and
@@ -20,10 +20,13 @@ PACKAGES=(build-essential cmake pkg-config git
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libssl-dev prometheus-cpp-dev
   postgresql-15 postgresql-client-15 postgresql-contrib sqlite3 procps tzdata iproute2 nftables
   clang libclang-rt-14-dev)
+# Only ./run.sh bench installs these: the peer the failover benchmark measures sitekeeper against.
+BENCH_PACKAGES=(postgresql-15-repmgr)
 
+# install_missing [EXTRA_PACKAGE...]: PACKAGES and the extra ones, those not installed yet.
 install_missing() {
   local missing=()
-  for p in "${PACKAGES[@]}"; do
+  for p in "${PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
   ((${#missing[@]})) || return 0
@@ -76,6 +79,6 @@ case "${1:-}" in
     ;;
   # The demo needs the binary only; the test suite is built by ./run.sh test.
   demo) build sitekeeper; exec demo/demo.sh "$BUILD_DIR/sitekeeper" ;;
-  bench) build; exec tests/bench/run_all.sh "$BUILD_DIR" ;;
+  bench) install_missing "${BENCH_PACKAGES[@]}"; build; exec tests/bench/run_all.sh "$BUILD_DIR" ;;
   *) echo "usage: ./run.sh demo|test|build|bench|fuzz" >&2; exit 2 ;;
 esac
