@@ -416,6 +416,7 @@ class Bed {
   virtual std::string write_sql() const = 0;
   virtual bool promoted() = 0;         // any sign that the standby is (being) promoted
   virtual std::string log() = 0;  // the watching daemon's log
+  virtual std::string standby_log() { return standby().server_log(); }  // the standby server's own log
   virtual Link monitor_link() const = 0;  // the link the tool's monitor reaches the active by
 };
 
@@ -450,6 +451,12 @@ class SitekeeperBed : public Bed {
   }
   bool promoted() override { return ps_.promoted(); }
   std::string log() override { return ps_.daemon().log(); }
+  std::string standby_log() override {  // sitekeeper starts the standby it builds with a log of its own
+    std::ifstream in(ps_.standby().data_dir() / "sitekeeper-pg_ctl.log", std::ios::binary);
+    std::ostringstream out;
+    out << in.rdbuf();
+    return out.str();
+  }
   Link monitor_link() const override { return Link::manager_active; }
 
  private:
@@ -669,7 +676,7 @@ double measure_failover(Tool tool, bool silent, Tuning tuning, const std::string
   say(label + ": " + name(tool) + " first committed write on the standby " + fmt(*t, 2) + " s after the " +
       (silent ? "silent death" : "kill -9"));
   std::cout << "    standby's server log:\n"
-            << lines_with(bed->standby().server_log(),
+            << lines_with(bed->standby_log(),
                           {"promote", "redo done", "selected new timeline", "archive recovery complete",
                            "ready to accept", "replication terminated", "could not connect", "terminating walreceiver"},
                           10);
