@@ -3,7 +3,7 @@
 #   ./run.sh demo    install what is missing, build the sitekeeper binary, run the demo on local servers
 #   ./run.sh test    install what is missing, build, run every test (ctest -L unit for the fast ones)
 #   ./run.sh build   install what is missing and build
-#   ./run.sh bench   build and run the benchmarks in tests/bench
+#   ./run.sh bench   install BENCH_PACKAGES too, build and run the benchmarks in tests/bench
 #   ./run.sh fuzz    build the libFuzzer targets (clang, ASan + UBSan) and run each for FUZZ_SECONDS (default 60)
 #
 # ./run.sh test also builds the unit tests and fuzz targets with clang under AddressSanitizer and
@@ -24,10 +24,13 @@ PACKAGES=(build-essential cmake pkg-config git
   prometheus  # promtool lints /metrics
   chromium    # the status page test loads the page in headless Chromium
   man-db groff-base systemd)  # the man page rendered by man -l, the unit checked by systemd-analyze verify
+# Only ./run.sh bench installs these: the peer the failover benchmark measures sitekeeper against.
+BENCH_PACKAGES=(postgresql-15-repmgr)
 
+# install_missing [EXTRA_PACKAGE...]: PACKAGES and the extra ones, those not installed yet.
 install_missing() {
   local missing=()
-  for p in "${PACKAGES[@]}"; do
+  for p in "${PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
   ((${#missing[@]})) || return 0
@@ -80,6 +83,6 @@ case "${1:-}" in
     ;;
   # The demo needs the binary only; the test suite is built by ./run.sh test.
   demo) build sitekeeper; exec demo/demo.sh "$BUILD_DIR/sitekeeper" ;;
-  bench) build; exec tests/bench/run_all.sh "$BUILD_DIR" ;;
+  bench) install_missing "${BENCH_PACKAGES[@]}"; build; exec tests/bench/run_all.sh "$BUILD_DIR" ;;
   *) echo "usage: ./run.sh demo|test|build|bench|fuzz" >&2; exit 2 ;;
 esac

@@ -1,28 +1,40 @@
-// Failover benchmark: how long writers are locked out when the active server dies (automatic failover
-// by the daemon) and during a planned switchover, on a real active/standby pair of PostgreSQL 15
-// clusters driven by the `sitekeeper` binary, as an operator would run it.
+// Failover benchmark, side by side with repmgr: how long writers are locked out when the active server
+// dies, and whether a network partition that kills nothing makes either tool fail over. Real PostgreSQL
+// 15 pairs whose servers run on machines of their own (network namespaces, netlab.hpp), driven by the
+// `sitekeeper` binary on one side and by repmgr/repmgrd (Debian's postgresql-15-repmgr) on the other,
+// as an operator would run them. Plus the planned switchover of sitekeeper on a local pair.
 //
 //   build/failover_bench [SOURCE_DIR]     SOURCE_DIR holds demo/site_schema.sql (default: the current
 //                                         directory; then $SK_SOURCE_DIR; then this file's checkout)
-//   SK_BENCH_ROUNDS=N                     automatic-failover rounds (default 3, 1..5). Between rounds the
-//                                         killed server is brought back with `sitekeeper rejoin`.
-//   SK_BENCH_CHECKPOINT_BEFORE_REJOIN=1   diagnostics: CHECKPOINT the new active before `sitekeeper rejoin`
-//                                         (what pg_rewind needs right after a promotion), to tell whether a
-//                                         failed rejoin is that. Not an operator step: off by default.
-//   SK_BENCH_KEEP=1                       keep the site folder (config, state, daemon.log) in /tmp
+//   SK_BENCH_ROUNDS=N                     rounds of each failover case (default 1, 1..5); each round builds
+//                                         a fresh pair per case and tool (about 4 minutes a round)
+//   SK_BENCH_CASES=a1,s1,b,...            only these cases (a1 a2 s1 s2 b c d switchover; default all)
+//   SK_BENCH_TOOLS=sitekeeper,repmgr      only these tools (default both)
+//   SK_BENCH_KEEP=1                       keep the switchover's site folder (config, state, daemon.log)
 //
-// What is measured:
-//   - automatic failover RTO: a writer commits INSERTs on the active; the active is SIGKILLed (T0,
-//     like a machine death); T1 is the first INSERT committed on the other server. The writer tries the
-//     server it last wrote to and, on any failure, alternates between the two.
-//   - switchover downtime: the same writer while `sitekeeper switchover --yes` runs; downtime is the
-//     longest gap between two successful commits.
-// Each failover round also checks the serial-number invariant (the first record_id issued by the new
-// active is above every record_id the old one acknowledged) and counts acknowledged commits that did
-// not reach the standby (asynchronous replication loses the last moment before a death).
+// What is measured, for each tool on the same kind of pair (active in namespace A, standby in S):
+//   - failover: T0 is the fault; T1 the first INSERT that commits on the standby (tried every 20 ms,
+//     each time on a new session over its unix socket, so no cut link is in the way of the measure),
+//     as a client role that may write the table and is no superuser.
+//       a1  kill -9 of the active's postmaster, defaults   sitekeeper probe 1 s x 3      goal <= 5 s
+//       a2  kill -9, tuned                                  sitekeeper probe 0.25 s x 3   goal <= 1.5 s
+//       s1  silent death (A drops every packet), defaults                                goal <= 10 s
+//       s2  silent death, tuned                                                          goal <= 3 s
+//     repmgr: repmgrd on the standby, failover=automatic; defaults monitor_interval_secs=1,
+//     reconnect_attempts=2, reconnect_interval=1; tuned is its most aggressive setting
+//     (reconnect_attempts=1; its intervals are whole seconds, and libpq waits at least 2 s for a
+//     connection, the connect_timeout of its conninfo).
+//   - false failovers (goal 0): b) the manager<->active link is cut for 60 s while the standby streams;
+//     c) the active<->standby link is cut for 45 s; d) the link the tool's monitor reaches the active by
+//     flaps (down 1 s, up 1 s, ten times, then 15 s of watch). sitekeeper's monitor is the manager (the
+//     root namespace); repmgrd's is the standby itself, so for repmgr (b) cuts a link it does not use
+//     and (d) flaps the active<->standby link.
+//   - switchover downtime (sitekeeper only): the longest gap between two commits of a writer while
+//     `sitekeeper switchover --yes` runs, on a local pair.
 //
 // A measurement, not a test: it exits 0 when a goal is missed, and non-zero only on a real error (a
-// server that does not start, a sitekeeper command that fails). As root the servers run as `postgres`.
+// server that does not start, a command that fails). A case that cannot run prints "skipped: reason".
+// As root the servers, repmgr and repmgrd run as `postgres`.
 #include <libpq-fe.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -36,12 +48,15 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -51,6 +66,9 @@
 #include <nlohmann/json.hpp>
 
 #include "bench_util.hpp"
+#include "integration_support.hpp"
+#include "netlab.hpp"
+#include "partition_fixture.hpp"
 #include "pg_cluster.hpp"
 
 #ifndef SK_BINARY
@@ -65,11 +83,13 @@ using Wall = std::chrono::system_clock;
 
 namespace {
 
+// Both helper libraries have these; the benchmark's own are meant.
+using sk::bench::conninfo_value;
+using sk::bench::tail;
+using sk::bench::toml_string;
+
 constexpr const char* kDb = "CM_CEN";
-constexpr const char* kComponent = "failover-bench";
-constexpr double kRtoGoal = 5.0;
 constexpr double kSwitchoverGoal = 2.0;
-constexpr auto kBudget = std::chrono::seconds(200);  // stop adding rounds past this (goal: < ~4 min)
 const auto kStarted = Steady::now();
 
 // ----- small helpers ---------------------------------------------------------------------------------
@@ -87,14 +107,6 @@ std::string elapsed() { return "[" + fmt(secs(Steady::now() - kStarted), 1) + " 
 void say(const std::string& line) { std::cout << elapsed() << " " << line << std::endl; }
 
 
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + p.string());
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // ----- libpq -----------------------------------------------------------------------------------------
 
 struct Server {
@@ -106,26 +118,6 @@ struct Server {
            " connect_timeout=2 application_name=failover-bench";
   }
 };
-
-using ConnPtr = std::unique_ptr<PGconn, decltype(&PQfinish)>;
-
-ConnPtr connect(const std::string& conninfo) {
-  ConnPtr c(PQconnectdb(conninfo.c_str()), &PQfinish);
-  if (PQstatus(c.get()) != CONNECTION_OK) throw std::runtime_error(PQerrorMessage(c.get()));
-  return c;
-}
-
-// One query, first column of every row.
-std::vector<std::string> query(const Server& s, const std::string& sql, const std::string& db = kDb) {
-  auto c = connect(s.conninfo(db));
-  std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(c.get(), sql.c_str()), &PQclear);
-  const auto st = PQresultStatus(r.get());
-  if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK)
-    throw std::runtime_error(s.name + ": " + sql + ": " + PQresultErrorMessage(r.get()));
-  std::vector<std::string> out;
-  for (int i = 0; i < PQntuples(r.get()); ++i) out.push_back(PQgetvalue(r.get(), i, 0));
-  return out;
-}
 
 // ----- the writer ------------------------------------------------------------------------------------
 
@@ -233,9 +225,9 @@ struct Cmd {
   double seconds = 0;
 };
 
-class Site {
+class LocalSite {
  public:
-  Site(const fs::path& source_dir) {
+  LocalSite(const fs::path& source_dir) {
     char tmpl[] = "/tmp/sk failover bench \xC3\xA9-XXXXXX";
     if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
     dir_ = tmpl;
@@ -248,7 +240,7 @@ class Site {
     cm1_->psql_file(source_dir / "demo" / "site_data.sql", kDb);
     write_config();
   }
-  ~Site() {
+  ~LocalSite() {
     daemon_.reset();  // before the clusters go
     std::error_code ec;
     if (!std::getenv("SK_BENCH_KEEP")) fs::remove_all(dir_, ec);
@@ -365,142 +357,411 @@ std::optional<double> first_after(const std::string& log, Wall::time_point t0, c
 
 std::string offset(std::optional<double> s) { return s ? "+" + fmt(*s, 2) + " s" : "n/a"; }
 
-// ----- measurements ----------------------------------------------------------------------------------
-
-struct RtoResult {
-  double rto = -1;
-  std::string from, to;
-};
-
 long g_seq = 1;  // message_id of the writer's next row, unique across the run
 
-RtoResult measure_failover(Site& site, int round) {
-  const auto roles = site.roles();
-  const std::string active = roles.first, standby = roles.second;
-  if (standby.empty()) throw std::runtime_error("round " + std::to_string(round) + ": no standby in the state store");
-  const Server& a = site.server(active);
-  const Server& b = site.server(standby);
-  Writer w({a, b}, 0, g_seq);
-  wait_until([&] { return w.commits().size() >= 200; }, 30s, "the writer to commit 200 rows on " + active);
-  // SIGKILL the postmaster and its children: a machine death, no goodbye to the standby.
+
+// ----- the first committed write ---------------------------------------------------------------------
+
+// The writer is a client, not a superuser: sitekeeper lets superusers (itself) in while it promotes
+// and resyncs the serials, and opens the database to clients only after that.
+constexpr const char* kWriterRole = "bench_writer";
+
+// libpq over the server's unix socket (trusted there): it reaches a server in any namespace and over
+// any cut.
+std::string socket_conninfo(const PgCluster& c, const std::string& db) {
+  return "host=" + conninfo_value(c.socket_dir().string()) + " port=" + std::to_string(c.port()) +
+         " user=" + conninfo_value(kWriterRole) + " dbname=" + conninfo_value(db) +
+         " connect_timeout=2 application_name=failover-bench";
+}
+
+bool try_write(const std::string& conninfo, const std::string& sql) {
+  PGconn* c = PQconnectdb(conninfo.c_str());
+  bool ok = false;
+  if (PQstatus(c) == CONNECTION_OK) {
+    PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
+    PGresult* r = PQexec(c, sql.c_str());
+    ok = PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+  }
+  PQfinish(c);
+  return ok;
+}
+
+// Seconds from t0 to the first write that commits, trying every 20 ms on a new session (what a client
+// that reconnects does); nullopt when none did within `deadline`.
+std::optional<double> first_write(const std::string& conninfo, const std::string& sql, Steady::time_point t0,
+                                  std::chrono::seconds deadline) {
+  while (Steady::now() - t0 < deadline) {
+    if (try_write(conninfo, sql)) return secs(Steady::now() - t0);
+    std::this_thread::sleep_for(20ms);
+  }
+  return std::nullopt;
+}
+
+bool streams(const PgCluster& standby) {
+  auto r = standby.try_psql("SELECT status FROM pg_stat_wal_receiver");
+  return r.ok() && r.out == "streaming";
+}
+
+// ----- a pair under test -----------------------------------------------------------------------------
+
+// An active and a standby in a NetLab with one tool watching them, ready for a fault.
+class Bed {
+ public:
+  virtual ~Bed() = default;
+  virtual NetLab& lab() = 0;
+  virtual PgCluster& active() = 0;
+  virtual PgCluster& standby() = 0;
+  virtual std::string write_db() = 0;
+  virtual std::string write_sql() const = 0;
+  virtual bool promoted() = 0;         // any sign that the standby is (being) promoted
+  virtual std::string log() = 0;  // the watching daemon's log
+  virtual std::string standby_log() { return standby().server_log(); }  // the standby server's own log
+  virtual Link monitor_link() const = 0;  // the link the tool's monitor reaches the active by
+};
+
+struct Tuning {
+  bool tuned = false;
+};
+
+// sitekeeper: PartitionSite (the integration tests' partition fixture): the daemon in the root
+// namespace, its fence script kills the active's postmaster.
+class SitekeeperBed : public Bed {
+ public:
+  explicit SitekeeperBed(Tuning t)
+      : ps_(t.tuned ? PartitionSiteOptions{.probe_interval = "250ms", .probe_timeout = "250ms"} : PartitionSiteOptions{}) {
+    // The demo schema's site_admin may write every table: what the site's applications log in as.
+    ps_.active().psql(std::string("CREATE ROLE ") + kWriterRole + " LOGIN IN ROLE site_admin", ps_.site().db());
+    auto init = ps_.site().run_on(ps_.standby(), {"standby", "init"});
+    if (init.code != 0)
+      throw std::runtime_error("sitekeeper standby init failed (exit " + std::to_string(init.code) + "): " +
+                               tail(init.out, 500) + tail(init.err, 1500));
+    wait_until([&] { return standby_caught_up(ps_.site()); }, 120s, "the sitekeeper standby to stream with no lag");
+    auto cap = ps_.site().run({"capture"});  // what the failover replays on the new active
+    if (cap.code != 0) say("sitekeeper capture failed (exit " + std::to_string(cap.code) + "): " + tail(cap.err, 300));
+    ps_.start_daemon();
+  }
+  NetLab& lab() override { return ps_.lab(); }
+  PgCluster& active() override { return ps_.active(); }
+  PgCluster& standby() override { return ps_.standby(); }
+  std::string write_db() override { return ps_.site().db(); }
+  std::string write_sql() const override {
+    return "INSERT INTO status_messages (site_code, component, message_id, severity, machine_name, message) "
+           "VALUES ('CEN', 'failover-bench', 1, 'informational', 'BENCHPC', 'first write') RETURNING record_id";
+  }
+  bool promoted() override { return ps_.promoted(); }
+  std::string log() override { return ps_.daemon().log(); }
+  std::string standby_log() override {  // sitekeeper starts the standby it builds with a log of its own
+    std::ifstream in(ps_.standby().data_dir() / "sitekeeper-pg_ctl.log", std::ios::binary);
+    std::ostringstream out;
+    out << in.rdbuf();
+    return out.str();
+  }
+  Link monitor_link() const override { return Link::manager_active; }
+
+ private:
+  PartitionSite ps_;
+};
+
+const fs::path kRepmgr = fs::path(kPgBinDir) / "repmgr";
+const fs::path kRepmgrd = fs::path(kPgBinDir) / "repmgrd";
+const fs::path kRepmgrLib = "/usr/lib/postgresql/15/lib/repmgr.so";
+
+std::optional<std::string> repmgr_unavailable() {
+  for (const auto& p : {kRepmgr, kRepmgrd, kRepmgrLib})
+    if (!fs::exists(p))
+      return p.string() + " is missing: install the Debian package postgresql-15-repmgr (./run.sh bench does)";
+  return std::nullopt;
+}
+
+// A repmgr.conf string value: '...' with ' and \ escaped.
+std::string repmgr_quoted(const std::string& v) {
+  std::string s = "'";
+  for (char c : v) {
+    if (c == '\'' || c == '\\') s += '\\';
+    s += c;
+  }
+  return s + "'";
+}
+
+// repmgr: node 1 (rm1) the primary in namespace A, node 2 (rm2) cloned by `repmgr standby clone` in S,
+// and repmgrd on the standby, which is where repmgr decides a failover. No witness and no fence:
+// repmgr has neither unless one is added.
+class RepmgrBed : public Bed {
+ public:
+  explicit RepmgrBed(Tuning t) : tuned_(t.tuned) {
+    ::chmod(dir_.path().c_str(), 0755);  // repmgr runs as postgres and reads its config here
+    const std::vector<std::pair<std::string, std::string>> settings = {
+        {"shared_preload_libraries", "'repmgr'"}, {"max_wal_senders", "10"}, {"max_replication_slots", "10"},
+        {"wal_keep_size", "'64MB'"}};
+    rm1_ = PgCluster::start({.name = "rm1",
+                             .settings = settings,
+                             .netns = lab_.netns(Host::active),
+                             .listen = {lab_.address(Host::active)},
+                             .clients = {lab_.subnet()}});
+    rm2_ = PgCluster::start({.name = "rm2",
+                             .initdb = false,
+                             .start = false,
+                             .settings = settings,
+                             .netns = lab_.netns(Host::standby),
+                             .listen = {lab_.address(Host::standby)},
+                             .clients = {lab_.subnet()}});
+    rm1_->psql("CREATE DATABASE repmgr");
+    rm1_->psql("CREATE TABLE bench_writes (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now());\n"
+               "CREATE ROLE " + std::string(kWriterRole) + " LOGIN;\n"
+               "GRANT SELECT, INSERT ON bench_writes TO " + kWriterRole + ";\n"
+               "GRANT USAGE ON SEQUENCE bench_writes_id_seq TO " + kWriterRole + ";");
+    write_passfile();
+    fs::create_directory_symlink(rm1_->data_dir(), data_link(1));
+    fs::create_directory_symlink(rm2_->data_dir(), data_link(2));
+    write_conf(1, *rm1_);
+    write_conf(2, *rm2_);
+    repmgr_checked(Host::active, {"-f", conf(1), "primary", "register"});
+    repmgr_checked(Host::standby, {"-h", lab_.address(Host::active), "-p", std::to_string(rm1_->port()), "-U",
+                                   rm1_->superuser(), "-d", "repmgr", "-f", conf(2), "standby", "clone",
+                                   "--fast-checkpoint"});
+    rm2_->start_server();
+    repmgr_checked(Host::standby, {"-f", conf(2), "standby", "register"});
+    wait_until([&] { return streams(*rm2_); }, 60s, "the repmgr standby to stream");
+    repmgrd_ = std::make_unique<BackgroundProcess>(
+        in_netns(lab_.netns(Host::standby),
+                 as_server_user({"env", "PGPASSFILE=" + passfile().string(), kRepmgrd.string(), "-f", conf(2),
+                                 "--daemonize=false", "--no-pid-file"})),
+        dir_ / "repmgrd.log");
+    wait_until([&] { return contains(log(), "monitoring connection to upstream node"); }, 60s,
+               "repmgrd to monitor the primary");
+  }
+  ~RepmgrBed() override {
+    repmgrd_.reset();  // before the servers: it must not act while they go
+    rm2_.reset();
+    rm1_.reset();
+  }
+  NetLab& lab() override { return lab_; }
+  PgCluster& active() override { return *rm1_; }
+  PgCluster& standby() override { return *rm2_; }
+  std::string write_db() override { return "postgres"; }
+  std::string write_sql() const override { return "INSERT INTO bench_writes DEFAULT VALUES RETURNING id"; }
+  bool promoted() override {
+    const auto l = log();
+    if (contains(l, "promoting standby") || contains(l, "promote_command")) return true;
+    auto r = rm2_->try_psql("SELECT pg_is_in_recovery()");
+    return r.ok() && r.out == "f";
+  }
+  std::string log() override { return repmgrd_ ? repmgrd_->log() : std::string(); }
+  Link monitor_link() const override { return Link::active_standby; }
+  std::string settings_line() const {
+    return "monitor_interval_secs=1, reconnect_attempts=" + std::to_string(tuned_ ? 1 : 2) +
+           ", reconnect_interval=1, connect_timeout=2";
+  }
+
+ private:
+  fs::path passfile() const { return dir_ / "pgpass"; }
+  std::string conf(int id) const { return (dir_ / ("rm" + std::to_string(id) + ".conf")).string(); }
+  // repmgr 5.3 passes data_directory to pg_basebackup unquoted, so the clusters' folders (which hold a
+  // space on purpose) are named to it by a symbolic link without one.
+  fs::path data_link(int id) const { return dir_ / ("rm" + std::to_string(id) + "-data"); }
+
+  void write_passfile() const {
+    std::ofstream(passfile()) << "*:*:*:" << rm1_->superuser() << ":" << rm1_->password() << "\n";
+    ::chmod(passfile().c_str(), 0600);
+    if (running_as_root()) {
+      const int rc = run_command({"chown", "postgres", passfile().string()});
+      if (rc != 0) throw std::runtime_error("chown postgres " + passfile().string() + " failed");
+    }
+  }
+
+  // Keys from repmgr's documentation (repmgr.conf.sample, "repmgrd configuration").
+  void write_conf(int id, const PgCluster& c) const {
+    const std::string self = conf(id);
+    const std::string repmgr = kRepmgr.string() + " -f " + self + " --log-to-file";
+    std::ofstream f(self);
+    f << "node_id=" << id << "\nnode_name=" << repmgr_quoted(c.name()) << "\nconninfo="
+      << repmgr_quoted("host=" + c.host() + " port=" + std::to_string(c.port()) + " user=" + c.superuser() +
+                       " dbname=repmgr connect_timeout=2")
+      << "\ndata_directory=" << repmgr_quoted(data_link(id).string()) << "\npg_bindir=" << repmgr_quoted(kPgBinDir)
+      << "\npassfile=" << repmgr_quoted(passfile().string()) << "\nuse_replication_slots=yes\nlog_level=INFO\n"
+      << "failover=automatic\npromote_command=" << repmgr_quoted(repmgr + " standby promote")
+      << "\nfollow_command=" << repmgr_quoted(repmgr + " standby follow --upstream-node-id=%n")
+      << "\nmonitor_interval_secs=1\nconnection_check_type=ping\nreconnect_attempts=" << (tuned_ ? 1 : 2)
+      << "\nreconnect_interval=1\npromote_check_interval=1\n";
+    f.close();
+    ::chmod(self.c_str(), 0644);
+  }
+
+  void repmgr_checked(Host on, std::vector<std::string> args) const {
+    std::vector<std::string> argv = {"env", "PGPASSFILE=" + passfile().string(), kRepmgr.string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::string out, err;
+    RunOptions ro;
+    ro.timeout = 2min;
+    ro.cwd = "/tmp";  // the postgres user may not enter the caller's folder
+    const int rc = run_command(in_netns(lab_.netns(on), as_server_user(argv)), {}, &out, &err, ro);
+    if (rc != 0) {
+      std::string shown;
+      for (const auto& a : args) shown += " " + a;
+      throw std::runtime_error("repmgr" + shown + " failed (exit " + std::to_string(rc) + "):\n" + tail(out, 1500) +
+                               tail(err, 2500));
+    }
+  }
+
+  NetLab lab_;  // first: removed last
+  TempDir dir_{"/tmp/sk-repmgr-bench-"};
+  bool tuned_;
+  std::unique_ptr<PgCluster> rm1_, rm2_;
+  std::unique_ptr<BackgroundProcess> repmgrd_;
+};
+
+// ----- cases -----------------------------------------------------------------------------------------
+
+enum class Tool { sitekeeper, repmgr };
+const char* name(Tool t) { return t == Tool::sitekeeper ? "sitekeeper" : "repmgr"; }
+
+std::unique_ptr<Bed> make_bed(Tool t, Tuning tuning) {
+  if (t == Tool::sitekeeper) return std::make_unique<SitekeeperBed>(tuning);
+  return std::make_unique<RepmgrBed>(tuning);
+}
+
+// The lines of `log` that hold one of `needles`, for the timeline after a failover.
+std::string lines_with(const std::string& log, const std::vector<std::string>& needles, size_t max_lines = 12) {
+  std::istringstream in(log);
+  std::vector<std::string> hits;
+  for (std::string line; std::getline(in, line);)
+    for (const auto& n : needles)
+      if (line.find(n) != std::string::npos) {
+        hits.push_back(line);
+        break;
+      }
+  if (hits.size() > max_lines) hits.erase(hits.begin(), hits.end() - static_cast<long>(max_lines));
+  std::string s;
+  for (const auto& h : hits) s += "      " + h + "\n";
+  return s;
+}
+
+// " fence +1.23s promote +1.50s ...": the runbook's "step NAME done:" lines at or after t0.
+std::string step_timeline(const std::string& log, Wall::time_point t0) {
+  std::istringstream in(log);
+  std::string out;
+  for (std::string line; std::getline(in, line);) {
+    auto p = line.find("step ");
+    auto d = line.find(" done:");
+    auto t = log_time(line);
+    if (p == std::string::npos || d == std::string::npos || d < p || !t || *t < t0) continue;
+    out += " " + line.substr(p + 5, d - p - 5) + " +" + fmt(std::chrono::duration<double>(*t - t0).count(), 2) + "s";
+  }
+  return out.empty() ? " (none logged)" : out;
+}
+
+// One failover: a fresh pair, 6 s of quiet (sitekeeper's loop records serial marks every 5 s), the
+// fault, then the first committed write on the standby. Returns its seconds after the fault.
+double measure_failover(Tool tool, bool silent, Tuning tuning, const std::string& label) {
+  say(label + ": setting up a " + name(tool) + " pair" + (tuning.tuned ? " (tuned)" : " (defaults)"));
+  auto bed = make_bed(tool, tuning);
+  std::this_thread::sleep_for(6s);
+  const std::string conninfo = socket_conninfo(bed->standby(), bed->write_db());
+  if (try_write(conninfo, bed->write_sql())) throw std::runtime_error(label + ": the standby takes writes before the fault");
+  const auto wall0 = Wall::now();
   const auto t0 = Steady::now();
-  const auto t0_wall = Wall::now();
-  a.cluster->kill9();
-  const long killed_ms = std::lround(secs(Steady::now() - t0) * 1000);
-  auto first_on_b = [&]() -> std::optional<Commit> {
-    for (const auto& c : w.commits())
-      if (c.server == 1 && c.at > t0) return c;
-    return std::nullopt;
+  if (silent)
+    bed->lab().isolate(Host::active);
+  else
+    bed->active().kill9();
+  auto t = first_write(conninfo, bed->write_sql(), t0, 120s);
+  const std::string log = bed->log();
+  // A silently dead machine is dead: its postmaster, which repmgr leaves running behind the drop rules,
+  // would otherwise wait out its walsenders' timeout at shutdown.
+  if (silent) bed->active().kill9();
+  if (!t)
+    throw std::runtime_error(label + ": no write committed on the standby within 120 s of the fault; " + name(tool) +
+                             " log (tail):\n" + tail(log, 3000));
+  say(label + ": " + name(tool) + " first committed write on the standby " + fmt(*t, 2) + " s after the " +
+      (silent ? "silent death" : "kill -9"));
+  std::cout << "    standby's server log:\n"
+            << lines_with(bed->standby_log(),
+                          {"promote", "redo done", "selected new timeline", "archive recovery complete",
+                           "ready to accept", "replication terminated", "could not connect", "terminating walreceiver"},
+                          10);
+  if (tool == Tool::sitekeeper) {
+    std::cout << "    daemon: decision \"promoting the standby\" " << offset(first_after(log, wall0, "promoting the standby"))
+              << "; steps done:" << step_timeline(log, wall0) << "\n";
+  } else {
+    std::cout << "    repmgrd log:\n"
+              << lines_with(log, {"unable to connect to upstream", "unable to ping", "reconnect", "promot",
+                                  "failover", "election", "node is now primary"});
+  }
+  return *t;
+}
+
+// Runs `stimulus` (which cuts links and watches for a promotion, returning whether it saw one), then
+// looks once more: 1 when a promotion began (a false failover), else 0.
+int watch_partition(Bed& bed, const std::string& label, const std::function<bool()>& stimulus) {
+  const auto dropped_before = bed.lab().dropped(Host::active) + bed.lab().dropped(Host::standby);
+  bool promoted = stimulus();
+  promoted = bed.promoted() || promoted;
+  const auto dropped = bed.lab().dropped(Host::active) + bed.lab().dropped(Host::standby) - dropped_before;
+  say(label + ": " + (promoted ? "FALSE FAILOVER (the standby was promoted)" : "no failover") + "; the cuts dropped " +
+      std::to_string(dropped) + " packets");
+  if (promoted && dynamic_cast<RepmgrBed*>(&bed))
+    std::cout << "    repmgrd log:\n" << lines_with(bed.log(), {"unable to ping", "reconnect", "promot", "election"});
+  return promoted ? 1 : 0;
+}
+
+// b, d, c on one pair (a fresh one after a false failover, or when the standby does not stream again
+// after the heal): false failovers per case.
+std::map<std::string, int> measure_partitions(Tool tool, const std::set<std::string>& wanted) {
+  std::map<std::string, int> out;
+  std::unique_ptr<Bed> bed;
+  auto ensure = [&] {
+    if (bed) return;
+    say(std::string("partitions: setting up a ") + name(tool) + " pair (defaults)");
+    bed = make_bed(tool, {});
+    std::this_thread::sleep_for(6s);
   };
-  try {
-    wait_until([&] { return first_on_b().has_value(); }, 90s, "a committed INSERT on " + standby);
-  } catch (const std::exception& e) {
-    w.stop();
-    g_seq = w.next_seq();
-    throw std::runtime_error(std::string(e.what()) + "\nwriter's last error: " + w.last_error() +
-                             "\ndaemon log (tail):\n" + tail(site.daemon_log(), 4000));
-  }
-  std::this_thread::sleep_for(300ms);
-  w.stop();
-  g_seq = w.next_seq();
-  const auto commits = w.commits();
-  const Commit t1 = *first_on_b();
-  RtoResult r{secs(t1.at - t0), active, standby};
-
-  // What the old active acknowledged in this round, and whether it reached the new active.
-  long lo = -1, hi = -1, acked = 0;
-  long long max_old_record = 0, min_new_record = 0;
-  for (const auto& c : commits) {
-    if (c.server == 0) {
-      if (lo < 0) lo = c.seq;
-      hi = c.seq;
-      ++acked;
-      max_old_record = std::max(max_old_record, c.record_id);
-    } else if (c.at > t0 && (min_new_record == 0 || c.record_id < min_new_record)) {
-      min_new_record = c.record_id;
-    }
-  }
-  const auto present = query(b, "SELECT count(*) FROM status_messages WHERE component = '" + std::string(kComponent) +
-                                    "' AND message_id BETWEEN " + std::to_string(lo) + " AND " + std::to_string(hi));
-  const long lost = acked - std::atol(present.at(0).c_str());
-
-  const std::string log = site.daemon_log();
-  say("round " + std::to_string(round) + ": " + active + " killed (SIGKILL; harness took " + std::to_string(killed_ms) +
-      " ms to see it reaped); writer committed on " + standby + " after " + fmt(r.rto, 2) + " s");
-  std::cout << "    daemon timeline after the kill: first failed probe " << offset(first_after(log, t0_wall, "probes; waiting"))
-            << ", decision to promote " << offset(first_after(log, t0_wall, "promoting the standby"))
-            << ", promoted " << offset(first_after(log, t0_wall, "step promote done"))
-            << ", runbook done " << offset(first_after(log, t0_wall, "automatic failover: failover done"))
-            << "; first commit on " << standby << " +" << fmt(r.rto, 2) << " s\n";
-  std::cout << "    commits acknowledged by " << active << " this round: " << acked << ", missing on " << standby
-            << " after the failover: " << lost << " (asynchronous replication)\n";
-  std::cout << "    serial numbers: first record_id on " << standby << " = " << min_new_record << ", highest acknowledged on "
-            << active << " = " << max_old_record
-            << (min_new_record > max_old_record ? "  (moved past: ok)" : "  (NOT moved past: serial numbers reused!)")
-            << "\n";
-  if (auto stop = first_after(log, t0_wall, "automatic failover stopped"))
-    std::cout << "    NOTE: the daemon logged 'automatic failover stopped' at " << offset(stop) << "\n";
-  return r;
-}
-
-// Brings the killed server back as the standby of the current active, with `sitekeeper rejoin`. On
-// failure the exception carries the command's output and the tail of the server's own log.
-// pg_rewind reads the source's timeline from its control file, which a promoted server updates only
-// when its end-of-recovery checkpoint completes (PostgreSQL's docs: CHECKPOINT after a promotion
-// before rewinding from it). Printed before each rejoin, so a failed rewind can be told apart.
-std::string control_timeline(const PgCluster& c) {
-  std::string out, err;
-  const int rc = run_command(as_server_user({(c.bin_dir() / "pg_controldata").string(), c.data_dir().string()}),
-                             {{"LC_ALL", "C"}}, &out, &err);
-  if (rc != 0) return "unknown (pg_controldata exit " + std::to_string(rc) + ")";
-  const std::string key = "Latest checkpoint's TimeLineID:";
-  auto p = out.find(key);
-  if (p == std::string::npos) return "unknown";
-  p = out.find_first_not_of(' ', p + key.size());
-  return out.substr(p, out.find('\n', p) - p);
-}
-
-void rejoin(Site& site, const std::string& server, const std::string& active) {
-  const std::string source_tl = control_timeline(*site.server(active).cluster);
-  std::string checkpoint_note;
-  if (std::getenv("SK_BENCH_CHECKPOINT_BEFORE_REJOIN")) {
-    query(site.server(active), "CHECKPOINT", "postgres");
-    checkpoint_note = "; CHECKPOINT issued by the bench (SK_BENCH_CHECKPOINT_BEFORE_REJOIN), now timeline " +
-                      control_timeline(*site.server(active).cluster);
-  }
-  say("rejoin of " + server + " onto " + active + ": " + active + "'s control file says latest checkpoint on timeline " +
-      source_tl + checkpoint_note);
-  auto r = site.run({"rejoin", "--server", server});
-  const std::string hint =
-      checkpoint_note.empty()
-          ? "\nhint: pg_rewind ran while " + active + "'s control file named timeline " + source_tl +
-                "; rerun with SK_BENCH_CHECKPOINT_BEFORE_REJOIN=1 to see whether a CHECKPOINT first makes rejoin work"
-          : "";
-  if (r.code != 0) {
-    std::string log;
+  auto after = [&](int false_failovers) {
+    if (false_failovers) return bed.reset();
+    bed->lab().heal_all();
     try {
-      log = tail(read_text(site.server(server).cluster->data_dir() / "sitekeeper-pg_ctl.log"), 2500);
+      wait_until([&] { return streams(bed->standby()); }, 90s, "the standby to stream again after the heal");
     } catch (const std::exception& e) {
-      log = std::string("(unreadable: ") + e.what() + ")";
+      say(std::string("partitions: ") + e.what() + "; a fresh pair for the next case");
+      bed.reset();
     }
-    std::string reason;  // sitekeeper's own "error: ..." line, for the one-line summary
-    std::istringstream err(r.err);
-    for (std::string line; std::getline(err, line);)
-      if (line.rfind("error: ", 0) == 0) reason = line.substr(7);
-    throw std::runtime_error("sitekeeper rejoin --server " + server + " failed (exit " + std::to_string(r.code) +
-                             " after " + fmt(r.seconds, 1) + " s): " + reason + "\n" + tail(r.out, 1000) + tail(r.err, 2000) +
-                             "\n--- " + server + "'s server log (sitekeeper-pg_ctl.log), tail ---\n" + log + hint);
+  };
+  auto promoted = [&] { return bed->promoted(); };
+  if (wanted.count("b")) {
+    ensure();
+    out["b"] = watch_partition(*bed, std::string("b ") + name(tool) + ": manager<->active cut for 60 s", [&] {
+      bed->lab().cut(Link::manager_active);
+      return watch(60s, 60s, promoted).forbidden_seen;
+    });
+    after(out["b"]);
   }
-  try {
-    wait_until([&] { return site.standby_healthy(); }, 60s, server + " to be a healthy standby after rejoin");
-  } catch (const std::exception& e) {
-    auto st = site.run({"--json", "standby", "status"}, std::chrono::minutes(1));
-    throw std::runtime_error("sitekeeper rejoin --server " + server + " exited 0 after " + fmt(r.seconds, 1) +
-                             " s, but: " + e.what() + "\n'standby status --json' says: " + st.out + tail(st.err, 1000) +
-                             hint);
+  if (wanted.count("d")) {
+    ensure();
+    const Link l = bed->monitor_link();
+    out["d"] = watch_partition(
+        *bed, std::string("d ") + name(tool) + ": " + to_string(l) + " down 1 s / up 1 s x10, then 15 s", [&] {
+          bool seen = false;
+          for (int i = 0; i < 10; ++i) {  // each phase lasts its second while the watch polls
+            bed->lab().cut(l);
+            seen = watch(1s, 1s, promoted).forbidden_seen || seen;
+            bed->lab().heal(l);
+            seen = watch(1s, 1s, promoted).forbidden_seen || seen;
+          }
+          return watch(15s, 15s, promoted).forbidden_seen || seen;
+        });
+    after(out["d"]);
   }
-  say("rejoin of " + server + ": " + fmt(r.seconds, 1) + " s (sitekeeper rejoin), standby healthy again");
+  if (wanted.count("c")) {
+    ensure();
+    out["c"] = watch_partition(*bed, std::string("c ") + name(tool) + ": active<->standby cut for 45 s", [&] {
+      bed->lab().cut(Link::active_standby);
+      return watch(45s, 45s, promoted).forbidden_seen;
+    });
+  }
+  return out;
 }
+
+// ----- switchover (sitekeeper, local pair) ----------------------------------------------------------
 
 struct SwitchoverResult {
   double downtime = -1;
@@ -509,7 +770,7 @@ struct SwitchoverResult {
   std::string from, to;
 };
 
-SwitchoverResult measure_switchover(Site& site) {
+SwitchoverResult measure_switchover(LocalSite& site) {
   const auto roles = site.roles();
   const std::string active = roles.first, standby = roles.second;
   const Server& a = site.server(active);
@@ -594,36 +855,6 @@ SwitchoverResult measure_switchover(Site& site) {
   return r;
 }
 
-std::string comparison_line() {
-  std::string out, err;
-  RunOptions ro;
-  ro.timeout = 30s;
-  const int rc = run_command({"apt-cache", "policy", "postgresql-15-repmgr", "postgresql-15-auto-failover"}, {}, &out,
-                             &err, ro);
-  if (rc != 0) return "not measured: apt-cache policy failed (exit " + std::to_string(rc) + ")";
-  // apt-cache policy prints a block per package it knows; "Installed: (none)" when not installed.
-  std::istringstream in(out);
-  std::string pkg, summary;
-  bool any_installed = false;
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty() && line[0] != ' ' && line.back() == ':') pkg = line.substr(0, line.size() - 1);
-    auto field = [&](const char* name) -> std::optional<std::string> {
-      auto p = line.find(name);
-      if (p == std::string::npos) return std::nullopt;
-      return line.substr(p + std::strlen(name));
-    };
-    if (auto v = field("Installed: ")) {
-      if (*v != "(none)") any_installed = true;
-      summary += (summary.empty() ? "" : "; ") + pkg + " installed " + *v;
-    }
-    if (auto v = field("Candidate: ")) summary += ", candidate " + *v;
-  }
-  if (summary.empty())
-    return "not measured: neither postgresql-15-repmgr nor postgresql-15-auto-failover is known to apt here";
-  if (any_installed)
-    return "not measured: a tool is installed (" + summary + ") but this benchmark has no driver for it yet";
-  return "not measured: not installed (" + summary + "), and this benchmark does not install packages";
-}
 
 fs::path find_source_dir(int argc, char** argv) {
   auto ok = [](const fs::path& d) { return fs::exists(d / "demo" / "site_schema.sql"); };
@@ -637,6 +868,60 @@ fs::path find_source_dir(int argc, char** argv) {
   throw std::invalid_argument("cannot find demo/site_schema.sql: pass the source directory as the first argument");
 }
 
+
+struct Goal {
+  std::string id, what;
+  double limit;  // seconds, or false failovers for b/c/d
+  bool count;
+};
+
+const std::vector<Goal> kGoals = {
+    {"a1", "kill -9, defaults", 5.0, false},
+    {"a2", "kill -9, tuned", 1.5, false},
+    {"s1", "silent death, defaults", 10.0, false},
+    {"s2", "silent death, tuned", 3.0, false},
+    {"b", "mgr<->active cut 60 s: false failovers", 0, true},
+    {"c", "active<->standby cut 45 s: false failovers", 0, true},
+    {"d", "flapping link x10: false failovers", 0, true},
+};
+
+// What one tool gave for one case: samples (seconds, or a count), or why there are none.
+struct Cell {
+  std::vector<double> v;
+  std::string skipped, error;
+  std::string shown(bool count) const {
+    if (!error.empty()) return "error";
+    if (v.empty()) return skipped.empty() ? "-" : "skipped";
+    if (count) {
+      double n = 0;
+      for (double x : v) n += x;
+      return fmt(n, 0);
+    }
+    return fmt(*std::max_element(v.begin(), v.end()), 2) + " s";
+  }
+  std::optional<double> worst(bool count) const {
+    if (v.empty() || !error.empty()) return std::nullopt;
+    if (count) {
+      double n = 0;
+      for (double x : v) n += x;
+      return n;
+    }
+    return *std::max_element(v.begin(), v.end());
+  }
+};
+
+std::set<std::string> list_env(const char* var, const std::set<std::string>& all) {
+  const char* v = std::getenv(var);
+  if (!v || !*v) return all;
+  std::set<std::string> out;
+  std::istringstream in(v);
+  for (std::string w; std::getline(in, w, ',');)
+    if (!w.empty()) out.insert(w);
+  return out;
+}
+
+std::string pad(const std::string& s, size_t n) { return s.size() >= n ? s + " " : s + std::string(n - s.size(), ' '); }
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -647,94 +932,145 @@ int main(int argc, char** argv) {
     std::cerr << "failover_bench: " << e.what() << "\nusage: failover_bench [SOURCE_DIR]\n";
     return 2;
   }
-  int rounds = 3;
+  ::setenv("SK_SOURCE_DIR", source.c_str(), 0);
+  int rounds = 1;
   if (const char* r = std::getenv("SK_BENCH_ROUNDS")) rounds = std::clamp(std::atoi(r), 1, 5);
+  const auto cases = list_env("SK_BENCH_CASES", {"a1", "a2", "s1", "s2", "b", "c", "d", "switchover"});
+  const auto tools_wanted = list_env("SK_BENCH_TOOLS", {"sitekeeper", "repmgr"});
+  std::vector<Tool> tools;
+  for (Tool t : {Tool::sitekeeper, Tool::repmgr})
+    if (tools_wanted.count(name(t))) tools.push_back(t);
 
-  std::cout << "failover_bench: sitekeeper " << SK_BINARY << "\n  source " << source.string()
-            << "\n  [failover] mode automatic, probe_interval 1s, probe_timeout 1s, failures 3; "
-            << rounds << " automatic-failover round(s) requested\n\n";
-  std::vector<RtoResult> rtos;
-  std::optional<SwitchoverResult> sw;
+  std::cout << "failover_bench: sitekeeper " << SK_BINARY << "\n  source " << source.string() << "\n  " << rounds
+            << " round(s) of each failover case\n"
+            << "  sitekeeper [failover] mode automatic, failures 3; defaults probe_interval 1s, probe_timeout 1s; "
+               "tuned probe_interval 250ms, probe_timeout 250ms\n"
+            << "  repmgr: repmgrd on the standby, failover=automatic, connection_check_type=ping, conninfo "
+               "connect_timeout=2; defaults monitor_interval_secs=1, reconnect_attempts=2, reconnect_interval=1; "
+               "tuned reconnect_attempts=1\n";
+  const auto no_netns = NetLab::unavailable();
+  const auto no_repmgr = repmgr_unavailable();
+  if (no_netns) std::cout << "  no network namespaces: " << *no_netns << "\n";
+  if (no_repmgr) std::cout << "  no repmgr: " << *no_repmgr << "\n";
+  std::cout << "\n";
+
+  std::map<std::string, std::map<Tool, Cell>> table;
   std::vector<std::string> errors;
+  auto skip_reason = [&](Tool t) -> std::optional<std::string> {
+    if (no_netns) return "no network namespaces: " + *no_netns;
+    if (t == Tool::repmgr && no_repmgr) return *no_repmgr;
+    return std::nullopt;
+  };
+  auto record_error = [&](Cell& cell, const std::string& what, const std::exception& e) {
+    cell.error = e.what();
+    errors.push_back(what + ": " + e.what());
+    say("ERROR " + what + ": " + e.what());
+  };
+
+  // Failover cases, round by round.
+  const std::vector<std::pair<std::string, std::pair<bool, bool>>> failovers = {
+      {"a1", {false, false}}, {"a2", {false, true}}, {"s1", {true, false}}, {"s2", {true, true}}};
   std::string rounds_note;
-  {
-    std::unique_ptr<Site> site;
-    auto fresh_site = [&](const std::string& why) {
-      site.reset();
-      say("setting up" + why + ": active cm1 (initdb, demo site database), empty cm2");
-      site = std::make_unique<Site>(source);
-      auto init = site->run_checked({"standby", "init"});
-      say("sitekeeper standby init: " + fmt(init.seconds, 1) + " s");
-      auto cap = site->run({"capture"});
-      say(cap.code == 0 ? "sitekeeper capture: " + fmt(cap.seconds, 1) + " s (the failover replays it)"
-                        : "sitekeeper capture failed (exit " + std::to_string(cap.code) + "); failover runs without: " +
-                              tail(cap.err, 300));
-      site->start_daemon();
-      say("sitekeeper run: HA loop reports a healthy active");
-      std::this_thread::sleep_for(6s);  // let the loop record serial marks and a WAL position (every 5 s)
-    };
-    try {
-      fresh_site("");
-      bool pair_intact = true;
-      for (int round = 1; round <= rounds; ++round) {
-        if (round > 1 && Steady::now() - kStarted > kBudget) {
-          rounds_note = "time budget spent after " + std::to_string(round - 1) + " round(s)";
-          say(rounds_note);
-          break;
+  for (int round = 1; round <= rounds; ++round) {
+    if (round > 1 && Steady::now() - kStarted > std::chrono::minutes(40)) {
+      rounds_note = "time budget (40 min) spent after " + std::to_string(round - 1) + " round(s)";
+      say(rounds_note);
+      break;
+    }
+    for (const auto& [id, how] : failovers) {
+      if (!cases.count(id)) continue;
+      for (Tool t : tools) {
+        Cell& cell = table[id][t];
+        if (auto why = skip_reason(t)) {
+          cell.skipped = *why;
+          continue;
         }
-        auto r = measure_failover(*site, round);
-        rtos.push_back(r);
-        const auto t_rejoin = Steady::now();
+        if (!cell.error.empty()) continue;
+        const std::string label = id + " round " + std::to_string(round);
         try {
-          rejoin(*site, r.from, r.to);
+          cell.v.push_back(measure_failover(t, how.first, {.tuned = how.second}, label));
         } catch (const std::exception& e) {
-          errors.push_back(e.what());
-          rounds_note = "rejoin failed after round " + std::to_string(round) + ", so no further rounds";
-          say("ERROR: " + std::string(e.what()));
-          pair_intact = false;
-          break;
+          record_error(cell, label + " " + name(t), e);
         }
-        // The loop records marks on the new active at least every 5 s; give it that before the next kill.
-        const auto since = Steady::now() - t_rejoin;
-        if (since < 6s) std::this_thread::sleep_for(6s - since);
-        if (!site->daemon_running()) throw std::runtime_error("the daemon exited:\n" + tail(site->daemon_log()));
       }
-      if (!pair_intact) fresh_site(" a fresh pair for the switchover");
-      sw = measure_switchover(*site);
+    }
+  }
+
+  // Partition cases, once per tool.
+  std::set<std::string> partitions;
+  for (const char* id : {"b", "c", "d"})
+    if (cases.count(id)) partitions.insert(id);
+  if (!partitions.empty())
+    for (Tool t : tools) {
+      if (auto why = skip_reason(t)) {
+        for (const auto& id : partitions) table[id][t].skipped = *why;
+        continue;
+      }
+      try {
+        for (const auto& [id, n] : measure_partitions(t, partitions)) table[id][t].v.push_back(n);
+      } catch (const std::exception& e) {
+        for (const auto& id : partitions)
+          if (table[id][t].v.empty()) record_error(table[id][t], std::string("partitions ") + name(t), e);
+      }
+    }
+
+  // sitekeeper's planned switchover on a local pair.
+  std::optional<SwitchoverResult> sw;
+  std::string sw_error;
+  if (cases.count("switchover") && tools_wanted.count("sitekeeper")) {
+    try {
+      say("switchover: setting up a local sitekeeper pair");
+      LocalSite site(source);
+      auto init = site.run_checked({"standby", "init"});
+      say("sitekeeper standby init: " + fmt(init.seconds, 1) + " s");
+      site.run({"capture"});
+      site.start_daemon();
+      std::this_thread::sleep_for(6s);
+      sw = measure_switchover(site);
       if (sw->code != 0) errors.push_back("sitekeeper switchover --yes exited " + std::to_string(sw->code));
     } catch (const std::exception& e) {
-      errors.push_back(e.what());
-      std::cerr << "failover_bench: error: " << e.what() << "\n";
-      if (site) std::cerr << "daemon log (tail):\n" << tail(site->daemon_log(), 3000) << "\n";
+      sw_error = e.what();
+      errors.push_back(std::string("switchover: ") + e.what());
+      say(std::string("ERROR switchover: ") + e.what());
     }
   }
 
-  std::cout << "\n==== results ====\n";
-  if (!rtos.empty()) {
-    std::vector<double> v;
-    std::string list;
-    for (const auto& r : rtos) {
-      v.push_back(r.rto);
-      list += (list.empty() ? "" : ", ") + fmt(r.rto, 1) + " s (" + r.from + "->" + r.to + ")";
+  std::cout << "\n==== results ====\n"
+            << pad("case", 46) << pad("sitekeeper", 12) << pad("repmgr", 12) << pad("ratio sk/rm", 13)
+            << pad("goal", 10) << "met\n";
+  std::vector<std::string> skips;
+  for (const auto& g : kGoals) {
+    if (!table.count(g.id)) continue;
+    auto& row = table[g.id];
+    const Cell& sk = row[Tool::sitekeeper];
+    const Cell& rm = row[Tool::repmgr];
+    const auto a = sk.worst(g.count), b = rm.worst(g.count);
+    std::string ratio = "n/a";
+    if (!g.count && a && b && *b > 0) ratio = fmt(*a / *b, 2);
+    const std::string goal = g.count ? "0" : "<= " + fmt(g.limit, g.limit < 2 ? 1 : 0) + " s";
+    const std::string met = a ? (*a <= g.limit ? "yes" : "NO") : "n/a";
+    std::cout << pad(g.id + " " + g.what, 46) << pad(sk.shown(g.count), 12) << pad(rm.shown(g.count), 12)
+              << pad(ratio, 13) << pad(goal, 10) << met << "\n";
+    for (Tool t : {Tool::sitekeeper, Tool::repmgr}) {
+      const Cell& c = row[t];
+      if (!c.skipped.empty() && c.v.empty()) skips.push_back(g.id + " " + name(t) + " skipped: " + c.skipped);
+      if (!c.error.empty()) skips.push_back(g.id + " " + name(t) + " error: " + c.error.substr(0, c.error.find('\n')));
+      if (!g.count && c.v.size() > 1) {
+        std::string list;
+        for (double x : c.v) list += (list.empty() ? "" : ", ") + fmt(x, 2);
+        skips.push_back(g.id + " " + name(t) + " rounds: " + list + " s (the table shows the worst)");
+      }
     }
-    std::sort(v.begin(), v.end());
-    const double worst = v.back();
-    std::cout << "automatic failover RTO = " << fmt(worst, 1) << " s (goal <= 5 s; probe_interval 1 s, failures 3)"
-              << "  [worst of " << v.size() << " round(s): " << list << "; median " << fmt(v[v.size() / 2], 1)
-              << " s; " << (worst <= kRtoGoal ? "goal met" : "GOAL MISSED") << "]\n";
-    if (static_cast<int>(rtos.size()) < rounds)
-      std::cout << "  (" << rtos.size() << " of " << rounds << " requested rounds ran"
-                << (rounds_note.empty() ? "" : ": " + rounds_note) << ")\n";
-  } else {
-    std::cout << "automatic failover RTO = not measured\n";
   }
+  for (const auto& s : skips) std::cout << "  " << s << "\n";
+  if (!rounds_note.empty()) std::cout << "  (" << rounds_note << ")\n";
   if (sw && sw->code == 0)
-    std::cout << "switchover downtime = " << fmt(sw->downtime, 1) << " s (goal <= 2 s)  [" << sw->from << "->" << sw->to
-              << "; the command took " << fmt(sw->command_seconds, 1) << " s; "
-              << (sw->downtime <= kSwitchoverGoal ? "goal met" : "GOAL MISSED") << "]\n";
-  else
-    std::cout << "switchover downtime = not measured" << (sw ? " (switchover failed)" : "") << "\n";
-  std::cout << "repmgr / pg_auto_failover comparison: " << comparison_line() << "\n";
+    std::cout << "switchover downtime (sitekeeper) = " << fmt(sw->downtime, 2) << " s (goal <= 2 s)  [" << sw->from
+              << "->" << sw->to << "; the command took " << fmt(sw->command_seconds, 1) << " s; "
+              << (sw->downtime <= 2.0 ? "goal met" : "GOAL MISSED") << "]\n";
+  else if (cases.count("switchover") && tools_wanted.count("sitekeeper"))
+    std::cout << "switchover downtime = not measured" << (sw ? " (switchover failed)" : "")
+              << (sw_error.empty() ? "" : ": " + sw_error.substr(0, sw_error.find('\n'))) << "\n";
   std::cout << "total bench time " << fmt(secs(Steady::now() - kStarted), 0) << " s\n";
   if (!errors.empty()) {
     std::cout << errors.size() << " real error(s); exit 1:\n";

@@ -50,6 +50,8 @@ std::vector<std::string> lines_of(const fs::path& p) {
 StandbySiteOptions site_options(const NetLab& lab, const fs::path& dir, const PartitionSiteOptions& o) {
   return {.mode = "automatic",
           .failures = 3,
+          .probe_interval = o.probe_interval,
+          .probe_timeout = o.probe_timeout,
           .max_lag = o.max_lag,
           .fence_argv = {(dir / "fence.sh").string(), "{server}"},
           .cm1_at = {lab.netns(Host::active), lab.address(Host::active)},

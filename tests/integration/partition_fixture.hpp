@@ -27,6 +27,8 @@ namespace sk::test {
 
 struct PartitionSiteOptions {
   std::string max_lag = "16MB";  // [failover] max_lag
+  std::string probe_interval = "1s";  // [failover] probe_interval (the benchmark's tuned case: "250ms")
+  std::string probe_timeout = "1s";   // [failover] probe_timeout
 };
 
 // One call of the `[alerts] command`: its {job} and {message}.

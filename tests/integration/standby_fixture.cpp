@@ -78,7 +78,8 @@ void StandbySite::write_config(const std::string& extra) {
   f << "[roles]\nactive = \"cm1\"\nstandby = \"cm2\"\n" << (replicas.empty() ? "" : "replicas = [" + replicas + "]\n")
     << "\n"
     << "[replica]\nreaders = [\"helpdesk\"]\n\n"
-    << "[failover]\nmode = \"" << opts_.mode << "\"\nprobe_interval = \"1s\"\nprobe_timeout = \"1s\"\nfailures = "
+    << "[failover]\nmode = \"" << opts_.mode << "\"\nprobe_interval = \"" << opts_.probe_interval
+    << "\"\nprobe_timeout = \"" << opts_.probe_timeout << "\"\nfailures = "
     << opts_.failures << "\nmax_lag = \"" << opts_.max_lag << "\"\nserial_headroom = " << opts_.serial_headroom << "\n"
     << (!opts_.fence_argv.empty() ? "fence = " + toml_array(opts_.fence_argv) + "\n"
         : opts_.fence             ? "fence = " + toml_array({(dir_ / "fence.sh").string(), "{server}"}) + "\n"

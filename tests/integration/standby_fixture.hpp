@@ -31,6 +31,8 @@ struct StandbySiteOptions {
   std::string database = "CM_CEN";
   std::string mode = "manual";  // [failover] mode
   int failures = 3;             // [failover] failures
+  std::string probe_interval = "1s";  // [failover] probe_interval
+  std::string probe_timeout = "1s";   // [failover] probe_timeout
   std::string max_lag = "16MB";
   int serial_headroom = 1000;
   std::string extra_config = {};  // appended verbatim
