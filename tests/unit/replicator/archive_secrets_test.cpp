@@ -11,6 +11,7 @@
 
 #include "core/error.hpp"
 #include "core/secrets.hpp"
+#include "support/files.hpp"
 
 namespace sk::replicator {
 namespace {
@@ -41,7 +42,7 @@ class ArchiveSecretsTest : public ::testing::Test {
   void SetUp() override {
     base_ = fs::temp_directory_path() /
             ("sk secrets é " + std::to_string(::getpid()) + " " +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+             sk::test::test_name());
     fs::remove_all(base_);
     fs::create_directories(base_ / "out");
     cfg_.archive.path = base_ / "archive";

@@ -18,6 +18,7 @@
 #include "core/hash.hpp"
 #include "core/process.hpp"
 #include "replicator/manifest.hpp"
+#include "support/files.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -96,8 +97,7 @@ std::map<std::string, std::string> tree(const fs::path& dir) {
 class ArchiveTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::replace(name.begin(), name.end(), '/', '_');  // parameterized names hold a slash
+    const std::string name = sk::test::test_name();
     base_ = fs::temp_directory_path() / ("sk archive é " + std::to_string(::getpid()) + " " + name);
     fs::remove_all(base_);
     fs::create_directories(base_);

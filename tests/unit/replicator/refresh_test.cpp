@@ -62,8 +62,7 @@ using test::write;
 class RefreshTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::replace(name.begin(), name.end(), '/', '_');
+    const std::string name = sk::test::test_name();
     base_ = fs::temp_directory_path() / ("sk refresh é " + std::to_string(::getpid()) + " " + name);
     fs::remove_all(base_);
     fs::create_directories(base_);

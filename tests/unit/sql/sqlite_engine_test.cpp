@@ -15,6 +15,7 @@
 #include "core/error.hpp"
 #include "core/hash.hpp"
 #include "sql/sqlite/sqlite_engine.hpp"
+#include "support/files.hpp"
 
 namespace fs = std::filesystem;
 using sk::sql::SqliteEngine;
@@ -25,7 +26,7 @@ class SqliteEngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
     root_ = fs::temp_directory_path() / ("sk sqlite ü " + std::to_string(::getpid()) + " " +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
+                                         sk::test::test_name());
     fs::remove_all(root_);
     server_.name = "hd 1";
     server_.engine = "sqlite";

@@ -16,6 +16,7 @@
 #include "standby/site_state.hpp"
 #include "support/fake_runner.hpp"
 #include "support/faulty_engine.hpp"
+#include "support/files.hpp"
 
 namespace {
 
@@ -27,7 +28,7 @@ class MonitorTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() / ("sk monitor " + std::to_string(::getpid()) + " " +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+                                        sk::test::test_name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     auto cfg = std::make_shared<Config>();
@@ -153,7 +154,8 @@ TEST_F(MonitorTest, AFailedAutomaticFailoverIsAFailedRunAndPages) {
     return !r.empty() && r[0].outcome == "failed";
   }));
   EXPECT_THAT(state_->runs(10, "failover")[0].message, HasSubstr("step promote failed"));
-  EXPECT_GE(pages("failover"), 1);
+  // The history row is written before the [alerts] command runs: wait for the page, do not race it.
+  EXPECT_TRUE(wait_until([&] { return pages("failover") >= 1; })) << "a failed automatic failover must page";
   EXPECT_TRUE(world_->servers["cm2"].in_recovery);
 }
 
@@ -192,6 +194,8 @@ TEST_F(MonitorTest, AFailoverStoppedForSafetyWaitsForTheOperator) {
   ASSERT_TRUE(wait_until([&] {
     return monitor_->last_decision().sentence.find("not retried automatically") != std::string::npos;
   }));
+  ASSERT_TRUE(wait_until([&] { return pages("monitor") >= 1; }));
+  // A window in which a retry would show: nothing may happen in it.
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   EXPECT_EQ(state_->runs(100, "failover").size(), 1u) << "retried behind the operator's back";
   EXPECT_THAT(monitor_->last_decision().sentence, HasSubstr("failover stopped: step lag failed"));

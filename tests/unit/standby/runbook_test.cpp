@@ -48,7 +48,7 @@ class RunbookTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() / ("sk runbook é " + std::to_string(::getpid()) + " " +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+                                        sk::test::test_name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     cfg_.file = dir_ / "sitekeeper.toml";

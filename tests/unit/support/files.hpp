@@ -1,5 +1,8 @@
 #pragma once
 // Small file helpers for tests.
+#include <gtest/gtest.h>
+
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -32,6 +35,14 @@ inline Clock::time_point at(const std::string& iso) {
   Clock::time_point t;
   if (!parse_iso_utc(iso, t)) throw std::runtime_error("bad time " + iso);
   return t;
+}
+
+// The running test's name, fit for a folder name: a parameterized test's "Name/param" holds a slash,
+// which would make a nested folder that the test's clean-up leaves behind.
+inline std::string test_name() {
+  std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  std::replace(name.begin(), name.end(), '/', '_');
+  return name;
 }
 
 // The repository's tests/ folder (SK_SOURCE_DIR is set by CMake for every test).

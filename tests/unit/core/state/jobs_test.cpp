@@ -10,6 +10,7 @@
 
 #include "core/error.hpp"
 #include "support/fake_runner.hpp"
+#include "support/files.hpp"
 
 namespace {
 
@@ -32,7 +33,7 @@ class JobRecorderTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() / ("sk jobs é " + std::to_string(::getpid()) + " " +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+                                        sk::test::test_name());
     fs::remove_all(dir_);
     state_ = std::make_unique<StateStore>(dir_ / "state.db");
     runner_ = std::make_shared<test::FakeRunner>();
