@@ -47,6 +47,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <exception>
 #include <filesystem>
 #include <functional>
 #include <fstream>
@@ -374,25 +375,38 @@ std::string socket_conninfo(const PgCluster& c, const std::string& db) {
          " connect_timeout=2 application_name=failover-bench";
 }
 
-bool try_write(const std::string& conninfo, const std::string& sql) {
+// Empty when the write committed, else the first line of libpq's error.
+std::string try_write(const std::string& conninfo, const std::string& sql) {
   PGconn* c = PQconnectdb(conninfo.c_str());
-  bool ok = false;
+  std::string error;
   if (PQstatus(c) == CONNECTION_OK) {
     PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
     PGresult* r = PQexec(c, sql.c_str());
-    ok = PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK) error = PQerrorMessage(c);
     PQclear(r);
+  } else {
+    error = PQerrorMessage(c);
   }
   PQfinish(c);
-  return ok;
+  if (error.empty()) return error;
+  error = error.substr(0, error.find('\n'));
+  return error.empty() ? "failed" : error;
 }
+
+// What the writer was told while it could not write: each new error with its first time after t0.
+std::string g_writer_errors;
 
 // Seconds from t0 to the first write that commits, trying every 20 ms on a new session (what a client
 // that reconnects does); nullopt when none did within `deadline`.
 std::optional<double> first_write(const std::string& conninfo, const std::string& sql, Steady::time_point t0,
                                   std::chrono::seconds deadline) {
+  g_writer_errors.clear();
+  std::string last;
   while (Steady::now() - t0 < deadline) {
-    if (try_write(conninfo, sql)) return secs(Steady::now() - t0);
+    const std::string error = try_write(conninfo, sql);
+    if (error.empty()) return secs(Steady::now() - t0);
+    if (error != last) g_writer_errors += "      +" + fmt(secs(Steady::now() - t0), 2) + " s  " + error + "\n";
+    last = error;
     std::this_thread::sleep_for(20ms);
   }
   return std::nullopt;
@@ -658,14 +672,27 @@ double measure_failover(Tool tool, bool silent, Tuning tuning, const std::string
   auto bed = make_bed(tool, tuning);
   std::this_thread::sleep_for(6s);
   const std::string conninfo = socket_conninfo(bed->standby(), bed->write_db());
-  if (try_write(conninfo, bed->write_sql())) throw std::runtime_error(label + ": the standby takes writes before the fault");
+  if (try_write(conninfo, bed->write_sql()).empty()) throw std::runtime_error(label + ": the standby takes writes before the fault");
   const auto wall0 = Wall::now();
   const auto t0 = Steady::now();
+  // kill9() sends SIGKILL at once, then waits for the processes to be reaped (a container's init may
+  // take a second or two): the writer must start at the kill, not after that wait, or every kill -9
+  // figure grows by it.
+  std::thread killer;
+  std::exception_ptr kill_error;
   if (silent)
     bed->lab().isolate(Host::active);
   else
-    bed->active().kill9();
+    killer = std::thread([&] {
+      try {
+        bed->active().kill9();
+      } catch (...) {
+        kill_error = std::current_exception();
+      }
+    });
   auto t = first_write(conninfo, bed->write_sql(), t0, 120s);
+  if (killer.joinable()) killer.join();
+  if (kill_error) std::rethrow_exception(kill_error);
   const std::string log = bed->log();
   // A silently dead machine is dead: its postmaster, which repmgr leaves running behind the drop rules,
   // would otherwise wait out its walsenders' timeout at shutdown.
@@ -683,6 +710,7 @@ double measure_failover(Tool tool, bool silent, Tuning tuning, const std::string
   if (tool == Tool::sitekeeper) {
     std::cout << "    daemon: decision \"promoting the standby\" " << offset(first_after(log, wall0, "promoting the standby"))
               << "; steps done:" << step_timeline(log, wall0) << "\n";
+    std::cout << "    the writer was told:\n" << g_writer_errors;
   } else {
     std::cout << "    repmgrd log:\n"
               << lines_with(log, {"unable to connect to upstream", "unable to ping", "reconnect", "promot",
