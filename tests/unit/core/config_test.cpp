@@ -622,6 +622,19 @@ TEST(CoreConfig, DefaultsOfAMinimalConfig) {
   EXPECT_TRUE(c.roles.standby.empty());
 }
 
+TEST(CoreConfig, CopyDestinationsInOrderWithTheirRates) {
+  TempDir dir;
+  Config c = load_config(dir.write("sk.toml", kBase + "[[archive.copy]]\npath = \"/mnt/offsite/cen/\"\nrate = \"10MB/s\"\n"
+                                                      "[[archive.copy]]\npath = \"/mnt/second\"\nrate = \"512 kB/s\"\n"),
+                         &lookup_fake);
+  ASSERT_EQ(c.archive.copies.size(), 2u);
+  EXPECT_EQ(c.archive.copies[0].path, "/mnt/offsite/cen");
+  EXPECT_EQ(c.archive.copies[0].rate, 10u << 20);
+  EXPECT_EQ(c.archive.copies[1].path, "/mnt/second");
+  EXPECT_EQ(c.archive.copies[1].rate, 512u << 10);
+  EXPECT_TRUE(load_config(dir.write("sk.toml", kBase), &lookup_fake).archive.copies.empty());
+}
+
 // Only what the server can bind without a name lookup, so a bad value fails at load, not at start.
 TEST(CoreConfig, ListenAcceptsIpAddressesAndBracketedIpv6) {
   for (const char* listen : {"0.0.0.0:8008", "[::1]:8008", "127.0.0.1:1", "[::]:65535", "[2001:db8::1]:8008"}) {
