@@ -633,7 +633,72 @@ class Loader {
       else r_.error(s.pos(), s.path(key), what);
     }
     read_secrets(s.table("secrets"));
+    read_copies(s);
     s.finish();
+  }
+
+  // [[archive.copy]]: each destination a folder of its own, so that retention there never meets the
+  // archive's own generations.
+  void read_copies(Section& s) {
+    const toml::node* n = s.typed("copy", toml::node_type::array);
+    if (!n) return;
+    const auto& arr = *n->as_array();
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+      const toml::node& el = *arr.get(i);
+      const std::string path = s.path("copy") + "[" + std::to_string(i) + "]";
+      if (!el.is_table()) {
+        r_.error(pos_of(el.source()), path, "expected a table ([[archive.copy]]), got " + describe(el));
+        continue;
+      }
+      Section c(r_, el.as_table(), path, pos_of(el.source()));
+      if (auto cp = read_copy(c)) cfg_.archive.copies.push_back(std::move(*cp));
+      c.finish();
+    }
+  }
+
+  std::optional<Config::Archive::Copy> read_copy(Section& c) {
+    Config::Archive::Copy cp;
+    c.require("path", "a destination folder such as \"/mnt/offsite/sitekeeper\"");
+    c.require("rate", "a rate such as \"10MB/s\"");
+    bool ok = c.file_path("path", {}, cp.path);
+    if (ok) {
+      cp.path = cp.path.lexically_normal();
+      if (!cp.path.has_filename() && cp.path != cp.path.root_path()) cp.path = cp.path.parent_path();  // "/mnt/x/"
+      auto inside = [](const fs::path& a, const fs::path& b) {  // a is b or below it
+        const auto rel = a.lexically_relative(b);
+        return !rel.empty() && *rel.begin() != "..";
+      };
+      std::string why;
+      if (!cp.path.is_absolute()) why = "expected an absolute path, got " + quote(cp.path.string());
+      else if (inside(cp.path, cfg_.archive.path))
+        why = "expected a folder outside the archive, but " + quote(cp.path.string()) + " is inside " +
+              quote(cfg_.archive.path.string());
+      else if (inside(cfg_.archive.path, cp.path))
+        why = "expected a folder that does not hold the archive, but " + quote(cfg_.archive.path.string()) +
+              " is inside " + quote(cp.path.string());
+      for (const auto& other : cfg_.archive.copies)
+        if (why.empty() && other.path == cp.path) why = "expected each destination once, but " + quote(cp.path.string()) + " is listed before";
+      if (!why.empty()) {
+        c.error(*c.get("path"), "path", why);
+        r_.hint("[[archive.copy]] path names a folder of its own on the off-site share, such as /mnt/offsite/sitekeeper");
+        ok = false;
+      }
+    }
+    if (const toml::node* r = c.get("rate")) {
+      std::optional<std::uint64_t> v = r->is_string() ? parse_rate(r->as_string()->get()) : std::nullopt;
+      if (!v) {
+        c.error(*r, "rate", "expected a rate such as \"10MB/s\" or \"512kB/s\", got " + describe(*r));
+        ok = false;
+      } else if (*v == 0) {
+        c.error(*r, "rate", "expected a rate above zero, got " + describe(*r));
+        r_.hint("a copy at 0/s would never finish; give the share the bandwidth it may use, such as \"10MB/s\"");
+        ok = false;
+      } else {
+        cp.rate = *v;
+      }
+    }
+    if (!ok || cp.rate == 0) return std::nullopt;
+    return cp;
   }
 
   // Key material for a site recovery, encrypted into every generation. The passphrase comes from a file

@@ -53,6 +53,12 @@ struct Config {
       std::string passphrase;
       std::string passphrase_source;  // "file", "environment" or ""
     } secrets;
+    // [[archive.copy]]: off-site destinations each verified backup is copied to (replicator/offsite.hpp).
+    struct Copy {
+      fs::path path;            // absolute, normal; neither inside the archive nor holding it
+      std::uint64_t rate = 0;   // bytes per second, above zero
+    };
+    std::vector<Copy> copies;
   } archive;
   std::map<std::string, ServerConfig> servers;
   struct Roles {

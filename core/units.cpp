@@ -113,6 +113,14 @@ std::optional<std::uint64_t> parse_size(std::string_view s) {
   return scaled(*n, scale, kMax);
 }
 
+std::optional<std::uint64_t> parse_rate(std::string_view s) {
+  constexpr std::string_view kPerSecond = "/s";
+  if (s.size() <= kPerSecond.size() || s.substr(s.size() - kPerSecond.size()) != kPerSecond) return std::nullopt;
+  s.remove_suffix(kPerSecond.size());
+  // "16 MB /s" would read as a size with a trailing space: refused by parse_size, as it should be.
+  return parse_size(s);
+}
+
 std::string format_duration(Millis d) {
   long long ms = d.count();
   char buf[64];
@@ -135,5 +143,7 @@ std::string format_size(std::uint64_t b) {
   else std::snprintf(buf, sizeof buf, "%.1f %s", v, units[i]);
   return buf;
 }
+
+std::string format_rate(std::uint64_t bytes_per_second) { return format_size(bytes_per_second) + "/s"; }
 
 }  // namespace sk

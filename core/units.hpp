@@ -19,8 +19,12 @@ std::optional<Millis> parse_duration(std::string_view text);
 // Sizes use powers of 1024 (kB, MB, GB, TB; B or no unit for whole bytes), with at most one space
 // before the unit ("16 MB"). At most 2^63 - 1 bytes.
 std::optional<std::uint64_t> parse_size(std::string_view text);
+// A byte rate: a size followed by "/s" ("10MB/s", "512kB/s", "4096/s"), in bytes per second. Zero
+// parses (the caller says why it is refused).
+std::optional<std::uint64_t> parse_rate(std::string_view text);
 
 std::string format_duration(Millis d);  // "2h 5m", "3.2s", "120ms"
 std::string format_size(std::uint64_t bytes);  // "16.0 MB"
+std::string format_rate(std::uint64_t bytes_per_second);  // "10.0 MB/s"
 
 }  // namespace sk

@@ -46,6 +46,12 @@ const std::vector<Command>& commands() {
        "sitekeeper capture", none, cmd_capture},
       {"backup", "nightly backup of the active site database into the archive", "sitekeeper backup --json", none,
        cmd_backup},
+      {"copy", "copy a verified backup (default: the newest) to every [[archive.copy]] destination at its rate; resumes",
+       "sitekeeper copy --backup 20261201T020000Z",
+       [](CLI::App& c, CommandArgs& a) {
+         c.add_option("--backup", a.id, "backup id (default: the newest verified)")->type_name("ID");
+       },
+       cmd_copy},
       {"verify", "verify archive entries (default: newest); --deep adds a trial restore + integrity check",
        "sitekeeper verify --deep 20261122T020000Z",
        [](CLI::App& c, CommandArgs& a) {

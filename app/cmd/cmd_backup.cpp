@@ -1,13 +1,16 @@
 // backup: a consistent snapshot of the active site database into the archive.
 #include "app/cmd/commands.hpp"
 #include "replicator/backup.hpp"
+#include "replicator/offsite.hpp"
 
 namespace sk::cli {
 
 int cmd_backup(const GlobalOptions& g, const CommandArgs&, Output& out) {
   Runtime rt(g);
+  std::string id;
   rt.run_job("backup", rt.cfg().roles.active, [&] {
     auto r = replicator::run_backup(rt.ctx());
+    id = r.id;
     out.say(r.id);
     out.set("id", r.id);
     out.set("path", r.path.string());
@@ -18,6 +21,10 @@ int cmd_backup(const GlobalOptions& g, const CommandArgs&, Output& out) {
     if (r.hook_failed) throw Error(r.summary, "the backup itself is complete and verified");
     return r.summary;
   });
+  // Each off-site copy is a job of its own: a failed one alerts, and the verified backup stays a success.
+  auto copies = replicator::copy_after_backup(rt.jobs(), rt.ctx(), id);
+  for (const auto& line : copies) out.say(line);
+  out.set("copies", copies);
   return kOk;
 }
 

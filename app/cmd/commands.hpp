@@ -29,6 +29,7 @@ int cmd_check(const GlobalOptions& g, const CommandArgs& a, Output& out);
 int cmd_capture(const GlobalOptions& g, const CommandArgs& a, Output& out);
 int cmd_backup(const GlobalOptions& g, const CommandArgs& a, Output& out);
 int cmd_verify(const GlobalOptions& g, const CommandArgs& a, Output& out);
+int cmd_copy(const GlobalOptions& g, const CommandArgs& a, Output& out);
 int cmd_refresh(const GlobalOptions& g, const CommandArgs& a, Output& out);
 int cmd_status(const GlobalOptions& g, const CommandArgs& a, Output& out);
 int cmd_history(const GlobalOptions& g, const CommandArgs& a, Output& out);

@@ -57,6 +57,14 @@ std::string render_status(const nlohmann::json& s) {
   o << "\narchive  " << a["path"].get<std::string>() << "\n         newest verified backup: "
     << (a["newest_verified"].get<std::string>().empty() ? "none" : a["newest_verified"].get<std::string>() + ", age " + age_text(a["age_seconds"].get<long long>()))
     << " (max_age " << age_text(a["max_age_seconds"].get<long long>()) << ")\n";
+  for (const auto& c : s.value("copies", nlohmann::json::array())) {
+    const std::string id = c.value("newest_copy", std::string());
+    o << "         off-site copy at " << c.value("destination", std::string()) << " (" << c.value("rate", std::string())
+      << "): " << (id.empty() ? "none" : id + ", age " + age_text(c.value("age_seconds", -1LL)));
+    if (c.value("last_outcome", std::string()) != "ok" && !c.value("last_outcome", std::string()).empty())
+      o << "; last copy " << c["last_outcome"].get<std::string>() << ": " << c.value("last_message", std::string()).substr(0, 100);
+    o << "\n";
+  }
   if (!s["last_runs"].empty()) {
     o << "\nlast runs\n";
     for (const auto& r : s["last_runs"]) {

@@ -33,6 +33,7 @@ class Runtime {
   // Runs one job through the job recorder (history, one summary line, alert on failure). `fn` returns
   // the summary; its error is recorded and rethrown.
   void run_job(const std::string& job, const std::string& target, const std::function<std::string()>& fn);
+  JobRecorder& jobs() { return *jobs_; }
 
  private:
   GlobalOptions opts_;

@@ -27,6 +27,7 @@
 #include "app/daemon/notify.hpp"
 #include "app/daemon/page.hpp"
 #include "app/daemon/report.hpp"
+#include "replicator/offsite.hpp"
 #include "schedules/runner.hpp"
 #include "standby/monitor.hpp"
 #include "standby/site_state.hpp"
@@ -118,6 +119,7 @@ class Daemon {
     const Config eff = standby::effective_config(*cfg, *state_);  // roles in force, after a failover too
     replicator::JobContext ctx{eff, *state_, engines_, runner_, clock_, &cancel_};
     auto r = recorder_.run_quietly(job, sched::to_string(jc.reason), [&] { return run_named_job(job, ctx); });
+    if (job == "backup" && r.outcome == "ok") replicator::copy_after_backup(recorder_, ctx, "");
     return {r.outcome == "ok", r.outcome == "ok" ? "" : r.message};
   }
 
@@ -258,11 +260,13 @@ class Daemon {
   }
 
   void declare_metrics(const Config& cfg) {
-    std::vector<std::string> jobs = {"backup", "refresh", "capture", "verify", "check", "failover", "switchover",
+    std::vector<std::string> jobs = {"backup", "copy", "refresh", "capture", "verify", "check", "failover", "switchover",
                                      "rejoin", "standby init", "monitor"};
     std::vector<std::string> servers;
     for (const auto& [name, s] : cfg.servers) servers.push_back(name);
-    metrics_.declare(jobs, servers, cfg.roles.replicas);
+    std::vector<std::string> copies;
+    for (const auto& c : cfg.archive.copies) copies.push_back(c.path.string());
+    metrics_.declare(jobs, servers, cfg.roles.replicas, copies);
   }
 
   std::shared_ptr<const Config> current() {
@@ -328,6 +332,8 @@ class Daemon {
 
   void update_gauges(const replicator::JobContext& ctx) {
     metrics_.backup_age(static_cast<double>(newest_verified_age(ctx)));
+    for (const auto& c : copies_report(ctx, clock_->now()))
+      metrics_.copy_age(c["destination"].get<std::string>(), static_cast<double>(c["age_seconds"].get<long long>()));
     metrics_.runs_recorded(state_->run_counts());
   }
 

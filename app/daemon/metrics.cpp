@@ -45,6 +45,8 @@ Metrics::Metrics()
       alerts_(family<pm::Counter>(*registry_, "sitekeeper_alerts_total", "Alerts raised, by job")),
       backup_age_(family<pm::Gauge>(*registry_, "sitekeeper_backup_age_seconds", "Age of the newest verified backup (-1: none)")),
       replica_age_(family<pm::Gauge>(*registry_, "sitekeeper_replica_age_seconds", "Age of the backup each replica serves (-1: none)")),
+      copy_age_(family<pm::Gauge>(*registry_, "sitekeeper_copy_newest_age_seconds",
+                                  "Age of the newest verified off-site copy at each destination (-1: none)")),
       replica_healthy_(family<pm::Gauge>(*registry_, "sitekeeper_replica_healthy", "1 when the replica's health check passes")),
       active_up_(family<pm::Gauge>(*registry_, "sitekeeper_active_up", "1 when the active server answered the HA loop's last probe")),
       probe_failures_(family<pm::Counter>(*registry_, "sitekeeper_probe_failures_total", "Failed probes by server")),
@@ -65,7 +67,7 @@ Metrics::Metrics()
 Metrics::~Metrics() = default;
 
 void Metrics::declare(const std::vector<std::string>& jobs, const std::vector<std::string>& servers,
-                      const std::vector<std::string>& replicas) {
+                      const std::vector<std::string>& replicas, const std::vector<std::string>& copy_destinations) {
   for (const auto& job : jobs) {
     for (const char* o : kOutcomes) {
       runs_.Add({{kJob, job}, {"outcome", o}});
@@ -78,6 +80,7 @@ void Metrics::declare(const std::vector<std::string>& jobs, const std::vector<st
     replica_healthy_.Add({{"replica", r}});
     replica_age_.Add({{"replica", r}});
   }
+  for (const auto& d : copy_destinations) copy_age_.Add({{"destination", d}});
 }
 
 void Metrics::job_finished(const std::string& job, const std::string& outcome, double seconds) {
@@ -90,6 +93,7 @@ void Metrics::job_started(const std::string& job, double lateness) {
 void Metrics::alert_raised(const std::string& job) { alerts_.Add({{kJob, job}}).Increment(); }
 void Metrics::backup_age(double s) { backup_age_.Add({}).Set(s); }
 void Metrics::replica_age(const std::string& r, double s) { replica_age_.Add({{"replica", r}}).Set(s); }
+void Metrics::copy_age(const std::string& d, double s) { copy_age_.Add({{"destination", d}}).Set(s); }
 void Metrics::replica_healthy(const std::string& r, bool h) { replica_healthy_.Add({{"replica", r}}).Set(h ? 1 : 0); }
 void Metrics::active_up(bool up) { active_up_.Add({}).Set(up ? 1 : 0); }
 void Metrics::probe_failed(const std::string& server) { probe_failures_.Add({{"server", server}}).Increment(); }

@@ -29,12 +29,13 @@ class Metrics : public JobListener {
   ~Metrics() override;
   // The series of these jobs and servers, at zero (called at start and on reload).
   void declare(const std::vector<std::string>& jobs, const std::vector<std::string>& servers,
-               const std::vector<std::string>& replicas);
+               const std::vector<std::string>& replicas, const std::vector<std::string>& copy_destinations = {});
   void job_finished(const std::string& job, const std::string& outcome, double seconds) override;
   void alert_raised(const std::string& job) override;
   void job_started(const std::string& job, double lateness_seconds);
   void backup_age(double seconds);  // -1 when there is no verified backup
   void replica_age(const std::string& replica, double seconds);
+  void copy_age(const std::string& destination, double seconds);  // -1 when it holds no verified copy
   void replica_healthy(const std::string& replica, bool healthy);
   void active_up(bool up);
   void probe_failed(const std::string& server);
@@ -53,6 +54,7 @@ class Metrics : public JobListener {
   prometheus::Family<prometheus::Counter>& alerts_;
   prometheus::Family<prometheus::Gauge>& backup_age_;
   prometheus::Family<prometheus::Gauge>& replica_age_;
+  prometheus::Family<prometheus::Gauge>& copy_age_;
   prometheus::Family<prometheus::Gauge>& replica_healthy_;
   prometheus::Family<prometheus::Gauge>& active_up_;
   prometheus::Family<prometheus::Counter>& probe_failures_;

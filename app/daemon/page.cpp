@@ -309,6 +309,24 @@ std::string replicas_section(const json& st) {
   return s + "</tbody></table></section>";
 }
 
+// Only when [[archive.copy]] names a destination: a site without one has nothing to show here.
+std::string copies_section(const json& copies) {
+  if (!copies.is_array() || copies.empty()) return "";
+  std::string s = "<section id=\"copies\"><h2>Off-site copies</h2><table><thead><tr><th>destination</th><th>rate</th>"
+                  "<th>newest copy</th><th>backup taken</th><th>age</th><th>last copy</th></tr></thead><tbody>";
+  for (const auto& c : copies) {
+    const std::string id = text(c, "newest_copy");
+    const std::string last = text(c, "last_outcome");
+    s += "<tr class=\"copy\" data-destination=\"" + e(text(c, "destination")) + "\" data-backup=\"" + e(id) + "\">";
+    s += "<td class=\"name\">" + e(text(c, "destination")) + "</td><td>" + e(text(c, "rate")) + "</td><td class=\"backup\">" +
+         (id.empty() ? word("none", false) : e(id)) + "</td><td class=\"t\">" + e(when(text(c, "newest_copy_at"))) +
+         "</td><td>" + (id.empty() ? std::string() : e(age(number(c, "age_seconds")))) + "</td><td class=\"reason\">" +
+         (last.empty() ? std::string() : word(last, last == "ok") + (last == "ok" ? "" : " " + e(text(c, "last_message")))) +
+         "</td></tr>";
+  }
+  return s + "</tbody></table></section>";
+}
+
 std::string journal_section(const json& j) {
   if (!j.is_object()) return "";
   std::string s = "<section id=\"journal\" class=\"alert\"><h2>Open " + e(text(j, "kind")) + ": " + e(text(j, "from")) +
@@ -418,7 +436,9 @@ std::string render_page(const PageData& d) {
                  e(when(text(archive, "newest_verified_at"))) + " (" + e(age(number(archive, "age_seconds"))) + " ago)";
   h += ". Daemon: " + (flag(daemon, "running") ? word("running", true) : word("NOT RUNNING", false));
   if (!text(daemon, "last_probe_at").empty()) h += ", last probe " + e(when(text(daemon, "last_probe_at")));
-  h += ".</p></section></main>\n<footer><p>JSON: <a href=\"/status\">/status</a> <a href=\"/history\">/history</a> "
+  h += ".</p></section>";
+  h += copies_section(field("copies"));
+  h += "</main>\n<footer><p>JSON: <a href=\"/status\">/status</a> <a href=\"/history\">/history</a> "
        "<a href=\"/lag\">/lag</a> <a href=\"/freshness\">/freshness</a> <a href=\"/metrics\">/metrics</a></p></footer>"
        "</body></html>\n";
   return h;

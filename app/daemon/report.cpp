@@ -8,6 +8,7 @@
 #include "core/fsutil.hpp"
 #include "core/units.hpp"
 #include "replicator/archive.hpp"
+#include "replicator/offsite.hpp"
 #include "sql/profile.hpp"
 #include "standby/failover.hpp"
 #include "standby/site_state.hpp"
@@ -112,6 +113,27 @@ long long newest_verified_age(const replicator::JobContext& ctx) {
   return nv ? age_seconds(nv->created_at, system_clock()->now()) : -1;
 }
 
+nlohmann::json copies_report(const replicator::JobContext& ctx, Clock::time_point now) {
+  nlohmann::json out = nlohmann::json::array();
+  const auto runs = ctx.cfg.archive.copies.empty() ? std::vector<JobRun>{} : ctx.state.runs(200, "copy");
+  for (const auto& d : ctx.cfg.archive.copies) {
+    // From the state store only: a share that hangs must not hang the status page.
+    auto c = replicator::newest_copy(ctx.state, d.path);
+    nlohmann::json one{{"destination", d.path.string()}, {"rate", format_rate(d.rate)},
+                       {"newest_copy", c ? c->id : ""}, {"newest_copy_at", c ? c->created_at : ""},
+                       {"copied_at", c ? c->copied_at : ""}, {"age_seconds", c ? age_seconds(c->created_at, now) : -1},
+                       {"last_outcome", ""}, {"last_message", ""}};
+    for (const auto& r : runs)
+      if (r.target == d.path.string()) {
+        one["last_outcome"] = r.outcome;
+        one["last_message"] = r.message;
+        break;
+      }
+    out.push_back(one);
+  }
+  return out;
+}
+
 nlohmann::json status_report(const replicator::JobContext& ctx, std::optional<HealthSnapshot> health) {
   const auto& cfg = ctx.cfg;
   const auto now = system_clock()->now();
@@ -152,6 +174,7 @@ nlohmann::json status_report(const replicator::JobContext& ctx, std::optional<He
                   {"newest_verified_at", nv ? nv->created_at : ""},
                   {"age_seconds", nv ? age_seconds(nv->created_at, now) : -1},
                   {"max_age_seconds", max_age}};
+  j["copies"] = copies_report(ctx, now);
   j["replicas"] = nlohmann::json::array();
   for (const auto& name : cfg.roles.replicas) {
     nlohmann::json r = server_json(cfg.server(name));

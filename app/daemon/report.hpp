@@ -16,6 +16,10 @@ namespace sk::daemon {
 // (bounded by probe_timeout). "ok" is false when the active or a replica is down.
 nlohmann::json status_report(const replicator::JobContext& ctx, std::optional<HealthSnapshot> health = std::nullopt);
 
+// Each [[archive.copy]] destination: its newest verified copy (id, snapshot time, age; -1 when none) and
+// the outcome of its last copy job, from the state store only.
+nlohmann::json copies_report(const replicator::JobContext& ctx, Clock::time_point now);
+
 // When the newest verified (and still complete) backup was taken; nullopt when there is none.
 std::optional<Clock::time_point> newest_verified_time(const replicator::JobContext& ctx);
 

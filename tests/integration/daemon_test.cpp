@@ -73,9 +73,13 @@ std::set<std::string> keys(const nlohmann::json& j) {
 TEST(Daemon, ScheduledBackupsAndRefreshes) {
   Site site({.replicas = 1, .keep = 10});
   const int port = free_port();
+  // Each scheduled backup is also copied off-site, as a `copy` job run of its own.
+  const fs::path offsite = site.dir() / "off site";
+  fs::create_directories(offsite);
   site.write_config(http_section(port) +
                     "[[schedule]]\njob = \"backup\"\nevery = \"3s\"\n\n"
-                    "[[schedule]]\njob = \"refresh\"\nafter = \"backup\"\ndelay = \"1s\"\n");
+                    "[[schedule]]\njob = \"refresh\"\nafter = \"backup\"\ndelay = \"1s\"\n\n"
+                    "[[archive.copy]]\npath = " + toml_string(offsite.string()) + "\nrate = \"100MB/s\"\n");
   BackgroundProcess daemon(site.argv({"run"}), site.dir() / "daemon.log");
   LogOnFailure dump{daemon};
 
@@ -141,8 +145,12 @@ TEST(Daemon, ScheduledBackupsAndRefreshes) {
   EXPECT_EQ(keys(st.json()), keys(cli_status)) << st.body << "\n" << cli_status.dump();
   EXPECT_EQ(st.json()["replicas"].size(), 1u);
 
+  wait_until([&] { return count_runs(site, "copy", "ok") >= 1; }, kLong, "a copy after a scheduled backup");
   // GET /metrics
   auto m = http_get(port, "/metrics");
+  const std::string copy_age = "sitekeeper_copy_newest_age_seconds{destination=\"" + offsite.string() + "\"} ";
+  ASSERT_NE(m.body.find(copy_age), std::string::npos) << m.body;
+  EXPECT_NE(m.body.substr(m.body.find(copy_age) + copy_age.size(), 2), "-1") << m.body;
   EXPECT_EQ(m.status, 200);
   // The job label is not Prometheus's own `job`, which would rename it to exported_job.
   for (const char* needle : {"sitekeeper_job_runs_total{outcome=\"ok\",sitekeeper_job=\"backup\"}",

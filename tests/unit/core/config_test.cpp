@@ -366,6 +366,32 @@ const Row kRows[] = {
      "9:8: state.path: expected a file that sitekeeper can create or write, but "},
     {"archive_under_a_system_file", kBase + "[archive]\npath = \"/dev/null/archive\"\n",
      "9:8: archive.path: expected a folder that sitekeeper can create or write, but /dev/null is not a folder"},
+    // [[archive.copy]]
+    {"copy_rate_junk", kBase + "[[archive.copy]]\npath = \"/mnt/offsite\"\nrate = \"fast\"\n",
+     "10:8: archive.copy[0].rate: expected a rate such as \"10MB/s\" or \"512kB/s\", got \"fast\""},
+    {"copy_rate_zero", kBase + "[[archive.copy]]\npath = \"/mnt/offsite\"\nrate = \"0MB/s\"\n",
+     "10:8: archive.copy[0].rate: expected a rate above zero, got \"0MB/s\""},
+    {"copy_rate_no_per_second", kBase + "[[archive.copy]]\npath = \"/mnt/offsite\"\nrate = \"10MB\"\n",
+     "10:8: archive.copy[0].rate: expected a rate such as \"10MB/s\""},
+    {"copy_rate_integer", kBase + "[[archive.copy]]\npath = \"/mnt/offsite\"\nrate = 1000\n",
+     "10:8: archive.copy[0].rate: expected a rate such as \"10MB/s\" or \"512kB/s\", got 1000"},
+    {"copy_rate_missing", kBase + "[[archive.copy]]\npath = \"/mnt/offsite\"\n",
+     "8:1: archive.copy[0].rate: expected a rate such as \"10MB/s\", but it is missing"},
+    {"copy_path_missing", kBase + "[[archive.copy]]\nrate = \"1MB/s\"\n",
+     "8:1: archive.copy[0].path: expected a destination folder"},
+    {"copy_path_relative", kBase + "[[archive.copy]]\npath = \"offsite\"\nrate = \"1MB/s\"\n",
+     "9:8: archive.copy[0].path: expected an absolute path, got \"offsite\""},
+    {"copy_path_inside_archive", kBase + "[archive]\npath = \"/srv/archive\"\n[[archive.copy]]\npath = \"/srv/archive/off\"\nrate = \"1MB/s\"\n",
+     "11:8: archive.copy[0].path: expected a folder outside the archive, but \"/srv/archive/off\" is inside \"/srv/archive\""},
+    {"copy_path_is_archive", kBase + "[archive]\npath = \"/srv/archive\"\n[[archive.copy]]\npath = \"/srv/archive/\"\nrate = \"1MB/s\"\n",
+     "11:8: archive.copy[0].path: expected a folder outside the archive"},
+    {"copy_path_holds_archive", kBase + "[archive]\npath = \"/srv/archive\"\n[[archive.copy]]\npath = \"/srv\"\nrate = \"1MB/s\"\n",
+     "11:8: archive.copy[0].path: expected a folder that does not hold the archive, but \"/srv/archive\" is inside \"/srv\""},
+    {"copy_twice", kBase + "[[archive.copy]]\npath = \"/mnt/a\"\nrate = \"1MB/s\"\n[[archive.copy]]\npath = \"/mnt/a/\"\nrate = \"1MB/s\"\n",
+     "12:8: archive.copy[1].path: expected each destination once, but \"/mnt/a\" is listed before"},
+    {"copy_unknown_key", kBase + "[[archive.copy]]\npath = \"/mnt/a\"\nrate = \"1MB/s\"\nrte = 1\n",
+     "11:1: archive.copy[0].rte: unknown key, did you mean \"rate\"?"},
+    {"copy_not_a_table", kBase + "[archive]\ncopy = \"/mnt/a\"\n", "9:8: archive.copy: expected an array, got \"/mnt/a\""},
     // [archive.secrets]
     {"secrets_relative_file", kBase + "[archive.secrets]\nfiles = [\"etc/site.key\"]\npassphrase_file = \"pp\"\n",
      "9:10: archive.secrets.files[0]: expected an absolute path, got \"etc/site.key\""},
@@ -594,6 +620,19 @@ TEST(CoreConfig, DefaultsOfAMinimalConfig) {
   EXPECT_TRUE(c.http.listen.empty());
   EXPECT_TRUE(c.schedules.empty());
   EXPECT_TRUE(c.roles.standby.empty());
+}
+
+TEST(CoreConfig, CopyDestinationsInOrderWithTheirRates) {
+  TempDir dir;
+  Config c = load_config(dir.write("sk.toml", kBase + "[[archive.copy]]\npath = \"/mnt/offsite/cen/\"\nrate = \"10MB/s\"\n"
+                                                      "[[archive.copy]]\npath = \"/mnt/second\"\nrate = \"512 kB/s\"\n"),
+                         &lookup_fake);
+  ASSERT_EQ(c.archive.copies.size(), 2u);
+  EXPECT_EQ(c.archive.copies[0].path, "/mnt/offsite/cen");
+  EXPECT_EQ(c.archive.copies[0].rate, 10u << 20);
+  EXPECT_EQ(c.archive.copies[1].path, "/mnt/second");
+  EXPECT_EQ(c.archive.copies[1].rate, 512u << 10);
+  EXPECT_TRUE(load_config(dir.write("sk.toml", kBase), &lookup_fake).archive.copies.empty());
 }
 
 // Only what the server can bind without a name lookup, so a bad value fails at load, not at start.

@@ -109,3 +109,14 @@ TEST(CoreUnits, FormattedValuesParseBack) {
 
 }  // namespace
 }  // namespace sk
+
+TEST(CoreUnits, RateIsASizePerSecond) {
+  EXPECT_EQ(sk::parse_rate("10MB/s"), 10ull << 20);
+  EXPECT_EQ(sk::parse_rate("512kB/s"), 512ull << 10);
+  EXPECT_EQ(sk::parse_rate("1.5 MB/s"), 3ull << 19);
+  EXPECT_EQ(sk::parse_rate("4096/s"), 4096u);
+  EXPECT_EQ(sk::parse_rate("0/s"), 0u);  // parses; the config refuses it with its reason
+  for (const char* bad : {"10MB", "10MB/", "/s", "10MB/h", "10MB /s", "10MB/s ", "10 Mbit/s", "-1MB/s", "fast"})
+    EXPECT_FALSE(sk::parse_rate(bad)) << '"' << bad << '"';
+  EXPECT_EQ(sk::format_rate(10ull << 20), "10.0 MB/s");
+}

@@ -98,6 +98,23 @@ TEST(Page, ShowsTheSiteItsServersAndWhatEachReplicaServes) {
   EXPECT_EQ(page.find("id=\"journal\""), std::string::npos) << "no failover is open";
 }
 
+TEST(Page, OffSiteCopiesShowEachDestinationsNewestCopyAndAFailedLastCopy) {
+  auto d = site_page();
+  d.status["copies"] = {{{"destination", "/mnt/offsite <a>"}, {"rate", "10.0 MB/s"}, {"newest_copy", "20261118T020000Z"},
+                         {"newest_copy_at", "2026-11-18T02:00:00Z"}, {"age_seconds", 23200}, {"last_outcome", "ok"},
+                         {"last_message", "copied"}},
+                        {{"destination", "/mnt/second"}, {"rate", "512.0 kB/s"}, {"newest_copy", ""}, {"newest_copy_at", ""},
+                         {"age_seconds", -1}, {"last_outcome", "failed"}, {"last_message", "is not a folder"}}};
+  const std::string page = render_page(d);
+  ASSERT_NE(page.find("<h2>Off-site copies</h2>"), std::string::npos) << page;
+  EXPECT_NE(page.find("data-destination=\"/mnt/offsite &lt;a&gt;\" data-backup=\"20261118T020000Z\""), std::string::npos);
+  EXPECT_NE(page.find(format_duration(std::chrono::seconds(23200))), std::string::npos);
+  EXPECT_NE(page.find("512.0 kB/s"), std::string::npos);
+  EXPECT_NE(page.find("is not a folder"), std::string::npos);
+  // A site without [[archive.copy]] shows no such table.
+  EXPECT_EQ(render_page(site_page()).find("Off-site copies"), std::string::npos);
+}
+
 TEST(Page, AllWellSaysSo) {
   auto d = site_page();
   d.status["replicas"] = {replica("hd1", true, "20261118T020000Z", "fresh")};
