@@ -145,8 +145,11 @@ std::string octal(std::uint32_t mode) {
 void set_mode_and_mtime(const fs::path& p, const SiteFileEntry& e) {
   if (::chmod(p.c_str(), static_cast<mode_t>(e.mode)) != 0)
     throw Error("cannot set the mode of " + show_path(p) + ": " + std::strerror(errno));
-  const struct timespec ts[2] = {{static_cast<time_t>(e.mtime_ns / 1'000'000'000), e.mtime_ns % 1'000'000'000},
-                                 {static_cast<time_t>(e.mtime_ns / 1'000'000'000), e.mtime_ns % 1'000'000'000}};
+  // Floor division: an mtime before 1970 is a negative second and a nanosecond field in [0, 1e9).
+  std::int64_t sec = e.mtime_ns / 1'000'000'000, nsec = e.mtime_ns % 1'000'000'000;
+  if (nsec < 0) sec -= 1, nsec += 1'000'000'000;
+  const struct timespec ts[2] = {{static_cast<time_t>(sec), static_cast<long>(nsec)},
+                                 {static_cast<time_t>(sec), static_cast<long>(nsec)}};
   if (::utimensat(AT_FDCWD, p.c_str(), ts, AT_SYMLINK_NOFOLLOW) != 0)
     throw Error("cannot set the mtime of " + show_path(p) + ": " + std::strerror(errno));
 }

@@ -74,6 +74,7 @@ class SiteFilesTest : public ::testing::Test {
     fs::permissions(reports_ / "custom", fs::perms(0750), fs::perm_options::replace);
     set_mtime(reports_ / "daily.rpt", 1700000000, 123456789);
     set_mtime(reports_ / "custom", 1600000000, 987654321);
+    set_mtime(reports_ / "custom" / "x.rpt", -86400, 250000000);  // 1969: a negative second
     cfg_.archive.files = {reports_, conf_};
   }
   void TearDown() override {
