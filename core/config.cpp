@@ -632,6 +632,7 @@ class Loader {
       if (const toml::node* n = s.get(key)) s.error(*n, key, what);
       else r_.error(s.pos(), s.path(key), what);
     }
+    read_site_files(s);
     read_secrets(s.table("secrets"));
     read_copies(s);
     s.finish();
@@ -699,6 +700,32 @@ class Loader {
     }
     if (!ok || cp.rate == 0) return std::nullopt;
     return cp;
+
+  // [archive] files: copied as they are into each generation, so one listed twice, one inside another
+  // or one overlapping the archive (which would copy the archive into itself) is refused.
+  void read_site_files(Section& s) {
+    std::vector<std::string> files;
+    std::vector<fs::path> seen;
+    const fs::path archive = cfg_.archive.path;
+    auto inside = [](const fs::path& p, const fs::path& dir) {
+      const auto rel = p.lexically_relative(dir);
+      return !rel.empty() && *rel.begin() != "..";
+    };
+    s.checked_strings("files", files, [&](const std::string& f, std::size_t) -> std::string {
+      if (f == "/") return "expected a file or folder, not the root folder";
+      if (auto why = secrets::path_problem(f); !why.empty()) return why + ", got " + quote(f);
+      const fs::path p(f);
+      if (inside(p, archive) || inside(archive, p))
+        return "expected a path outside the archive " + quote(archive.string()) + ", but " + quote(f) +
+               (inside(p, archive) ? " is inside it" : " holds it");
+      for (const auto& q : seen)
+        if (inside(p, q) || inside(q, p))
+          return "expected each path once, but " + quote(f) +
+                 (p == q ? " is listed before" : " overlaps " + quote(q.string()) + ", listed before");
+      seen.push_back(p);
+      return {};
+    });
+    cfg_.archive.files = std::move(seen);
   }
 
   // Key material for a site recovery, encrypted into every generation. The passphrase comes from a file

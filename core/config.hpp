@@ -45,6 +45,9 @@ struct Config {
     Millis max_age{std::chrono::hours(24 * 5)};
     std::vector<std::string> after_backup;  // argv; "{backup}" is replaced
     fs::path key_file;  // HMAC keys of the generations' markers; default <state dir>/archive.keys
+    // The site's non-database state (files or folders) copied into every backup under files/
+    // (replicator/site_files.hpp): absolute, normal, none inside another or the archive.
+    std::vector<fs::path> files;
     // Key material encrypted into every generation (core/secrets.hpp).
     struct Secrets {
       std::vector<fs::path> files;  // absolute, normal

@@ -1,6 +1,5 @@
 #include "replicator/archive_secrets.hpp"
 
-#include <stdlib.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -12,6 +11,7 @@
 #include "core/fsutil.hpp"
 #include "core/hash.hpp"
 #include "core/secrets.hpp"
+#include "replicator/restore_target.hpp"
 
 namespace sk::replicator {
 
@@ -55,22 +55,6 @@ std::string read_container(const Archive& archive, const std::string& id) {
   return bytes;
 }
 
-// Why `to` cannot receive the secrets ("" when it can): it must be missing or an empty folder.
-std::string target_problem(const fs::path& to) {
-  std::error_code ec;
-  const auto st = fs::symlink_status(to, ec);
-  if (st.type() == fs::file_type::not_found) return {};
-  if (ec) return show_path(to) + " cannot be checked: " + ec.message();
-  if (fs::is_symlink(st)) return show_path(to) + " is a symbolic link";
-  if (!fs::is_directory(st)) return show_path(to) + " is not a folder";
-  if (!fs::is_empty(to, ec)) return show_path(to) + " is not empty";
-  return {};
-}
-
-// `to` with the entry's absolute path below it: /etc/site/key -> <to>/etc/site/key.
-// REQUIRES: secrets::path_problem(path) is "" (open() guarantees it).
-fs::path below(const fs::path& to, const std::string& path) { return to / fs::path(path).relative_path(); }
-
 }  // namespace
 
 std::size_t write_secrets(const Config& cfg, const fs::path& generation) {
@@ -99,30 +83,10 @@ std::string check_secrets(const Config& cfg, const fs::path& generation, std::ve
 }
 
 RestoreSecretsResult restore_secrets(const Config& cfg, const std::string& wanted, const fs::path& to_arg) {
-  if (to_arg.empty()) throw ConfigError("restore-secrets needs a target folder", "pass --to DIR");
-  fs::path to = fs::absolute(to_arg).lexically_normal();
-  if (!to.has_filename()) to = to.parent_path();
-  if (to == to.root_path())
-    throw SafetyError("refusing to restore secrets into " + show_path(to), "name a new, empty folder with --to");
-  if (auto why = target_problem(to); !why.empty())
-    throw SafetyError("refusing to restore secrets into " + show_path(to) + ": " + why,
-                      "name a folder that does not exist yet, or an empty one; nothing is ever overwritten");
-
+  const fs::path to = restore_target(to_arg, "restore-secrets", "secrets");
   Archive archive = open_archive(cfg);
   RestoreSecretsResult r;
-  if (wanted.empty()) {
-    auto newest = archive.newest_complete();
-    if (!newest) throw Error("the archive holds no complete backup", "see 'sitekeeper status' for the generations");
-    r.id = *newest;
-  } else {
-    r.id = wanted;
-  }
-  const auto ids = archive.list();
-  if (archive.path(r.id); std::find(ids.begin(), ids.end(), r.id) == ids.end())
-    throw Error("no generation " + r.id + " in the archive", "see 'sitekeeper status' for the generations");
-  if (auto problems = archive.check(r.id, /*hash=*/false, nullptr); !problems.empty())
-    throw Error("generation " + r.id + " is not intact: " + problems.front(),
-                "run 'sitekeeper verify " + r.id + "', and restore the secrets from a generation that passes");
+  r.id = restore_generation(archive, wanted, "secrets");
   const std::string container = read_container(archive, r.id);
   if (container.empty())
     throw Error("generation " + r.id + " holds no secrets",
@@ -137,11 +101,7 @@ RestoreSecretsResult restore_secrets(const Config& cfg, const std::string& wante
   }
 
   // Everything decrypted: now the files, into a private folder beside `to`, renamed into place at the end.
-  fs::create_directories(to.parent_path());
-  std::string tmpl = (to.parent_path() / ("." + to.filename().string() + ".sitekeeper-XXXXXX")).string();
-  if (!::mkdtemp(tmpl.data())) throw Error("cannot create a folder beside " + show_path(to));
-  const fs::path tmp = tmpl;
-  try {
+  fill_then_rename(to, "secrets", [&](const fs::path& tmp) {
     for (const auto& e : entries) {
       const fs::path dest = below(tmp, e.path);
       fs::create_directories(dest.parent_path());
@@ -149,15 +109,7 @@ RestoreSecretsResult restore_secrets(const Config& cfg, const std::string& wante
       r.files.push_back({below(to, e.path), e.mode, e.data.size()});
     }
     make_private(tmp);
-    // rename(2) replaces an empty folder and refuses one that someone filled meanwhile.
-    if (std::rename(tmp.c_str(), to.c_str()) != 0)
-      throw Error("cannot move the restored secrets into " + show_path(to) + ": " + std::strerror(errno));
-    fsync_path(to.parent_path());
-  } catch (...) {
-    std::error_code ec;
-    fs::remove_all(tmp, ec);
-    throw;
-  }
+  });
   r.dir = to;
   r.summary = "restored " + std::to_string(r.files.size()) + " secret file(s) of generation " + r.id + " into " +
               show_path(to) + " (files 0600, folders 0700)";

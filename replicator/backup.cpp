@@ -6,6 +6,7 @@
 #include "core/units.hpp"
 #include "replicator/archive.hpp"
 #include "replicator/archive_secrets.hpp"
+#include "replicator/site_files.hpp"
 
 namespace sk::replicator {
 
@@ -94,6 +95,7 @@ BackupResult run_backup(const JobContext& ctx) {
   Archive archive = open_archive(cfg, /*captures=*/false, /*for_writing=*/true);
   BackupResult r;
   std::size_t secrets = 0;
+  SiteFilesCopy site;
   {
     auto lock = archive.lock();
     const auto started = ctx.clock->now();
@@ -109,6 +111,9 @@ BackupResult run_backup(const JobContext& ctx) {
       engine->backup(cfg.site.database, r.path / kSnapshotDir, cfg.replica.jobs, ctx.cancel);
       write_capture(*engine, cfg.site.database, r.path);
       secrets = write_secrets(cfg, r.path);
+      site = copy_site_files(cfg.archive.files, r.path, ctx.cancel);  // before seal: under the manifest
+      for (const auto& f : site.retried)
+        logger()->warn("backup {}: site file {} changed while it was copied; copied again", r.id, f);
       Manifest m = archive.seal(r.id, meta_for(ctx, "backup", started), ctx.cancel);
       for (const auto& f : m.files) r.bytes += f.size;
       // Read everything back before calling it verified: a backup is worth only what restores.
@@ -129,6 +134,7 @@ BackupResult run_backup(const JobContext& ctx) {
   }
   r.summary = "backup " + r.id + " of " + cfg.site.database + " verified (" + format_size(r.bytes) + ")";
   if (secrets > 0) r.summary += "; " + std::to_string(secrets) + " secret file(s) encrypted";
+  if (!site.entries.empty()) r.summary += "; " + site_files_summary(site);
   if (!cfg.archive.after_backup.empty()) {
     auto argv = expand_argv(cfg.archive.after_backup, {{"backup", r.path.string()}, {"id", r.id}});
     try {

@@ -108,6 +108,13 @@ const std::vector<Command>& commands() {
          c.add_option("--to", a.to, "a missing or empty folder")->required()->type_name("DIR");
        },
        cmd_restore_secrets},
+      {"restore-files", "write a backup's site files into DIR, each at its absolute path below it, modes and mtimes kept",
+       "sitekeeper restore-files --backup 20261201T020000Z --to /root/site-files",
+       [](CLI::App& c, CommandArgs& a) {
+         c.add_option("--backup", a.id, "backup id (default: the newest complete)")->type_name("ID");
+         c.add_option("--to", a.to, "a missing or empty folder")->required()->type_name("DIR");
+       },
+       cmd_restore_files},
       {"status", "site, active, replicas (backup id, backup time, age), last job runs", "sitekeeper status --json",
        none, cmd_status},
       {"history", "job runs with outcome and duration", "sitekeeper history --limit 50",

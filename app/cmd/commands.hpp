@@ -22,7 +22,7 @@ struct CommandArgs {
   std::string server;
   std::string action;  // standby ACTION
   std::string file;    // man FILE
-  std::string to;      // restore-secrets --to
+  std::string to;      // restore-secrets, restore-files --to
 };
 
 int cmd_check(const GlobalOptions& g, const CommandArgs& a, Output& out);
@@ -46,6 +46,7 @@ int cmd_rotate_key(const GlobalOptions& g, const CommandArgs& a, Output& out);
 int cmd_check_config(const GlobalOptions& g, const CommandArgs& a, Output& out);
 int cmd_man(const GlobalOptions& g, const CommandArgs& a, Output& out);
 int cmd_restore_secrets(const GlobalOptions& g, const CommandArgs& a, Output& out);
+int cmd_restore_files(const GlobalOptions& g, const CommandArgs& a, Output& out);
 
 // failover and switchover share one shape: print the plan, or run the journaled runbook with --yes.
 // `kind` is "failover" or "switchover".

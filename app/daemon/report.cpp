@@ -308,6 +308,12 @@ nlohmann::json check_report(const replicator::JobContext& ctx) {
     if (!fs::is_regular_file(p, ec) || ::access(p.c_str(), R_OK) != 0)
       j["warnings"].push_back("secret " + show_path(p) + " ([archive.secrets] files) is missing or unreadable; "
                               "the next backup fails until it is back or unlisted");
+  for (const auto& p : cfg.archive.files) {
+    const auto st = fs::symlink_status(p, ec);
+    if (!fs::is_regular_file(st) && !fs::is_directory(st))
+      j["warnings"].push_back("site file " + show_path(p) + " ([archive] files) is missing, a symbolic link or "
+                              "not a regular file or folder; the next backup fails until it is fixed or unlisted");
+  }
   j["ok"] = ok;
   return j;
 }

@@ -47,7 +47,7 @@ void Site::write_config(const std::string& extra, int replica_port_override) {
   };
   f << "[site]\ncode = \"CEN\"\ndatabase = " << toml_string(opts_.database)
     << "\n\n[state]\npath = \"state/sitekeeper.db\"\n\n[archive]\npath = \"" << opts_.archive
-    << "\"\nkeep = " << opts_.keep << "\nmax_age = \"" << opts_.max_age << "\"\n\n";
+    << "\"\nkeep = " << opts_.keep << "\nmax_age = \"" << opts_.max_age << "\"\n" << opts_.archive_extra << "\n";
   server("cm1", *active_, "native", 0);
   std::string reps;
   for (size_t i = 0; i < replicas_.size(); ++i) {

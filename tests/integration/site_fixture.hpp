@@ -27,6 +27,7 @@ struct SiteOptions {
   bool load_site = true;
   std::vector<std::pair<std::string, std::string>> replica_settings = {};  // postgresql.conf of replicas
   std::string max_age = "5d";  // [archive] max_age
+  std::string archive_extra = {};  // more lines of [archive] (e.g. files = [...])
 };
 
 class Site {

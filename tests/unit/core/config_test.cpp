@@ -392,6 +392,25 @@ const Row kRows[] = {
     {"copy_unknown_key", kBase + "[[archive.copy]]\npath = \"/mnt/a\"\nrate = \"1MB/s\"\nrte = 1\n",
      "11:1: archive.copy[0].rte: unknown key, did you mean \"rate\"?"},
     {"copy_not_a_table", kBase + "[archive]\ncopy = \"/mnt/a\"\n", "9:8: archive.copy: expected an array, got \"/mnt/a\""},
+    // [archive] files: the site's files, copied into every generation
+    {"site_files_relative", kBase + "[archive]\nfiles = [\"etc/site\"]\n",
+     "9:10: archive.files[0]: expected an absolute path, got \"etc/site\""},
+    {"site_files_dotdot", kBase + "[archive]\nfiles = [\"/etc/site\", \"/srv/../etc\"]\n",
+     "9:23: archive.files[1]: expected a path without empty, \".\" or \"..\" components, got \"/srv/../etc\""},
+    {"site_files_root", kBase + "[archive]\nfiles = [\"/\"]\n",
+     "9:10: archive.files[0]: expected a file or folder, not the root folder"},
+    {"site_files_twice", kBase + "[archive]\nfiles = [\"/etc/site\", \"/etc/site\"]\n",
+     "9:23: archive.files[1]: expected each path once, but \"/etc/site\" is listed before"},
+    {"site_files_nested", kBase + "[archive]\nfiles = [\"/etc/site\", \"/etc/site/reports\"]\n",
+     "9:23: archive.files[1]: expected each path once, but \"/etc/site/reports\" overlaps \"/etc/site\", listed "
+     "before"},
+    {"site_files_inside_archive", kBase + "[archive]\npath = \"/tmp/sk-cfg-archive\"\nfiles = [\"/tmp/sk-cfg-archive/x\"]\n",
+     "10:10: archive.files[0]: expected a path outside the archive \"/tmp/sk-cfg-archive\", but "
+     "\"/tmp/sk-cfg-archive/x\" is inside it"},
+    {"site_files_hold_archive", kBase + "[archive]\npath = \"/tmp/sk-cfg-archive\"\nfiles = [\"/tmp\"]\n",
+     "10:10: archive.files[0]: expected a path outside the archive \"/tmp/sk-cfg-archive\", but \"/tmp\" holds it"},
+    {"site_files_type", kBase + "[archive]\nfiles = \"/etc/site\"\n",
+     "9:9: archive.files: expected an array"},
     // [archive.secrets]
     {"secrets_relative_file", kBase + "[archive.secrets]\nfiles = [\"etc/site.key\"]\npassphrase_file = \"pp\"\n",
      "9:10: archive.secrets.files[0]: expected an absolute path, got \"etc/site.key\""},
