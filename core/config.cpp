@@ -700,6 +700,7 @@ class Loader {
     }
     if (!ok || cp.rate == 0) return std::nullopt;
     return cp;
+  }
 
   // [archive] files: copied as they are into each generation, so one listed twice, one inside another
   // or one overlapping the archive (which would copy the archive into itself) is refused.
