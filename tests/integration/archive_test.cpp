@@ -20,14 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string newest_generation(const fs::path& archive) {
-  std::vector<std::string> ids;
-  for (const auto& e : fs::directory_iterator(archive))
-    if (e.is_directory() && std::isdigit(e.path().filename().string()[0])) ids.push_back(e.path().filename().string());
-  std::sort(ids.begin(), ids.end());
-  return ids.empty() ? "" : ids.back();
-}
-
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});

@@ -8,6 +8,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <exception>
 #include <fstream>
 #include <iostream>
@@ -126,6 +128,16 @@ std::string toml_array(const std::vector<std::string>& items) {
   std::string out = "[";
   for (const auto& i : items) out += (out.size() > 1 ? ", " : "") + toml_string(i);
   return out + "]";
+}
+
+std::string newest_generation(const std::filesystem::path& archive) {
+  std::vector<std::string> ids;
+  for (const auto& e : std::filesystem::directory_iterator(archive)) {
+    const std::string name = e.path().filename().string();
+    if (e.is_directory() && !name.empty() && std::isdigit(static_cast<unsigned char>(name[0]))) ids.push_back(name);
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids.empty() ? "" : ids.back();
 }
 
 }  // namespace sk::test

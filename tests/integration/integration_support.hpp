@@ -29,6 +29,9 @@ nlohmann::json parse_json(const CommandResult& r);
 // through ASSERT_NO_FATAL_FAILURE to stop the test.
 void expect_ok(const CommandResult& r, const std::string& what);
 
+// The id of the newest generation folder in an archive ("" when there is none), complete or not.
+std::string newest_generation(const std::filesystem::path& archive);
+
 // The last n bytes of s, for failure messages.
 std::string tail(const std::string& s, size_t n = 8000);
 bool contains(const std::string& haystack, const std::string& needle);

@@ -7,6 +7,7 @@
 
 #include <fstream>
 
+#include "integration_support.hpp"
 #include "pg_cluster.hpp"
 #include "site_fixture.hpp"
 
@@ -33,14 +34,6 @@ unsigned mode_of(const fs::path& p) {
   struct stat st{};
   EXPECT_EQ(::lstat(p.c_str(), &st), 0) << p;
   return st.st_mode & 07777;
-}
-
-std::string newest_generation(const fs::path& archive) {
-  std::vector<std::string> ids;
-  for (const auto& e : fs::directory_iterator(archive))
-    if (e.is_directory() && std::isdigit(e.path().filename().string()[0])) ids.push_back(e.path().filename().string());
-  std::sort(ids.begin(), ids.end());
-  return ids.empty() ? "" : ids.back();
 }
 
 // Everything under `dir`, to prove that a refused run left it as it was.

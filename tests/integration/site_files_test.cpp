@@ -7,6 +7,7 @@
 
 #include <fstream>
 
+#include "integration_support.hpp"
 #include "pg_cluster.hpp"
 #include "site_fixture.hpp"
 
@@ -35,14 +36,6 @@ struct stat stat_of(const fs::path& p) {
 void set_mtime(const fs::path& p, time_t sec, long nsec) {
   const struct timespec ts[2] = {{sec, nsec}, {sec, nsec}};
   ASSERT_EQ(::utimensat(AT_FDCWD, p.c_str(), ts, AT_SYMLINK_NOFOLLOW), 0) << p;
-}
-
-std::string newest_generation(const fs::path& archive) {
-  std::vector<std::string> ids;
-  for (const auto& e : fs::directory_iterator(archive))
-    if (e.is_directory() && std::isdigit(e.path().filename().string()[0])) ids.push_back(e.path().filename().string());
-  std::sort(ids.begin(), ids.end());
-  return ids.empty() ? "" : ids.back();
 }
 
 }  // namespace
@@ -85,7 +78,9 @@ TEST(SiteFiles, BackupRestoreFilesAndVerifyOnARealSite) {
     EXPECT_EQ(a.st_mode, b.st_mode) << back;
     EXPECT_EQ(a.st_mtim.tv_sec, b.st_mtim.tv_sec) << back;
     EXPECT_EQ(a.st_mtim.tv_nsec, b.st_mtim.tv_nsec) << back;
-    if (S_ISREG(a.st_mode)) EXPECT_EQ(slurp(src), slurp(back)) << back;
+    if (S_ISREG(a.st_mode)) {
+      EXPECT_EQ(slurp(src), slurp(back)) << back;
+    }
   }
   // The document is what a later `recover` step or a script reads.
   auto doc = site.json({"restore-files", "--to", (out / "json").string()});
