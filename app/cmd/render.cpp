@@ -15,11 +15,6 @@ std::string age_text(long long s) { return s < 0 ? "-" : format_duration(std::ch
 
 std::string render_status(const nlohmann::json& s) {
   std::ostringstream o;
-  auto srv = [](const nlohmann::json& x) {
-    return x.is_null() ? std::string("(none)")
-                       : x["name"].get<std::string>() + " (" + x["host"].get<std::string>() + ":" +
-                             std::to_string(x["port"].get<int>()) + ")";
-  };
   o << "site " << s["site"].get<std::string>() << ", database " << s["database"].get<std::string>() << "\n";
   const auto& d = s.value("daemon", nlohmann::json::object());
   o << "daemon   " << (d.value("running", false) ? "running (pid " + std::to_string(d.value("pid", 0L)) + ")" : std::string("NOT RUNNING"))
