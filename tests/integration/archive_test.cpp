@@ -14,16 +14,12 @@
 #include "replicator/archive.hpp"
 #include "replicator/manifest.hpp"
 #include "site_fixture.hpp"
+#include "tests/unit/support/files.hpp"
 
 using namespace sk::test;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 unsigned mode_of(const fs::path& p) {
   struct stat st{};

@@ -24,18 +24,13 @@
 #include "integration_support.hpp"
 #include "pg_cluster.hpp"
 #include "tests/unit/support/notify_socket.hpp"
+#include "tests/unit/support/files.hpp"
 
 using namespace sk::test;
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string read_file(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
 
 bool have(const std::string& tool) {
   return run_command({"/bin/sh", "-c", "command -v " + tool + " >/dev/null 2>&1"}) == 0;
@@ -213,9 +208,9 @@ TEST(CliManPage, NamesEveryCommandAndRendersWithoutWarnings) {
   ASSERT_EQ(w.code, 0) << w.out << w.err;
   EXPECT_EQ(fs::status(page).permissions() & fs::perms::all,
             fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
-  const std::string roff = read_file(page);
+  const std::string roff = slurp(page);
   EXPECT_EQ(run_capture({SK_BINARY, "man"}).out, roff);
-  EXPECT_EQ(read_file(SK_MAN_PAGE), roff) << SK_MAN_PAGE << " (the manpage target) differs from `sitekeeper man`";
+  EXPECT_EQ(slurp(SK_MAN_PAGE), roff) << SK_MAN_PAGE << " (the manpage target) differs from `sitekeeper man`";
 
   std::string rendered;
   if (have("man")) {
@@ -251,7 +246,7 @@ namespace {
 
 // deploy/sitekeeper.service with the installed binary's path replaced by the one under test.
 std::string unit_for_test() {
-  const std::string unit = read_file(fs::path(SK_SOURCE_DIR) / "deploy/sitekeeper.service");
+  const std::string unit = slurp(fs::path(SK_SOURCE_DIR) / "deploy/sitekeeper.service");
   return std::regex_replace(unit, std::regex("/usr/local/bin/sitekeeper"), SK_BINARY);
 }
 
@@ -314,10 +309,10 @@ TEST(CliSystemdUnit, ExecReloadRefusesABrokenConfig) {
   EXPECT_EQ(good.code, 0) << good.out << good.err;
   EXPECT_TRUE(contains(good.out, "ok (site CEN, 3 server(s), 0 schedule(s))")) << good.out;
 
-  box.write(read_file(box.config()) + "[failover]\nprobe_interval = \"soon\"\n");
+  box.write(slurp(box.config()) + "[failover]\nprobe_interval = \"soon\"\n");
   int line = 0;
   {
-    std::istringstream lines(read_file(box.config()));
+    std::istringstream lines(slurp(box.config()));
     std::string l;
     for (int n = 1; std::getline(lines, l); ++n)
       if (contains(l, "\"soon\"")) line = n;
@@ -370,7 +365,7 @@ std::string await(NotifySocket& s, const std::string& prefix, std::vector<std::s
 TEST(DaemonNotify, ReadyOnceTheApiAnswersThenReloadingAndStopping) {
   Sandbox box;
   const int port = free_port();
-  const std::string good = read_file(box.config()) + http_section(port);
+  const std::string good = slurp(box.config()) + http_section(port);
   box.write(good);
   NotifySocket sock(false);
   BackgroundProcess daemon({SK_BINARY, "--config", box.config().string(), "run"}, box.dir() / "daemon.log",

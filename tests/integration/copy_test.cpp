@@ -13,16 +13,12 @@
 #include "integration_support.hpp"
 #include "pg_cluster.hpp"
 #include "site_fixture.hpp"
+#include "tests/unit/support/files.hpp"
 
 using namespace sk::test;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 std::string copy_table(const fs::path& dest, const std::string& rate) {
   return "[[archive.copy]]\npath = " + toml_string(dest.string()) + "\nrate = \"" + rate + "\"\n";

@@ -20,6 +20,7 @@
 #include "site_fixture.hpp"
 #include "tests/unit/support/http_client.hpp"
 #include "tests/unit/support/tls.hpp"
+#include "tests/unit/support/files.hpp"
 
 using namespace sk::test;
 namespace fs = std::filesystem;
@@ -207,17 +208,11 @@ TEST(Daemon, RaisesTheBackupAgeAlertByItself) {
   expect_ok(site.run({"backup"}), "backup");
   BackgroundProcess daemon(site.argv({"run"}), site.dir() / "daemon.log");
   LogOnFailure dump{daemon};
-  auto read = [](const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  };
-  wait_until([&] { return contains(read(alerts), "backup-age|the newest verified backup is"); }, kLong,
+  wait_until([&] { return contains(slurp(alerts), "backup-age|the newest verified backup is"); }, kLong,
              "the daemon's own backup-age alert");
-  EXPECT_TRUE(contains(read(alerts), "older than max_age 6.0s")) << read(alerts);
+  EXPECT_TRUE(contains(slurp(alerts), "older than max_age 6.0s")) << slurp(alerts);
   expect_ok(site.run({"backup"}), "a fresh backup");
-  wait_until([&] { return contains(read(site.dir() / "daemon.log"), "backups are fresh again"); }, kLong,
+  wait_until([&] { return contains(slurp(site.dir() / "daemon.log"), "backups are fresh again"); }, kLong,
              "the episode to end with the fresh backup");
   stop_daemon(daemon);
 }

@@ -10,6 +10,7 @@
 #include "integration_support.hpp"
 #include "pg_cluster.hpp"
 #include "site_fixture.hpp"
+#include "tests/unit/support/files.hpp"
 
 using namespace sk::test;
 namespace fs = std::filesystem;
@@ -18,11 +19,6 @@ namespace {
 
 const std::string kPass = "correct horse battery staple";
 const char* kEnv = "SITEKEEPER_SECRETS_PASSPHRASE";
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 void write(const fs::path& p, const std::string& text, fs::perms perms) {
   fs::create_directories(p.parent_path());

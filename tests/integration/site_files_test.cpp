@@ -10,6 +10,7 @@
 #include "integration_support.hpp"
 #include "pg_cluster.hpp"
 #include "site_fixture.hpp"
+#include "tests/unit/support/files.hpp"
 
 using namespace sk::test;
 namespace fs = std::filesystem;
@@ -20,11 +21,6 @@ void write(const fs::path& p, const std::string& text, unsigned mode) {
   fs::create_directories(p.parent_path());
   std::ofstream(p, std::ios::binary | std::ios::trunc) << text;
   fs::permissions(p, fs::perms(mode), fs::perm_options::replace);
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 struct stat stat_of(const fs::path& p) {

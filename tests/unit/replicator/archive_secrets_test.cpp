@@ -40,9 +40,7 @@ std::vector<std::string> listing(const fs::path& dir) {
 class ArchiveSecretsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    base_ = fs::temp_directory_path() /
-            ("sk secrets é " + std::to_string(::getpid()) + " " +
-             sk::test::test_name());
+    base_ = sk::test::test_dir_path("sk secrets é");
     fs::remove_all(base_);
     fs::create_directories(base_ / "out");
     cfg_.archive.path = base_ / "archive";

@@ -97,8 +97,7 @@ std::map<std::string, std::string> tree(const fs::path& dir) {
 class ArchiveTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string name = sk::test::test_name();
-    base_ = fs::temp_directory_path() / ("sk archive é " + std::to_string(::getpid()) + " " + name);
+    base_ = sk::test::test_dir_path("sk archive é");
     fs::remove_all(base_);
     fs::create_directories(base_);
     base_ = fs::canonical(base_);

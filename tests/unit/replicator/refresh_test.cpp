@@ -62,8 +62,7 @@ using test::write;
 class RefreshTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string name = sk::test::test_name();
-    base_ = fs::temp_directory_path() / ("sk refresh é " + std::to_string(::getpid()) + " " + name);
+    base_ = sk::test::test_dir_path("sk refresh é");
     fs::remove_all(base_);
     fs::create_directories(base_);
     base_ = fs::canonical(base_);

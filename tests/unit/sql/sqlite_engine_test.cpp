@@ -25,8 +25,7 @@ namespace {
 class SqliteEngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() / ("sk sqlite ü " + std::to_string(::getpid()) + " " +
-                                         sk::test::test_name());
+    root_ = sk::test::test_dir_path("sk sqlite ü");
     fs::remove_all(root_);
     server_.name = "hd 1";
     server_.engine = "sqlite";

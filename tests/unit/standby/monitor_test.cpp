@@ -27,8 +27,7 @@ using ::testing::HasSubstr;
 class MonitorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("sk monitor " + std::to_string(::getpid()) + " " +
-                                        sk::test::test_name());
+    dir_ = sk::test::test_dir_path("sk monitor");
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     auto cfg = std::make_shared<Config>();

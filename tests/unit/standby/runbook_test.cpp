@@ -47,8 +47,7 @@ const std::map<std::string, std::string> kSignature = {
 class RunbookTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("sk runbook é " + std::to_string(::getpid()) + " " +
-                                        sk::test::test_name());
+    dir_ = sk::test::test_dir_path("sk runbook é");
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     cfg_.file = dir_ / "sitekeeper.toml";
@@ -170,10 +169,14 @@ TEST_P(FailoverStepFails, StopsThereAndNothingAfterRuns) {
   EXPECT_EQ(journaled(), before(kFailoverSteps, step));
   bool after = false;
   for (const auto& s : kFailoverSteps) {
-    if (after && kSignature.count(s)) EXPECT_EQ(world_->count(kSignature.at(s)), 0) << s << " ran after " << step;
+    if (after && kSignature.count(s)) {
+      EXPECT_EQ(world_->count(kSignature.at(s)), 0) << s << " ran after " << step;
+    }
     if (s == step) after = true;
   }
-  if (step == "fence" || step == "lag") EXPECT_TRUE(world_->servers["cm2"].in_recovery) << "nothing may be promoted";
+  if (step == "fence" || step == "lag") {
+    EXPECT_TRUE(world_->servers["cm2"].in_recovery) << "nothing may be promoted";
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(EachStep, FailoverStepFails,
@@ -193,7 +196,9 @@ TEST_P(FailoverCrashes, ResumeCompletesAndNoStepRunsTwice) {
   EXPECT_EQ(journaled(), before(kFailoverSteps, step, /*with=*/true));
   EXPECT_THAT(failover(), HasSubstr("cm2 is active"));
   for (const auto& [s, op] : kSignature)
-    if (std::count(kFailoverSteps.begin(), kFailoverSteps.end(), s)) EXPECT_EQ(world_->count(op), 1) << s;
+    if (std::count(kFailoverSteps.begin(), kFailoverSteps.end(), s)) {
+      EXPECT_EQ(world_->count(op), 1) << s;
+    }
   const auto runs = argvs();
   EXPECT_EQ(std::count_if(runs.begin(), runs.end(), [](const auto& a) { return a[0] == "/usr/local/bin/power-off"; }), 1);
   EXPECT_EQ(std::count_if(runs.begin(), runs.end(), [](const auto& a) { return a[0] == "/usr/local/bin/point-alias"; }), 1);
@@ -353,7 +358,9 @@ TEST_P(SwitchoverCrashes, ResumeCompletesAndNoStepRunsTwice) {
   EXPECT_EQ(journaled(), before(kSwitchoverSteps, step, /*with=*/true));
   EXPECT_THAT(switchover(), HasSubstr("cm2 is active"));
   for (const auto& s : kSwitchoverSteps)
-    if (kSignature.count(s) && s != "check" && s != "catchup") EXPECT_EQ(world_->count(kSignature.at(s)), 1) << s;
+    if (kSignature.count(s) && s != "check" && s != "catchup") {
+      EXPECT_EQ(world_->count(kSignature.at(s)), 1) << s;
+    }
   EXPECT_TRUE(world_->servers["cm1"].in_recovery);
   EXPECT_FALSE(world_->servers["cm2"].closed);
 }
@@ -371,8 +378,9 @@ TEST_P(SwitchoverStepFails, StopsThereAndNothingAfterRuns) {
   else world_->fault(kSignature.at(step), Fault{});
   EXPECT_THROW(switchover(), Error);
   EXPECT_EQ(journaled(), before(kSwitchoverSteps, step));
-  if (step == "check" || step == "block" || step == "catchup" || step == "stop")
+  if (step == "check" || step == "block" || step == "catchup" || step == "stop") {
     EXPECT_TRUE(world_->servers["cm2"].in_recovery) << "promoted although " << step << " failed";
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(EachStep, SwitchoverStepFails,

@@ -1,6 +1,7 @@
 #pragma once
 // Small file helpers for tests.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -43,6 +44,12 @@ inline std::string test_name() {
   std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
   std::replace(name.begin(), name.end(), '/', '_');
   return name;
+}
+
+// A folder in the temporary directory for the running test: "<prefix> <pid> <test name>", so parallel
+// test processes and parameterized cases never share one. Only the path: the caller creates it.
+inline fs::path test_dir_path(const std::string& prefix) {
+  return fs::temp_directory_path() / (prefix + " " + std::to_string(::getpid()) + " " + test_name());
 }
 
 // The repository's tests/ folder (SK_SOURCE_DIR is set by CMake for every test).

@@ -32,8 +32,7 @@ struct Listener : JobListener {
 class JobRecorderTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("sk jobs é " + std::to_string(::getpid()) + " " +
-                                        sk::test::test_name());
+    dir_ = sk::test::test_dir_path("sk jobs é");
     fs::remove_all(dir_);
     state_ = std::make_unique<StateStore>(dir_ / "state.db");
     runner_ = std::make_shared<test::FakeRunner>();
