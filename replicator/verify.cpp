@@ -14,10 +14,15 @@
 namespace sk::replicator {
 
 namespace {
-// A private folder for a scratch server: short (a socket path must fit in 107 bytes) and new.
+// A private folder for a scratch server: new, under $TMPDIR when that is an absolute path short enough
+// for the server's socket path (107 bytes with ".s.PGSQL.<port>"), else under /tmp.
 fs::path scratch_dir() {
-  std::string tmpl = "/tmp/sitekeeper-trial-XXXXXX";
-  if (!::mkdtemp(tmpl.data())) throw Error("cannot make a folder for the scratch server in /tmp");
+  std::string base = "/tmp";
+  if (const char* t = ::getenv("TMPDIR"); t && t[0] == '/' && std::string(t).size() <= 64) base = t;
+  while (base.size() > 1 && base.back() == '/') base.pop_back();
+  std::string tmpl = base + "/sitekeeper-trial-XXXXXX";
+  if (!::mkdtemp(tmpl.data()))
+    throw Error("cannot make a folder for the scratch server in " + base, "check that " + base + " is writable");
   return tmpl;
 }
 }  // namespace

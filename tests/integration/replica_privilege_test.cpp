@@ -4,6 +4,8 @@
 // verify --deep never touches a server that serves the site.
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
 #include <filesystem>
 
 #include "pg_cluster.hpp"
@@ -95,14 +97,24 @@ TEST(ReplicaPrivilege, VerifyDeepNeverTouchesAServingServer) {
   Site site({.replicas = 1, .replica_settings = {{"log_connections", "on"}}});
   expect_ok(site.run({"backup"}), "backup");
   const auto log_before = site.replica(0).server_log().size();
-  auto deep = site.run({"verify", "--deep"});
+  // A folder of this test's own for the scratch server, so that a concurrent test's trial cannot be taken
+  // for one this run left behind.
+  std::string tmpl = "/tmp/sk-verify-deep-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+  const fs::path tmp = tmpl;
+  fs::permissions(tmp, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+  auto deep = run_capture(site.argv({"verify", "--deep"}), {{"TMPDIR", tmp.string()}});
   expect_ok(deep, "verify --deep");
   EXPECT_NE(deep.out.find("scratch server"), std::string::npos) << deep.out;
   EXPECT_EQ(site.replica(0).server_log().substr(log_before).find("connection authorized"), std::string::npos)
       << site.replica(0).server_log().substr(log_before);
   EXPECT_EQ(site.active().psql("SELECT count(*) FROM pg_database WHERE datname LIKE '%__sk_verify'"), "0");
-  for (const auto& e : fs::directory_iterator("/tmp"))
-    EXPECT_EQ(e.path().filename().string().rfind("sitekeeper-trial-", 0), std::string::npos) << e.path();
+  EXPECT_TRUE(fs::is_empty(tmp)) << fs::directory_iterator(tmp)->path();
+  // The scratch folder really is made under $TMPDIR: one that does not exist fails the verification by name.
+  auto missing = run_capture(site.argv({"verify", "--deep"}), {{"TMPDIR", (tmp / "missing").string()}});
+  EXPECT_NE(missing.code, 0);
+  EXPECT_NE(missing.err.find("scratch server in " + (tmp / "missing").string()), std::string::npos) << missing.err;
+  fs::remove_all(tmp);
 
   for (const std::string serving : {"hd1", "cm1"}) {
     auto refused = site.run({"verify", "--deep", "--server", serving});
