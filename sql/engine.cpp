@@ -28,6 +28,7 @@ const char* to_string(Duty d) {
     case Duty::rewind: return "rewind onto a new primary";
     case Duty::stop: return "stop the server";
     case Duty::synchronous: return "synchronous replication";
+    case Duty::restore: return "restore under the live name";
   }
   return "?";
 }

@@ -68,6 +68,7 @@ struct ReplicationState {
 enum class Duty {
   fence, unfence, promote, open, serials, profile, permissions, epoch, smoke, lag,
   prepare_standby, build_standby, follow, rewind, stop, synchronous,
+  restore,  // a snapshot restored into a staging copy on a primary, renamed to the live name later
 };
 const char* to_string(Duty d);
 
@@ -75,7 +76,7 @@ const char* to_string(Duty d);
 struct StepText {
   std::string db;        // the site database
   std::string server;    // the server the step acts on
-  std::string other;     // the other side (the primary to follow, the standby a slot is for)
+  std::string other;     // the other side (the primary to follow, the standby a slot is for, the snapshot)
   long epoch = 0;
   std::int64_t headroom = 0;
 };

@@ -57,24 +57,8 @@ std::string run_kind(const Ctx& ctx, const RunbookOptions& o, const std::string&
   }
   auto j = open_or_resume(st, kind, pre["from"], pre["to"], *ctx.clock);
   auto sc = context_of(ctx, o, j);
-  if (o.old_active_is_down && !j.contains("operator")) {
-    j["operator"] = "confirmed " + sc.from + " is powered off (--old-active-is-down) at " + iso_utc(ctx.clock->now());
-    st.put_journal(j);
-  }
   auto steps = steps_of(kind, sc);
-  j.erase("stopped");  // resumed by an operator, or after a crash
-  try {
-    run_steps(sc, steps);
-  } catch (const Cancelled&) {
-    throw;  // a stop request between steps: the next start resumes it
-  } catch (const Error& e) {
-    // Stopped by a failure or a refusal: it is not retried behind the operator's back.
-    j["stopped"] = {{"at", iso_utc(ctx.clock->now())}, {"why", e.what()}, {"refused", e.exit_code() == kRefused}};
-    st.put_journal(j);
-    throw;
-  }
-  j["finished_at"] = iso_utc(ctx.clock->now());
-  st.close_journal(j);
+  run_to_end(sc, steps);
   return j["to"].get<std::string>();
 }
 

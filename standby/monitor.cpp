@@ -107,7 +107,7 @@ Snapshot Monitor::snapshot(const Config& cfg) {
       std::map<std::string, std::int64_t> marks;
       for (const auto& v : probed_->read_serials(cfg.site.database)) marks[v.schema + "." + v.name] = v.value;
       site.merge_serial_marks(marks);
-      site.set_last_active_lsn(probed_->wal_position());
+      site.note_active_seen(target.name, iso_utc(clock_->now()), probed_->wal_position());
       active_epoch_ = probed_->read_epoch();
       last_marks_ = now;
     } catch (const std::exception& e) {

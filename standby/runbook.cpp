@@ -91,6 +91,28 @@ void run_steps(const StepContext& sc, std::vector<Step>& steps) {
   }
 }
 
+void run_to_end(const StepContext& sc, std::vector<Step>& steps) {
+  SiteState st(sc.ctx.state);
+  auto& j = sc.journal;
+  if (sc.opts.old_active_is_down && !j.contains("operator")) {
+    j["operator"] = "confirmed " + sc.from + " is powered off (--old-active-is-down) at " + iso_utc(sc.ctx.clock->now());
+    st.put_journal(j);
+  }
+  j.erase("stopped");  // resumed by an operator, or after a crash
+  try {
+    run_steps(sc, steps);
+  } catch (const Cancelled&) {
+    throw;  // a stop request between steps: the next start resumes it
+  } catch (const Error& e) {
+    // Stopped by a failure or a refusal: it is not retried behind the operator's back.
+    j["stopped"] = {{"at", iso_utc(sc.ctx.clock->now())}, {"why", e.what()}, {"refused", e.exit_code() == kRefused}};
+    st.put_journal(j);
+    throw;
+  }
+  j["finished_at"] = iso_utc(sc.ctx.clock->now());
+  st.close_journal(j);
+}
+
 nlohmann::json plan_of(const StepContext& sc, const std::string& kind, const std::vector<Step>& steps) {
   nlohmann::json p = {{"kind", kind}, {"from", sc.from}, {"to", sc.to}, {"epoch", sc.epoch},
                       {"steps", nlohmann::json::array()}};

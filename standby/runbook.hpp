@@ -79,6 +79,12 @@ nlohmann::json open_or_resume(SiteState& st, const std::string& kind, const std:
 // fails; the journal then holds exactly the steps that finished.
 void run_steps(const StepContext& sc, std::vector<Step>& steps);
 
+// A whole run on an open journal: journals the operator's --old-active-is-down once, runs the steps
+// (run_steps) and closes the journal when all are done. A failure or refusal marks the journal
+// stopped (when and why), so the daemon never retries it behind an operator's back; a cancellation
+// leaves it open for the next start. Rethrows what run_steps threw.
+void run_to_end(const StepContext& sc, std::vector<Step>& steps);
+
 // The plan of a run: every step with its actions and whether the journal has it done.
 nlohmann::json plan_of(const StepContext& sc, const std::string& kind, const std::vector<Step>& steps);
 std::string render_plan(const nlohmann::json& p);

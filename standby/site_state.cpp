@@ -65,6 +65,20 @@ void SiteState::merge_serial_marks(const std::map<std::string, std::int64_t>& ob
 std::string SiteState::last_active_lsn() { return state_.get("active.last_lsn").value_or(""); }
 void SiteState::set_last_active_lsn(const std::string& lsn) { state_.put("active.last_lsn", lsn); }
 
+SiteState::Sighting SiteState::last_active_sighting() {
+  const auto j = get_json(state_, "active.sighting", nlohmann::json::object());
+  return {j.value("server", ""), j.value("seen_at", ""), j.value("changed_at", "")};
+}
+void SiteState::note_active_seen(const std::string& server, const std::string& at, const std::string& lsn) {
+  auto j = get_json(state_, "active.sighting", nlohmann::json::object());
+  // A write moves the position; the first sighting of a server counts as activity too.
+  if (j.value("server", "") != server || last_active_lsn() != lsn) j["changed_at"] = at;
+  j["server"] = server;
+  j["seen_at"] = at;
+  state_.put("active.sighting", j.dump());
+  set_last_active_lsn(lsn);
+}
+
 nlohmann::json SiteState::standby_sample() { return get_json(state_, "standby.sample", nullptr); }
 void SiteState::set_standby_sample(const nlohmann::json& sample) { state_.put("standby.sample", sample.dump()); }
 

@@ -41,6 +41,14 @@ class SiteState {
   void merge_serial_marks(const std::map<std::string, std::int64_t>& observed);
   std::string last_active_lsn();
   void set_last_active_lsn(const std::string& lsn);
+  // What the daemon saw of the active, for a recovery's data-loss window: when it last answered, and
+  // when its WAL position last moved (its last write). Empty strings when never seen.
+  struct Sighting {
+    std::string server, seen_at, changed_at;
+  };
+  Sighting last_active_sighting();
+  // Records that `server` answered at `at` with WAL position `lsn` (and sets last_active_lsn).
+  void note_active_seen(const std::string& server, const std::string& at, const std::string& lsn);
   // What the daemon last saw of the standby: {"at", "server", "reachable", "in_recovery", "state",
   // "lag_bytes", "lag_seconds", "heard_seconds_ago"}; null when it never looked.
   nlohmann::json standby_sample();

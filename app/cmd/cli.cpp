@@ -95,6 +95,19 @@ const std::vector<Command>& commands() {
          c.add_option("--server", a.server, "server to rejoin (default: the fenced one)")->type_name("NAME");
        },
        cmd_rejoin},
+      {"recover", "rebuild the site on a new server from the archive when nothing stands by (without --yes: the plan, exit 3)",
+       "sitekeeper recover --server cm3 --plan",
+       [](CLI::App& c, CommandArgs& a) {
+         c.add_option("--server", a.server, "the new server, listed in [servers], running and without the site database")
+             ->type_name("NAME");
+         c.add_option("--backup", a.id, "backup id (default: the newest verified)")->type_name("ID");
+         c.add_flag("--plan", a.plan, "print the steps with their SQL and commands; change nothing");
+         c.add_flag("--yes", a.yes, "execute (or resume) the recovery");
+         c.add_flag("--old-active-is-down", a.old_active_is_down,
+                    "the old active is powered off: needed when it does not answer and no [failover] fence command "
+                    "is configured (journaled)");
+       },
+       cmd_recover},
       {"runbook", "print the recovery runbook for this configuration (Markdown)", "sitekeeper runbook > runbook.md",
        none, cmd_runbook},
       {"pause", "declare a maintenance window: no automatic promotion", "sitekeeper pause", none, cmd_pause},

@@ -39,6 +39,7 @@ int cmd_standby(const GlobalOptions& g, const CommandArgs& a, Output& out);
 int cmd_failover(const GlobalOptions& g, const CommandArgs& a, Output& out);
 int cmd_switchover(const GlobalOptions& g, const CommandArgs& a, Output& out);
 int cmd_rejoin(const GlobalOptions& g, const CommandArgs& a, Output& out);
+int cmd_recover(const GlobalOptions& g, const CommandArgs& a, Output& out);
 int cmd_runbook(const GlobalOptions& g, const CommandArgs& a, Output& out);
 int cmd_pause(const GlobalOptions& g, const CommandArgs& a, Output& out);
 int cmd_resume(const GlobalOptions& g, const CommandArgs& a, Output& out);

@@ -13,7 +13,6 @@ namespace sk::sql {
 
 namespace {
 namespace q = pg::q;
-const char* kMaintenanceDb = "postgres";
 
 bool flag(const pg::Row& r, size_t i) { return r[i].value_or("0") == "1"; }
 q::Privilege privilege(const pg::Row& r, size_t at) { return {r[at].value_or(""), r[at + 1].value_or(""), flag(r, at + 2)}; }

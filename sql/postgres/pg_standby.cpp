@@ -335,6 +335,10 @@ std::vector<std::string> PgEngine::describe(Duty duty, const StepText& w) const 
               "-- its own configuration files back; standby.signal; primary_conninfo to " + w.other, "pg_ctl start"};
     case Duty::stop: return {"pg_ctl stop -m fast -D <data_dir of " + w.server + ">"};
     case Duty::synchronous: return {on, q::synchronous_standby(w.other) + "; " + reload};
+    case Duty::restore:
+      return {on, q::create_staging_database(staging_name(w.db)) + ";",
+              "pg_restore --exit-on-error --jobs=<[replica] jobs> --dbname=" + staging_name(w.db) + " " + w.other,
+              std::string(q::kCheckpoint) + ";  -- the restored copy is on disk before the step is journaled"};
   }
   return {};
 }

@@ -9,13 +9,14 @@
 
 namespace sk::standby::steps {
 
-Step serials(const StepContext& sc) {
+Step serials(const StepContext& sc, const std::string& into_db) {
   const auto headroom = sc.cfg().failover.serial_headroom;
+  const std::string into = into_db.empty() ? sc.db : into_db;
   return Step{"serials",
               "move every sequence past the highest value the old active may have issued (+" + std::to_string(headroom) + ")",
               {{sc.to, sql::Duty::serials}},
-              [sc, headroom] { return sc.engine(sc.to)->describe(sql::Duty::serials, {sc.db, sc.to, "", sc.epoch, headroom}); },
-              [sc, headroom] {
+              [sc, headroom, into] { return sc.engine(sc.to)->describe(sql::Duty::serials, {into, sc.to, "", sc.epoch, headroom}); },
+              [sc, headroom, into] {
                 SiteState st(sc.ctx.state);
                 auto marks = st.serial_marks();
                 bool asked_old = false;
@@ -30,12 +31,12 @@ Step serials(const StepContext& sc) {
                 }
                 auto e = sc.engine(sc.to);
                 std::vector<sql::SerialValue> targets;
-                for (const auto& own : e->read_serials(sc.db)) {
+                for (const auto& own : e->read_serials(into)) {
                   const auto it = marks.find(own.schema + "." + own.name);
                   const std::int64_t mark = it == marks.end() ? 0 : it->second;
                   targets.push_back({own.schema, own.name, std::max(own.value, mark) + headroom});
                 }
-                e->resync_serials(sc.db, targets);
+                e->resync_serials(into, targets);
                 return std::to_string(targets.size()) + " sequences moved past their high-water marks (" +
                        std::to_string(marks.size()) + " marks" + (asked_old ? ", the old active's own values included" : "") + ")";
               }};

@@ -34,8 +34,9 @@ Step rejoin(const StepContext& sc);           // the old active follows the new 
 // The standby leaves recovery with the site database closed to clients (Engine::promote_closed).
 Step promote(const StepContext& sc);
 // Every serial past the highest value the old active may have issued (the high-water marks the daemon
-// recorded, or the old active's own values when it answers), plus serial_headroom.
-Step serials(const StepContext& sc);
+// recorded, or the old active's own values when it answers), plus serial_headroom. `into` is the
+// database on `to` whose sequences move ("": the site database; recover: its staging copy).
+Step serials(const StepContext& sc, const std::string& into = "");
 Step profile(const StepContext& sc);      // the newest captured server profile re-applied
 Step permissions(const StepContext& sc);  // the newest captured permission script replayed and checked
 // The new epoch in the state store and in the promoted server (read back), and the roles in force:
@@ -45,6 +46,17 @@ Step smoke(const StepContext& sc);  // one write and one read on the new active
 Step open(const StepContext& sc);   // clients may connect to the site database again
 Step alias(const StepContext& sc);  // the [failover] alias argv points the site's name at the new active
 Step repoint(const StepContext& sc);
+
+// ---- recover: the site rebuilt on `to` from the generation the journal names ("backup") ----------
+// Everything up to the swap works on a staging copy: the live name appears only once the copy is
+// restored, granted, profiled and past every serial, so a crash never leaves a half-restored site
+// database and no client writes before the serials are resynced.
+Step verify_backup(const StepContext& sc);  // the generation verified deeply (its trial restore elsewhere)
+Step roles(const StepContext& sc);          // roles and memberships with their password hashes, as captured
+Step restore(const StepContext& sc);        // the snapshot into the staging copy on `to`, checkpointed
+Step grants(const StepContext& sc);         // the generation's grants replayed into the staging copy
+Step backup_profile(const StepContext& sc);  // the generation's server profile applied on `to`
+Step swap(const StepContext& sc);           // the staging copy renamed to the live name
 
 // ---- shared helpers ------------------------------------------------------------------------------
 

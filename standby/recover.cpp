@@ -1,0 +1,165 @@
+// recover --server NAME: the runbook composed from the shared steps and the rebuild steps.
+#include "standby/recover.hpp"
+
+#include <algorithm>
+
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/units.hpp"
+#include "replicator/archive.hpp"
+#include "sql/ident.hpp"
+#include "standby/site_state.hpp"
+#include "standby/steps/steps.hpp"
+
+namespace sk::standby {
+
+namespace {
+
+using Ctx = replicator::JobContext;
+constexpr const char* kKind = "recover";
+
+// The newest complete generation the state store records as verified; else the newest complete one
+// (the verify step proves it deeply before anything is changed).
+std::string choose_backup(const Ctx& ctx, const std::string& wanted) {
+  auto archive = replicator::open_archive(ctx.cfg);
+  if (!wanted.empty()) {
+    archive.path(wanted);  // rejects a malformed id
+    if (!archive.complete(wanted))
+      throw SafetyError("backup " + wanted + " is not a complete backup in the archive",
+                        "see 'sitekeeper status' for the backups; leave --backup out for the newest verified");
+    return wanted;
+  }
+  auto ids = archive.list();
+  for (auto it = ids.rbegin(); it != ids.rend(); ++it) {
+    auto rec = ctx.state.generation(*it);
+    if (rec && rec->status == "verified" && archive.complete(*it)) return *it;
+  }
+  if (auto newest = archive.newest_complete()) return *newest;
+  throw SafetyError("the archive holds no complete backup to recover from",
+                    "a site recovery needs a backup: see 'sitekeeper status' and 'sitekeeper verify'");
+}
+
+// Before a new run changes anything: the target must be a primary in no serving role, without the
+// site database.
+void preflight(const Ctx& ctx, const std::string& to) {
+  const auto& cfg = ctx.cfg;
+  cfg.server(to);  // unknown server: sk::Error
+  SiteState st(ctx.state);
+  if (to == st.standby(cfg))
+    throw SafetyError(to + " is the standby", "promote it with 'sitekeeper failover --plan'; recover rebuilds a site on a new server");
+  if (std::find(cfg.roles.replicas.begin(), cfg.roles.replicas.end(), to) != cfg.roles.replicas.end())
+    throw SafetyError(to + " is a help-desk replica: recover never restores over a serving server",
+                      "name a server in no role (add it to [servers]), or take it out of [roles] replicas first");
+  auto e = ctx.engines(cfg.server(to));
+  sql::ProbeInfo p;
+  try {
+    p = e->probe(std::chrono::seconds(10));
+  } catch (const Error& err) {
+    throw SafetyError(std::string("recover needs ") + to + " running and empty: " + err.what(),
+                      "start the new server (an empty cluster), then run the same command again");
+  }
+  if (p.in_recovery) throw SafetyError(to + " is in recovery (a standby); recover needs a primary server");
+  if (e->database_exists(cfg.site.database))
+    throw SafetyError(to + " already holds database " + cfg.site.database +
+                          "; recover never overwrites a database",
+                      "name an empty server, or drop that database yourself if it is a leftover");
+}
+
+StepContext context_of(const Ctx& ctx, const RunbookOptions& o, nlohmann::json& j) {
+  return StepContext{ctx, o, j, ctx.cfg.site.database, j["from"].get<std::string>(), j["to"].get<std::string>(),
+                     j["epoch"].get<long>()};
+}
+
+std::vector<Step> recover_steps(const StepContext& sc) {
+  using namespace steps;
+  std::vector<Step> s = {verify_backup(sc)};
+  // The old active rebuilt under its own name is the target: the machine that failed is gone.
+  if (sc.from != sc.to) s.push_back(fence(sc));
+  for (auto step : {roles(sc), restore(sc), grants(sc), backup_profile(sc), serials(sc, sql::staging_name(sc.db)),
+                    swap(sc), epoch(sc, ""), smoke(sc), alias(sc), repoint(sc)})
+    s.push_back(std::move(step));
+  return s;
+}
+
+// The journal a run would use: the open recover journal (checked against what the operator names), or
+// a new one. `store` false builds it without writing anything (the plan).
+nlohmann::json journal_for(const Ctx& ctx, const RecoverOptions& r, bool store) {
+  SiteState st(ctx.state);
+  const auto open = st.open_journal();
+  if (open && (*open)["kind"] == kKind) {
+    const auto& j = *open;
+    if (!r.server.empty() && r.server != j["to"])
+      throw SafetyError("an unfinished recover onto " + j["to"].get<std::string>() + " is in the journal",
+                        "resume it with 'sitekeeper recover --server " + j["to"].get<std::string>() + " --yes'");
+    if (!r.backup.empty() && r.backup != j.value("backup", ""))
+      throw SafetyError("the unfinished recover uses backup " + j.value("backup", std::string("?")),
+                        "resume it without --backup, or with --backup " + j.value("backup", std::string("?")));
+  } else if (r.server.empty()) {
+    throw ConfigError("recover needs --server NAME", "name the new server, as listed in [servers]");
+  }
+  nlohmann::json j;
+  if (open && (*open)["kind"] == kKind) {
+    // Resumed: open_or_resume refuses a run another live process owns, and takes this one over.
+    j = store ? open_or_resume(st, kKind, (*open)["from"], (*open)["to"], *ctx.clock) : *open;
+  } else {
+    const std::string from = st.active(ctx.cfg);
+    const std::string id = choose_backup(ctx, r.backup);  // before the server: a wrong id is the likelier slip
+    preflight(ctx, r.server);
+    const auto manifest = replicator::open_archive(ctx.cfg).manifest(id);
+    j = {{"kind", kKind}, {"from", from}, {"to", r.server}, {"epoch", st.epoch() + 1}, {"steps", nlohmann::json::object()}};
+    if (store) j = open_or_resume(st, kKind, from, r.server, *ctx.clock);
+    j["backup"] = id;
+    j["backup_at"] = manifest.created_at;
+    // Read now: once the epoch step names the new active, the daemon records sightings of it instead.
+    if (auto seen = st.last_active_sighting(); seen.server == from)
+      j["old_active_seen"] = {{"seen_at", seen.seen_at}, {"changed_at", seen.changed_at}};
+    if (store) st.put_journal(j);
+  }
+  return j;
+}
+
+}  // namespace
+
+std::string data_loss_window(const nlohmann::json& j) {
+  const std::string from = j.value("from", std::string("the old active"));
+  const std::string at = j.value("backup_at", std::string());
+  const auto seen = j.value("old_active_seen", nlohmann::json::object());
+  const std::string changed = seen.value("changed_at", std::string());
+  Clock::time_point b, c;
+  if (changed.empty() || !parse_iso_utc(at, b) || !parse_iso_utc(changed, c))
+    return "changes on " + from + " after the backup (" + at + ") are lost; no write on it was observed to bound the window";
+  const std::string answered = "; it last answered at " + seen.value("seen_at", std::string("?"));
+  if (c < b) return "no write on " + from + " was observed after the backup (" + at + ")" + answered;
+  // Times are whole seconds: a write in the backup's own second may be after it.
+  const auto d = std::chrono::duration_cast<Millis>(c - b);
+  return "changes on " + from + " from the backup at " + at + " to its last observed write at " + changed +
+         (d.count() > 0 ? " (" + format_duration(d) + ")" : "") + " are lost" + answered;
+}
+
+nlohmann::json recover_plan(const Ctx& ctx, const RecoverOptions& r) {
+  auto j = journal_for(ctx, r, false);
+  RunbookOptions o;
+  auto sc = context_of(ctx, o, j);
+  auto p = plan_of(sc, kKind, recover_steps(sc));
+  p["backup"] = j["backup"];
+  p["backup_at"] = j["backup_at"];
+  p["data_loss_window"] = data_loss_window(j);
+  return p;
+}
+
+std::string recover_site(const Ctx& ctx, const RunbookOptions& o, const RecoverOptions& r) {
+  {
+    auto pre = journal_for(ctx, r, false);
+    auto psc = context_of(ctx, o, pre);
+    check_duties(psc, recover_steps(psc));
+  }
+  auto j = journal_for(ctx, r, true);
+  if (j["from"] == j["to"] && !j.contains("old_active_answered")) j["old_active_answered"] = false;
+  auto sc = context_of(ctx, o, j);
+  auto steps = recover_steps(sc);
+  run_to_end(sc, steps);
+  return "recover done: " + sc.to + " is active (epoch " + std::to_string(sc.epoch) + ") with backup " +
+         j["backup"].get<std::string>() + "; " + data_loss_window(j);
+}
+
+}  // namespace sk::standby

@@ -1,0 +1,38 @@
+#pragma once
+// recover --server NAME: the site rebuilt on a new server from the archive, when nothing stands by.
+// A journaled runbook like failover (runbook.hpp), kind "recover": verify the backup deeply, fence the
+// old active, create the roles, restore into a staging copy, replay the grants, apply the profile,
+// move the serials past the old active's high-water marks (+ serial_headroom), rename the copy to the
+// live name, raise the epoch and record NAME as active, smoke test, alias, repoint.
+// Thread-safety: as the runbooks, one run per process, driven by the calling thread.
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "replicator/context.hpp"
+#include "standby/runbook.hpp"
+
+namespace sk::standby {
+
+struct RecoverOptions {
+  std::string server;  // the new active; "" on a resume takes the journal's
+  std::string backup;  // a generation id; "": the journal's, else the newest verified, else the newest complete
+};
+
+// The plan of the run recover_site would start or resume. Throws SafetyError (exit 3) when it would be
+// refused (see recover_site), ConfigError for an unknown server.
+nlohmann::json recover_plan(const replicator::JobContext& ctx, const RecoverOptions& r);
+
+// Runs (or resumes) the recovery and returns its summary, which ends with the data-loss window: the
+// backup's time against the last write the daemon saw on the old active. Before the first step,
+// refuses (SafetyError, nothing changed) a server that serves the site as replica or standby, one that
+// does not answer or is in recovery, one that already holds the site database, an unknown or
+// incomplete backup, and a resume with another server or backup than the journal's. A step that fails
+// stops the run (sk::Error naming it); run it again to resume.
+std::string recover_site(const replicator::JobContext& ctx, const RunbookOptions& o, const RecoverOptions& r);
+
+// What a recover journal's backup time and the old active's last observed write say is lost, as one
+// sentence (pure).
+std::string data_loss_window(const nlohmann::json& journal);
+
+}  // namespace sk::standby

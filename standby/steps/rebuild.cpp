@@ -1,0 +1,153 @@
+// The steps only a recovery from the archive has: the generation verified, roles created, the snapshot
+// restored into a staging copy, the generation's grants and profile, and the swap to the live name.
+#include <set>
+
+#include "core/error.hpp"
+#include "core/fsutil.hpp"
+#include "replicator/archive.hpp"
+#include "replicator/verify.hpp"
+#include "sql/ident.hpp"
+#include "sql/permscript.hpp"
+#include "standby/steps/steps.hpp"
+
+namespace sk::standby::steps {
+
+namespace {
+
+std::string backup_of(const StepContext& sc) { return sc.journal.value("backup", std::string()); }
+
+// A file of the generation, read only after its checksum matches the manifest again: days may pass
+// between the verify step and a resumed run.
+std::string generation_file(const StepContext& sc, const char* name) {
+  const std::string id = backup_of(sc);
+  auto archive = replicator::open_archive(sc.cfg());
+  if (auto problems = archive.check(id, true, sc.ctx.cancel, name); !problems.empty())
+    throw Error("backup " + id + " no longer verifies: " + problems.front(),
+                "the archive changed since the verify step; recover from another backup (--backup)");
+  return read_file(archive.path(id) / name);
+}
+
+sql::PermissionScript script_of(const StepContext& sc) { return {generation_file(sc, replicator::kPermissionsFile)}; }
+
+}  // namespace
+
+Step verify_backup(const StepContext& sc) {
+  const std::string id = backup_of(sc);
+  return Step{"verify",
+              "verify backup " + id + " deeply",
+              {},
+              [id] {
+                return std::vector<std::string>{"-- backup " + id + ": checksums against its manifest and sealed marker, the "
+                                                "restore tool's table of contents, a trial restore on a scratch server "
+                                                "(or [roles] trial) and the integrity checker"};
+              },
+              [sc, id] {
+                auto r = replicator::run_verify(sc.ctx, id, true);
+                if (!r.ok)
+                  throw Error("backup " + id + " failed deep verification: " +
+                                  (r.problems.empty() ? r.summary : r.problems.front()),
+                              "nothing was changed on " + sc.to + "; name another backup with --backup");
+                return r.summary;
+              }};
+}
+
+Step roles(const StepContext& sc) {
+  return Step{"roles",
+              "create the captured roles with their password hashes on " + sc.to,
+              {{sc.to, sql::Duty::permissions}},
+              [sc] { return sc.engine(sc.to)->describe(sql::Duty::permissions, {sc.db, sc.to, "", sc.epoch, 0}); },
+              [sc] {
+                // As captured (this server becomes the active); they are read back in the grants step, once
+                // a database to read them from exists.
+                sc.engine(sc.to)->replay_roles(script_of(sc), {});
+                return "roles of backup " + backup_of(sc) + " replayed on " + sc.to;
+              }};
+}
+
+Step restore(const StepContext& sc) {
+  const std::string staging = sql::staging_name(sc.db);
+  return Step{"restore",
+              "restore backup " + backup_of(sc) + " into " + staging + " on " + sc.to,
+              {{sc.to, sql::Duty::restore}},
+              [sc] {
+                auto snapshot = replicator::open_archive(sc.cfg()).path(backup_of(sc)) / replicator::kSnapshotDir;
+                return sc.engine(sc.to)->describe(sql::Duty::restore, {sc.db, sc.to, snapshot.string(), sc.epoch, 0});
+              },
+              [sc, staging] {
+                const std::string id = backup_of(sc);
+                auto archive = replicator::open_archive(sc.cfg());
+                if (auto problems = archive.check(id, true, sc.ctx.cancel, replicator::kSnapshotDir); !problems.empty())
+                  throw Error("backup " + id + " no longer verifies: " + problems.front(),
+                              "the archive changed since the verify step; recover from another backup (--backup)");
+                auto e = sc.engine(sc.to);
+                // A leftover staging copy of a crashed run is dropped first by the restore itself.
+                e->restore_to_staging(staging, archive.path(id) / replicator::kSnapshotDir, sc.cfg().replica.jobs,
+                                      sc.ctx.cancel);
+                e->checkpoint();  // the copy is on disk before the journal says it is there
+                return "backup " + id + " restored into " + staging;
+              }};
+}
+
+Step grants(const StepContext& sc) {
+  const std::string staging = sql::staging_name(sc.db);
+  return Step{"grants",
+              "replay the captured grants into " + staging,
+              {{sc.to, sql::Duty::permissions}},
+              [sc] { return sc.engine(sc.to)->describe(sql::Duty::permissions, {sc.db, sc.to, "", sc.epoch, 0}); },
+              [sc, staging] {
+                const auto script = script_of(sc);
+                auto e = sc.engine(sc.to);
+                e->replay_grants(script, staging);
+                // Read back: every role of the script exists on the new active now.
+                std::set<std::string> present;
+                for (const auto& stmt : sql::parse_permission_script(e->capture_permissions(staging).text))
+                  if (stmt.kind == sql::PermStatement::Kind::kCreateRole) present.insert(stmt.role);
+                int n = 0;
+                for (const auto& stmt : sql::parse_permission_script(script.text)) {
+                  if (stmt.kind != sql::PermStatement::Kind::kCreateRole) continue;
+                  ++n;
+                  if (!present.count(stmt.role)) throw Error("role " + stmt.role + " is missing after the replay");
+                }
+                return "grants of backup " + backup_of(sc) + " replayed; " + std::to_string(n) + " roles verified";
+              }};
+}
+
+Step backup_profile(const StepContext& sc) {
+  const std::string staging = sql::staging_name(sc.db);
+  return Step{"profile",
+              "re-apply the server profile captured with backup " + backup_of(sc),
+              {{sc.to, sql::Duty::profile}},
+              [sc, staging] { return sc.engine(sc.to)->describe(sql::Duty::profile, {staging, sc.to, "", sc.epoch, 0}); },
+              [sc, staging] {
+                const auto profile = nlohmann::json::parse(generation_file(sc, replicator::kProfileFile));
+                // Database settings follow the copy through the rename: they are kept by the database, not its name.
+                auto restart = sc.engine(sc.to)->apply_profile(staging, profile);
+                std::string r = "profile of backup " + backup_of(sc) + " applied";
+                if (!restart.empty()) {
+                  r += "; needs a restart:";
+                  for (const auto& n : restart) r += " " + n;
+                }
+                return r;
+              }};
+}
+
+Step swap(const StepContext& sc) {
+  const std::string staging = sql::staging_name(sc.db);
+  return Step{"swap",
+              "rename " + staging + " to " + sc.db + " on " + sc.to + ": the site database is live",
+              {{sc.to, sql::Duty::restore}},
+              [sc, staging] {
+                return std::vector<std::string>{"-- on " + sc.to + ": " + staging + " renamed to " + sc.db +
+                                                " in one transaction (clients can connect from here on)"};
+              },
+              [sc, staging] {
+                auto e = sc.engine(sc.to);
+                // Resumed after a crash that followed the rename: the live copy is the one this run restored
+                // (the run refused to start on a server that already held the site database).
+                if (!e->database_exists(staging) && e->database_exists(sc.db)) return sc.db + " was already live";
+                e->swap_in(sc.db, staging, sc.cfg().replica.swap_timeout);
+                return staging + " is live as " + sc.db;
+              }};
+}
+
+}  // namespace sk::standby::steps
