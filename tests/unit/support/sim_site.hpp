@@ -35,6 +35,7 @@ struct SimServer {
   std::string synchronous;      // synchronous_standby_names
   std::vector<std::string> profile_applied;
   int roles_replayed = 0, grants_replayed = 0;
+  std::set<std::string> databases = {"CM_CEN"};
 };
 
 // What a fault does when its operation is called.
@@ -48,7 +49,9 @@ class SimWorld {
  public:
   SimWorld() {
     servers["cm1"] = SimServer{};
-    servers["cm2"] = SimServer{.in_recovery = true, .wal = 1000};
+    SimServer standby;
+    standby.in_recovery = true;
+    servers["cm2"] = standby;
   }
 
   std::map<std::string, SimServer> servers;
@@ -131,18 +134,24 @@ class SimEngine : public sql::Engine {
     auto& s = at("probe");
     return {"PostgreSQL 15.18", s.in_recovery, s.in_recovery || s.fenced};
   }
-  bool database_exists(const std::string&) override { return at("database_exists").reachable; }
+  bool database_exists(const std::string& db) override { return at("database_exists").databases.count(db) > 0; }
   void backup(const std::string&, const fs::path&, int, const CancelToken*) override { at("backup"); }
   void check_snapshot(const fs::path&) override {}
-  void restore_to_staging(const std::string&, const fs::path&, int, const CancelToken*) override { at("restore"); }
-  void drop_database(const std::string&) override { at("drop_database"); }
+  void restore_to_staging(const std::string& staging, const fs::path&, int, const CancelToken*) override {
+    at("restore").databases.insert(staging);
+  }
+  void drop_database(const std::string& db) override { at("drop_database").databases.erase(db); }
   void integrity_check(const std::string&, const CancelToken*) override {}
   void make_read_only(const std::string&, const std::vector<std::string>&) override {}
   sql::ValidationReport validate(const std::string&, const std::vector<std::string>&,
                                  const std::vector<std::string>&) override {
     return {};
   }
-  void swap_in(const std::string&, const std::string&, std::chrono::milliseconds) override {}
+  void swap_in(const std::string& live, const std::string& staging, std::chrono::milliseconds) override {
+    auto& s = at("swap_in");
+    if (!s.databases.erase(staging)) throw Error("no database " + staging + " on " + name_);
+    s.databases.insert(live);
+  }
   sql::PermissionScript capture_permissions(const std::string&) override {
     at("capture_permissions");
     return {"-- sitekeeper permission script\nCREATE ROLE \"helpdesk\" WITH LOGIN PASSWORD 'x';\n"

@@ -1,0 +1,331 @@
+// recover --server under fault injection, with no servers: the simulated site (support/sim_site.hpp)
+// behind the forwarding engine that makes any named operation fail (support/faulty_engine.hpp), a fake
+// process runner for the fence and alias argvs, a fake clock, and a real state store and archive with
+// a sealed backup. Each test drives the real recover_site.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <set>
+
+#include "core/error.hpp"
+#include "replicator/backup.hpp"
+#include "standby/recover.hpp"
+#include "standby/site_state.hpp"
+#include "support/fake_clock.hpp"
+#include "support/fake_runner.hpp"
+#include "support/faulty_engine.hpp"
+#include "support/files.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace sk;
+using sk::standby::RecoverOptions;
+using sk::standby::RunbookOptions;
+using sk::test::Fault;
+using ::testing::HasSubstr;
+
+struct Crash {};
+
+const std::vector<std::string> kSteps = {"verify", "fence", "roles", "restore", "grants", "profile",
+                                         "serials", "swap",  "epoch", "smoke",   "alias",  "repoint"};
+// The one operation only its step performs on the new server (verify: the trial server's restore).
+const std::map<std::string, std::string> kSignature = {
+    {"verify", "trial.restore_to_staging"}, {"roles", "cm3.replay_roles"},   {"restore", "cm3.restore_to_staging"},
+    {"grants", "cm3.replay_grants"},        {"profile", "cm3.apply_profile"}, {"serials", "cm3.resync_serials"},
+    {"swap", "cm3.swap_in"},                {"epoch", "cm3.write_epoch"},    {"smoke", "cm3.smoke_test"}};
+
+class RecoverTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = sk::test::test_dir_path("sk recover é");
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    cfg_.file = dir_ / "sitekeeper.toml";
+    cfg_.site = {"CEN", "CM_CEN"};
+    cfg_.state_path = dir_ / "state" / "sitekeeper.db";
+    cfg_.archive.path = dir_ / "archive";
+    cfg_.archive.key_file = dir_ / "state" / "archive.keys";
+    for (const char* n : {"cm1", "cm3", "trial", "hd1"}) {
+      ServerConfig s;
+      s.name = n;
+      cfg_.servers[n] = s;
+    }
+    cfg_.roles.active = "cm1";
+    cfg_.roles.replicas = {"hd1"};
+    cfg_.roles.trial = "trial";
+    cfg_.failover.probe_timeout = std::chrono::milliseconds(200);
+    cfg_.failover.fence = {"/usr/local/bin/power-off", "{server}"};
+    cfg_.failover.alias = {"/usr/local/bin/point-alias", "{server}"};
+    state_ = std::make_unique<StateStore>(cfg_.state_path);
+    world_ = std::make_shared<test::SimWorld>();
+    world_->servers.erase("cm2");
+    world_->servers["trial"].databases.clear();
+    world_->servers["hd1"] = test::SimServer{};
+    world_->servers["cm3"].databases.clear();  // a fresh cluster
+    runner_ = std::make_shared<test::FakeRunner>();
+    clock_ = std::make_shared<test::FakeClock>(test::at("2026-11-22T02:00:00Z"));
+    id_ = replicator::run_backup(ctx()).id;
+    // After the backup the old active issued up to 500; the daemon saw its last write at 02:40.
+    standby::SiteState st(*state_);
+    st.merge_serial_marks({{"public.status_messages_record_id_seq", 500}});
+    st.note_active_seen("cm1", "2026-11-22T02:40:00Z", "1000");
+    clock_->advance(std::chrono::hours(1));
+    world_->servers["cm1"].reachable = false;  // the site server is lost
+    world_->clear_log();
+  }
+  void TearDown() override {
+    state_.reset();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  replicator::JobContext ctx(std::set<sql::Duty> unsupported = {}) {
+    return {cfg_, *state_, test::sim_engines(world_, unsupported), runner_, clock_, cancel_.get()};
+  }
+  std::string recover(RunbookOptions o = yes(), RecoverOptions r = {"cm3", ""}) {
+    return standby::recover_site(ctx(), o, r);
+  }
+  static RunbookOptions yes() {
+    RunbookOptions o;
+    o.yes = true;
+    return o;
+  }
+  std::set<std::string> journaled() {
+    std::set<std::string> out;
+    if (auto j = standby::SiteState(*state_).open_journal())
+      for (auto& [k, v] : (*j)["steps"].items()) out.insert(k);
+    return out;
+  }
+  static std::set<std::string> upto(const std::string& step, bool with) {
+    std::set<std::string> out;
+    for (const auto& s : kSteps) {
+      if (s == step && !with) break;
+      out.insert(s);
+      if (s == step) break;
+    }
+    return out;
+  }
+  // Nothing written anywhere: the new server untouched, no journal, no roles recorded.
+  void expect_nothing_changed() {
+    for (const auto& op : {"cm3.replay_roles", "cm3.restore_to_staging", "cm3.write_epoch"})
+      EXPECT_EQ(world_->count(op), 0) << op;
+    EXPECT_FALSE(standby::SiteState(*state_).open_journal());
+    EXPECT_EQ(standby::SiteState(*state_).active(cfg_), "cm1");
+  }
+
+  fs::path dir_;
+  Config cfg_;
+  std::unique_ptr<StateStore> state_;
+  std::shared_ptr<test::SimWorld> world_;
+  std::shared_ptr<test::FakeRunner> runner_;
+  std::shared_ptr<test::FakeClock> clock_;
+  std::unique_ptr<CancelToken> cancel_ = std::make_unique<CancelToken>();
+  std::string id_;
+};
+
+TEST_F(RecoverTest, EveryStepInOrderAndTheLiveNameAppearsOnlyPastTheSerials) {
+  bool live_during_resync = true;
+  world_->on_call = [&](const std::string& server, const std::string& op) {
+    if (server == "cm3" && op == "resync_serials") live_during_resync = world_->servers["cm3"].databases.count("CM_CEN") > 0;
+  };
+  const auto s = recover();
+  EXPECT_THAT(s, HasSubstr("recover done: cm3 is active (epoch 1) with backup " + id_));
+  EXPECT_THAT(s, HasSubstr("changes on cm1 from the backup at 2026-11-22T02:00:00Z to its last observed write at "
+                           "2026-11-22T02:40:00Z (40m 0s) are lost"));
+  auto& cm3 = world_->servers["cm3"];
+  EXPECT_FALSE(live_during_resync) << "clients could reach the site database before its serials were resynced";
+  EXPECT_EQ(cm3.databases, (std::set<std::string>{"CM_CEN"}));
+  EXPECT_EQ(cm3.serials["public.status_messages_record_id_seq"], 1500);  // the mark 500 + serial_headroom
+  EXPECT_EQ(cm3.epoch, 1);
+  EXPECT_EQ(cm3.roles_replayed, 1);
+  EXPECT_EQ(cm3.grants_replayed, 1);
+  EXPECT_EQ(cm3.profile_applied.size(), 1u);
+  ASSERT_EQ(runner_->argvs().size(), 2u);
+  EXPECT_EQ(runner_->argvs()[0], (std::vector<std::string>{"/usr/local/bin/power-off", "cm1"}));
+  EXPECT_EQ(runner_->argvs()[1], (std::vector<std::string>{"/usr/local/bin/point-alias", "cm3"}));
+  standby::SiteState st(*state_);
+  EXPECT_EQ(st.active(cfg_), "cm3");
+  EXPECT_EQ(st.epoch(), 1);
+  EXPECT_EQ(st.fenced().count("cm1"), 1u);
+  EXPECT_FALSE(st.open_journal());
+  ASSERT_TRUE(st.last_journal());
+  EXPECT_EQ((*st.last_journal())["kind"], "recover");
+  // The trial restore never touched the new server; roles before the restore, the restore before grants.
+  for (auto [a, b] : std::vector<std::pair<std::string, std::string>>{{"trial.restore_to_staging", "cm3.replay_roles"},
+                                                                      {"cm3.replay_roles", "cm3.restore_to_staging"},
+                                                                      {"cm3.restore_to_staging", "cm3.checkpoint"},
+                                                                      {"cm3.checkpoint", "cm3.replay_grants"},
+                                                                      {"cm3.resync_serials", "cm3.swap_in"},
+                                                                      {"cm3.swap_in", "cm3.write_epoch"}})
+    EXPECT_LT(world_->first(a), world_->first(b)) << a << " before " << b;
+}
+
+class RecoverStepFails : public RecoverTest, public ::testing::WithParamInterface<std::string> {};
+
+// A failure at each step: the error names it, the journal holds exactly the steps before it, nothing
+// after it ran, and the site database never went live before the swap.
+TEST_P(RecoverStepFails, StopsThereAndNothingAfterRuns) {
+  const std::string step = GetParam();
+  if (step == "fence") runner_->fail_with(1, "power-off: no such host\n");
+  else if (step == "alias") world_->on_call = [&](const std::string&, const std::string& op) {
+      if (op == "smoke_test") runner_->fail_with(2, "point-alias: DNS refused\n");
+    };
+  else world_->fault(kSignature.at(step), Fault{});
+  try {
+    recover();
+    FAIL() << "a failing " << step << " step went unnoticed";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("step " + step + " failed")) << e.what();
+  }
+  EXPECT_EQ(journaled(), upto(step, false));
+  bool after = false;
+  for (const auto& s : kSteps) {
+    if (after && kSignature.count(s)) {
+      EXPECT_EQ(world_->count(kSignature.at(s)), 0) << s << " ran after " << step;
+    }
+    if (s == step) after = true;
+  }
+  const bool past_swap = journaled().count("swap") > 0;
+  EXPECT_EQ(world_->servers["cm3"].databases.count("CM_CEN") > 0, past_swap);
+  EXPECT_EQ(standby::SiteState(*state_).active(cfg_), journaled().count("epoch") ? "cm3" : "cm1")
+      << "no new active before the epoch step";
+}
+
+INSTANTIATE_TEST_SUITE_P(EachStep, RecoverStepFails,
+                         ::testing::Values("verify", "fence", "roles", "restore", "grants", "profile", "serials", "swap",
+                                           "epoch", "smoke", "alias"));
+
+class RecoverCrashes : public RecoverTest, public ::testing::WithParamInterface<std::string> {};
+
+// A crash right after each step, then a resume (without naming the server again): the recovery
+// completes and no step runs twice.
+TEST_P(RecoverCrashes, ResumeCompletesAndNoStepRunsTwice) {
+  const std::string step = GetParam();
+  RunbookOptions o = yes();
+  o.after_step = [step](const std::string& done) {
+    if (done == step) throw Crash{};
+  };
+  EXPECT_THROW(recover(o), Crash);
+  EXPECT_EQ(journaled(), upto(step, true));
+  EXPECT_THAT(recover(yes(), {"", ""}), HasSubstr("cm3 is active"));
+  for (const auto& [s, op] : kSignature) EXPECT_EQ(world_->count(op), 1) << s;
+  const auto runs = runner_->argvs();
+  EXPECT_EQ(std::count_if(runs.begin(), runs.end(), [](const auto& a) { return a[0] == "/usr/local/bin/power-off"; }), 1);
+  EXPECT_EQ(std::count_if(runs.begin(), runs.end(), [](const auto& a) { return a[0] == "/usr/local/bin/point-alias"; }), 1);
+  EXPECT_EQ(world_->servers["cm3"].databases, (std::set<std::string>{"CM_CEN"}));
+  EXPECT_EQ(world_->servers["cm3"].serials["public.status_messages_record_id_seq"], 1500);
+}
+
+INSTANTIATE_TEST_SUITE_P(EachStep, RecoverCrashes, ::testing::ValuesIn(kSteps));
+
+TEST_F(RecoverTest, TargetsThatServeOrHoldTheSiteAreRefusedBeforeAnythingChanges) {
+  auto refused = [&](const std::string& server, const std::string& why) {
+    try {
+      recover(yes(), {server, ""});
+      ADD_FAILURE() << server << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.exit_code(), kRefused) << e.what();
+      EXPECT_THAT(e.what(), HasSubstr(why)) << server;
+    }
+  };
+  refused("hd1", "help-desk replica");
+  world_->servers["cm3"].databases.insert("CM_CEN");
+  refused("cm3", "already holds database CM_CEN");
+  world_->servers["cm3"].databases.clear();
+  world_->servers["cm3"].in_recovery = true;
+  refused("cm3", "is in recovery");
+  world_->servers["cm3"].in_recovery = false;
+  world_->servers["cm3"].reachable = false;
+  refused("cm3", "recover needs cm3 running and empty");
+  world_->servers["cm3"].reachable = true;
+  cfg_.roles.standby = "cm3";
+  refused("cm3", "is the standby");
+  cfg_.roles.standby.clear();
+  try {
+    recover(yes(), {"cm3", "20990101T000000Z"});
+    ADD_FAILURE() << "an unknown backup was accepted";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("not a complete backup"));
+  }
+  EXPECT_THROW(recover(yes(), {"cm3", "../x"}), Error);
+  EXPECT_THROW(recover(yes(), {"nosuch", ""}), Error);
+  expect_nothing_changed();
+}
+
+TEST_F(RecoverTest, AnEngineThatCannotRestoreIsRefusedBeforeAnythingChanges) {
+  try {
+    standby::recover_site(ctx({sql::Duty::restore}), yes(), {"cm3", ""});
+    FAIL() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("step restore needs restore under the live name on cm3"));
+  }
+  expect_nothing_changed();
+}
+
+TEST_F(RecoverTest, AResumeWithAnotherServerOrBackupIsRefused) {
+  world_->fault("cm3.replay_grants", Fault{.times = 1});
+  EXPECT_THROW(recover(), Error);
+  try {
+    recover(yes(), {"trial", ""});
+    FAIL() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("an unfinished recover onto cm3"));
+  }
+  try {
+    recover(yes(), {"cm3", "20261101T020000Z"});
+    FAIL() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("uses backup " + id_));
+  }
+  EXPECT_THAT(recover(), HasSubstr("cm3 is active"));
+}
+
+TEST_F(RecoverTest, WithoutAFenceCommandAnUnreachableOldActiveNeedsTheOperatorsWord) {
+  cfg_.failover.fence.clear();
+  try {
+    recover();
+    FAIL() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.exit_code(), kRefused);
+    EXPECT_THAT(e.what(), HasSubstr("cannot be fenced"));
+  }
+  EXPECT_EQ(world_->count("cm3.replay_roles"), 0);
+  RunbookOptions o = yes();
+  o.old_active_is_down = true;
+  EXPECT_THAT(recover(o), HasSubstr("cm3 is active"));
+  EXPECT_THAT((*standby::SiteState(*state_).last_journal())["operator"].get<std::string>(),
+              HasSubstr("confirmed cm1 is powered off"));
+}
+
+TEST_F(RecoverTest, AnOldActiveThatAnswersIsFencedBeforeTheNewOneIsBuilt) {
+  world_->servers["cm1"].reachable = true;
+  recover();
+  EXPECT_TRUE(world_->servers["cm1"].fenced);
+  EXPECT_LT(world_->first("cm1.fence"), world_->first("cm3.replay_roles"));
+  EXPECT_TRUE(runner_->argvs().size() == 1u) << "only the alias runs: the old active was fenced through SQL";
+}
+
+TEST_F(RecoverTest, ThePlanNamesTheBackupAndChangesNothing) {
+  auto p = standby::recover_plan(ctx(), {"cm3", ""});
+  EXPECT_EQ(p["backup"], id_);
+  EXPECT_EQ(p["kind"], "recover");
+  ASSERT_EQ(p["steps"].size(), kSteps.size());
+  for (size_t i = 0; i < kSteps.size(); ++i) EXPECT_EQ(p["steps"][i]["name"], kSteps[i]);
+  expect_nothing_changed();
+}
+
+TEST(DataLossWindow, SaysWhatIsKnown) {
+  using standby::data_loss_window;
+  nlohmann::json j = {{"from", "cm1"}, {"backup_at", "2026-11-22T02:00:00Z"}};
+  EXPECT_THAT(data_loss_window(j), HasSubstr("no write on it was observed to bound the window"));
+  j["old_active_seen"] = {{"seen_at", "2026-11-22T01:59:00Z"}, {"changed_at", "2026-11-22T01:50:00Z"}};
+  EXPECT_THAT(data_loss_window(j), HasSubstr("no write on cm1 was observed after the backup"));
+  j["old_active_seen"] = {{"seen_at", "2026-11-22T03:00:00Z"}, {"changed_at", "2026-11-22T02:00:00Z"}};
+  EXPECT_THAT(data_loss_window(j), HasSubstr("to its last observed write at 2026-11-22T02:00:00Z are lost"));
+  j["old_active_seen"]["changed_at"] = "2026-11-22T04:05:00Z";
+  EXPECT_THAT(data_loss_window(j), HasSubstr("(2h 5m) are lost; it last answered at 2026-11-22T03:00:00Z"));
+}
+
+}  // namespace
