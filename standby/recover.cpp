@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "core/error.hpp"
+#include "core/fsutil.hpp"
 #include "core/log.hpp"
 #include "core/units.hpp"
 #include "replicator/archive.hpp"
@@ -73,6 +74,8 @@ StepContext context_of(const Ctx& ctx, const RunbookOptions& o, nlohmann::json& 
 std::vector<Step> recover_steps(const StepContext& sc) {
   using namespace steps;
   std::vector<Step> s = {verify_backup(sc)};
+  // Before any server changes: a failure here costs nothing.
+  if (sc.journal.contains("files_to")) s.push_back(site_files(sc));
   // The old active rebuilt under its own name is the target: the machine that failed is gone.
   if (sc.from != sc.to) s.push_back(fence(sc));
   for (auto step : {roles(sc), restore(sc), grants(sc), backup_profile(sc), serials(sc, sql::staging_name(sc.db)),
@@ -91,6 +94,9 @@ nlohmann::json journal_for(const Ctx& ctx, const RecoverOptions& r, bool store) 
     if (!r.server.empty() && r.server != j["to"])
       throw SafetyError("an unfinished recover onto " + j["to"].get<std::string>() + " is in the journal",
                         "resume it with 'sitekeeper recover --server " + j["to"].get<std::string>() + " --yes'");
+    if (!r.files_to.empty() && r.files_to != j.value("files_to", ""))
+      throw SafetyError("the unfinished recover writes the site files to " + j.value("files_to", std::string("no folder")),
+                        "resume it with the same --files-to, or without it");
     if (!r.backup.empty() && r.backup != j.value("backup", ""))
       throw SafetyError("the unfinished recover uses backup " + j.value("backup", std::string("?")),
                         "resume it without --backup, or with --backup " + j.value("backup", std::string("?")));
@@ -105,11 +111,17 @@ nlohmann::json journal_for(const Ctx& ctx, const RecoverOptions& r, bool store) 
     const std::string from = st.active(ctx.cfg);
     const std::string id = choose_backup(ctx, r.backup);  // before the server: a wrong id is the likelier slip
     preflight(ctx, r.server);
+    if (!r.files_to.empty()) {
+      std::error_code ec;
+      if (fs::exists(r.files_to, ec) && !(fs::is_directory(r.files_to, ec) && fs::is_empty(r.files_to, ec)))
+        throw SafetyError(show_path(r.files_to) + " is not a missing or empty folder", "name a new folder for the site files");
+    }
     const auto manifest = replicator::open_archive(ctx.cfg).manifest(id);
     j = {{"kind", kKind}, {"from", from}, {"to", r.server}, {"epoch", st.epoch() + 1}, {"steps", nlohmann::json::object()}};
     if (store) j = open_or_resume(st, kKind, from, r.server, *ctx.clock);
     j["backup"] = id;
     j["backup_at"] = manifest.created_at;
+    if (!r.files_to.empty()) j["files_to"] = r.files_to.string();
     // Read now: once the epoch step names the new active, the daemon records sightings of it instead.
     if (auto seen = st.last_active_sighting(); seen.server == from)
       j["old_active_seen"] = {{"seen_at", seen.seen_at}, {"changed_at", seen.changed_at}};

@@ -17,6 +17,7 @@ namespace sk::standby {
 struct RecoverOptions {
   std::string server;  // the new active; "" on a resume takes the journal's
   std::string backup;  // a generation id; "": the journal's, else the newest verified, else the newest complete
+  fs::path files_to;   // absolute; when set, the backup's site files are written below it (missing or empty)
 };
 
 // The plan of the run recover_site would start or resume. Throws SafetyError (exit 3) when it would be

@@ -101,6 +101,8 @@ const std::vector<Command>& commands() {
          c.add_option("--server", a.server, "the new server, listed in [servers], running and without the site database")
              ->type_name("NAME");
          c.add_option("--backup", a.id, "backup id (default: the newest verified)")->type_name("ID");
+         c.add_option("--files-to", a.files_to, "also write the backup's site files below this missing or empty folder")
+             ->type_name("DIR");
          c.add_flag("--plan", a.plan, "print the steps with their SQL and commands; change nothing");
          c.add_flag("--yes", a.yes, "execute (or resume) the recovery");
          c.add_flag("--old-active-is-down", a.old_active_is_down,

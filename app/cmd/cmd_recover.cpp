@@ -7,7 +7,8 @@ namespace sk::cli {
 int cmd_recover(const GlobalOptions& g, const CommandArgs& a, Output& out) {
   out.set("kind", "recover");
   Runtime rt(g);
-  const standby::RecoverOptions r{a.server, a.id};
+  standby::RecoverOptions r{a.server, a.id, {}};
+  if (!a.files_to.empty()) r.files_to = fs::absolute(a.files_to);
   if (a.plan || !a.yes) {
     auto p = standby::recover_plan(rt.ctx(), r);
     out.say(standby::render_plan(p) + "\nbackup " + p["backup"].get<std::string>() + " was taken at " +

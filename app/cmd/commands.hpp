@@ -23,6 +23,7 @@ struct CommandArgs {
   std::string action;  // standby ACTION
   std::string file;    // man FILE
   std::string to;      // restore-secrets, restore-files --to
+  std::string files_to;  // recover --files-to
 };
 
 int cmd_check(const GlobalOptions& g, const CommandArgs& a, Output& out);

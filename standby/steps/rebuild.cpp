@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "replicator/archive.hpp"
+#include "replicator/site_files.hpp"
 #include "replicator/verify.hpp"
 #include "sql/ident.hpp"
 #include "sql/permscript.hpp"
@@ -147,6 +148,24 @@ Step swap(const StepContext& sc) {
                 if (!e->database_exists(staging) && e->database_exists(sc.db)) return sc.db + " was already live";
                 e->swap_in(sc.db, staging, sc.cfg().replica.swap_timeout);
                 return staging + " is live as " + sc.db;
+              }};
+}
+
+Step site_files(const StepContext& sc) {
+  const fs::path to = sc.journal.value("files_to", std::string());
+  return Step{"files",
+              "write the site files of backup " + backup_of(sc) + " below " + show_path(to),
+              {},
+              [sc, to] {
+                return std::vector<std::string>{"-- as 'sitekeeper restore-files --backup " + backup_of(sc) + " --to " +
+                                                show_path(to) + "': each file at its absolute path below that folder"};
+              },
+              [sc, to] {
+                // The files land in a private folder renamed into place at the end: a folder with content
+                // is this run's, finished before a crash (the run refused to start on a non-empty one).
+                std::error_code ec;
+                if (fs::is_directory(to, ec) && !fs::is_empty(to, ec)) return show_path(to) + " was already written";
+                return replicator::restore_site_files(sc.cfg(), backup_of(sc), to, sc.ctx.cancel).summary;
               }};
 }
 

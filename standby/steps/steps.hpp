@@ -57,6 +57,9 @@ Step restore(const StepContext& sc);        // the snapshot into the staging cop
 Step grants(const StepContext& sc);         // the generation's grants replayed into the staging copy
 Step backup_profile(const StepContext& sc);  // the generation's server profile applied on `to`
 Step swap(const StepContext& sc);           // the staging copy renamed to the live name
+// The generation's site files written below the folder the journal names ("files_to"), as
+// restore-files does; the folder was missing or empty when the run began.
+Step site_files(const StepContext& sc);
 
 // ---- shared helpers ------------------------------------------------------------------------------
 

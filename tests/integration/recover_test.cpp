@@ -18,6 +18,7 @@
 #include "pg_cluster.hpp"
 #include "site_fixture.hpp"
 #include "standby/site_state.hpp"
+#include "tests/unit/support/files.hpp"
 
 namespace {
 
@@ -48,7 +49,10 @@ bool has_database(const PgCluster& c, const std::string& db) {
 class RecoverTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    site_ = std::make_unique<Site>(SiteOptions{.replicas = 1});
+    fs::create_directories(files_ / "reports");
+    std::ofstream(files_ / "reports" / "daily.rpt") << "SELECT 1 -- the site's custom report\n";
+    site_ = std::make_unique<Site>(
+        SiteOptions{.replicas = 1, .archive_extra = "files = " + toml_array({(files_ / "reports").string()}) + "\n"});
     spare_ = PgCluster::start({.name = "cm2"});
     site_->write_config(server_toml("cm2", *spare_));
   }
@@ -102,6 +106,7 @@ class RecoverTest : public ::testing::Test {
     ASSERT_NO_FATAL_FAILURE(expect_ok(site_->run({"backup"}), "backup from the recovered active"));
   }
 
+  TempDir files_{"/tmp/sk recover files-"};  // the site's non-database state, in every backup
   std::unique_ptr<Site> site_;
   std::unique_ptr<PgCluster> spare_;
   std::map<std::string, long long> after_backup_;
@@ -129,18 +134,21 @@ TEST_F(RecoverTest, RebuildsASiteWithNoStandbyOnAFreshCluster) {
   EXPECT_TRUE(contains(plan["data_loss_window"].get<std::string>(), "are lost")) << plan.dump(2);
 
   // The old active does not answer and no fence command is configured: refused at the fence.
-  auto refused = site_->run({"recover", "--server", "cm2", "--yes"});
+  const fs::path files_to = site_->dir() / "restored files";
+  auto refused = site_->run({"recover", "--server", "cm2", "--yes", "--files-to", files_to.string()});
   EXPECT_EQ(refused.code, 3) << refused.out << refused.err;
   EXPECT_TRUE(contains(refused.err, "cannot be fenced")) << refused.err;
   EXPECT_FALSE(has_database(*spare_, site_->db()));
+  EXPECT_EQ(spare_->psql("SELECT count(*) FROM pg_roles WHERE rolname = 'helpdesk'"), "0");
 
-  auto r = site_->run({"recover", "--server", "cm2", "--yes", "--old-active-is-down"});
+  auto r = site_->run({"recover", "--server", "cm2", "--yes", "--old-active-is-down", "--files-to", files_to.string()});
   ASSERT_NO_FATAL_FAILURE(expect_ok(r, "recover --yes --old-active-is-down"));
   EXPECT_TRUE(contains(r.out, "recover done: cm2 is active")) << r.out;
   EXPECT_TRUE(contains(r.out, "changes on cm1 from the backup at")) << r.out;
   EXPECT_TRUE(contains(r.out, "are lost; it last answered at")) << r.out;
   EXPECT_TRUE(contains(r.err, "step verify already done")) << r.err;
   expect_site_on_cm2();
+  EXPECT_EQ(slurp(files_to / (files_ / "reports" / "daily.rpt").relative_path()), "SELECT 1 -- the site's custom report\n");
 
   // Done: a second recover onto cm2 is refused, it holds the site database now.
   auto again = site_->run({"recover", "--server", "cm2", "--yes"});

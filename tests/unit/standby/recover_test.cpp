@@ -84,7 +84,7 @@ class RecoverTest : public ::testing::Test {
   replicator::JobContext ctx(std::set<sql::Duty> unsupported = {}) {
     return {cfg_, *state_, test::sim_engines(world_, unsupported), runner_, clock_, cancel_.get()};
   }
-  std::string recover(RunbookOptions o = yes(), RecoverOptions r = {"cm3", ""}) {
+  std::string recover(RunbookOptions o = yes(), RecoverOptions r = {"cm3", "", {}}) {
     return standby::recover_site(ctx(), o, r);
   }
   static RunbookOptions yes() {
@@ -209,7 +209,7 @@ TEST_P(RecoverCrashes, ResumeCompletesAndNoStepRunsTwice) {
   };
   EXPECT_THROW(recover(o), Crash);
   EXPECT_EQ(journaled(), upto(step, true));
-  EXPECT_THAT(recover(yes(), {"", ""}), HasSubstr("cm3 is active"));
+  EXPECT_THAT(recover(yes(), {"", "", {}}), HasSubstr("cm3 is active"));
   for (const auto& [s, op] : kSignature) EXPECT_EQ(world_->count(op), 1) << s;
   const auto runs = runner_->argvs();
   EXPECT_EQ(std::count_if(runs.begin(), runs.end(), [](const auto& a) { return a[0] == "/usr/local/bin/power-off"; }), 1);
@@ -223,7 +223,7 @@ INSTANTIATE_TEST_SUITE_P(EachStep, RecoverCrashes, ::testing::ValuesIn(kSteps));
 TEST_F(RecoverTest, TargetsThatServeOrHoldTheSiteAreRefusedBeforeAnythingChanges) {
   auto refused = [&](const std::string& server, const std::string& why) {
     try {
-      recover(yes(), {server, ""});
+      recover(yes(), {server, "", {}});
       ADD_FAILURE() << server << " was accepted";
     } catch (const Error& e) {
       EXPECT_EQ(e.exit_code(), kRefused) << e.what();
@@ -244,19 +244,19 @@ TEST_F(RecoverTest, TargetsThatServeOrHoldTheSiteAreRefusedBeforeAnythingChanges
   refused("cm3", "is the standby");
   cfg_.roles.standby.clear();
   try {
-    recover(yes(), {"cm3", "20990101T000000Z"});
+    recover(yes(), {"cm3", "20990101T000000Z", {}});
     ADD_FAILURE() << "an unknown backup was accepted";
   } catch (const Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("not a complete backup"));
   }
-  EXPECT_THROW(recover(yes(), {"cm3", "../x"}), Error);
-  EXPECT_THROW(recover(yes(), {"nosuch", ""}), Error);
+  EXPECT_THROW(recover(yes(), {"cm3", "../x", {}}), Error);
+  EXPECT_THROW(recover(yes(), {"nosuch", "", {}}), Error);
   expect_nothing_changed();
 }
 
 TEST_F(RecoverTest, AnEngineThatCannotRestoreIsRefusedBeforeAnythingChanges) {
   try {
-    standby::recover_site(ctx({sql::Duty::restore}), yes(), {"cm3", ""});
+    standby::recover_site(ctx({sql::Duty::restore}), yes(), {"cm3", "", {}});
     FAIL() << "accepted";
   } catch (const Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("step restore needs restore under the live name on cm3"));
@@ -268,13 +268,13 @@ TEST_F(RecoverTest, AResumeWithAnotherServerOrBackupIsRefused) {
   world_->fault("cm3.replay_grants", Fault{.times = 1});
   EXPECT_THROW(recover(), Error);
   try {
-    recover(yes(), {"trial", ""});
+    recover(yes(), {"trial", "", {}});
     FAIL() << "accepted";
   } catch (const Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("an unfinished recover onto cm3"));
   }
   try {
-    recover(yes(), {"cm3", "20261101T020000Z"});
+    recover(yes(), {"cm3", "20261101T020000Z", {}});
     FAIL() << "accepted";
   } catch (const Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("uses backup " + id_));
@@ -308,7 +308,7 @@ TEST_F(RecoverTest, AnOldActiveThatAnswersIsFencedBeforeTheNewOneIsBuilt) {
 }
 
 TEST_F(RecoverTest, ThePlanNamesTheBackupAndChangesNothing) {
-  auto p = standby::recover_plan(ctx(), {"cm3", ""});
+  auto p = standby::recover_plan(ctx(), {"cm3", "", {}});
   EXPECT_EQ(p["backup"], id_);
   EXPECT_EQ(p["kind"], "recover");
   ASSERT_EQ(p["steps"].size(), kSteps.size());
