@@ -29,6 +29,7 @@ const char* to_string(Duty d) {
     case Duty::stop: return "stop the server";
     case Duty::synchronous: return "synchronous replication";
     case Duty::restore: return "restore under the live name";
+    case Duty::lift_read_only: return "lift a replica's read-only default";
   }
   return "?";
 }
@@ -51,6 +52,7 @@ void Engine::smoke_test(const std::string&) { unsupported(*this, "smoke test"); 
 long Engine::read_epoch() { unsupported(*this, "reading the epoch"); }
 void Engine::write_epoch(long) { unsupported(*this, "writing the epoch"); }
 void Engine::checkpoint() { unsupported(*this, "checkpoint"); }
+void Engine::lift_read_only(const std::string&) { unsupported(*this, "lifting a replica's read-only default"); }
 void Engine::prepare_for_standby(const std::string&) { unsupported(*this, "preparing a primary for a standby"); }
 std::string Engine::kept_for_standby(const std::string&) { unsupported(*this, "reading what a primary keeps for a standby"); }
 void Engine::set_synchronous_standby(const std::string&) { unsupported(*this, "synchronous replication"); }

@@ -69,6 +69,7 @@ enum class Duty {
   fence, unfence, promote, open, serials, profile, permissions, epoch, smoke, lag,
   prepare_standby, build_standby, follow, rewind, stop, synchronous,
   restore,  // a snapshot restored into a staging copy on a primary, renamed to the live name later
+  lift_read_only,  // a replica's read-only default undone (recover --from-replica)
 };
 const char* to_string(Duty d);
 
@@ -185,6 +186,9 @@ class Engine {
   // older epoch than the state store's is recognized as stale.
   virtual long read_epoch();
   virtual void write_epoch(long epoch);
+  // Undoes the database default make_read_only set, on a replica that becomes the active (its
+  // privileges come back with replay_grants). Sessions opened from now on may write.
+  virtual void lift_read_only(const std::string& db);
   // Makes the next WAL position a new timeline start that a rewind can see (a checkpoint).
   virtual void checkpoint();
 

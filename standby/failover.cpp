@@ -14,7 +14,6 @@ namespace sk::standby {
 
 namespace {
 
-auto logger() { return log::get("standby"); }
 using Ctx = replicator::JobContext;
 
 StepContext context_of(const Ctx& ctx, const RunbookOptions& o, nlohmann::json& j) {

@@ -66,6 +66,27 @@ void preflight(const Ctx& ctx, const std::string& to) {
                       "name an empty server, or drop that database yourself if it is a leftover");
 }
 
+// recover --from-replica: the replica answers as a primary, holds the site database and serves a
+// complete copy the state store knows. Returns what it serves.
+ReplicaServing preflight_replica(const Ctx& ctx, const std::string& replica) {
+  const auto& cfg = ctx.cfg;
+  if (std::find(cfg.roles.replicas.begin(), cfg.roles.replicas.end(), replica) == cfg.roles.replicas.end())
+    throw SafetyError(replica + " is not a replica in [roles] replicas", "name one of them, or use --server for a new server");
+  auto served = ctx.state.serving(replica);
+  if (!served) throw SafetyError(replica + " serves no backup that sitekeeper restored", "see 'sitekeeper status'");
+  auto e = ctx.engines(cfg.server(replica));
+  sql::ProbeInfo p;
+  try {
+    p = e->probe(std::chrono::seconds(10));
+  } catch (const Error& err) {
+    throw SafetyError(std::string("recover --from-replica needs ") + replica + " running: " + err.what(),
+                      "use another replica, or recover onto a new server with --server");
+  }
+  if (p.in_recovery || !e->database_exists(cfg.site.database))
+    throw SafetyError(replica + " does not serve database " + cfg.site.database, "see 'sitekeeper status'");
+  return *served;
+}
+
 StepContext context_of(const Ctx& ctx, const RunbookOptions& o, nlohmann::json& j) {
   return StepContext{ctx, o, j, ctx.cfg.site.database, j["from"].get<std::string>(), j["to"].get<std::string>(),
                      j["epoch"].get<long>()};
@@ -73,12 +94,24 @@ StepContext context_of(const Ctx& ctx, const RunbookOptions& o, nlohmann::json& 
 
 std::vector<Step> recover_steps(const StepContext& sc) {
   using namespace steps;
+  if (sc.journal.value("from_replica", false)) {
+    // The replica serves a validated copy already: no restore. Its serials move while only readers
+    // (SELECT by privilege) and sitekeeper can reach it; roles and grants that may write come after.
+    std::vector<Step> s;
+    if (sc.journal.contains("files_to")) s.push_back(site_files(sc));
+    if (sc.from != sc.to) s.push_back(fence(sc));
+    for (auto step : {serials(sc), roles(sc), grants(sc, sc.db), writable(sc), backup_profile(sc, sc.db), epoch(sc, ""),
+                      smoke(sc), alias(sc), repoint(sc)})
+      s.push_back(std::move(step));
+    return s;
+  }
   std::vector<Step> s = {verify_backup(sc)};
   // Before any server changes: a failure here costs nothing.
   if (sc.journal.contains("files_to")) s.push_back(site_files(sc));
   // The old active rebuilt under its own name is the target: the machine that failed is gone.
   if (sc.from != sc.to) s.push_back(fence(sc));
-  for (auto step : {roles(sc), restore(sc), grants(sc), backup_profile(sc), serials(sc, sql::staging_name(sc.db)),
+  const std::string staging = sql::staging_name(sc.db);
+  for (auto step : {roles(sc), restore(sc), grants(sc, staging), backup_profile(sc, staging), serials(sc, staging),
                     swap(sc), epoch(sc, ""), smoke(sc), alias(sc), repoint(sc)})
     s.push_back(std::move(step));
   return s;
@@ -91,7 +124,7 @@ nlohmann::json journal_for(const Ctx& ctx, const RecoverOptions& r, bool store) 
   const auto open = st.open_journal();
   if (open && (*open)["kind"] == kKind) {
     const auto& j = *open;
-    if (!r.server.empty() && r.server != j["to"])
+    if (!r.server.empty() && (r.server != j["to"] || r.from_replica != j.value("from_replica", false)))
       throw SafetyError("an unfinished recover onto " + j["to"].get<std::string>() + " is in the journal",
                         "resume it with 'sitekeeper recover --server " + j["to"].get<std::string>() + " --yes'");
     if (!r.files_to.empty() && r.files_to != j.value("files_to", ""))
@@ -109,18 +142,27 @@ nlohmann::json journal_for(const Ctx& ctx, const RecoverOptions& r, bool store) 
     j = store ? open_or_resume(st, kKind, (*open)["from"], (*open)["to"], *ctx.clock) : *open;
   } else {
     const std::string from = st.active(ctx.cfg);
-    const std::string id = choose_backup(ctx, r.backup);  // before the server: a wrong id is the likelier slip
-    preflight(ctx, r.server);
+    std::string id, at;
+    if (r.from_replica) {
+      if (!r.backup.empty()) throw ConfigError("--from-replica takes the backup the replica serves; leave --backup out");
+      const auto served = preflight_replica(ctx, r.server);
+      id = served.backup_id;
+      at = served.backup_time;
+    } else {
+      id = choose_backup(ctx, r.backup);  // before the server: a wrong id is the likelier slip
+      preflight(ctx, r.server);
+      at = replicator::open_archive(ctx.cfg).manifest(id).created_at;
+    }
     if (!r.files_to.empty()) {
       std::error_code ec;
       if (fs::exists(r.files_to, ec) && !(fs::is_directory(r.files_to, ec) && fs::is_empty(r.files_to, ec)))
         throw SafetyError(show_path(r.files_to) + " is not a missing or empty folder", "name a new folder for the site files");
     }
-    const auto manifest = replicator::open_archive(ctx.cfg).manifest(id);
     j = {{"kind", kKind}, {"from", from}, {"to", r.server}, {"epoch", st.epoch() + 1}, {"steps", nlohmann::json::object()}};
     if (store) j = open_or_resume(st, kKind, from, r.server, *ctx.clock);
     j["backup"] = id;
-    j["backup_at"] = manifest.created_at;
+    j["backup_at"] = at;
+    if (r.from_replica) j["from_replica"] = true;
     if (!r.files_to.empty()) j["files_to"] = r.files_to.string();
     // Read now: once the epoch step names the new active, the daemon records sightings of it instead.
     if (auto seen = st.last_active_sighting(); seen.server == from)
@@ -171,7 +213,8 @@ std::string recover_site(const Ctx& ctx, const RunbookOptions& o, const RecoverO
   auto steps = recover_steps(sc);
   run_to_end(sc, steps);
   return "recover done: " + sc.to + " is active (epoch " + std::to_string(sc.epoch) + ") with backup " +
-         j["backup"].get<std::string>() + "; " + data_loss_window(j);
+         j["backup"].get<std::string>() + (j.value("from_replica", false) ? ", which it served as a replica" : "") + "; " +
+         data_loss_window(j);
 }
 
 }  // namespace sk::standby

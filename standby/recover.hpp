@@ -1,5 +1,8 @@
 #pragma once
 // recover --server NAME: the site rebuilt on a new server from the archive, when nothing stands by.
+// recover --from-replica NAME: the fast path, a replica's copy of last night's backup made the active:
+// fence, serials, roles and grants as captured, the read-only default lifted, profile, epoch, smoke,
+// alias, repoint.
 // A journaled runbook like failover (runbook.hpp), kind "recover": verify the backup deeply, fence the
 // old active, create the roles, restore into a staging copy, replay the grants, apply the profile,
 // move the serials past the old active's high-water marks (+ serial_headroom), rename the copy to the
@@ -18,6 +21,9 @@ struct RecoverOptions {
   std::string server;  // the new active; "" on a resume takes the journal's
   std::string backup;  // a generation id; "": the journal's, else the newest verified, else the newest complete
   fs::path files_to;   // absolute; when set, the backup's site files are written below it (missing or empty)
+  // --from-replica: `server` is a replica whose copy becomes the site database (no restore; the backup is
+  // the one it serves). It leaves [roles] replicas in effect: refresh never touches the active in force.
+  bool from_replica = false;
 };
 
 // The plan of the run recover_site would start or resume. Throws SafetyError (exit 3) when it would be

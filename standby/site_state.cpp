@@ -105,6 +105,10 @@ Config effective_config(const Config& cfg, StateStore& state) {
   out.roles.standby = s.standby(cfg);
   if (!out.servers.count(out.roles.active)) out.roles.active = cfg.roles.active;  // renamed in the config
   if (!out.roles.standby.empty() && !out.servers.count(out.roles.standby)) out.roles.standby = cfg.roles.standby;
+  // A replica made the active (recover --from-replica) serves writes now: refresh must never restore
+  // over it, and the help-desk checks no longer count it.
+  std::erase(out.roles.replicas, out.roles.active);
+  if (!out.roles.standby.empty()) std::erase(out.roles.replicas, out.roles.standby);
   return out;
 }
 

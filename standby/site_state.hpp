@@ -65,7 +65,7 @@ class SiteState {
 };
 
 // The config with [roles] replaced by the roles in force (after a failover the replicas and the backup
-// schedule follow the new active).
+// schedule follow the new active). The active and standby in force are never among its replicas.
 Config effective_config(const Config& cfg, StateStore& state);
 
 }  // namespace sk::standby

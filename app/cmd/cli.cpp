@@ -100,6 +100,9 @@ const std::vector<Command>& commands() {
        [](CLI::App& c, CommandArgs& a) {
          c.add_option("--server", a.server, "the new server, listed in [servers], running and without the site database")
              ->type_name("NAME");
+         c.add_option("--from-replica", a.replica,
+                      "the fast path: this replica's copy (last night's backup) becomes the site database, no restore")
+             ->type_name("NAME");
          c.add_option("--backup", a.id, "backup id (default: the newest verified)")->type_name("ID");
          c.add_option("--files-to", a.files_to, "also write the backup's site files below this missing or empty folder")
              ->type_name("DIR");

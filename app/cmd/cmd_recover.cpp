@@ -1,4 +1,5 @@
-// recover --server NAME [--backup ID] [--plan] [--yes]: rebuild the site on a new server from the archive.
+// recover --server NAME [--backup ID] | --from-replica NAME, [--files-to DIR] [--plan] [--yes]: rebuild
+// the site on a new server from the archive, or make a replica's copy the active.
 #include "app/cmd/commands.hpp"
 #include "standby/recover.hpp"
 
@@ -7,7 +8,10 @@ namespace sk::cli {
 int cmd_recover(const GlobalOptions& g, const CommandArgs& a, Output& out) {
   out.set("kind", "recover");
   Runtime rt(g);
-  standby::RecoverOptions r{a.server, a.id, {}};
+  if (!a.server.empty() && !a.replica.empty())
+    throw ConfigError("--server and --from-replica exclude each other",
+                      "--server rebuilds the site from the archive on a new server; --from-replica turns a replica into the active");
+  standby::RecoverOptions r{a.replica.empty() ? a.server : a.replica, a.id, {}, !a.replica.empty()};
   if (!a.files_to.empty()) r.files_to = fs::absolute(a.files_to);
   if (a.plan || !a.yes) {
     auto p = standby::recover_plan(rt.ctx(), r);
@@ -20,7 +24,7 @@ int cmd_recover(const GlobalOptions& g, const CommandArgs& a, Output& out) {
   standby::RunbookOptions o;
   o.yes = true;
   o.old_active_is_down = a.old_active_is_down;
-  rt.run_job("recover", a.server, [&] {
+  rt.run_job("recover", r.server, [&] {
     auto s = standby::recover_site(rt.ctx(), o, r);
     out.say(s);
     out.set("summary", s);

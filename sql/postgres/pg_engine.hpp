@@ -58,6 +58,7 @@ class PgEngine final : public Engine {
   long read_epoch() override;
   void write_epoch(long epoch) override;
   void checkpoint() override;
+  void lift_read_only(const std::string& db) override;
   // A physical replication slot named after the standby (slot_name in pg_local.hpp).
   void prepare_for_standby(const std::string& standby) override;
   std::string kept_for_standby(const std::string& standby) override;

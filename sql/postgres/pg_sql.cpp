@@ -127,6 +127,9 @@ std::string grant_sequence_select(std::string_view nsp, const std::vector<std::s
 std::string set_read_only_default(std::string_view db) {
   return "ALTER DATABASE " + quote_ident(db) + " SET default_transaction_read_only = on";
 }
+std::string reset_read_only_default(std::string_view db) {
+  return "ALTER DATABASE " + quote_ident(db) + " RESET default_transaction_read_only";
+}
 
 // ---- replicas: validation ----------------------------------------------------------------------------
 

@@ -96,6 +96,8 @@ std::string grant_sequence_select(std::string_view nsp, const std::vector<std::s
 // ALTER DATABASE "db" SET default_transaction_read_only = on. Throws sk::Error when quote_ident
 // rejects `db`.
 std::string set_read_only_default(std::string_view db);
+// ALTER DATABASE "db" RESET default_transaction_read_only: a replica that becomes the active.
+std::string reset_read_only_default(std::string_view db);
 
 // ---- replicas: validation ----------------------------------------------------------------------------
 

@@ -237,6 +237,11 @@ void PgEngine::write_epoch(long epoch) {
   pg::exec(*s, q::record_epoch(epoch), "record epoch");
 }
 
+void PgEngine::lift_read_only(const std::string& db) {
+  auto s = open(kMaintenanceDb);
+  pg::exec(*s, q::reset_read_only_default(db), "lift the read-only default of " + db);
+}
+
 void PgEngine::checkpoint() {
   auto s = open(kMaintenanceDb);
   pg::exec(*s, q::kCheckpoint, "checkpoint");
@@ -335,6 +340,7 @@ std::vector<std::string> PgEngine::describe(Duty duty, const StepText& w) const 
               "-- its own configuration files back; standby.signal; primary_conninfo to " + w.other, "pg_ctl start"};
     case Duty::stop: return {"pg_ctl stop -m fast -D <data_dir of " + w.server + ">"};
     case Duty::synchronous: return {on, q::synchronous_standby(w.other) + "; " + reload};
+    case Duty::lift_read_only: return {on, q::reset_read_only_default(w.db) + ";"};
     case Duty::restore:
       return {on, q::create_staging_database(staging_name(w.db)) + ";",
               "pg_restore --exit-on-error --jobs=<[replica] jobs> --dbname=" + staging_name(w.db) + " " + w.other,

@@ -89,19 +89,18 @@ Step restore(const StepContext& sc) {
               }};
 }
 
-Step grants(const StepContext& sc) {
-  const std::string staging = sql::staging_name(sc.db);
+Step grants(const StepContext& sc, const std::string& into) {
   return Step{"grants",
-              "replay the captured grants into " + staging,
+              "replay the captured grants into " + into,
               {{sc.to, sql::Duty::permissions}},
               [sc] { return sc.engine(sc.to)->describe(sql::Duty::permissions, {sc.db, sc.to, "", sc.epoch, 0}); },
-              [sc, staging] {
+              [sc, into] {
                 const auto script = script_of(sc);
                 auto e = sc.engine(sc.to);
-                e->replay_grants(script, staging);
+                e->replay_grants(script, into);
                 // Read back: every role of the script exists on the new active now.
                 std::set<std::string> present;
-                for (const auto& stmt : sql::parse_permission_script(e->capture_permissions(staging).text))
+                for (const auto& stmt : sql::parse_permission_script(e->capture_permissions(into).text))
                   if (stmt.kind == sql::PermStatement::Kind::kCreateRole) present.insert(stmt.role);
                 int n = 0;
                 for (const auto& stmt : sql::parse_permission_script(script.text)) {
@@ -113,16 +112,15 @@ Step grants(const StepContext& sc) {
               }};
 }
 
-Step backup_profile(const StepContext& sc) {
-  const std::string staging = sql::staging_name(sc.db);
+Step backup_profile(const StepContext& sc, const std::string& into) {
   return Step{"profile",
               "re-apply the server profile captured with backup " + backup_of(sc),
               {{sc.to, sql::Duty::profile}},
-              [sc, staging] { return sc.engine(sc.to)->describe(sql::Duty::profile, {staging, sc.to, "", sc.epoch, 0}); },
-              [sc, staging] {
+              [sc, into] { return sc.engine(sc.to)->describe(sql::Duty::profile, {into, sc.to, "", sc.epoch, 0}); },
+              [sc, into] {
                 const auto profile = nlohmann::json::parse(generation_file(sc, replicator::kProfileFile));
                 // Database settings follow the copy through the rename: they are kept by the database, not its name.
-                auto restart = sc.engine(sc.to)->apply_profile(staging, profile);
+                auto restart = sc.engine(sc.to)->apply_profile(into, profile);
                 std::string r = "profile of backup " + backup_of(sc) + " applied";
                 if (!restart.empty()) {
                   r += "; needs a restart:";
@@ -148,6 +146,17 @@ Step swap(const StepContext& sc) {
                 if (!e->database_exists(staging) && e->database_exists(sc.db)) return sc.db + " was already live";
                 e->swap_in(sc.db, staging, sc.cfg().replica.swap_timeout);
                 return staging + " is live as " + sc.db;
+              }};
+}
+
+Step writable(const StepContext& sc) {
+  return Step{"writable",
+              "lift the read-only default of " + sc.db + " on " + sc.to,
+              {{sc.to, sql::Duty::lift_read_only}},
+              [sc] { return sc.engine(sc.to)->describe(sql::Duty::lift_read_only, {sc.db, sc.to, "", sc.epoch, 0}); },
+              [sc] {
+                sc.engine(sc.to)->lift_read_only(sc.db);
+                return sc.db + " on " + sc.to + " accepts writes from new sessions";
               }};
 }
 

@@ -48,15 +48,18 @@ Step alias(const StepContext& sc);  // the [failover] alias argv points the site
 Step repoint(const StepContext& sc);
 
 // ---- recover: the site rebuilt on `to` from the generation the journal names ("backup") ----------
-// Everything up to the swap works on a staging copy: the live name appears only once the copy is
-// restored, granted, profiled and past every serial, so a crash never leaves a half-restored site
-// database and no client writes before the serials are resynced.
+// From the archive, everything up to the swap works on a staging copy: the live name appears only once
+// the copy is restored, granted, profiled and past every serial, so a crash never leaves a
+// half-restored site database and no client writes before the serials are resynced. From a replica
+// (which already serves that generation), the serials move before any role may write.
+// `into` is the database on `to` the step works on.
 Step verify_backup(const StepContext& sc);  // the generation verified deeply (its trial restore elsewhere)
 Step roles(const StepContext& sc);          // roles and memberships with their password hashes, as captured
 Step restore(const StepContext& sc);        // the snapshot into the staging copy on `to`, checkpointed
-Step grants(const StepContext& sc);         // the generation's grants replayed into the staging copy
-Step backup_profile(const StepContext& sc);  // the generation's server profile applied on `to`
+Step grants(const StepContext& sc, const std::string& into);          // the generation's grants, read back
+Step backup_profile(const StepContext& sc, const std::string& into);  // the generation's server profile
 Step swap(const StepContext& sc);           // the staging copy renamed to the live name
+Step writable(const StepContext& sc);       // a replica's read-only default lifted
 // The generation's site files written below the folder the journal names ("files_to"), as
 // restore-files does; the folder was missing or empty when the run began.
 Step site_files(const StepContext& sc);

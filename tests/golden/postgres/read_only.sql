@@ -104,6 +104,9 @@ GRANT SELECT ON ALL SEQUENCES IN SCHEMA """already""""quoted""" TO "helpdesk", "
 -- default
 ALTER DATABASE "CM_CEN" SET default_transaction_read_only = on
 ;
+-- lifted when the replica becomes the active
+ALTER DATABASE "CM_CEN" RESET default_transaction_read_only
+;
 -- x'; DROP DATABASE y--, no readers
 REVOKE CREATE, TEMPORARY ON DATABASE "x'; DROP DATABASE y--" FROM PUBLIC
 ;
@@ -129,4 +132,7 @@ REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA "a""b" FROM PUBLIC
 ;
 -- default
 ALTER DATABASE "x'; DROP DATABASE y--" SET default_transaction_read_only = on
+;
+-- lifted when the replica becomes the active
+ALTER DATABASE "x'; DROP DATABASE y--" RESET default_transaction_read_only
 ;

@@ -145,6 +145,7 @@ TEST(PgGolden, ReadOnlyByPrivilege) {
         s.add(q::grant_schema_usage(nsp, readers)).add(q::grant_table_select(nsp, readers)).add(q::grant_sequence_select(nsp, readers));
     }
     s.section("default").add(q::set_read_only_default(db));
+    s.section("lifted when the replica becomes the active").add(q::reset_read_only_default(db));
   }
   expect_golden("read_only.sql", s.text);
 }

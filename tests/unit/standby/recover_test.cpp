@@ -316,6 +316,84 @@ TEST_F(RecoverTest, ThePlanNamesTheBackupAndChangesNothing) {
   expect_nothing_changed();
 }
 
+// ---- recover --from-replica -----------------------------------------------------------------------
+
+const std::vector<std::string> kReplicaSteps = {"fence", "serials", "roles", "grants", "writable",
+                                                "profile", "epoch", "smoke", "alias", "repoint"};
+
+class FromReplicaTest : public RecoverTest {
+ protected:
+  void SetUp() override {
+    RecoverTest::SetUp();
+    // hd1 serves the backup, read-only for readers by privilege and by its database default.
+    state_->set_serving({"hd1", id_, "2026-11-22T02:00:00Z", "2026-11-22T02:30:00Z"});
+    world_->servers["hd1"].read_only_default = true;
+  }
+  std::string from_replica(RunbookOptions o = yes()) { return recover(o, {"hd1", "", {}, true}); }
+};
+
+TEST_F(FromReplicaTest, TheReplicaBecomesTheActiveWithoutARestoreAndItsSerialsMoveBeforeAnyRoleMayWrite) {
+  const auto s = from_replica();
+  EXPECT_THAT(s, HasSubstr("hd1 is active (epoch 1) with backup " + id_ + ", which it served as a replica"));
+  auto& hd1 = world_->servers["hd1"];
+  EXPECT_EQ(world_->count("hd1.restore_to_staging"), 0);
+  EXPECT_EQ(world_->count("trial.restore_to_staging"), 0);
+  EXPECT_FALSE(hd1.read_only_default);
+  EXPECT_EQ(hd1.serials["public.status_messages_record_id_seq"], 1500);
+  EXPECT_EQ(hd1.epoch, 1);
+  for (auto [a, b] : std::vector<std::pair<std::string, std::string>>{{"hd1.resync_serials", "hd1.replay_roles"},
+                                                                      {"hd1.resync_serials", "hd1.replay_grants"},
+                                                                      {"hd1.resync_serials", "hd1.lift_read_only"},
+                                                                      {"cm1.probe", "hd1.resync_serials"}})
+    EXPECT_LT(world_->first(a), world_->first(b)) << a << " before " << b;
+  std::vector<std::string> names;
+  const auto last = *standby::SiteState(*state_).last_journal();
+  for (const auto& [k, v] : last["steps"].items()) names.push_back(k);
+  EXPECT_EQ(std::set<std::string>(names.begin(), names.end()),
+            std::set<std::string>(kReplicaSteps.begin(), kReplicaSteps.end()));
+  // The active in force is no replica any more: a refresh can never restore over it.
+  const auto eff = standby::effective_config(cfg_, *state_);
+  EXPECT_EQ(eff.roles.active, "hd1");
+  EXPECT_TRUE(eff.roles.replicas.empty());
+}
+
+class FromReplicaCrashes : public FromReplicaTest, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(FromReplicaCrashes, ResumeCompletesAndNoStepRunsTwice) {
+  const std::string step = GetParam();
+  RunbookOptions o = yes();
+  o.after_step = [step](const std::string& done) {
+    if (done == step) throw Crash{};
+  };
+  EXPECT_THROW(from_replica(o), Crash);
+  EXPECT_THAT(recover(yes(), {"", "", {}}), HasSubstr("hd1 is active"));
+  for (const auto* op : {"hd1.resync_serials", "hd1.replay_roles", "hd1.replay_grants", "hd1.lift_read_only",
+                         "hd1.apply_profile", "hd1.write_epoch", "hd1.smoke_test"})
+    EXPECT_EQ(world_->count(op), 1) << op;
+  EXPECT_EQ(world_->servers["hd1"].serials["public.status_messages_record_id_seq"], 1500);
+}
+
+INSTANTIATE_TEST_SUITE_P(EachStep, FromReplicaCrashes, ::testing::ValuesIn(kReplicaSteps));
+
+TEST_F(FromReplicaTest, OnlyAReplicaThatServesACopyIsAccepted) {
+  for (const std::string server : {"cm3", "trial"}) {
+    try {
+      recover(yes(), {server, "", {}, true});
+      ADD_FAILURE() << server << " accepted";
+    } catch (const Error& e) {
+      EXPECT_THAT(e.what(), HasSubstr("is not a replica"));
+    }
+  }
+  world_->servers["hd1"].databases.clear();
+  EXPECT_THROW(from_replica(), SafetyError);
+  world_->servers["hd1"].databases.insert("CM_CEN");
+  world_->servers["hd1"].reachable = false;
+  EXPECT_THROW(from_replica(), SafetyError);
+  EXPECT_THROW(recover(yes(), {"hd1", id_, {}, true}), ConfigError);
+  expect_nothing_changed();
+  EXPECT_TRUE(world_->servers["hd1"].read_only_default);
+}
+
 TEST(DataLossWindow, SaysWhatIsKnown) {
   using standby::data_loss_window;
   nlohmann::json j = {{"from", "cm1"}, {"backup_at", "2026-11-22T02:00:00Z"}};

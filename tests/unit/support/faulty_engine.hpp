@@ -134,6 +134,10 @@ class FaultyEngine : public sql::Engine {
     w_->enter(server_, "write_epoch", bound_);
     inner_->write_epoch(e);
   }
+  void lift_read_only(const std::string& db) override {
+    w_->enter(server_, "lift_read_only", bound_);
+    inner_->lift_read_only(db);
+  }
   void checkpoint() override {
     w_->enter(server_, "checkpoint", bound_);
     inner_->checkpoint();

@@ -36,6 +36,7 @@ struct SimServer {
   std::vector<std::string> profile_applied;
   int roles_replayed = 0, grants_replayed = 0;
   std::set<std::string> databases = {"CM_CEN"};
+  bool read_only_default = false;  // a replica's database default (make_read_only)
 };
 
 // What a fault does when its operation is called.
@@ -218,6 +219,7 @@ class SimEngine : public sql::Engine {
   long read_epoch() override { return at("read_epoch").epoch; }
   void write_epoch(long e) override { writable("write_epoch").epoch = e; }
   void checkpoint() override { at("checkpoint"); }
+  void lift_read_only(const std::string&) override { at("lift_read_only").read_only_default = false; }
   void prepare_for_standby(const std::string&) override { at("prepare_for_standby"); }
   std::string kept_for_standby(const std::string&) override { return std::to_string(at("kept_for_standby").wal); }
   void set_synchronous_standby(const std::string& s) override { at("set_synchronous_standby").synchronous = s; }
