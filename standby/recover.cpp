@@ -95,12 +95,13 @@ StepContext context_of(const Ctx& ctx, const RunbookOptions& o, nlohmann::json& 
 std::vector<Step> recover_steps(const StepContext& sc) {
   using namespace steps;
   if (sc.journal.value("from_replica", false)) {
-    // The replica serves a validated copy already: no restore. Its serials move while only readers
-    // (SELECT by privilege) and sitekeeper can reach it; roles and grants that may write come after.
+    // The replica serves a validated copy already: no restore. Its read-only default goes first (the
+    // resync writes), while only readers, with SELECT by privilege, and sitekeeper may log in; the
+    // serials move before the roles and grants that may write come back.
     std::vector<Step> s;
     if (sc.journal.contains("files_to")) s.push_back(site_files(sc));
     if (sc.from != sc.to) s.push_back(fence(sc));
-    for (auto step : {serials(sc), roles(sc), grants(sc, sc.db), writable(sc), backup_profile(sc, sc.db), epoch(sc, ""),
+    for (auto step : {writable(sc), serials(sc), roles(sc), grants(sc, sc.db), backup_profile(sc, sc.db), epoch(sc, ""),
                       smoke(sc), alias(sc), repoint(sc)})
       s.push_back(std::move(step));
     return s;

@@ -1,7 +1,7 @@
 #pragma once
 // recover --server NAME: the site rebuilt on a new server from the archive, when nothing stands by.
 // recover --from-replica NAME: the fast path, a replica's copy of last night's backup made the active:
-// fence, serials, roles and grants as captured, the read-only default lifted, profile, epoch, smoke,
+// fence, the read-only default lifted, serials, roles and grants as captured, profile, epoch, smoke,
 // alias, repoint.
 // A journaled runbook like failover (runbook.hpp), kind "recover": verify the backup deeply, fence the
 // old active, create the roles, restore into a staging copy, replay the grants, apply the profile,

@@ -156,6 +156,50 @@ TEST_F(RecoverTest, RebuildsASiteWithNoStandbyOnAFreshCluster) {
   EXPECT_TRUE(contains(again.err, "already holds database")) << again.err;
 }
 
+TEST_F(RecoverTest, FromAReplicaTheHelpDeskCopyBecomesTheActiveAndRefreshNeverTouchesIt) {
+  // A clerk writes on the active; on a replica it may not log in (only readers do).
+  site_->active().psql("CREATE ROLE clerk LOGIN PASSWORD 'clerk-pw'; GRANT INSERT ON status_messages TO clerk; "
+                       "GRANT USAGE ON SEQUENCE status_messages_record_id_seq TO clerk",
+                       site_->db());
+  ASSERT_NO_FATAL_FAILURE(expect_ok(site_->run({"backup"}), "backup"));
+  ASSERT_NO_FATAL_FAILURE(expect_ok(site_->run({"refresh"}), "refresh"));
+  auto& hd1 = site_->replica(0);
+  EXPECT_FALSE(hd1.try_psql_as("clerk", "clerk-pw", "SELECT 1", site_->db()).ok());
+  ASSERT_NO_FATAL_FAILURE(backup_then_write(0));  // a newer backup the replica does not serve; the active dies
+  const std::string serves = site_->json({"status"})["replicas"][0]["backup_id"];
+
+  auto plan = site_->json({"recover", "--from-replica", "hd1", "--plan"});
+  std::vector<std::string> names;
+  for (const auto& st : plan["steps"]) names.push_back(st["name"]);
+  EXPECT_EQ(names, (std::vector<std::string>{"fence", "writable", "serials", "roles", "grants", "profile", "epoch", "smoke",
+                                             "alias", "repoint"}))
+      << plan.dump(2);
+  EXPECT_EQ(plan["backup"], serves);
+  auto both = site_->run({"recover", "--server", "cm2", "--from-replica", "hd1", "--plan"});
+  EXPECT_EQ(both.code, 2) << both.err;
+
+  auto r = site_->run({"recover", "--from-replica", "hd1", "--yes", "--old-active-is-down"});
+  ASSERT_NO_FATAL_FAILURE(expect_ok(r, "recover --from-replica hd1"));
+  EXPECT_TRUE(contains(r.out, "hd1 is active (epoch 1) with backup " + serves + ", which it served as a replica")) << r.out;
+  EXPECT_FALSE(contains(r.err, "pg_restore")) << "the fast path restores nothing";
+  // The help desk still reads; the clerk logs in and writes, above every number the old active issued.
+  EXPECT_NE(hd1.psql_as("helpdesk", "helpdesk-demo", "SELECT count(*) FROM resources", site_->db()), "");
+  hd1.psql_as("clerk", "clerk-pw",
+              "INSERT INTO status_messages (site_code, component, message_id, severity, machine_name, message) "
+              "VALUES ('CEN', 'recovered', 1, 'informational', 'PC', 'clerk after recover')",
+              site_->db());
+  const auto id = std::stoll(hd1.psql("SELECT max(record_id) FROM status_messages", site_->db()));
+  EXPECT_GT(id, after_backup_.at("public.status_messages_record_id_seq"));
+  for (const auto& [seq, v] : sequences(hd1, site_->db()))
+    EXPECT_GT(v, after_backup_.count(seq) ? after_backup_.at(seq) : 0) << seq;
+  EXPECT_EQ(site_->json({"status"})["active"]["name"], "hd1");
+
+  // hd1 is the active in force now: a refresh has no replica left to restore over it.
+  auto refresh = site_->run({"refresh"});
+  EXPECT_NE(refresh.code, 0) << refresh.out;
+  EXPECT_EQ(hd1.psql("SELECT count(*) FROM status_messages WHERE message = 'clerk after recover'", site_->db()), "1");
+}
+
 // The pg_restore that sitekeeper runs against `port` into the staging copy, or -1.
 pid_t staging_restore(int port) {
   for (const auto& e : fs::directory_iterator("/proc")) {

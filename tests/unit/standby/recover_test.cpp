@@ -318,8 +318,8 @@ TEST_F(RecoverTest, ThePlanNamesTheBackupAndChangesNothing) {
 
 // ---- recover --from-replica -----------------------------------------------------------------------
 
-const std::vector<std::string> kReplicaSteps = {"fence", "serials", "roles", "grants", "writable",
-                                                "profile", "epoch", "smoke", "alias", "repoint"};
+const std::vector<std::string> kReplicaSteps = {"fence",   "writable", "serials", "roles", "grants",
+                                                "profile", "epoch",    "smoke",   "alias", "repoint"};
 
 class FromReplicaTest : public RecoverTest {
  protected:
@@ -332,7 +332,7 @@ class FromReplicaTest : public RecoverTest {
   std::string from_replica(RunbookOptions o = yes()) { return recover(o, {"hd1", "", {}, true}); }
 };
 
-TEST_F(FromReplicaTest, TheReplicaBecomesTheActiveWithoutARestoreAndItsSerialsMoveBeforeAnyRoleMayWrite) {
+TEST_F(FromReplicaTest, TheReplicaBecomesTheActiveWithoutARestoreAndItsSerialsMoveBeforeAnyWriterMayLogIn) {
   const auto s = from_replica();
   EXPECT_THAT(s, HasSubstr("hd1 is active (epoch 1) with backup " + id_ + ", which it served as a replica"));
   auto& hd1 = world_->servers["hd1"];
@@ -343,7 +343,7 @@ TEST_F(FromReplicaTest, TheReplicaBecomesTheActiveWithoutARestoreAndItsSerialsMo
   EXPECT_EQ(hd1.epoch, 1);
   for (auto [a, b] : std::vector<std::pair<std::string, std::string>>{{"hd1.resync_serials", "hd1.replay_roles"},
                                                                       {"hd1.resync_serials", "hd1.replay_grants"},
-                                                                      {"hd1.resync_serials", "hd1.lift_read_only"},
+                                                                      {"hd1.lift_read_only", "hd1.resync_serials"},
                                                                       {"cm1.probe", "hd1.resync_serials"}})
     EXPECT_LT(world_->first(a), world_->first(b)) << a << " before " << b;
   std::vector<std::string> names;
