@@ -284,6 +284,15 @@ std::string runbook_markdown(const Ctx& ctx) {
     } catch (const std::exception&) {
     }
   }
+  o << "### When nothing stands by (no standby, or it failed too)\n\n"
+    << "1. Fastest: a help-desk replica becomes the active, with last night's data: `" << sk
+    << " recover --from-replica NAME --plan`, then the same with `--yes`.\n"
+    << "2. Or rebuild on a new, empty server listed in [servers]: `" << sk << " recover --server NAME --plan`, then\n"
+    << "   `--yes` (add `--files-to DIR` for the site's files). It verifies the backup deeply, restores it under the live\n"
+    << "   name through a staging copy, replays logins and grants, and moves the serials past the old active's.\n"
+    << "3. Either way the summary states the data-loss window: the backup's time against the last write seen on " << active
+    << ".\n"
+    << "   If it stops, run the same command again: finished steps are skipped.\n\n";
   o << "## 4. Repair\n\n"
     << "- Serial numbers were moved past every value the old active may have issued (+" << cfg.failover.serial_headroom
     << ") before any client could connect; check `history`.\n"

@@ -95,7 +95,7 @@ const std::vector<Command>& commands() {
          c.add_option("--server", a.server, "server to rejoin (default: the fenced one)")->type_name("NAME");
        },
        cmd_rejoin},
-      {"recover", "rebuild the site on a new server from the archive when nothing stands by (without --yes: the plan, exit 3)",
+      {"recover", "nothing stands by: rebuild the site on a new server from the archive, or make a replica the active (without --yes: the plan, exit 3)",
        "sitekeeper recover --server cm3 --plan",
        [](CLI::App& c, CommandArgs& a) {
          c.add_option("--server", a.server, "the new server, listed in [servers], running and without the site database")

@@ -182,6 +182,8 @@ TEST(CliBinary, EveryReportingCommandHonoursJson) {
            {{"backup"}, 1, "error"},
            {{"refresh"}, 3, "error"},   // no complete backup
            {{"rejoin"}, 3, "error"},    // nothing fenced
+           {{"recover", "--server", "cm2", "--plan"}, 3, "hint"},  // the standby: never a recover target
+           {{"recover", "--plan"}, 2, "error"},                     // no --server, nothing to resume
            {{"man"}, 0, "roff"}}) {
     auto args = c.args;
     args.push_back("--json");
