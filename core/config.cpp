@@ -38,7 +38,7 @@ constexpr std::size_t kMaxText = 1024;
 
 constexpr const char* kSecretsPassphraseEnv = "SITEKEEPER_SECRETS_PASSPHRASE";
 
-const std::vector<std::string> kJobs = {"backup", "refresh", "capture", "verify", "check"};
+const std::vector<std::string> kJobs = {"backup", "refresh", "capture", "verify", "check", "copy"};
 const std::vector<std::string> kEngines = {"postgresql", "sqlite", "sqlserver"};
 const std::vector<std::string> kTransports = {"native", "odbc"};
 const std::vector<std::string> kModes = {"manual", "automatic"};
@@ -1010,6 +1010,10 @@ class Loader {
     sc.pos = s.pos();
     s.require("job", "a job (" + join_list(kJobs, ", ") + ")");
     bool ok = s.one_of("job", kJobs, sc.job);
+    if (ok && sc.job == "copy" && cfg_.archive.copies.empty()) {
+      s.error(*s.get("job"), "job", "expected [[archive.copy]] destinations for job = \"copy\"");
+      ok = false;
+    }
     int triggers = count_triggers(s);
     if (triggers == 0)
       s.reporter().error(s.pos(), s.path("cron"), "expected one of cron, every or after");

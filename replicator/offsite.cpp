@@ -123,6 +123,23 @@ std::vector<std::string> destination_retention(const Archive& dest, int keep, co
     dest.remove(v);
     logger()->info("retention removed copy {} at {}", v, show_path(dest.root()));
   }
+  // An interrupted copy of a generation older than the one just copied is never resumed (copies follow
+  // the newest verified backup): its folder would only fill the share. Real folders directly under the
+  // root only, never through a symlink.
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dest.root(), ec)) {
+    const std::string name = e.path().filename().string();
+    const auto cut = name.size() - std::string_view(kPartialSuffix).size();
+    if (name.size() <= std::string_view(kPartialSuffix).size() || name.substr(cut) != kPartialSuffix) continue;
+    const std::string id = name.substr(0, cut);
+    if (!Archive::valid_id(id) || id >= protect || !e.is_directory(ec) || e.is_symlink(ec)) continue;
+    fs::remove_all(e.path(), ec);
+    if (ec) logger()->warn("could not remove the stale partial copy {}: {}", show_path(e.path()), ec.message());
+    else {
+      logger()->info("removed the stale partial copy {} at {}", id, show_path(dest.root()));
+      victims.push_back(name);
+    }
+  }
   return victims;
 }
 
@@ -269,13 +286,15 @@ CopyResult run_copy(const JobContext& ctx, const Config::Archive::Copy& dest, co
   return r;
 }
 
-std::vector<std::string> copy_after_backup(JobRecorder& jobs, const JobContext& ctx, const std::string& id) {
-  std::vector<std::string> lines;
+CopyRuns copy_to_every_destination(JobRecorder& jobs, const JobContext& ctx, const std::string& id) {
+  CopyRuns out;
   for (const auto& dest : ctx.cfg.archive.copies) {
     auto rec = jobs.run_quietly("copy", dest.path.string(), [&] { return run_copy(ctx, dest, id).summary; });
-    lines.push_back(rec.outcome == "ok" ? rec.message : "copy to " + show_path(dest.path) + " " + rec.outcome + ": " + rec.message);
+    if (rec.outcome != "ok") out.ok = false;
+    out.lines.push_back(rec.outcome == "ok" ? rec.message
+                                            : "copy to " + show_path(dest.path) + " " + rec.outcome + ": " + rec.message);
   }
-  return lines;
+  return out;
 }
 
 std::optional<CopyRecord> newest_copy(StateStore& state, const fs::path& dest) {

@@ -83,9 +83,14 @@ CopyResult copy_generation(const Archive& source, const std::string& id, const f
 CopyResult run_copy(const JobContext& ctx, const Config::Archive::Copy& dest, const std::string& id,
                     std::shared_ptr<PaceClock> clock = nullptr);
 
-// After a verified backup: one `copy` job run per destination through `jobs`. Never throws: a failed copy
-// is recorded and alerted, the backup stays good. Returns one line per destination for the summary.
-std::vector<std::string> copy_after_backup(JobRecorder& jobs, const JobContext& ctx, const std::string& id);
+// One `copy` job run per destination through `jobs` (after a verified backup, or a `copy` schedule),
+// of generation `id` ("" the newest verified). Never throws: a failed copy is recorded and alerted, the
+// backup stays good. One line per destination for the summary; `ok` false when any failed.
+struct CopyRuns {
+  std::vector<std::string> lines;
+  bool ok = true;
+};
+CopyRuns copy_to_every_destination(JobRecorder& jobs, const JobContext& ctx, const std::string& id);
 
 struct CopyRecord {
   std::string id;          // the generation

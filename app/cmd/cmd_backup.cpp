@@ -22,7 +22,7 @@ int cmd_backup(const GlobalOptions& g, const CommandArgs&, Output& out) {
     return r.summary;
   });
   // Each off-site copy is a job of its own: a failed one alerts, and the verified backup stays a success.
-  auto copies = replicator::copy_after_backup(rt.jobs(), rt.ctx(), id);
+  auto copies = replicator::copy_to_every_destination(rt.jobs(), rt.ctx(), id).lines;
   for (const auto& line : copies) out.say(line);
   out.set("copies", copies);
   return kOk;

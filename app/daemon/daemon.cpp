@@ -114,13 +114,43 @@ class Daemon {
   }
 
   sched::JobOutcome run_job(const std::shared_ptr<const Config>& cfg, const std::string& job, const sched::JobContext& jc) {
-    std::lock_guard job_lock(job_mutex(job));  // a job never overlaps itself, even across reloads
-    if (stopping_) return {false, "daemon stopping"};
     const Config eff = standby::effective_config(*cfg, *state_);  // roles in force, after a failover too
     replicator::JobContext ctx{eff, *state_, engines_, runner_, clock_, &cancel_};
+    if (job == "copy") {  // each destination is a `copy` run of its own
+      std::lock_guard copy_lock(job_mutex("copy"));
+      if (stopping_) return {false, "daemon stopping"};
+      auto copies = replicator::copy_to_every_destination(recorder_, ctx, "");
+      std::string why;
+      for (const auto& l : copies.lines) why += (why.empty() ? "" : "; ") + l;
+      return {copies.ok, copies.ok ? "" : why};
+    }
+    std::lock_guard job_lock(job_mutex(job));  // a job never overlaps itself, even across reloads
+    if (stopping_) return {false, "daemon stopping"};
     auto r = recorder_.run_quietly(job, sched::to_string(jc.reason), [&] { return run_named_job(job, ctx); });
-    if (job == "backup" && r.outcome == "ok") replicator::copy_after_backup(recorder_, ctx, "");
+    if (job == "backup" && r.outcome == "ok") start_copies(eff);
     return {r.outcome == "ok", r.outcome == "ok" ? "" : r.message};
+  }
+
+  // The off-site copies of a new backup, on a thread of their own under the copy lock: at a slow rate a
+  // copy takes hours, and neither the next backup nor the jobs chained after this one wait for it.
+  void start_copies(const Config& eff) {
+    if (eff.archive.copies.empty()) return;
+    {
+      std::lock_guard lock(jobs_mu_);
+      ++running_;
+    }
+    std::thread([this, cfg = std::make_shared<const Config>(eff)] {
+      {
+        std::lock_guard copy_lock(job_mutex("copy"));
+        if (!stopping_) {
+          replicator::JobContext ctx{*cfg, *state_, engines_, runner_, clock_, &cancel_};
+          replicator::copy_to_every_destination(recorder_, ctx, "");
+        }
+      }
+      std::lock_guard lock(jobs_mu_);
+      --running_;
+      jobs_cv_.notify_all();
+    }).detach();
   }
 
   std::mutex& job_mutex(const std::string& job) {

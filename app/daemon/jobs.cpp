@@ -34,7 +34,7 @@ std::string run_named_job(const std::string& job, const replicator::JobContext& 
     if (!c["ok"].get<bool>()) throw Error("readiness check failed: " + c.dump());
     return "readiness check passed";
   }
-  throw ConfigError("unknown job " + job, "jobs are backup, refresh, capture, verify and check");
+  throw ConfigError("unknown job " + job, "jobs are backup, refresh, capture, verify, check and copy (the daemon runs copy itself)");
 }
 
 }  // namespace sk::daemon

@@ -228,14 +228,14 @@ TEST_F(ReplicatorOffsite, RetentionAtTheDestinationLeavesForeignEntriesAlone) {
   for (const char* t : {"2026-11-20T02:00:00Z", "2026-11-21T02:00:00Z", "2026-11-22T02:00:00Z"})
     ids.push_back(make_generation(t));
   // Hostile or foreign entries: a symlink with a generation's name pointing at a generation elsewhere, a
-  // folder that is not a generation, a file, and an unfinished copy of an old generation.
+  // folder that is not a generation, a file, and a symlink named like an unfinished copy.
   const fs::path elsewhere = base_ / "elsewhere";
   fs::create_directories(elsewhere / "20261101T020000Z");
   write(elsewhere / "20261101T020000Z" / "data", "not yours");
   fs::create_directory_symlink(elsewhere / "20261101T020000Z", dest_ / "20261101T020000Z");
   write(dest_ / "photos" / "cat.jpg", "meow");
   write(dest_ / "README", "off-site copies of CEN");
-  write(dest_ / "20261102T020000Z.partial" / "x", "left by hand");
+  fs::create_directory_symlink(elsewhere, dest_ / "20261102T020000Z.partial");
 
   copy(ids[0], 2);
   copy(ids[1], 2);
@@ -248,7 +248,23 @@ TEST_F(ReplicatorOffsite, RetentionAtTheDestinationLeavesForeignEntriesAlone) {
   EXPECT_EQ(slurp(elsewhere / "20261101T020000Z" / "data"), "not yours");
   EXPECT_EQ(slurp(dest_ / "photos" / "cat.jpg"), "meow");
   EXPECT_EQ(slurp(dest_ / "README"), "off-site copies of CEN");
-  EXPECT_EQ(slurp(dest_ / "20261102T020000Z.partial" / "x"), "left by hand");
+  EXPECT_TRUE(fs::is_symlink(dest_ / "20261102T020000Z.partial"));
+}
+
+TEST_F(ReplicatorOffsite, AStalePartialCopyOfAnOlderGenerationIsRemovedANewerOneKept) {
+  std::vector<std::string> ids;
+  for (const char* t : {"2026-11-20T02:00:00Z", "2026-11-21T02:00:00Z"}) ids.push_back(make_generation(t));
+  // An interrupted copy of an older backup, one of a newer backup (still to be resumed), and a name that
+  // is no generation's.
+  write(dest_ / "20261119T020000Z.partial" / "snapshot" / "toc.dat", "half");
+  write(dest_ / "20261125T020000Z.partial" / "snapshot" / "toc.dat", "resume me");
+  write(dest_ / "notes.partial" / "x", "mine");
+  auto r = copy(ids[1]);
+  EXPECT_THAT(r.deleted, ElementsAre("20261119T020000Z.partial"));
+  EXPECT_FALSE(fs::exists(dest_ / "20261119T020000Z.partial"));
+  EXPECT_EQ(slurp(dest_ / "20261125T020000Z.partial" / "snapshot" / "toc.dat"), "resume me");
+  EXPECT_EQ(slurp(dest_ / "notes.partial" / "x"), "mine");
+  EXPECT_TRUE(fs::exists(dest_ / ids[1] / "COMPLETE"));
 }
 
 TEST_F(ReplicatorOffsite, RetentionKeepsTheCopyJustMadeEvenWhenOlder) {
