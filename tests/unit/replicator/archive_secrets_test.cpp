@@ -12,6 +12,7 @@
 #include "core/error.hpp"
 #include "core/secrets.hpp"
 #include "support/files.hpp"
+#include "support/sealed_generation.hpp"
 
 namespace sk::replicator {
 namespace {
@@ -20,22 +21,9 @@ using ::testing::HasSubstr;
 
 const std::string kPass = "correct horse battery";
 
-void write(const fs::path& p, const std::string& data) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary | std::ios::trunc) << data;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::vector<std::string> listing(const fs::path& dir) {
-  std::vector<std::string> out;
-  for (const auto& e : fs::recursive_directory_iterator(dir)) out.push_back(e.path().string());
-  std::sort(out.begin(), out.end());
-  return out;
-}
+using sk::test::listing;
+using sk::test::slurp;
+using sk::test::write;
 
 class ArchiveSecretsTest : public ::testing::Test {
  protected:
@@ -59,15 +47,7 @@ class ArchiveSecretsTest : public ::testing::Test {
 
   // A sealed generation; `fill` writes its files (the default: the configured secrets).
   std::string generation(const std::function<void(const fs::path&)>& fill = {}) {
-    Archive a = open_archive(cfg_, false, true);
-    const std::string id = a.create(Clock::time_point{} + std::chrono::seconds(++n_));
-    write(a.path(id) / "permissions.sql", "-- nothing\n");
-    if (fill) fill(a.path(id));
-    else write_secrets(cfg_, a.path(id));
-    Manifest m;
-    m.kind = "backup";
-    a.seal(id, m, nullptr);
-    return id;
+    return sk::test::sealed_generation(cfg_, n_, fill ? fill : [this](const fs::path& dir) { write_secrets(cfg_, dir); });
   }
 
   fs::path base_;

@@ -14,28 +14,18 @@
 
 #include "core/error.hpp"
 #include "replicator/archive.hpp"
+#include "support/files.hpp"
+#include "support/sealed_generation.hpp"
 
 namespace sk::replicator {
 namespace {
 
 using ::testing::HasSubstr;
 
-void write(const fs::path& p, const std::string& data, std::ios::openmode mode = std::ios::trunc) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary | mode) << data;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::vector<std::string> listing(const fs::path& dir) {
-  std::vector<std::string> out;
-  for (const auto& e : fs::recursive_directory_iterator(dir)) out.push_back(e.path().string());
-  std::sort(out.begin(), out.end());
-  return out;
-}
+using sk::test::append;
+using sk::test::listing;
+using sk::test::slurp;
+using sk::test::write;
 
 struct stat stat_of(const fs::path& p) {
   struct stat st{};
@@ -84,15 +74,9 @@ class SiteFilesTest : public ::testing::Test {
 
   // A sealed generation; `fill` writes its files (the default: the configured site files).
   std::string generation(const std::function<void(const fs::path&)>& fill = {}) {
-    Archive a = open_archive(cfg_, false, true);
-    const std::string id = a.create(Clock::time_point{} + std::chrono::seconds(++n_));
-    write(a.path(id) / "permissions.sql", "-- nothing\n");
-    if (fill) fill(a.path(id));
-    else copy_site_files(cfg_.archive.files, a.path(id), nullptr);
-    Manifest m;
-    m.kind = "backup";
-    a.seal(id, m, nullptr);
-    return id;
+    return sk::test::sealed_generation(cfg_, n_, fill ? fill : [this](const fs::path& dir) {
+      copy_site_files(cfg_.archive.files, dir, nullptr);
+    });
   }
 
   fs::path base_, reports_, conf_;
@@ -173,7 +157,7 @@ TEST_F(SiteFilesTest, AFileChangedDuringTheCopyIsCopiedAgain) {
   auto c = copy_site_files(cfg_.archive.files, a.path(id), nullptr, [&](const fs::path& src, int attempt) {
     if (src != busy) return;
     attempts.push_back(attempt);
-    if (attempt < kSiteFileAttempts) write(busy, "+", std::ios::app);
+    if (attempt < kSiteFileAttempts) append(busy, "+");
   });
   EXPECT_EQ(attempts, (std::vector<int>{1, 2, 3}));
   EXPECT_EQ(c.retried, std::vector<std::string>{busy.string()});
@@ -194,7 +178,7 @@ TEST_F(SiteFilesTest, AFileThatKeepsChangingFailsTheBackupByName) {
   int calls = 0;
   try {
     copy_site_files(cfg_.archive.files, a.path(id), nullptr, [&](const fs::path& src, int) {
-      if (src == busy) write(busy, "x = " + std::to_string(++calls) + "\n", std::ios::app);
+      if (src == busy) append(busy, "x = " + std::to_string(++calls) + "\n");
     });
     FAIL() << "kept a torn copy";
   } catch (const Error& e) {
@@ -221,7 +205,9 @@ TEST_F(SiteFilesTest, RestoresIntoAnEmptyFolderWithModesAndMtimes) {
     const auto a = stat_of(src), b = stat_of(back);
     EXPECT_EQ(a.st_mode, b.st_mode) << back;  // type and permission bits
     EXPECT_EQ(mtime_ns_of(src), mtime_ns_of(back)) << back;
-    if (S_ISREG(a.st_mode)) EXPECT_EQ(slurp(src), slurp(back)) << back;
+    if (S_ISREG(a.st_mode)) {
+      EXPECT_EQ(slurp(src), slurp(back)) << back;
+    }
   }
   EXPECT_EQ(stat_of(to).st_mode & 07777, 0700u);
   EXPECT_EQ(listing(base_ / "out").front(), to.string());  // nothing left beside it

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "core/clock.hpp"
 
@@ -29,6 +30,21 @@ inline std::string slurp(const fs::path& p) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+// Adds `data` at the end of `p` (a file changing while it is copied).
+inline void append(const fs::path& p, const std::string& data) {
+  std::ofstream out(p, std::ios::binary | std::ios::app);
+  out << data;
+  if (!out) throw std::runtime_error("cannot append to " + p.string());
+}
+
+// Every path below `dir`, sorted: a folder's whole content, to compare before and after.
+inline std::vector<std::string> listing(const fs::path& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) out.push_back(e.path().string());
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 // "2026-11-22T02:00:00Z" as a time point; throws on a malformed time.
