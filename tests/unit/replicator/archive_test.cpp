@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "support/files.hpp"
 #include "core/fsutil.hpp"
 #include "core/hash.hpp"
 #include "core/process.hpp"
@@ -40,19 +41,8 @@ sk::Clock::time_point at(const std::string& iso) {
   return t;
 }
 
-void write(const fs::path& p, const std::string& data) {
-  fs::create_directories(p.parent_path());
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << data;
-  if (!out) throw std::runtime_error("cannot write " + p.string());
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using sk::test::slurp;
+using sk::test::write;
 
 void flip_byte(const fs::path& p, size_t at = 3) {
   std::string s = slurp(p);
