@@ -159,7 +159,7 @@ HttpResponse handle(const ApiSources& src, const HttpRequest& req) {
   const std::string query = target.find('?') == std::string::npos ? "" : target.substr(target.find('?') + 1);
   // The loaded config, not the effective one: cheaper under a flood, and a reload's token counts now.
   auto loaded = src.loaded();
-  if (!loaded->http.token.empty() && !open_to_all(path) && !bearer_matches(req, loaded->http.token)) return unauthorized();
+  if (!loaded->http.token.empty() && !open_to_all(path) && !credentials_match(req, loaded->http.token)) return unauthorized();
   const bool bodyless = req.method == "HEAD" || req.method == "OPTIONS";
   if (req.method != "GET" && !bodyless) {
     HttpResponse r = json(405, {{"error", "only GET, HEAD and OPTIONS"}});

@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -217,7 +218,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
     res_.version(11);
     res_.set(http::field::server, "sitekeeper");
     res_.set(http::field::content_type, r.content_type);
-    for (const auto& [name, value] : r.headers) res_.set(name, value);
+    for (const auto& [name, value] : r.headers) res_.insert(name, value);
     res_.keep_alive(false);
     res_.body() = std::move(r.body);
     res_.prepare_payload();
@@ -434,6 +435,14 @@ HttpStats HttpServer::stats() const {
   return {n.accepted, n.open, n.shed, n.refused, n.timed_out, n.rejected, n.accept_errors, n.answered};
 }
 
+namespace {
+bool same_secret(std::string_view got, std::string_view token) {
+  // Digests have one length, so neither the comparison's time nor its length reveals how much matched.
+  const std::string a = sha256_hex(got), b = sha256_hex(token);
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+}  // namespace
+
 bool bearer_matches(const HttpRequest& req, std::string_view token) {
   if (token.empty()) return false;
   constexpr std::string_view kScheme = "bearer";
@@ -444,14 +453,37 @@ bool bearer_matches(const HttpRequest& req, std::string_view token) {
     return false;
   std::string_view got = h.substr(kScheme.size());
   got.remove_prefix(std::min(got.find_first_not_of(' '), got.size()));
-  // Digests have one length, so neither the comparison's time nor its length reveals how much matched.
-  const std::string a = sha256_hex(got), b = sha256_hex(token);
-  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+  return same_secret(got, token);
+}
+
+bool credentials_match(const HttpRequest& req, std::string_view token) {
+  if (bearer_matches(req, token)) return true;
+  if (token.empty()) return false;
+  constexpr std::string_view kScheme = "basic";
+  std::string_view h = req.authorization;
+  if (h.size() <= kScheme.size() || h[kScheme.size()] != ' ' ||
+      !beast::iequals(beast::string_view(h.data(), kScheme.size()), beast::string_view(kScheme.data(), kScheme.size())))
+    return false;
+  std::string_view b64 = h.substr(kScheme.size());
+  b64.remove_prefix(std::min(b64.find_first_not_of(' '), b64.size()));
+  if (b64.empty() || b64.size() % 4 != 0 || b64.size() > 4096) return false;
+  std::string raw(b64.size() / 4 * 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(raw.data()),
+                                reinterpret_cast<const unsigned char*>(b64.data()), static_cast<int>(b64.size()));
+  if (n < 0) return false;
+  // EVP_DecodeBlock counts the padding as zero bytes.
+  std::size_t len = static_cast<std::size_t>(n);
+  for (std::size_t i = b64.size(); i > 0 && b64[i - 1] == '=' && len > 0; --i) --len;
+  raw.resize(len);
+  const auto colon = raw.find(':');
+  if (colon == std::string::npos) return false;
+  return same_secret(std::string_view(raw).substr(colon + 1), token);
 }
 
 HttpResponse unauthorized() {
-  return {401, "application/json", R"({"error":"unauthorized","hint":"send Authorization: Bearer <token>"})",
-          {{"WWW-Authenticate", "Bearer"}}};
+  return {401, "application/json",
+          R"({"error":"unauthorized","hint":"send Authorization: Bearer <token>; a browser asks for it as the password"})",
+          {{"WWW-Authenticate", "Basic realm=\"sitekeeper\", charset=\"UTF-8\""}, {"WWW-Authenticate", "Bearer realm=\"sitekeeper\""}}};
 }
 
 }  // namespace sk::daemon

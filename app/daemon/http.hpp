@@ -101,8 +101,13 @@ class HttpServer {
 // True when `req` carries "Authorization: Bearer <token>". The comparison takes the same time
 // whatever the header holds, so timing does not reveal the token. REQUIRES: token is not empty.
 bool bearer_matches(const HttpRequest& req, std::string_view token);
+// bearer_matches, or "Authorization: Basic" whose password is the token (any user name): what a browser
+// sends after its login prompt, so a person can open the status page when a token is set. The same
+// constant-time comparison. REQUIRES: token is not empty.
+bool credentials_match(const HttpRequest& req, std::string_view token);
 
-// 401 with "WWW-Authenticate: Bearer".
+// 401 with "WWW-Authenticate: Basic realm=..." (a browser asks for the token as the password) and
+// "WWW-Authenticate: Bearer".
 HttpResponse unauthorized();
 
 }  // namespace sk::daemon

@@ -390,9 +390,9 @@ TEST(Daemon, HttpApiBehindTokenAndTls) {
                     "\"\ntoken_file = \"secrets/http.token\"\ntls_cert = \"tls/cert.pem\"\ntls_key = \"tls/key.pem\"\n");
   BackgroundProcess daemon(site.argv({"run"}), site.dir() / "daemon.log");
   LogOnFailure dump{daemon};
-  auto get = [&](const std::string& target, const std::string& bearer = "") {
+  auto get = [&](const std::string& target, const std::string& bearer = "", const std::string& scheme = "Bearer ") {
     return sk::test::tls_get(static_cast<unsigned short>(port), target, tls.cert_pem,
-                             bearer.empty() ? "" : "Bearer " + bearer)
+                             bearer.empty() ? "" : scheme + bearer)
         .status;
   };
   wait_until([&] { return get("/health") == 200; }, kLong, "/health over TLS");
@@ -408,6 +408,9 @@ TEST(Daemon, HttpApiBehindTokenAndTls) {
   EXPECT_EQ(get("/metrics", token), 200);
   EXPECT_EQ(get("/replicas", token), 200);
   EXPECT_EQ(get("/no/such/thing", token), 404);
+  // A browser's answer to the login prompt: any user name, the token as the password.
+  EXPECT_EQ(get("/", sk::test::basic_credentials("operator:" + token), ""), 200);
+  EXPECT_EQ(get("/", sk::test::basic_credentials("operator:" + token + "x"), ""), 401);
   EXPECT_THROW(http_get(port, "/health"), std::runtime_error) << "plain HTTP answered on the TLS port";
 
   write_private("secrets/http.token", next + "\n");

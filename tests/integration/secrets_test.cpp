@@ -32,15 +32,6 @@ unsigned mode_of(const fs::path& p) {
   return st.st_mode & 07777;
 }
 
-// Everything under `dir`, to prove that a refused run left it as it was.
-std::vector<std::string> listing(const fs::path& dir) {
-  std::vector<std::string> out;
-  if (!fs::exists(dir)) return out;
-  for (const auto& e : fs::recursive_directory_iterator(dir)) out.push_back(e.path().string());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 CommandResult run_env(const Site& site, std::vector<std::string> args, std::optional<std::string> pass) {
   return run_capture(site.argv(std::move(args)), {{kEnv, pass}});
 }

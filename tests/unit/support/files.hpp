@@ -39,9 +39,11 @@ inline void append(const fs::path& p, const std::string& data) {
   if (!out) throw std::runtime_error("cannot append to " + p.string());
 }
 
-// Every path below `dir`, sorted: a folder's whole content, to compare before and after.
+// Every path below `dir`, sorted (none when it is missing): a folder's whole content, to prove that a
+// refused run left it as it was.
 inline std::vector<std::string> listing(const fs::path& dir) {
   std::vector<std::string> out;
+  if (!fs::exists(dir)) return out;
   for (const auto& e : fs::recursive_directory_iterator(dir)) out.push_back(e.path().string());
   std::sort(out.begin(), out.end());
   return out;

@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include <openssl/evp.h>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -12,6 +14,15 @@
 #include <boost/beast/ssl.hpp>
 
 namespace sk::test {
+
+// The value of "Authorization: Basic ..." for `user_pass` ("user:password"), as a browser sends it.
+inline std::string basic_credentials(const std::string& user_pass) {
+  std::string out(4 * ((user_pass.size() + 2) / 3) + 1, '\0');
+  out.resize(static_cast<std::size_t>(EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                                      reinterpret_cast<const unsigned char*>(user_pass.data()),
+                                                      static_cast<int>(user_pass.size()))));
+  return "Basic " + out;
+}
 
 struct TlsReply {
   int status = 0;

@@ -569,6 +569,28 @@ TEST(HttpBearer, MatchesOnlyTheToken) {
   EXPECT_FALSE(bearer_matches(with("Bearer "), ""));  // no token configured never matches
 }
 
+TEST(HttpBasic, APasswordThatIsTheTokenMatchesWhateverTheUser) {
+  auto with = [](const std::string& h) { return HttpRequest{"GET", "/", h}; };
+  EXPECT_TRUE(credentials_match(with(sk::test::basic_credentials("operator:" + kToken)), kToken));
+  EXPECT_TRUE(credentials_match(with(sk::test::basic_credentials(":" + kToken)), kToken));
+  EXPECT_TRUE(credentials_match(with("basic " + sk::test::basic_credentials(":" + kToken).substr(6)), kToken));
+  EXPECT_FALSE(credentials_match(with(sk::test::basic_credentials("a:b:" + kToken)), kToken));  // the password is "b:" + token
+  EXPECT_TRUE(credentials_match(with("Bearer " + kToken), kToken));
+  EXPECT_FALSE(credentials_match(with(sk::test::basic_credentials(kToken + ":operator")), kToken));
+  EXPECT_FALSE(credentials_match(with(sk::test::basic_credentials("operator:" + kToken + "x")), kToken));
+  EXPECT_FALSE(credentials_match(with(sk::test::basic_credentials("operator:" + kToken.substr(1))), kToken));
+  EXPECT_FALSE(credentials_match(with(sk::test::basic_credentials(kToken)), kToken));  // no colon
+  EXPECT_FALSE(credentials_match(with("Basic " + kToken), kToken));       // not base64 of user:password
+  EXPECT_FALSE(credentials_match(with("Basic !!!!"), kToken));
+  EXPECT_FALSE(credentials_match(with("Basic "), kToken));
+  EXPECT_FALSE(credentials_match(with("Basic " + std::string(8000, 'A')), kToken));
+  EXPECT_FALSE(credentials_match(with(sk::test::basic_credentials("u:")), ""));
+  const auto r = unauthorized();
+  EXPECT_EQ(r.status, 401);
+  ASSERT_EQ(r.headers.size(), 2u);
+  EXPECT_EQ(r.headers[0].second.rfind("Basic realm=", 0), 0u);
+}
+
 TEST(HttpServer, TokenRequiredButForHealth) {
   Served srv([](const HttpRequest& r) {
     if (r.target != "/health" && !bearer_matches(r, kToken)) return unauthorized();
@@ -577,6 +599,8 @@ TEST(HttpServer, TokenRequiredButForHealth) {
   Reply none = get(srv.port(), "/status");
   EXPECT_EQ(none.status, 401);
   EXPECT_NE(none.head.find("WWW-Authenticate: Bearer"), std::string::npos) << none.head;
+  // Both challenges arrive, each in its own field: a browser answers the Basic one with a login prompt.
+  EXPECT_NE(none.head.find("WWW-Authenticate: Basic realm=\"sitekeeper\""), std::string::npos) << none.head;
   EXPECT_EQ(get(srv.port(), "/status", "Authorization: Bearer wrong-token-of-some-length\r\n").status, 401);
   EXPECT_EQ(get(srv.port(), "/status", "Authorization: Bearer " + kToken + "\r\n").status, 200);
   EXPECT_EQ(get(srv.port(), "/health").status, 200);
