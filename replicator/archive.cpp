@@ -67,18 +67,19 @@ bool Archive::valid_id(std::string_view id) {
   return std::regex_match(id.begin(), id.end(), re);
 }
 
-std::unique_ptr<ArchiveLock> Archive::lock() const {
-  const fs::path p = root_ / ".sitekeeper.lock";
+std::unique_ptr<ArchiveLock> lock_file(const fs::path& p, const std::string& what) {
   int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) throw Error("cannot open archive lock " + show_path(p) + ": " + std::strerror(errno));
+  if (fd < 0) throw Error("cannot open the lock of " + what + " " + show_path(p) + ": " + std::strerror(errno));
   while (::flock(fd, LOCK_EX) != 0) {
     if (errno != EINTR) {
       ::close(fd);
-      throw Error("cannot lock the archive: " + std::string(std::strerror(errno)));
+      throw Error("cannot lock " + what + ": " + std::string(std::strerror(errno)));
     }
   }
   return std::make_unique<ArchiveLock>(fd);
 }
+
+std::unique_ptr<ArchiveLock> Archive::lock() const { return lock_file(root_ / ".sitekeeper.lock", "the archive"); }
 
 fs::path Archive::path(const std::string& id) const {
   if (!valid_id(id))

@@ -99,6 +99,10 @@ class Archive {
   std::string why_no_keys_;
 };
 
+// Waits for an exclusive flock on `file` (created 0600 when missing), held until the result is
+// destroyed; it serializes processes on this machine. Throws sk::Error naming `what` when it cannot.
+std::unique_ptr<ArchiveLock> lock_file(const fs::path& file, const std::string& what);
+
 // The archive of a config (`captures` false) or its captures folder, with the keys of [archive]
 // key_file. `for_writing` (backup, capture) creates the key file when it is missing; a reader whose key
 // file is missing or unreadable gets an archive in which nothing is complete, and check() says why.

@@ -22,6 +22,11 @@ namespace sk::replicator {
 namespace {
 auto logger() { return log::get("replicator"); }
 
+std::string withdrawn_key(const std::string& replica) { return "replica.withdrawn:" + replica; }
+std::unique_ptr<ArchiveLock> replica_lock(const Config& cfg, const std::string& replica) {
+  return lock_file(cfg.state_path.parent_path() / (".replica-" + replica + ".lock"), "replica " + replica);
+}
+
 // Replicas refreshed at once; each runs pg_restore with [replica] jobs workers.
 constexpr int kParallelReplicas = 2;
 
@@ -58,6 +63,13 @@ ReplicaOutcome refresh_one(const Shared& sh, const std::string& replica, bool fo
   std::unique_ptr<sql::Engine> engine;
   std::optional<sql::RoleUndo> undo;
   const std::string staging = sql::staging_name(db);
+  // Held to the swap: recover --from-replica waits for it before it writes on this server.
+  auto held = replica_lock(cfg, replica);
+  if (replica_withdrawn(ctx.state, replica)) {
+    out.outcome = "skipped";
+    out.message = "withdrawn from the rotation (recover --from-replica made it the active): never refreshed again";
+    return out;
+  }
   try {
     engine = ctx.engines(cfg.server(replica));
     if (serving && serving->backup_id == sh.id && !force && engine->database_exists(db)) {
@@ -112,6 +124,15 @@ ReplicaOutcome refresh_one(const Shared& sh, const std::string& replica, bool fo
   return out;
 }
 }  // namespace
+
+void withdraw_replica(const JobContext& ctx, const std::string& replica) {
+  ctx.state.put(withdrawn_key(replica), iso_utc(ctx.clock->now()));
+  auto held = replica_lock(ctx.cfg, replica);  // a refresh that was running has swapped or given up
+}
+
+bool replica_withdrawn(StateStore& state, const std::string& replica) {
+  return state.get(withdrawn_key(replica)).has_value();
+}
 
 void cleanup_replica(const JobContext& ctx, const std::string& replica) {
   auto engine = ctx.engines(ctx.cfg.server(replica));

@@ -35,4 +35,12 @@ RefreshResult run_refresh(const JobContext& ctx, const std::string& only = {}, b
 // Drops leftover staging/retired copies on a replica (after a killed refresh). Never touches live.
 void cleanup_replica(const JobContext& ctx, const std::string& replica);
 
+// Takes `replica` out of the rotation for good (recover --from-replica makes it the active): no refresh
+// swaps a copy into it any more. Every refresh of a replica holds that replica's lock (a file beside
+// the state store) from its first change to its swap, and checks the mark under it; this takes the
+// lock once after writing the mark, so when it returns a refresh that was running has swapped or given
+// up, and none can start. Idempotent.
+void withdraw_replica(const JobContext& ctx, const std::string& replica);
+bool replica_withdrawn(StateStore& state, const std::string& replica);
+
 }  // namespace sk::replicator

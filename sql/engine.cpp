@@ -28,7 +28,7 @@ const char* to_string(Duty d) {
     case Duty::rewind: return "rewind onto a new primary";
     case Duty::stop: return "stop the server";
     case Duty::synchronous: return "synchronous replication";
-    case Duty::restore: return "restore under the live name";
+    case Duty::restore: return "restore into a staging copy and rename it to the live name";
     case Duty::lift_read_only: return "lift a replica's read-only default";
   }
   return "?";

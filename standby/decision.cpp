@@ -23,9 +23,11 @@ Decision decide(const Snapshot& s) {
                                   " is from an older epoch and accepts writes again: fencing it; it is never "
                                   "treated as active until 'sitekeeper rejoin'"};
   if (s.action_running) return {Action::kWait, "a promotion is running; reporting only"};
-  if (!s.journal_stopped.empty())
-    return {Action::kWait, "a " + s.journal_stopped + "; it is not retried automatically: run 'sitekeeper failover --yes' "
-                                                     "to finish it (finished steps are skipped)"};
+  if (!s.journal_stopped.empty()) {
+    const std::string kind = s.journal_stopped.substr(0, s.journal_stopped.find(' '));  // failover, switchover, recover
+    return {Action::kWait, "a " + s.journal_stopped + "; it is not retried automatically: run 'sitekeeper " + kind +
+                               " --yes' to finish it (finished steps are skipped)"};
+  }
   if (s.journal_open) {
     if (s.automatic && !s.paused) return {Action::kResume, "an interrupted failover is in the journal: resuming it"};
     return {Action::kWait, "an interrupted failover is in the journal: run 'sitekeeper failover --yes' to finish it"};

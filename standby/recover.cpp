@@ -8,6 +8,7 @@
 #include "core/log.hpp"
 #include "core/units.hpp"
 #include "replicator/archive.hpp"
+#include "replicator/refresh.hpp"
 #include "sql/ident.hpp"
 #include "standby/site_state.hpp"
 #include "standby/steps/steps.hpp"
@@ -16,7 +17,10 @@ namespace sk::standby {
 
 namespace {
 
+auto logger() { return log::get("standby"); }
 using Ctx = replicator::JobContext;
+using replicator::Archive;
+
 constexpr const char* kKind = "recover";
 
 // The newest complete generation the state store records as verified; else the newest complete one
@@ -50,7 +54,10 @@ void preflight(const Ctx& ctx, const std::string& to) {
     throw SafetyError(to + " is the standby", "promote it with 'sitekeeper failover --plan'; recover rebuilds a site on a new server");
   if (std::find(cfg.roles.replicas.begin(), cfg.roles.replicas.end(), to) != cfg.roles.replicas.end())
     throw SafetyError(to + " is a help-desk replica: recover never restores over a serving server",
-                      "name a server in no role (add it to [servers]), or take it out of [roles] replicas first");
+                      "use 'sitekeeper recover --from-replica " + to + "' to make its copy the active, or name a server in no role");
+  if (to == cfg.roles.trial)
+    throw SafetyError(to + " is [roles] trial: the deep verification would restore its trial copy there",
+                      "name another server, or another [roles] trial");
   auto e = ctx.engines(cfg.server(to));
   sql::ProbeInfo p;
   try {
@@ -59,7 +66,9 @@ void preflight(const Ctx& ctx, const std::string& to) {
     throw SafetyError(std::string("recover needs ") + to + " running and empty: " + err.what(),
                       "start the new server (an empty cluster), then run the same command again");
   }
-  if (p.in_recovery) throw SafetyError(to + " is in recovery (a standby); recover needs a primary server");
+  if (p.in_recovery)
+    throw SafetyError(to + " is in recovery (a standby); recover needs a primary server",
+                      "name an empty, running server that is no standby");
   if (e->database_exists(cfg.site.database))
     throw SafetyError(to + " already holds database " + cfg.site.database +
                           "; recover never overwrites a database",
@@ -84,7 +93,56 @@ ReplicaServing preflight_replica(const Ctx& ctx, const std::string& replica) {
   }
   if (p.in_recovery || !e->database_exists(cfg.site.database))
     throw SafetyError(replica + " does not serve database " + cfg.site.database, "see 'sitekeeper status'");
+  // Its logins, grants and profile come from the backup it serves: that generation must still be whole.
+  auto archive = replicator::open_archive(cfg);
+  std::vector<std::string> problems;
+  if (!Archive::valid_id(served->backup_id) || !archive.complete(served->backup_id))
+    problems.push_back("it is no longer complete in the archive");
+  else
+    for (const char* f : {replicator::kPermissionsFile, replicator::kProfileFile})
+      for (auto& pr : archive.check(served->backup_id, true, ctx.cancel, f)) problems.push_back(pr);
+  if (!problems.empty())
+    throw SafetyError("backup " + served->backup_id + ", which " + replica + " serves, cannot give its logins and grants: " +
+                          problems.front(),
+                      "recover onto a new server from a backup the archive holds: 'sitekeeper recover --server NAME --plan'");
   return *served;
+}
+
+// recover is for a lost site: an active that answers and accepts writes, or a standby that could be
+// promoted, is refused with the command that fits.
+void refuse_when_the_site_stands(const Ctx& ctx, const std::string& from, const std::string& to) {
+  const auto& cfg = ctx.cfg;
+  SiteState st(ctx.state);
+  auto answers = [&](const std::string& server) -> std::optional<sql::ProbeInfo> {
+    try {
+      auto e = ctx.engines(cfg.server(server));
+      e->bound_connect(cfg.failover.probe_timeout);
+      return e->probe(cfg.failover.probe_timeout);
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+  };
+  if (from != to && cfg.servers.count(from))
+    if (auto p = answers(from); p && !p->in_recovery && !p->read_only)
+      throw SafetyError("active server " + from + " answers and accepts writes: recover is for a lost site",
+                        "for a planned move use 'sitekeeper switchover --plan'");
+  const std::string standby = st.standby(cfg);
+  if (!standby.empty() && standby != to && cfg.servers.count(standby))
+    if (auto p = answers(standby); p && p->in_recovery)
+      throw SafetyError("standby " + standby + " stands by and loses less than a backup",
+                        "promote it with 'sitekeeper failover --plan'");
+}
+
+// Only the verify and files steps ran: no server changed, so another choice may replace the run.
+bool changed_a_server(const nlohmann::json& j) {
+  for (const auto& [k, v] : j["steps"].items())
+    if (k != "verify" && k != "files") return true;
+  return false;
+}
+
+std::string resume_command(const nlohmann::json& j) {
+  return std::string("sitekeeper recover ") + (j.value("from_replica", false) ? "--from-replica " : "--server ") +
+         j["to"].get<std::string>() + " --yes";
 }
 
 StepContext context_of(const Ctx& ctx, const RunbookOptions& o, nlohmann::json& j) {
@@ -100,6 +158,7 @@ std::vector<Step> recover_steps(const StepContext& sc) {
     // serials move before the roles and grants that may write come back.
     std::vector<Step> s;
     if (sc.journal.contains("files_to")) s.push_back(site_files(sc));
+    s.push_back(withdraw(sc));  // first: a refresh in flight finishes or gives up before anything else
     if (sc.from != sc.to) s.push_back(fence(sc));
     for (auto step : {writable(sc), serials(sc), roles(sc), grants(sc, sc.db), backup_profile(sc, sc.db), epoch(sc, ""),
                       smoke(sc), alias(sc), repoint(sc)})
@@ -118,58 +177,72 @@ std::vector<Step> recover_steps(const StepContext& sc) {
   return s;
 }
 
-// The journal a run would use: the open recover journal (checked against what the operator names), or
-// a new one. `store` false builds it without writing anything (the plan).
-nlohmann::json journal_for(const Ctx& ctx, const RecoverOptions& r, bool store) {
+// The journal a run would use: the open recover journal when the operator names nothing else, or a new
+// one (replacing an open run that changed no server yet). `store` false builds it without writing
+// anything (the plan).
+nlohmann::json journal_for(const Ctx& ctx, const RunbookOptions& o, const RecoverOptions& r, bool store) {
   SiteState st(ctx.state);
   const auto open = st.open_journal();
-  if (open && (*open)["kind"] == kKind) {
+  if (open && (*open)["kind"] != kKind) {
+    const std::string kind = (*open)["kind"].get<std::string>();
+    throw SafetyError("an unfinished " + kind + " is in the journal", "finish it first with 'sitekeeper " + kind + " --yes'");
+  }
+  if (open) {
     const auto& j = *open;
-    if (!r.server.empty() && (r.server != j["to"] || r.from_replica != j.value("from_replica", false)))
-      throw SafetyError("an unfinished recover onto " + j["to"].get<std::string>() + " is in the journal",
-                        "resume it with 'sitekeeper recover --server " + j["to"].get<std::string>() + " --yes'");
-    if (!r.files_to.empty() && r.files_to != j.value("files_to", ""))
-      throw SafetyError("the unfinished recover writes the site files to " + j.value("files_to", std::string("no folder")),
-                        "resume it with the same --files-to, or without it");
-    if (!r.backup.empty() && r.backup != j.value("backup", ""))
-      throw SafetyError("the unfinished recover uses backup " + j.value("backup", std::string("?")),
-                        "resume it without --backup, or with --backup " + j.value("backup", std::string("?")));
-  } else if (r.server.empty()) {
-    throw ConfigError("recover needs --server NAME", "name the new server, as listed in [servers]");
+    const bool same = (r.server.empty() || (r.server == j["to"] && r.from_replica == j.value("from_replica", false))) &&
+                      (r.backup.empty() || r.backup == j.value("backup", "")) &&
+                      (r.files_to.empty() || r.files_to.string() == j.value("files_to", ""));
+    if (same) return store ? open_or_resume(st, kKind, j["from"], j["to"], *ctx.clock) : j;
+    if (changed_a_server(j))
+      throw SafetyError("an unfinished recover onto " + j["to"].get<std::string>() + " (backup " +
+                            j.value("backup", std::string("?")) + ") has changed servers already",
+                        "resume it with '" + resume_command(j) + "' (no other server, backup or --files-to)");
+    const long owner = j.value("pid", 0L);
+    if (owner != static_cast<long>(::getpid()) && pid_alive(owner))
+      throw SafetyError("another sitekeeper (pid " + std::to_string(owner) + ") is running a recover right now",
+                        "wait for it; 'sitekeeper status' shows the outcome");
+    if (store) {
+      auto old = j;
+      old["abandoned"] = "replaced at " + iso_utc(ctx.clock->now()) + " before any server changed";
+      st.close_journal(old);
+      logger()->info("the unfinished recover onto {} changed no server: replaced by the one asked for", j["to"].get<std::string>());
+    }
   }
-  nlohmann::json j;
-  if (open && (*open)["kind"] == kKind) {
-    // Resumed: open_or_resume refuses a run another live process owns, and takes this one over.
-    j = store ? open_or_resume(st, kKind, (*open)["from"], (*open)["to"], *ctx.clock) : *open;
+  if (r.server.empty())
+    throw ConfigError("recover needs --server NAME or --from-replica NAME",
+                      "--server rebuilds the site on a new server from the archive; --from-replica makes a replica the active");
+  const std::string from = st.active(ctx.cfg);
+  std::string id, at;
+  if (r.from_replica) {
+    if (!r.backup.empty()) throw ConfigError("--from-replica takes the backup the replica serves", "leave --backup out");
+    const auto served = preflight_replica(ctx, r.server);
+    id = served.backup_id;
+    at = served.backup_time;
   } else {
-    const std::string from = st.active(ctx.cfg);
-    std::string id, at;
-    if (r.from_replica) {
-      if (!r.backup.empty()) throw ConfigError("--from-replica takes the backup the replica serves; leave --backup out");
-      const auto served = preflight_replica(ctx, r.server);
-      id = served.backup_id;
-      at = served.backup_time;
-    } else {
-      id = choose_backup(ctx, r.backup);  // before the server: a wrong id is the likelier slip
-      preflight(ctx, r.server);
-      at = replicator::open_archive(ctx.cfg).manifest(id).created_at;
-    }
-    if (!r.files_to.empty()) {
-      std::error_code ec;
-      if (fs::exists(r.files_to, ec) && !(fs::is_directory(r.files_to, ec) && fs::is_empty(r.files_to, ec)))
-        throw SafetyError(show_path(r.files_to) + " is not a missing or empty folder", "name a new folder for the site files");
-    }
-    j = {{"kind", kKind}, {"from", from}, {"to", r.server}, {"epoch", st.epoch() + 1}, {"steps", nlohmann::json::object()}};
-    if (store) j = open_or_resume(st, kKind, from, r.server, *ctx.clock);
-    j["backup"] = id;
-    j["backup_at"] = at;
-    if (r.from_replica) j["from_replica"] = true;
-    if (!r.files_to.empty()) j["files_to"] = r.files_to.string();
-    // Read now: once the epoch step names the new active, the daemon records sightings of it instead.
-    if (auto seen = st.last_active_sighting(); seen.server == from)
-      j["old_active_seen"] = {{"seen_at", seen.seen_at}, {"changed_at", seen.changed_at}};
-    if (store) st.put_journal(j);
+    id = choose_backup(ctx, r.backup);  // before the server: a wrong id is the likelier slip
+    preflight(ctx, r.server);
+    at = replicator::open_archive(ctx.cfg).manifest(id).created_at;
   }
+  if (from == r.server && !o.old_active_is_down)
+    throw SafetyError(r.server + " is the old active's name: the old machine cannot be fenced through it",
+                      "power the old machine off (or cut it off), then add --old-active-is-down");
+  refuse_when_the_site_stands(ctx, from, r.server);
+  if (!r.files_to.empty()) {
+    std::error_code ec;
+    if (fs::exists(r.files_to, ec) && !(fs::is_directory(r.files_to, ec) && fs::is_empty(r.files_to, ec)))
+      throw SafetyError(show_path(r.files_to) + " is not a missing or empty folder", "name a new folder for the site files");
+  }
+  nlohmann::json extra = {{"backup", id}, {"backup_at", at}};
+  if (r.from_replica) extra["from_replica"] = true;
+  if (!r.files_to.empty()) extra["files_to"] = r.files_to.string();
+  if (from == r.server) extra["old_active_answered"] = false;  // the name answers, but for the new machine
+  // Read now: once the epoch step names the new active, the daemon records sightings of it instead.
+  if (auto seen = st.last_active_sighting(); seen.server == from)
+    extra["old_active_seen"] = {{"seen_at", seen.seen_at}, {"changed_at", seen.changed_at}};
+  if (store) return open_or_resume(st, kKind, from, r.server, *ctx.clock, extra);
+  nlohmann::json j = {{"kind", kKind}, {"from", from}, {"to", r.server}, {"epoch", st.epoch() + 1},
+                      {"steps", nlohmann::json::object()}};
+  j.update(extra);
   return j;
 }
 
@@ -183,7 +256,13 @@ std::string data_loss_window(const nlohmann::json& j) {
   Clock::time_point b, c;
   if (changed.empty() || !parse_iso_utc(at, b) || !parse_iso_utc(changed, c))
     return "changes on " + from + " after the backup (" + at + ") are lost; no write on it was observed to bound the window";
-  const std::string answered = "; it last answered at " + seen.value("seen_at", std::string("?"));
+  const std::string seen_at = seen.value("seen_at", std::string());
+  const std::string answered = "; it last answered at " + (seen_at.empty() ? std::string("?") : seen_at);
+  Clock::time_point s_at;
+  // Nobody watched it after the backup: nothing bounds what it wrote since.
+  if (!parse_iso_utc(seen_at, s_at) || s_at < b)
+    return "changes on " + from + " after the backup (" + at + ") are lost; it was last seen at " +
+           (seen_at.empty() ? std::string("?") : seen_at) + ", before the backup, so nothing bounds the window";
   if (c < b) return "no write on " + from + " was observed after the backup (" + at + ")" + answered;
   // Times are whole seconds: a write in the backup's own second may be after it.
   const auto d = std::chrono::duration_cast<Millis>(c - b);
@@ -191,9 +270,8 @@ std::string data_loss_window(const nlohmann::json& j) {
          (d.count() > 0 ? " (" + format_duration(d) + ")" : "") + " are lost" + answered;
 }
 
-nlohmann::json recover_plan(const Ctx& ctx, const RecoverOptions& r) {
-  auto j = journal_for(ctx, r, false);
-  RunbookOptions o;
+nlohmann::json recover_plan(const Ctx& ctx, const RunbookOptions& o, const RecoverOptions& r) {
+  auto j = journal_for(ctx, o, r, false);
   auto sc = context_of(ctx, o, j);
   auto p = plan_of(sc, kKind, recover_steps(sc));
   p["backup"] = j["backup"];
@@ -204,12 +282,11 @@ nlohmann::json recover_plan(const Ctx& ctx, const RecoverOptions& r) {
 
 std::string recover_site(const Ctx& ctx, const RunbookOptions& o, const RecoverOptions& r) {
   {
-    auto pre = journal_for(ctx, r, false);
+    auto pre = journal_for(ctx, o, r, false);
     auto psc = context_of(ctx, o, pre);
     check_duties(psc, recover_steps(psc));
   }
-  auto j = journal_for(ctx, r, true);
-  if (j["from"] == j["to"] && !j.contains("old_active_answered")) j["old_active_answered"] = false;
+  auto j = journal_for(ctx, o, r, true);
   auto sc = context_of(ctx, o, j);
   auto steps = recover_steps(sc);
   run_to_end(sc, steps);

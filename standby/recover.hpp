@@ -1,8 +1,8 @@
 #pragma once
 // recover --server NAME: the site rebuilt on a new server from the archive, when nothing stands by.
 // recover --from-replica NAME: the fast path, a replica's copy of last night's backup made the active:
-// fence, the read-only default lifted, serials, roles and grants as captured, profile, epoch, smoke,
-// alias, repoint.
+// withdraw (no refresh replaces its copy any more), fence, the read-only default lifted, serials, roles
+// and grants as captured, profile, epoch, smoke, alias, repoint.
 // A journaled runbook like failover (runbook.hpp), kind "recover": verify the backup deeply, fence the
 // old active, create the roles, restore into a staging copy, replay the grants, apply the profile,
 // move the serials past the old active's high-water marks (+ serial_headroom), rename the copy to the
@@ -28,14 +28,16 @@ struct RecoverOptions {
 
 // The plan of the run recover_site would start or resume. Throws SafetyError (exit 3) when it would be
 // refused (see recover_site), ConfigError for an unknown server.
-nlohmann::json recover_plan(const replicator::JobContext& ctx, const RecoverOptions& r);
+nlohmann::json recover_plan(const replicator::JobContext& ctx, const RunbookOptions& o, const RecoverOptions& r);
 
 // Runs (or resumes) the recovery and returns its summary, which ends with the data-loss window: the
 // backup's time against the last write the daemon saw on the old active. Before the first step,
-// refuses (SafetyError, nothing changed) a server that serves the site as replica or standby, one that
-// does not answer or is in recovery, one that already holds the site database, an unknown or
-// incomplete backup, and a resume with another server or backup than the journal's. A step that fails
-// stops the run (sk::Error naming it); run it again to resume.
+// refuses (SafetyError, nothing changed) a server that serves the site as replica or standby or is
+// [roles] trial, one that does not answer or is in recovery, one that already holds the site database,
+// an unknown or incomplete backup, a site whose active still accepts writes or whose standby stands
+// by, the old active's own name without o.old_active_is_down, and another server, backup or files
+// folder than an open run's once that run changed a server (before that, the new choice replaces it).
+// A step that fails stops the run (sk::Error naming it); run it again to resume.
 std::string recover_site(const replicator::JobContext& ctx, const RunbookOptions& o, const RecoverOptions& r);
 
 // What a recover journal's backup time and the old active's last observed write say is lost, as one

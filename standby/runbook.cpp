@@ -41,7 +41,7 @@ void check_duties(const StepContext& sc, const std::vector<Step>& steps) {
 }
 
 nlohmann::json open_or_resume(SiteState& st, const std::string& kind, const std::string& from, const std::string& to,
-                              const Clock& clock) {
+                              const Clock& clock, const nlohmann::json& extra) {
   if (auto j = st.open_journal()) {
     const long owner = j->value("pid", 0L);
     if (owner != static_cast<long>(::getpid()) && pid_alive(owner))
@@ -60,6 +60,7 @@ nlohmann::json open_or_resume(SiteState& st, const std::string& kind, const std:
   nlohmann::json j = {{"id", iso_utc(clock.now())}, {"kind", kind}, {"from", from}, {"to", to},
                       {"epoch", st.epoch() + 1}, {"started_at", iso_utc(clock.now())},
                       {"steps", nlohmann::json::object()}, {"pid", static_cast<long>(::getpid())}};
+  j.update(extra);
   st.put_journal(j);
   return j;
 }

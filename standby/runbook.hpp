@@ -69,10 +69,11 @@ struct Step {
 // needs; nothing has changed then.
 void check_duties(const StepContext& sc, const std::vector<Step>& steps);
 
-// The open journal of `kind` resumed (its pid taken over), or a new one from `from` to `to`. Throws
-// SafetyError when another live process runs it, or when an unfinished run of another kind is open.
+// The open journal of `kind` resumed (its pid taken over), or a new one from `from` to `to` with the
+// fields of `extra` (written in the same put). Throws SafetyError when another live process runs it,
+// or when an unfinished run of another kind is open.
 nlohmann::json open_or_resume(SiteState& st, const std::string& kind, const std::string& from, const std::string& to,
-                              const Clock& clock);
+                              const Clock& clock, const nlohmann::json& extra = nlohmann::json::object());
 
 // Runs the steps not yet in the journal, in order. Throws sk::Cancelled when the token fired between
 // steps, and sk::Error "step NAME failed: ..." (same exit code and hint as the step's error) when one

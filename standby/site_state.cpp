@@ -1,5 +1,7 @@
 #include "standby/site_state.hpp"
 
+#include "replicator/refresh.hpp"
+
 namespace sk::standby {
 
 namespace {
@@ -108,6 +110,7 @@ Config effective_config(const Config& cfg, StateStore& state) {
   // A replica made the active (recover --from-replica) serves writes now: refresh must never restore
   // over it, and the help-desk checks no longer count it.
   std::erase(out.roles.replicas, out.roles.active);
+  std::erase_if(out.roles.replicas, [&](const std::string& r) { return replicator::replica_withdrawn(state, r); });
   if (!out.roles.standby.empty()) std::erase(out.roles.replicas, out.roles.standby);
   return out;
 }

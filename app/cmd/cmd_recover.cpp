@@ -14,7 +14,9 @@ int cmd_recover(const GlobalOptions& g, const CommandArgs& a, Output& out) {
   standby::RecoverOptions r{a.replica.empty() ? a.server : a.replica, a.id, {}, !a.replica.empty()};
   if (!a.files_to.empty()) r.files_to = fs::absolute(a.files_to);
   if (a.plan || !a.yes) {
-    auto p = standby::recover_plan(rt.ctx(), r);
+    standby::RunbookOptions po;
+    po.old_active_is_down = a.old_active_is_down;
+    auto p = standby::recover_plan(rt.ctx(), po, r);
     out.say(standby::render_plan(p) + "\nbackup " + p["backup"].get<std::string>() + " was taken at " +
             p["backup_at"].get<std::string>() + ": " + p["data_loss_window"].get<std::string>());
     out.document(p);

@@ -53,8 +53,8 @@ Step fence(const StepContext& sc) {
                           "was promoted",
                 sc.opts.automatic ? "configure [failover] fence (an argv that powers " + sc.from +
                                         " off or cuts it off); the daemon promotes within a probe interval after SIGHUP"
-                                  : "configure [failover] fence, or power " + sc.from +
-                                        " off and run 'sitekeeper failover --yes --old-active-is-down'");
+                                  : "configure [failover] fence, or power " + sc.from + " off and run 'sitekeeper " +
+                                        sc.journal.value("kind", std::string("failover")) + " --yes --old-active-is-down'");
           }
         }
         // Powered off, cut off, or declared down: the steps after this one do not wait on it.

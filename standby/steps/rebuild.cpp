@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "replicator/archive.hpp"
+#include "replicator/refresh.hpp"
 #include "replicator/site_files.hpp"
 #include "replicator/verify.hpp"
 #include "sql/ident.hpp"
@@ -157,6 +158,20 @@ Step writable(const StepContext& sc) {
               [sc] {
                 sc.engine(sc.to)->lift_read_only(sc.db);
                 return sc.db + " on " + sc.to + " accepts writes from new sessions";
+              }};
+}
+
+Step withdraw(const StepContext& sc) {
+  return Step{"withdraw",
+              "take " + sc.to + " out of the help-desk rotation: no refresh replaces its copy any more",
+              {},
+              [sc] {
+                return std::vector<std::string>{"-- the state store marks " + sc.to +
+                                                " withdrawn; a refresh running on it finishes or gives up first"};
+              },
+              [sc] {
+                replicator::withdraw_replica(sc.ctx, sc.to);
+                return sc.to + " withdrawn: no refresh runs on it now or later";
               }};
 }
 

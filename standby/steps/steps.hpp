@@ -60,6 +60,7 @@ Step grants(const StepContext& sc, const std::string& into);          // the gen
 Step backup_profile(const StepContext& sc, const std::string& into);  // the generation's server profile
 Step swap(const StepContext& sc);           // the staging copy renamed to the live name
 Step writable(const StepContext& sc);       // a replica's read-only default lifted
+Step withdraw(const StepContext& sc);       // the replica out of the rotation: no refresh replaces its copy
 // The generation's site files written below the folder the journal names ("files_to"), as
 // restore-files does; the folder was missing or empty when the run began.
 Step site_files(const StepContext& sc);

@@ -257,6 +257,19 @@ TEST_F(RefreshTest, HappyPathOrderAndServing) {
   EXPECT_THAT(state_->alerts(10), IsEmpty());
 }
 
+TEST_F(RefreshTest, AWithdrawnReplicaIsNeverRefreshedAgain) {
+  backup_at("2026-11-22T02:00:00Z");
+  world_->clear();
+  EXPECT_FALSE(replicator::replica_withdrawn(*state_, "hd1"));
+  replicator::withdraw_replica(ctx(), "hd1");  // recover --from-replica made it the active
+  EXPECT_TRUE(replicator::replica_withdrawn(*state_, "hd1"));
+  auto res = replicator::run_refresh(ctx());
+  EXPECT_EQ(outcome(res, "hd1")->outcome, "skipped");
+  EXPECT_THAT(outcome(res, "hd1")->message, HasSubstr("withdrawn"));
+  EXPECT_THAT(world_->ops("hd1"), IsEmpty());
+  EXPECT_EQ(outcome(res, "hd2")->outcome, "refreshed");
+}
+
 TEST_F(RefreshTest, OnlyOneReplica) {
   const std::string id = backup_at("2026-11-22T02:00:00Z");
   world_->clear();

@@ -162,6 +162,26 @@ TEST_F(RecoverTest, EveryStepInOrderAndTheLiveNameAppearsOnlyPastTheSerials) {
     EXPECT_LT(world_->first(a), world_->first(b)) << a << " before " << b;
 }
 
+// A kill -9 after the rename but before the swap step was journaled: the resume finds the site database
+// live and its staging copy gone, says so, and renames nothing.
+TEST_F(RecoverTest, ACrashAfterTheRenameBeforeItsJournalResumesWithoutRenamingAgain) {
+  RunbookOptions o = yes();
+  o.after_step = [](const std::string& done) {
+    if (done == "serials") throw Crash{};
+  };
+  EXPECT_THROW(recover(o), Crash);
+  {
+    std::lock_guard lock(world_->mu());
+    auto& cm3 = world_->servers["cm3"];
+    cm3.databases.erase("CM_CEN__sk_staging");  // the rename committed, then the process died
+    cm3.databases.insert("CM_CEN");
+  }
+  EXPECT_THAT(recover(yes(), {"", "", {}}), HasSubstr("cm3 is active"));
+  EXPECT_EQ(world_->count("cm3.swap_in"), 0);
+  const auto last = *standby::SiteState(*state_).last_journal();
+  EXPECT_EQ(last["steps"]["swap"]["detail"], "CM_CEN was already live");
+}
+
 class RecoverStepFails : public RecoverTest, public ::testing::WithParamInterface<std::string> {};
 
 // A failure at each step: the error names it, the journal holds exactly the steps before it, nothing
@@ -259,27 +279,88 @@ TEST_F(RecoverTest, AnEngineThatCannotRestoreIsRefusedBeforeAnythingChanges) {
     standby::recover_site(ctx({sql::Duty::restore}), yes(), {"cm3", "", {}});
     FAIL() << "accepted";
   } catch (const Error& e) {
-    EXPECT_THAT(e.what(), HasSubstr("step restore needs restore under the live name on cm3"));
+    EXPECT_THAT(e.what(), HasSubstr("step restore needs restore into a staging copy and rename it to the live name on cm3"));
   }
   expect_nothing_changed();
 }
 
-TEST_F(RecoverTest, AResumeWithAnotherServerOrBackupIsRefused) {
+TEST_F(RecoverTest, AResumeWithAnotherServerOrBackupIsRefusedOnceAServerChanged) {
   world_->fault("cm3.replay_grants", Fault{.times = 1});
   EXPECT_THROW(recover(), Error);
-  try {
-    recover(yes(), {"trial", "", {}});
-    FAIL() << "accepted";
-  } catch (const Error& e) {
-    EXPECT_THAT(e.what(), HasSubstr("an unfinished recover onto cm3"));
-  }
-  try {
-    recover(yes(), {"cm3", "20261101T020000Z", {}});
-    FAIL() << "accepted";
-  } catch (const Error& e) {
-    EXPECT_THAT(e.what(), HasSubstr("uses backup " + id_));
+  for (const RecoverOptions& other : {RecoverOptions{"trial", "", {}}, RecoverOptions{"cm3", "20261101T020000Z", {}},
+                                      RecoverOptions{"hd1", "", {}, true}}) {
+    try {
+      recover(yes(), other);
+      ADD_FAILURE() << other.server << " " << other.backup << " accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.exit_code(), kRefused);
+      EXPECT_THAT(e.what(), HasSubstr("an unfinished recover onto cm3 (backup " + id_ + ") has changed servers already"));
+      EXPECT_THAT(e.hint(), HasSubstr("sitekeeper recover --server cm3 --yes"));
+    }
   }
   EXPECT_THAT(recover(), HasSubstr("cm3 is active"));
+}
+
+TEST_F(RecoverTest, ARunThatChangedNoServerYetIsReplacedByAnotherChoice) {
+  // The backup fails its deep verification: only the verify step was tried, nothing changed.
+  world_->fault("trial.restore_to_staging", Fault{});
+  EXPECT_THROW(recover(), Error);
+  ASSERT_TRUE(standby::SiteState(*state_).open_journal());
+  world_->clear_faults();
+  // Another server: the open run is replaced, not resumed.
+  world_->servers["cm4"].databases.clear();
+  cfg_.servers["cm4"] = cfg_.servers["cm3"];
+  cfg_.servers["cm4"].name = "cm4";
+  EXPECT_THAT(recover(yes(), {"cm4", "", {}}), HasSubstr("cm4 is active"));
+  EXPECT_EQ(world_->count("cm3.replay_roles"), 0);
+  EXPECT_TRUE(world_->servers["cm3"].databases.empty());
+  EXPECT_EQ(world_->count("trial.restore_to_staging"), 2) << "the new run verifies its backup again";
+}
+
+TEST_F(RecoverTest, ASiteThatStillStandsIsRefused) {
+  world_->servers["cm1"].reachable = true;  // the active answers and accepts writes
+  try {
+    recover();
+    FAIL() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.exit_code(), kRefused);
+    EXPECT_THAT(e.what(), HasSubstr("active server cm1 answers and accepts writes"));
+    EXPECT_THAT(e.hint(), HasSubstr("switchover"));
+  }
+  world_->servers["cm1"].reachable = false;
+  cfg_.roles.standby = "cm2";
+  test::SimServer standby;
+  standby.in_recovery = true;
+  world_->servers["cm2"] = standby;
+  ServerConfig s2;
+  s2.name = "cm2";
+  cfg_.servers["cm2"] = s2;
+  try {
+    recover();
+    FAIL() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("standby cm2 stands by"));
+    EXPECT_THAT(e.hint(), HasSubstr("failover"));
+  }
+  cfg_.roles.trial = "cm3";
+  cfg_.roles.standby.clear();
+  EXPECT_THROW(recover(), SafetyError);  // the trial server
+  cfg_.roles.trial = "trial";
+  // The old active's own name: only on the operator's word that the old machine is off.
+  world_->servers["cm1"].reachable = true;
+  world_->servers["cm1"].databases.clear();
+  try {
+    recover(yes(), {"cm1", "", {}});
+    FAIL() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("cm1 is the old active's name"));
+  }
+  expect_nothing_changed();
+  RunbookOptions o = yes();
+  o.old_active_is_down = true;
+  EXPECT_THAT(recover(o, {"cm1", "", {}}), HasSubstr("cm1 is active"));
+  EXPECT_EQ(world_->count("cm1.fence"), 0) << "the rebuilt machine must not be fenced";
+  EXPECT_EQ(world_->servers["cm1"].databases, (std::set<std::string>{"CM_CEN"}));
 }
 
 TEST_F(RecoverTest, WithoutAFenceCommandAnUnreachableOldActiveNeedsTheOperatorsWord) {
@@ -300,7 +381,10 @@ TEST_F(RecoverTest, WithoutAFenceCommandAnUnreachableOldActiveNeedsTheOperatorsW
 }
 
 TEST_F(RecoverTest, AnOldActiveThatAnswersIsFencedBeforeTheNewOneIsBuilt) {
+  // It answers, read-only (a failing server): not a healthy active, but it must still be fenced.
   world_->servers["cm1"].reachable = true;
+  world_->servers["cm1"].in_recovery = false;
+  world_->servers["cm1"].fenced = true;
   recover();
   EXPECT_TRUE(world_->servers["cm1"].fenced);
   EXPECT_LT(world_->first("cm1.fence"), world_->first("cm3.replay_roles"));
@@ -308,7 +392,7 @@ TEST_F(RecoverTest, AnOldActiveThatAnswersIsFencedBeforeTheNewOneIsBuilt) {
 }
 
 TEST_F(RecoverTest, ThePlanNamesTheBackupAndChangesNothing) {
-  auto p = standby::recover_plan(ctx(), {"cm3", "", {}});
+  auto p = standby::recover_plan(ctx(), yes(), {"cm3", "", {}});
   EXPECT_EQ(p["backup"], id_);
   EXPECT_EQ(p["kind"], "recover");
   ASSERT_EQ(p["steps"].size(), kSteps.size());
@@ -318,8 +402,8 @@ TEST_F(RecoverTest, ThePlanNamesTheBackupAndChangesNothing) {
 
 // ---- recover --from-replica -----------------------------------------------------------------------
 
-const std::vector<std::string> kReplicaSteps = {"fence",   "writable", "serials", "roles", "grants",
-                                                "profile", "epoch",    "smoke",   "alias", "repoint"};
+const std::vector<std::string> kReplicaSteps = {"withdraw", "fence", "writable", "serials", "roles", "grants",
+                                                "profile",  "epoch", "smoke",    "alias",   "repoint"};
 
 class FromReplicaTest : public RecoverTest {
  protected:
@@ -399,6 +483,8 @@ TEST(DataLossWindow, SaysWhatIsKnown) {
   nlohmann::json j = {{"from", "cm1"}, {"backup_at", "2026-11-22T02:00:00Z"}};
   EXPECT_THAT(data_loss_window(j), HasSubstr("no write on it was observed to bound the window"));
   j["old_active_seen"] = {{"seen_at", "2026-11-22T01:59:00Z"}, {"changed_at", "2026-11-22T01:50:00Z"}};
+  EXPECT_THAT(data_loss_window(j), HasSubstr("last seen at 2026-11-22T01:59:00Z, before the backup, so nothing bounds"));
+  j["old_active_seen"] = {{"seen_at", "2026-11-22T02:30:00Z"}, {"changed_at", "2026-11-22T01:50:00Z"}};
   EXPECT_THAT(data_loss_window(j), HasSubstr("no write on cm1 was observed after the backup"));
   j["old_active_seen"] = {{"seen_at", "2026-11-22T03:00:00Z"}, {"changed_at", "2026-11-22T02:00:00Z"}};
   EXPECT_THAT(data_loss_window(j), HasSubstr("to its last observed write at 2026-11-22T02:00:00Z are lost"));
