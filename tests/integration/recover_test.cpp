@@ -1,7 +1,8 @@
 // recover --server on real PostgreSQL 15: a site with no standby loses its active; the site is rebuilt
 // on a fresh cluster from the archive. The help desk logs in, writes work, and new serial numbers are
 // above every number the old active handed out after the backup. A kill -9 in the middle of the
-// restore, then a resume, leaves no half-restored live database and finishes the job.
+// restore, then a resume, leaves no half-restored live database and finishes the job. recover
+// --from-replica makes the replica that serves the backup the active, with the same checks.
 #include <gtest/gtest.h>
 
 #include <signal.h>
@@ -62,11 +63,13 @@ class RecoverTest : public ::testing::Test {
            c.superuser() + "\"\npassword_file = \"secrets/pw\"\n";
   }
 
-  // Backup, then writes the backup does not hold, then the daemon until it has recorded them.
-  void backup_then_write(int before_rows) {
+  // Backup (restored onto the replica when `refresh`), then writes the backup does not hold, then the
+  // daemon until it has recorded them.
+  void backup_then_write(int before_rows, bool refresh = false) {
     if (before_rows) site_->add_messages(before_rows, "before-backup");
     ASSERT_NO_FATAL_FAILURE(expect_ok(site_->run({"backup"}), "backup"));
     ASSERT_NO_FATAL_FAILURE(expect_ok(site_->run({"verify"}), "verify"));
+    if (refresh) ASSERT_NO_FATAL_FAILURE(expect_ok(site_->run({"refresh"}), "refresh"));
     site_->add_messages(40, "after-backup");
     after_backup_ = sequences(site_->active(), site_->db());
     ASSERT_FALSE(after_backup_.empty());
@@ -87,22 +90,23 @@ class RecoverTest : public ::testing::Test {
     site_->active().kill9();  // the site server is lost; nothing stands by
   }
 
-  void expect_site_on_cm2() {
-    auto& cm2 = *spare_;
-    EXPECT_TRUE(has_database(cm2, site_->db()));
-    EXPECT_FALSE(has_database(cm2, site_->db() + "__sk_staging"));
+  void expect_site_on_cm2() { expect_site_on(*spare_, "cm2"); }
+
+  void expect_site_on(PgCluster& c, const std::string& name) {
+    EXPECT_TRUE(has_database(c, site_->db()));
+    EXPECT_FALSE(has_database(c, site_->db() + "__sk_staging"));
     // The help desk logs in with its captured password hash, and the data is last night's.
-    EXPECT_NE(cm2.psql_as("helpdesk", "helpdesk-demo", "SELECT count(*) FROM resources", site_->db()), "");
+    EXPECT_NE(c.psql_as("helpdesk", "helpdesk-demo", "SELECT count(*) FROM resources", site_->db()), "");
     // Writes work, and every sequence continues above what the old active handed out after the backup.
-    for (const auto& [seq, v] : sequences(cm2, site_->db()))
+    for (const auto& [seq, v] : sequences(c, site_->db()))
       EXPECT_GT(v, after_backup_.count(seq) ? after_backup_.at(seq) : 0) << seq;
-    cm2.psql("INSERT INTO status_messages (site_code, component, message_id, severity, machine_name, message) "
-             "VALUES ('CEN', 'recovered', 1, 'informational', 'PC', 'after recover')",
-             site_->db());
-    const auto id = std::stoll(cm2.psql("SELECT max(record_id) FROM status_messages", site_->db()));
+    c.psql("INSERT INTO status_messages (site_code, component, message_id, severity, machine_name, message) "
+           "VALUES ('CEN', 'recovered', 1, 'informational', 'PC', 'after recover')",
+           site_->db());
+    const auto id = std::stoll(c.psql("SELECT max(record_id) FROM status_messages", site_->db()));
     EXPECT_GT(id, after_backup_.at("public.status_messages_record_id_seq"));
-    // cm2 is the active in force: status says so, and a backup now reads from it.
-    EXPECT_EQ(site_->json({"status"})["active"]["name"], "cm2");
+    // The recovered server is the active in force: status says so, and a backup now reads from it.
+    EXPECT_EQ(site_->json({"status"})["active"]["name"], name);
     ASSERT_NO_FATAL_FAILURE(expect_ok(site_->run({"backup"}), "backup from the recovered active"));
   }
 
@@ -154,6 +158,25 @@ TEST_F(RecoverTest, RebuildsASiteWithNoStandbyOnAFreshCluster) {
   auto again = site_->run({"recover", "--server", "cm2", "--yes"});
   EXPECT_EQ(again.code, 3) << again.out << again.err;
   EXPECT_TRUE(contains(again.err, "already holds database")) << again.err;
+}
+
+// The fast path on real servers: the replica's database is read-only by default until the writable
+// step, so every step before it (serials, grants) must write in sessions of its own that allow it.
+TEST_F(RecoverTest, MakesTheReplicaThatServesTheBackupTheActive) {
+  ASSERT_NO_FATAL_FAILURE(backup_then_write(50, true));
+  auto& hd1 = site_->replica(0);
+  const std::string insert =
+      "INSERT INTO status_messages (site_code, component, message_id, severity, machine_name, message) "
+      "VALUES ('CEN', 'replica', 1, 'informational', 'PC', 'on the replica')";
+  EXPECT_FALSE(hd1.try_psql(insert, site_->db()).ok()) << "the serving replica took a write";
+
+  auto r = site_->run({"recover", "--from-replica", "hd1", "--yes", "--old-active-is-down"});
+  ASSERT_NO_FATAL_FAILURE(expect_ok(r, "recover --from-replica hd1 --yes --old-active-is-down"));
+  EXPECT_TRUE(contains(r.out, "recover done: hd1 is active")) << r.out;
+  EXPECT_TRUE(contains(r.out, "which it served as a replica")) << r.out;
+  EXPECT_FALSE(contains(r.err, "step restore")) << r.err;
+  EXPECT_EQ(hd1.psql("SELECT count(*) FROM status_messages WHERE message = 'before-backup'", site_->db()), "50");
+  expect_site_on(hd1, "hd1");
 }
 
 // The pg_restore that sitekeeper runs against `port` into the staging copy, or -1.
