@@ -43,6 +43,8 @@ PermissionScript PgEngine::capture_permissions(const std::string& db) {
 void PgEngine::replay_grants(const PermissionScript& script, const std::string& db) {
   auto stmts = parse_permission_script(script.text);
   auto s = open(db);
+  // recover --from-replica replays the grants while the replica's database is still read-only by default.
+  pg::exec(*s, q::kAllowWrites, "allow this session's own writes");
   int n = 0;
   pg::Transaction tx(*s, "replay grants");
   {

@@ -94,6 +94,8 @@ std::size_t apply_hba(soci::session& s, const nlohmann::json& rules) {
 
 void PgEngine::resync_serials(const std::string& db, const std::vector<SerialValue>& targets) {
   auto s = open(db);
+  // recover --from-replica moves the serials while the replica's database is still read-only by default.
+  pg::exec(*s, q::kAllowWrites, "allow this session's own writes");
   pg::Transaction tx(*s, "resync serials");
   for (const auto& t : targets)
     pg::query(*s, q::resync_serial(t.schema, t.name, t.value), "resync " + t.schema + "." + t.name);

@@ -37,151 +37,18 @@
 #include <thread>
 #include <vector>
 
-#include "bench_util.hpp"
+#include "bench_site.hpp"
 #include "pg_cluster.hpp"
-
-#ifndef SK_BINARY
-#error "SK_BINARY must name the sitekeeper binary"
-#endif
 
 using namespace sk::test;
 using namespace sk::bench;
-namespace fs = std::filesystem;
-using Steady = std::chrono::steady_clock;
-using Wall = std::chrono::system_clock;
 
 namespace {
 
-constexpr const char* kDb = "CM_CEN";
-constexpr const char* kReader = "helpdesk";
-constexpr const char* kReaderPassword = "helpdesk-demo";  // set by demo/site_schema.sql
-constexpr int kJobs = 2;
 constexpr int kReaders = 4;
 constexpr auto kPoll = std::chrono::milliseconds(10);
-constexpr std::uint64_t kMinSizeBytes = 500ull * 1024 * 1024;
-constexpr long kDefaultRows = 1000000;
 
-// ----- small helpers ---------------------------------------------------------------------------------
-
-double secs(Steady::duration d) { return std::chrono::duration<double>(d).count(); }
-double msecs(Steady::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
-
-std::string fmt(double v, int prec = 2) {
-  std::ostringstream s;
-  s << std::fixed << std::setprecision(prec) << v;
-  return s.str();
-}
-
-std::string mib(std::uint64_t bytes) { return fmt(static_cast<double>(bytes) / (1024.0 * 1024.0), 1) + " MiB"; }
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-std::optional<long> env_long(const char* name) {
-  const char* v = std::getenv(name);
-  if (!v || !*v) return std::nullopt;
-  char* end = nullptr;
-  errno = 0;
-  long n = std::strtol(v, &end, 10);
-  if (errno || *end || n <= 0) throw std::runtime_error(std::string(name) + " must be a positive integer, got '" + v + "'");
-  return n;
-}
-
-
-std::uint64_t tree_size(const fs::path& dir) {
-  std::uint64_t n = 0;
-  for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.is_regular_file()) n += e.file_size();
-  return n;
-}
-
-std::string qi(const std::string& name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
-// ----- libpq -----------------------------------------------------------------------------------------
-
-struct Conn {
-  PGconn* c = nullptr;
-  explicit Conn(const std::string& conninfo) : c(PQconnectdb(conninfo.c_str())) {
-    if (!c || PQstatus(c) != CONNECTION_OK) {
-      std::string err = c ? PQerrorMessage(c) : "out of memory";
-      if (c) PQfinish(c);
-      c = nullptr;
-      throw std::runtime_error("connect failed: " + err);
-    }
-    PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);  // "does not exist, skipping" is expected
-  }
-  ~Conn() {
-    if (c) PQfinish(c);
-  }
-  Conn(const Conn&) = delete;
-  Conn& operator=(const Conn&) = delete;
-
-  // Runs one statement; returns the first column of the first row (empty when no rows).
-  std::string exec(const std::string& sql) {
-    PGresult* r = PQexec(c, sql.c_str());
-    const auto st = PQresultStatus(r);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-      std::string err = PQresultErrorMessage(r);
-      PQclear(r);
-      throw std::runtime_error("SQL failed: " + sql + ": " + err);
-    }
-    std::string v = (st == PGRES_TUPLES_OK && PQntuples(r) > 0) ? PQgetvalue(r, 0, 0) : "";
-    PQclear(r);
-    return v;
-  }
-};
-
-std::string conninfo(const PgCluster& c, const std::string& db, const std::string& user, const std::string& pw,
-                     const std::string& app) {
-  return "host=" + c.host() + " port=" + std::to_string(c.port()) + " dbname=" + conninfo_value(db) + " user=" + conninfo_value(user) +
-         " password=" + conninfo_value(pw) + " connect_timeout=5 application_name=" + conninfo_value(app);
-}
-
-std::string admin(const PgCluster& c, const std::string& db = "postgres") {
-  return conninfo(c, db, c.superuser(), c.password(), "sk_bench");
-}
-
-// ----- sitekeeper runs and their logs ----------------------------------------------------------------
-
-struct LogLine {
-  Wall::time_point at;
-  std::string text;  // after the timestamp
-};
-
-// Lines that start with spdlog's "%Y-%m-%dT%H:%M:%S.%e" (local time).
-std::vector<LogLine> parse_log(const std::string& err) {
-  std::vector<LogLine> out;
-  std::istringstream in(err);
-  for (std::string line; std::getline(in, line);) {
-    if (line.size() < 24 || line[4] != '-' || line[10] != 'T' || line[19] != '.') continue;
-    std::tm tm{};
-    if (!strptime(line.substr(0, 19).c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) continue;
-    tm.tm_isdst = -1;
-    const std::time_t t = std::mktime(&tm);
-    const int ms = std::atoi(line.substr(20, 3).c_str());
-    out.push_back({Wall::from_time_t(t) + std::chrono::milliseconds(ms), line.substr(24)});
-  }
-  return out;
-}
-
-struct SkRun {
-  double seconds = 0;
-  Wall::time_point started, ended;  // wall clock around the process
-  Steady::time_point steady_started, steady_ended;
-  std::vector<LogLine> log;
-  std::string out, err;
-};
+// ----- refresh logs ------------------------------------------------------------------------------------
 
 // The text of a refresh step line, e.g. "restoring into a staging copy", or the line itself.
 std::string step_name(const std::string& text) {
@@ -192,25 +59,6 @@ std::string step_name(const std::string& text) {
     if (colon != std::string::npos) return msg.substr(colon + 2);
   }
   return msg.size() > 70 ? msg.substr(0, 67) + "..." : msg;
-}
-
-SkRun run_sitekeeper(const fs::path& config, std::vector<std::string> args, const std::string& what) {
-  std::vector<std::string> argv = {SK_BINARY, "--config", config.string(), "--log-level", "info"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  SkRun r;
-  RunOptions ro;
-  ro.timeout = std::chrono::hours(2);
-  r.started = Wall::now();
-  r.steady_started = Steady::now();
-  const int rc = run_command(argv, {}, &r.out, &r.err, ro);
-  r.steady_ended = Steady::now();
-  r.ended = Wall::now();
-  r.seconds = secs(r.steady_ended - r.steady_started);
-  if (rc != 0)
-    throw std::runtime_error("sitekeeper " + what + " failed (exit " + std::to_string(rc) + ")\nstdout:\n" +
-                             tail(r.out) + "\nstderr:\n" + tail(r.err));
-  r.log = parse_log(r.err);
-  return r;
 }
 
 // Where the time of one refresh went: each log line lasts until the next one (or the process end).
@@ -308,133 +156,42 @@ struct Bench {
   fs::path config() const { return dir / "sitekeeper.toml"; }
 
   void write_config() {
-    fs::create_directories(dir / "secrets");
-    fs::permissions(dir / "secrets", fs::perms::owner_all);
-    active->write_password_file(dir / "secrets" / "pw");  // both clusters share the harness password
-    std::ofstream f(config());
-    auto server = [&](const std::string& name, const PgCluster& c) {
-      f << "[servers." << name << "]\nengine = \"postgresql\"\ntransport = \"native\"\nhost = \"127.0.0.1\"\n"
-        << "port = " << c.port() << "\nuser = " << toml_string(c.superuser()) << "\npassword_file = \"secrets/pw\"\n"
-        << "data_dir = " << toml_string(c.data_dir().string()) << "\nbin_dir = " << toml_string(kPgBinDir) << "\n\n";
-    };
-    f << "[site]\ncode = \"CEN\"\ndatabase = " << toml_string(kDb) << "\n\n"
-      << "[state]\npath = \"state/sitekeeper.db\"\n\n"
-      << "[archive]\npath = \"site archive\"\nkeep = 3\nmax_age = \"5d\"\n\n";
-    server("cm1", *active);
-    server("hd1", *replica);
-    f << "[roles]\nactive = \"cm1\"\nreplicas = [\"hd1\"]\n\n"
-      << "[replica]\nreaders = [\"" << kReader << "\"]\njobs = " << kJobs << "\nswap_timeout = \"10s\"\n"
-      << "validate = [\"SELECT count(*) FROM sites\", \"SELECT count(*) FROM status_messages\"]\n";
-    f.close();
-    if (!f) throw std::runtime_error("cannot write " + config().string());
-    fs::permissions(config(), fs::perms::owner_read | fs::perms::owner_write);
-  }
-
-  std::uint64_t site_size() {
-    Conn c(admin(*active, kDb));
-    return std::stoull(c.exec("SELECT pg_database_size(current_database())"));
+    write_site_config({.dir = dir, .servers = {{"cm1", active.get()}, {"hd1", replica.get()}}, .active = "cm1",
+                       .replicas = {"hd1"}});
   }
 
   void setup() {
-    const std::vector<std::pair<std::string, std::string>> settings = {
-        {"shared_buffers", "'256MB'"}, {"max_wal_size", "'4GB'"}, {"checkpoint_timeout", "'30min'"}};
+    const auto settings = bench_settings();
     auto t = Steady::now();
     active = PgCluster::start({.name = "active", .settings = settings});
     replica = PgCluster::start({.name = "hd1", .settings = settings});
-    std::cout << "clusters: active on port " << active->port() << ", replica hd1 on port " << replica->port()
-              << " (shared_buffers=256MB, max_wal_size=4GB, checkpoint_timeout=30min; harness: fsync=off) in "
+    std::cout << "clusters: active on port " << active->port() << ", replica hd1 on port " << replica->port() << " ("
+              << kBenchSettingsText << ") in "
               << fmt(secs(Steady::now() - t), 1) << " s\n";
 
-    t = Steady::now();
-    active->psql("CREATE DATABASE " + qi(kDb));
-    active->psql_file(src / "demo" / "site_schema.sql", kDb);
-    active->psql_file(src / "demo" / "make_big_site.sql", kDb, {{"rows", std::to_string(rows)}});
-    long loaded = rows;
-    std::uint64_t size = site_size();
-    // The size per row depends on the server (alignment, TOAST); grow until the floor is reached.
-    for (int i = 0; !rows_from_env && size < kMinSizeBytes && i < 3; ++i) {
-      const double missing = static_cast<double>(kMinSizeBytes) / static_cast<double>(size) - 1.0;
-      const long more = std::max(10000L, static_cast<long>(std::ceil(loaded * missing * 1.05)));
-      std::cout << "site database is " << mib(size) << " after " << loaded << " rows: adding " << more
-                << " rows to pass " << mib(kMinSizeBytes) << "\n";
-      active->psql_file(src / "demo" / "make_big_site.sql", kDb, {{"rows", std::to_string(more)}});
-      loaded += more;
-      size = site_size();
-    }
-    if (!rows_from_env && size < kMinSizeBytes)
-      throw std::runtime_error("site database is only " + mib(size) + ", below the 500 MB floor");
-    Conn c(admin(*active, kDb));
-    c.exec("CHECKPOINT");
-    std::cout << "site database " << kDb << ": pg_database_size = " << size << " bytes (" << mib(size) << "), "
-              << c.exec("SELECT count(*) FROM status_messages") << " status_messages, "
-              << c.exec("SELECT count(*) FROM resources") << " resources; loaded " << loaded << " rows in "
-              << fmt(secs(Steady::now() - t), 1) << " s"
-              << (rows_from_env ? " (SK_BENCH_ROWS: no size floor)" : "") << "\n";
-
-    char tmpl[] = "/tmp/sk bench \xC3\xA9-XXXXXX";
-    if (!::mkdtemp(tmpl)) throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
-    dir = tmpl;
+    load_big_site(*active, src, rows, rows_from_env);
+    dir = make_bench_dir();
     write_config();
 
     auto b = run_sitekeeper(config(), {"backup"}, "backup");
-    std::vector<std::string> ids;
-    for (const auto& e : fs::directory_iterator(dir / "site archive"))
-      if (e.is_directory() && fs::exists(e.path() / "COMPLETE")) ids.push_back(e.path().filename().string());
-    std::sort(ids.begin(), ids.end());
-    if (ids.empty()) throw std::runtime_error("backup left no complete generation in " + (dir / "site archive").string());
-    snapshot = dir / "site archive" / ids.back() / "snapshot";
+    const auto [id, snap] = newest_snapshot(dir / "site archive");
+    snapshot = snap;
     std::cout << "sitekeeper backup (pg_dump -Fd -j " << kJobs << " + manifest): " << fmt(b.seconds) << " s; snapshot "
-              << ids.back() << " is " << mib(tree_size(snapshot)) << "\n";
+              << id << " is " << mib(tree_size(snapshot)) << "\n";
   }
 
-  void checkpoint_replica() {
-    Conn c(admin(*replica));
-    c.exec("CHECKPOINT");
-  }
-
-  struct BareRun {
-    double create = 0, restore = 0;
-  };
+  void checkpoint_replica() { checkpoint(*replica); }
 
   // `pgoptions` empty: the bare tool exactly as an operator would type it. Otherwise PGOPTIONS for the
   // restore sessions (to separate sitekeeper's own overhead from its server settings).
-  BareRun bare_round(const std::string& pgoptions) {
-    BareRun r;
-    {
-      Conn c(admin(*replica));
-      c.exec("DROP DATABASE IF EXISTS bare");  // untimed
-      c.exec("CHECKPOINT");                    // untimed: every timed run starts from a clean buffer pool
-      const auto t0 = Steady::now();
-      c.exec("CREATE DATABASE bare TEMPLATE template0");
-      r.create = secs(Steady::now() - t0);
-    }
-    const std::vector<std::string> argv = {std::string(kPgBinDir) + "/pg_restore", "-j", std::to_string(kJobs),
-                                           "-h", replica->host(), "-p", std::to_string(replica->port()),
-                                           "-U", replica->superuser(), "-d", "bare", snapshot.string()};
-    Environment env = {{"PGPASSWORD", replica->password()}, {"PGDATABASE", std::nullopt},
-                       {"PGHOST", std::nullopt}, {"PGPORT", std::nullopt}, {"PGSERVICE", std::nullopt}};
-    env["PGOPTIONS"] = pgoptions.empty() ? std::nullopt : std::optional<std::string>(pgoptions);
-    std::string out, err;
-    RunOptions ro;
-    ro.timeout = std::chrono::hours(2);
-    const auto t0 = Steady::now();
-    const int rc = run_command(argv, env, &out, &err, ro);
-    r.restore = secs(Steady::now() - t0);
-    if (rc != 0) throw std::runtime_error("bare pg_restore failed (exit " + std::to_string(rc) + "):\n" + tail(out + err));
-    Conn c(admin(*replica));
-    c.exec("DROP DATABASE bare");  // untimed; keeps the replica's state the same for the next run
-    return r;
-  }
+  BareRun bare_round(const std::string& pgoptions) { return bare_restore(*replica, snapshot, pgoptions); }
 
   SkRun sk_round(const std::string& what) {
     checkpoint_replica();
     return run_sitekeeper(config(), {"refresh", "--force"}, what);
   }
 
-  static std::string load() {
-    double l[1] = {0};
-    return getloadavg(l, 1) == 1 ? fmt(l[0]) : "?";
-  }
+  static std::string load() { return load_average(); }
 
   // Returns true when every goal was met.
   bool run() {

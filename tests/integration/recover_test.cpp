@@ -1,7 +1,9 @@
 // recover --server on real PostgreSQL 15: a site with no standby loses its active; the site is rebuilt
 // on a fresh cluster from the archive. The help desk logs in, writes work, and new serial numbers are
 // above every number the old active handed out after the backup. A kill -9 in the middle of the
-// restore, then a resume, leaves no half-restored live database and finishes the job.
+// restore, then a resume, leaves no half-restored live database and finishes the job. recover
+// --from-replica makes the replica that serves the backup the active: a login that could not log in on
+// the replica writes above the old active's numbers, and refresh never touches it again.
 #include <gtest/gtest.h>
 
 #include <signal.h>
@@ -62,11 +64,13 @@ class RecoverTest : public ::testing::Test {
            c.superuser() + "\"\npassword_file = \"secrets/pw\"\n";
   }
 
-  // Backup, then writes the backup does not hold, then the daemon until it has recorded them.
-  void backup_then_write(int before_rows) {
+  // Backup (restored onto the replica when `refresh`), then writes the backup does not hold, then the
+  // daemon until it has recorded them.
+  void backup_then_write(int before_rows, bool refresh = false) {
     if (before_rows) site_->add_messages(before_rows, "before-backup");
     ASSERT_NO_FATAL_FAILURE(expect_ok(site_->run({"backup"}), "backup"));
     ASSERT_NO_FATAL_FAILURE(expect_ok(site_->run({"verify"}), "verify"));
+    if (refresh) ASSERT_NO_FATAL_FAILURE(expect_ok(site_->run({"refresh"}), "refresh"));
     site_->add_messages(40, "after-backup");
     after_backup_ = sequences(site_->active(), site_->db());
     ASSERT_FALSE(after_backup_.empty());
@@ -87,22 +91,23 @@ class RecoverTest : public ::testing::Test {
     site_->active().kill9();  // the site server is lost; nothing stands by
   }
 
-  void expect_site_on_cm2() {
-    auto& cm2 = *spare_;
-    EXPECT_TRUE(has_database(cm2, site_->db()));
-    EXPECT_FALSE(has_database(cm2, site_->db() + "__sk_staging"));
+  void expect_site_on_cm2() { expect_site_on(*spare_, "cm2"); }
+
+  void expect_site_on(PgCluster& c, const std::string& name) {
+    EXPECT_TRUE(has_database(c, site_->db()));
+    EXPECT_FALSE(has_database(c, site_->db() + "__sk_staging"));
     // The help desk logs in with its captured password hash, and the data is last night's.
-    EXPECT_NE(cm2.psql_as("helpdesk", "helpdesk-demo", "SELECT count(*) FROM resources", site_->db()), "");
+    EXPECT_NE(c.psql_as("helpdesk", "helpdesk-demo", "SELECT count(*) FROM resources", site_->db()), "");
     // Writes work, and every sequence continues above what the old active handed out after the backup.
-    for (const auto& [seq, v] : sequences(cm2, site_->db()))
+    for (const auto& [seq, v] : sequences(c, site_->db()))
       EXPECT_GT(v, after_backup_.count(seq) ? after_backup_.at(seq) : 0) << seq;
-    cm2.psql("INSERT INTO status_messages (site_code, component, message_id, severity, machine_name, message) "
-             "VALUES ('CEN', 'recovered', 1, 'informational', 'PC', 'after recover')",
-             site_->db());
-    const auto id = std::stoll(cm2.psql("SELECT max(record_id) FROM status_messages", site_->db()));
+    c.psql("INSERT INTO status_messages (site_code, component, message_id, severity, machine_name, message) "
+           "VALUES ('CEN', 'recovered', 1, 'informational', 'PC', 'after recover')",
+           site_->db());
+    const auto id = std::stoll(c.psql("SELECT max(record_id) FROM status_messages", site_->db()));
     EXPECT_GT(id, after_backup_.at("public.status_messages_record_id_seq"));
-    // cm2 is the active in force: status says so, and a backup now reads from it.
-    EXPECT_EQ(site_->json({"status"})["active"]["name"], "cm2");
+    // The recovered server is the active in force: status says so, and a backup now reads from it.
+    EXPECT_EQ(site_->json({"status"})["active"]["name"], name);
     ASSERT_NO_FATAL_FAILURE(expect_ok(site_->run({"backup"}), "backup from the recovered active"));
   }
 
