@@ -3,6 +3,7 @@
 // epoch is still read back as a new session sees it.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
 
 #include "core/process.hpp"
@@ -42,6 +43,7 @@ TEST(PgSessions, AKeptSessionIsReusedAndReplacedWhenItBreaks) {
   EXPECT_EQ(c->psql(kOwnPids), first) << "a second operation did not reuse the kept session";
 
   c->psql("SELECT pg_terminate_backend(" + first + ")");
+  wait_until([&] { return c->psql(kOwnSessions) == "0"; }, std::chrono::seconds(30), "the kept session to end");
   EXPECT_NO_THROW(e->wal_position()) << "a terminated kept session failed the operation instead of being replaced";
   EXPECT_NE(c->psql(kOwnPids), first);
   EXPECT_EQ(c->psql(kOwnSessions), "1");
