@@ -13,7 +13,8 @@
 //   SK_BENCH_KEEP=1                       keep the switchover's site folder (config, state, daemon.log)
 //
 // What is measured, for each tool on the same kind of pair (active in namespace A, standby in S):
-//   - failover: T0 is the fault; T1 the first INSERT that commits on the standby (tried every 20 ms,
+//   - failover: T0 is the fault, 6 s plus a random 0-999 ms after the pair is ready (so that it lands at
+//     any phase of either monitor's ticks); T1 the first INSERT that commits on the standby (tried every 20 ms,
 //     each time on a new session over its unix socket, so no cut link is in the way of the measure),
 //     as a client role that may write the table and is no superuser.
 //       a1  kill -9 of the active's postmaster, defaults   sitekeeper probe 1 s x 3      goal <= 5 s
