@@ -37,6 +37,8 @@ const char* to_string(Duty d) {
 // Nothing by default: an engine names what it can do.
 bool Engine::supports(Duty) const { return false; }
 void Engine::bound_connect(std::chrono::milliseconds) {}
+void Engine::keep_sessions() {}
+void Engine::warm_up(const std::string&) {}
 
 void Engine::resync_serials(const std::string&, const std::vector<SerialValue>&) { unsupported(*this, "serial resync"); }
 std::string Engine::promote_closed(const std::string&) { unsupported(*this, "promote"); }

@@ -158,6 +158,16 @@ class Engine {
   // Bounds every connection this engine opens from now on by `timeout`, enforced by the engine itself
   // (libpq rounds connect_timeout up to 2 s): a runbook must not wait longer on a dead server.
   virtual void bound_connect(std::chrono::milliseconds timeout);
+  // From now on the engine keeps the session of each database open between operations, until it is
+  // destroyed, for a caller that runs many short operations on one server in a row (a runbook, the HA
+  // loop's witness): a new session costs a password exchange and a backend start, tens of ms. A kept
+  // session that broke is replaced before it is used; an operation that must see what a new session
+  // sees (read_epoch) opens its own. Default: nothing (every operation connects).
+  virtual void keep_sessions();
+  // Opens ahead the sessions that keep_sessions() keeps (the server's own and `db`'s), so that the
+  // operations after it do not wait for them; any error is left to those operations. May run on
+  // another thread while nothing else uses this engine. Default: nothing.
+  virtual void warm_up(const std::string& db);
   // Moves every serial to at least the given value (never backwards).
   virtual void resync_serials(const std::string& db, const std::vector<SerialValue>& targets);
   // Ends recovery and waits until the server accepts writes, with `db` still closed to clients (only

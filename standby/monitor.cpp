@@ -14,6 +14,11 @@ constexpr auto kMarksEvery = std::chrono::seconds(5);  // serial marks, WAL posi
 // Standbys built before sitekeeper set wal_receiver_timeout ask for a reply after 30 s of silence.
 constexpr double kDefaultHeardEvery = 30.0;
 
+// Which server an engine talks to: a failover or a reload points it elsewhere.
+std::string server_key(const ServerConfig& s) {
+  return s.name + "@" + s.host + ":" + std::to_string(s.port) + "/" + s.transport;
+}
+
 bool acts(Action a) {
   return a == Action::kFailover || a == Action::kResume || a == Action::kRefence || a == Action::kRefuse ||
          a == Action::kAskWitness;
@@ -81,8 +86,8 @@ Snapshot Monitor::snapshot(const Config& cfg) {
   if (promotion_done_.exchange(false)) failures_ = 0;  // a new active: its own count starts now
 
   const auto& target = cfg.server(cfg.roles.active);
-  const std::string key = target.name + "@" + target.host + ":" + std::to_string(target.port) + "/" + target.transport;
-  if (!probed_ || probed_name_ != key) {  // a failover or a reload points the probe elsewhere
+  const std::string key = server_key(target);
+  if (!probed_ || probed_name_ != key) {
     probed_ = engines_(target);
     probed_->bound_connect(cfg.failover.probe_timeout);
     probed_name_ = key;
@@ -141,8 +146,17 @@ Snapshot Monitor::snapshot(const Config& cfg) {
 void Monitor::observe_standby(const Config& cfg, Snapshot& s, bool witness) {
   last_standby_ = std::chrono::steady_clock::now();
   try {
-    auto standby = engines_(cfg.server(cfg.roles.standby));
-    standby->bound_connect(cfg.failover.probe_timeout);
+    const auto& target = cfg.server(cfg.roles.standby);
+    const std::string key = server_key(target);
+    if (!witness_ || witness_name_ != key) {
+      witness_ = engines_(target);
+      witness_->bound_connect(cfg.failover.probe_timeout);
+      // Asked every tick while the active fails: the third failure's tick decides, and a new session
+      // there would delay the promotion by a password exchange.
+      witness_->keep_sessions();
+      witness_name_ = key;
+    }
+    auto& standby = witness_;
     auto p = standby->probe(cfg.failover.probe_timeout);
     s.standby_reachable = true;
     s.standby_in_recovery = p.in_recovery;

@@ -92,6 +92,8 @@ class Monitor {
   int failures_ = 0;
   std::string probed_name_;
   std::unique_ptr<sql::Engine> probed_;  // kept across ticks so its probe session is reused
+  std::string witness_name_;
+  std::unique_ptr<sql::Engine> witness_;  // the standby, kept across ticks with its sessions
   std::string probe_error_;
   long active_epoch_ = 0;
   std::chrono::steady_clock::time_point last_marks_{}, last_standby_{};

@@ -13,17 +13,21 @@ namespace sk::standby {
 
 namespace {
 auto logger() { return log::get("standby"); }
-}  // namespace
 
-std::unique_ptr<sql::Engine> StepContext::engine(const std::string& server) const {
-  return ctx.engines(ctx.cfg.server(server));
-}
-
-std::unique_ptr<sql::Engine> StepContext::bounded(const std::string& server) const {
-  auto e = engine(server);
-  e->bound_connect(ctx.cfg.failover.probe_timeout);
+std::shared_ptr<sql::Engine> run_engine(const StepContext& sc, const std::string& server, bool bounded) {
+  auto& e = (*sc.engines)[(bounded ? "bounded:" : "plain:") + server];
+  if (!e) {
+    e = sc.ctx.engines(sc.ctx.cfg.server(server));
+    if (bounded) e->bound_connect(sc.ctx.cfg.failover.probe_timeout);
+    e->keep_sessions();
+  }
   return e;
 }
+}  // namespace
+
+std::shared_ptr<sql::Engine> StepContext::engine(const std::string& server) const { return run_engine(*this, server, false); }
+
+std::shared_ptr<sql::Engine> StepContext::bounded(const std::string& server) const { return run_engine(*this, server, true); }
 
 bool pid_alive(long pid) { return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM); }
 

@@ -10,6 +10,7 @@
 // steps, and nothing after the failed step has run. Run the same command again to resume.
 // Thread-safety: one run per process at a time; everything is driven by the calling thread.
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -44,14 +45,21 @@ struct StepContext {
   std::string to;    // the server being promoted
   long epoch = 0;    // the epoch this run raises the site to
 
-  // An engine for `server`. bounded(): every connection it opens gives up after probe_timeout, for
-  // servers that may be dead (the old active): no step waits longer on them.
-  std::unique_ptr<sql::Engine> engine(const std::string& server) const;
-  std::unique_ptr<sql::Engine> bounded(const std::string& server) const;
+  // The engine for `server`. bounded(): every connection it opens gives up after probe_timeout, for
+  // servers that may be dead (the old active): no step waits longer on them. One engine per server
+  // (and per bound) serves every step of the run and keeps its sessions (Engine::keep_sessions): the
+  // steps between the fault and the open step are many short operations, and a new session for each
+  // would cost more than the operations themselves.
+  std::shared_ptr<sql::Engine> engine(const std::string& server) const;
+  std::shared_ptr<sql::Engine> bounded(const std::string& server) const;
   const Config& cfg() const { return ctx.cfg; }
   // False once the fence step found the old active silent (it was fenced by command or declared down):
   // later steps then use what the daemon recorded of it instead of waiting on it again.
   bool old_active_answered() const { return journal.value("old_active_answered", true); }
+
+  // Shared by the copies of this context the steps hold: the run's engines, by server and bound.
+  std::shared_ptr<std::map<std::string, std::shared_ptr<sql::Engine>>> engines =
+      std::make_shared<std::map<std::string, std::shared_ptr<sql::Engine>>>();
 };
 
 struct Step {

@@ -18,8 +18,26 @@ const char* kMaintenanceDb = "postgres";
 PgEngine::PgEngine(ServerConfig server, std::shared_ptr<ProcessRunner> runner)
     : server_(std::move(server)), runner_(std::move(runner)) {}
 
-std::unique_ptr<soci::session> PgEngine::open(const std::string& db) const {
-  return pg::connect(server_, db, connect_timeout_);
+std::shared_ptr<soci::session> PgEngine::open(const std::string& db) const {
+  if (!keep_) return pg::connect(server_, db, connect_timeout_);
+  auto& kept = kept_[db];
+  if (kept && kept.use_count() > 1) return pg::connect(server_, db, connect_timeout_);  // in use: a second one
+  // A round trip is far cheaper than a new session, and a terminated or restarted backend shows here
+  // rather than as a failed step.
+  if (kept && pg::try_exec(*kept, q::kAlive)) kept.reset();
+  // Bounded like a probe session: a kept session to a server that then died silently must fail
+  // within the bound, not after TCP's retransmissions.
+  if (!kept) kept = pg::connect(server_, db, connect_timeout_, /*probe=*/true);
+  return kept;
+}
+
+void PgEngine::warm_up(const std::string& db) {
+  if (!keep_) return;
+  try {
+    open(kMaintenanceDb);
+    if (!db.empty()) open(db);
+  } catch (const std::exception&) {
+  }
 }
 
 std::string PgEngine::tool(const char* name) const { return (server_.bin_dir / name).string(); }

@@ -1,7 +1,8 @@
 #pragma once
 // The PostgreSQL engine: SOCI over native libpq or ODBC (psqlODBC) for SQL, and the server's own tools
 // (pg_dump, pg_restore, pg_amcheck) from an argv for snapshots. SQL text lives in pg_sql.hpp.
-// Thread-safety: one PgEngine per thread; it opens a fresh session per operation.
+// Thread-safety: one PgEngine per thread; it opens a fresh session per operation unless keep_sessions().
+#include <map>
 #include <memory>
 
 #include "sql/engine.hpp"
@@ -44,6 +45,8 @@ class PgEngine final : public Engine {
   std::vector<SerialValue> read_serials(const std::string& db) override;
   bool supports(Duty duty) const override;
   void bound_connect(std::chrono::milliseconds timeout) override;
+  void keep_sessions() override { keep_ = true; }
+  void warm_up(const std::string& db) override;
   void resync_serials(const std::string& db, const std::vector<SerialValue>& targets) override;
   std::string promote_closed(const std::string& db) override;
   void open_to_clients(const std::string& db, const std::string& token) override;
@@ -72,7 +75,9 @@ class PgEngine final : public Engine {
   std::unique_ptr<ScratchServer> start_scratch(const fs::path& dir) override;
 
  private:
-  std::unique_ptr<soci::session> open(const std::string& db) const;
+  // A session on `db`: the kept one when keep_sessions() and nobody else holds it (an operation that
+  // wants two sessions gets two), else a new one.
+  std::shared_ptr<soci::session> open(const std::string& db) const;
   std::string tool(const char* name) const;
   ProcessOptions tool_options(const CancelToken* cancel) const;
   std::string conn(const std::string& db) const;  // conninfo without the password (it goes in the env)
@@ -83,6 +88,8 @@ class PgEngine final : public Engine {
   // the daemon a password exchange every second.
   std::unique_ptr<soci::session> probe_session_;
   std::chrono::milliseconds connect_timeout_{10000};
+  bool keep_ = false;
+  mutable std::map<std::string, std::shared_ptr<soci::session>> kept_;  // by database
 };
 
 }  // namespace sk::sql

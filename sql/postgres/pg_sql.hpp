@@ -35,6 +35,8 @@ inline constexpr const char* kQuietNotices = "SET client_min_messages = warning"
 // version(), in recovery (0/1), default_transaction_read_only ("on"/"off").
 inline constexpr const char* kProbe =
     "SELECT version(), CAST(pg_is_in_recovery() AS integer), current_setting('default_transaction_read_only')";
+// One round trip: is a kept session still usable?
+inline constexpr const char* kAlive = "SELECT 1";
 inline constexpr const char* kServerVersion = "SELECT current_setting('server_version')";
 inline constexpr const char* kInRecovery = "SELECT CAST(pg_is_in_recovery() AS integer)";
 inline constexpr const char* kBackendPid = "SELECT CAST(pg_backend_pid() AS text)";
@@ -169,9 +171,16 @@ inline constexpr const char* kReplayAge =
 inline constexpr const char* kWalPosition =
     "SELECT CAST(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
     "ELSE pg_current_wal_lsn() END AS text)";
-// Waits up to 60 s; answers 1 when the server left recovery.
-inline constexpr const char* kPromote = "SELECT CAST(pg_promote(true, 60) AS integer)";
+// Asks for the promotion and answers 1 at once; the caller polls kInRecovery (pg_promote's own wait
+// looks only every 100 ms).
+inline constexpr const char* kPromote = "SELECT CAST(pg_promote(false) AS integer)";
 inline constexpr const char* kReadOnlyDefaultOn = "ALTER SYSTEM SET default_transaction_read_only = on";
+// A standby whose primary is gone retries every wal_retrieve_retry_interval (5 s by default), and a
+// promote request that arrives while it restarts its WAL receiver is seen and then slept through for
+// the rest of that interval (PostgreSQL 15: "received promote request", then "waiting for WAL to
+// become available", then 5 s of nothing). Shortened for the promotion, reset after it.
+inline constexpr const char* kPromptRetry = "ALTER SYSTEM SET wal_retrieve_retry_interval = '20ms'";
+inline constexpr const char* kPromptRetryReset = "ALTER SYSTEM RESET wal_retrieve_retry_interval";
 inline constexpr const char* kReadOnlyDefaultReset = "ALTER SYSTEM RESET default_transaction_read_only";
 // Settings changed but waiting for a restart: name, sorted.
 inline constexpr const char* kPendingRestart =

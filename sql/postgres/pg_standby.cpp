@@ -94,7 +94,9 @@ std::size_t apply_hba(soci::session& s, const nlohmann::json& rules) {
 
 void PgEngine::resync_serials(const std::string& db, const std::vector<SerialValue>& targets) {
   auto s = open(db);
-  // recover --from-replica moves the serials while the replica's database is still read-only by default.
+  // A session that began while the promotion's read-only default was in force (a kept one, or one
+  // that started before the server re-read its configuration) would refuse setval, and so would one
+  // on a replica whose database is still read-only by default (recover --from-replica).
   pg::exec(*s, q::kAllowWrites, "allow this session's own writes");
   pg::Transaction tx(*s, "resync serials");
   for (const auto& t : targets)
@@ -112,10 +114,16 @@ std::string PgEngine::promote_closed(const std::string& db) {
     // Between the end of recovery and the connection limit below, a client could otherwise write:
     // every new transaction is read-only by default until then, and the standby's readers are gone.
     pg::exec(*s, q::kReadOnlyDefaultOn, "read-only default before the promotion");
+    pg::exec(*s, q::kPromptRetry, "retry interval for the promotion");
     pg::query(*s, q::kReloadConf, "reload configuration");
     pg::query(*s, q::end_client_sessions(db), "end client sessions before the promotion");
-    auto ok = pg::query_value(*s, q::kPromote, "promote");
-    if (ok.value_or("0") != "1") throw Error("pg_promote did not finish within 60 s on " + server_.name);
+    if (pg::query_value(*s, q::kPromote, "promote").value_or("0") != "1")
+      throw Error("pg_promote refused to promote " + server_.name);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (pg::query_value(*s, q::kInRecovery, "read recovery state").value_or("1") == "1") {
+      if (std::chrono::steady_clock::now() > until) throw Error("pg_promote did not finish within 60 s on " + server_.name);
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
   }
   // A limit of 0 keeps every client out and lets superusers (sitekeeper) in. 0 is never what a site
   // had before (a resumed run finds our own 0), so it stands for "no limit" then.
@@ -125,6 +133,7 @@ std::string PgEngine::promote_closed(const std::string& db) {
   pg::exec(*s, q::open_to_superusers(db), "close " + db + " to clients");
   pg::query(*s, q::end_client_sessions(db), "end client sessions");
   pg::exec(*s, q::kReadOnlyDefaultReset, "reset the read-only default");
+  pg::exec(*s, q::kPromptRetryReset, "reset the retry interval");
   pg::query(*s, q::kReloadConf, "reload configuration");
   return std::to_string(before);
 }
@@ -229,7 +238,8 @@ void PgEngine::smoke_test(const std::string& db) {
 }
 
 long PgEngine::read_epoch() {
-  auto s = open(kMaintenanceDb);
+  // A new session: a database setting reaches only sessions that start after it was written.
+  auto s = pg::connect(server_, kMaintenanceDb, connect_timeout_);
   auto v = pg::query_value(*s, q::kServerEpoch, "read epoch");
   return v && !v->empty() ? std::stol(*v) : 0;
 }
@@ -309,9 +319,11 @@ std::vector<std::string> PgEngine::describe(Duty duty, const StepText& w) const 
     case Duty::unfence:
       return {on, std::string(q::kReadOnlyDefaultReset) + "; " + reload, q::allow_connections(w.db, true) + ";"};
     case Duty::promote:
-      return {on, std::string(q::kReadOnlyDefaultOn) + "; " + reload, q::end_client_sessions(w.db) + ";",
-              std::string(q::kPromote) + ";", q::open_to_superusers(w.db) + ";  -- clients wait for the open step",
-              q::end_client_sessions(w.db) + ";", std::string(q::kReadOnlyDefaultReset) + "; " + reload};
+      return {on, std::string(q::kReadOnlyDefaultOn) + "; " + q::kPromptRetry + "; " + reload,
+              q::end_client_sessions(w.db) + ";",
+              std::string(q::kPromote) + ";  -- then " + q::kInRecovery + " every 10 ms until it is 0",
+              q::open_to_superusers(w.db) + ";  -- clients wait for the open step", q::end_client_sessions(w.db) + ";",
+              std::string(q::kReadOnlyDefaultReset) + "; " + q::kPromptRetryReset + "; " + reload};
     case Duty::open:
       return {on, q::set_connection_limit(w.db, -1) + ";  -- or the limit the database had before"};
     case Duty::serials:

@@ -13,7 +13,8 @@
 //   SK_BENCH_KEEP=1                       keep the switchover's site folder (config, state, daemon.log)
 //
 // What is measured, for each tool on the same kind of pair (active in namespace A, standby in S):
-//   - failover: T0 is the fault; T1 the first INSERT that commits on the standby (tried every 20 ms,
+//   - failover: T0 is the fault, 6 s plus a random 0-999 ms after the pair is ready (so that it lands at
+//     any phase of either monitor's ticks); T1 the first INSERT that commits on the standby (tried every 20 ms,
 //     each time on a new session over its unix socket, so no cut link is in the way of the measure),
 //     as a client role that may write the table and is no superuser.
 //       a1  kill -9 of the active's postmaster, defaults   sitekeeper probe 1 s x 3      goal <= 5 s
@@ -57,6 +58,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -665,12 +667,17 @@ std::string step_timeline(const std::string& log, Wall::time_point t0) {
   return out.empty() ? " (none logged)" : out;
 }
 
-// One failover: a fresh pair, 6 s of quiet (sitekeeper's loop records serial marks every 5 s), the
-// fault, then the first committed write on the standby. Returns its seconds after the fault.
+// One failover: a fresh pair, 6 s of quiet (sitekeeper's loop records serial marks every 5 s) plus a
+// random part of a second, the fault, then the first committed write on the standby. Returns its
+// seconds after the fault. The random part puts the fault at any phase of the monitors' ticks (every
+// 250 ms or 1 s): a fixed wait after the daemon started would put it at about the same phase every
+// time, lucky for one tool and unlucky for the other.
 double measure_failover(Tool tool, bool silent, Tuning tuning, const std::string& label) {
   say(label + ": setting up a " + name(tool) + " pair" + (tuning.tuned ? " (tuned)" : " (defaults)"));
   auto bed = make_bed(tool, tuning);
-  std::this_thread::sleep_for(6s);
+  static std::mt19937 rng(std::random_device{}());
+  const auto phase = std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 999)(rng));
+  std::this_thread::sleep_for(6s + phase);
   const std::string conninfo = socket_conninfo(bed->standby(), bed->write_db());
   if (try_write(conninfo, bed->write_sql()).empty()) throw std::runtime_error(label + ": the standby takes writes before the fault");
   const auto wall0 = Wall::now();
@@ -701,7 +708,7 @@ double measure_failover(Tool tool, bool silent, Tuning tuning, const std::string
     throw std::runtime_error(label + ": no write committed on the standby within 120 s of the fault; " + name(tool) +
                              " log (tail):\n" + tail(log, 3000));
   say(label + ": " + name(tool) + " first committed write on the standby " + fmt(*t, 2) + " s after the " +
-      (silent ? "silent death" : "kill -9"));
+      (silent ? "silent death" : "kill -9") + " (fault " + std::to_string(phase.count()) + " ms into the second after 6 s of quiet)");
   std::cout << "    standby's server log:\n"
             << lines_with(bed->standby_log(),
                           {"promote", "redo done", "selected new timeline", "archive recovery complete",

@@ -1,9 +1,13 @@
 -- promote
+ALTER SYSTEM SET wal_retrieve_retry_interval = '20ms'
+;
 SELECT CAST(pg_is_in_recovery() AS integer)
 ;
-SELECT CAST(pg_promote(true, 60) AS integer)
+SELECT CAST(pg_promote(false) AS integer)
 ;
 SELECT CAST(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END AS text)
+;
+ALTER SYSTEM RESET wal_retrieve_retry_interval
 ;
 -- smoke test
 SET default_transaction_read_only = off

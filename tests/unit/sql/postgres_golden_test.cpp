@@ -218,7 +218,7 @@ TEST(PgGolden, FenceAndUnfence) {
 
 TEST(PgGolden, PromoteSmokeAndEpoch) {
   Script s;
-  s.section("promote").add(q::kInRecovery).add(q::kPromote).add(q::kWalPosition);
+  s.section("promote").add(q::kPromptRetry).add(q::kInRecovery).add(q::kPromote).add(q::kWalPosition).add(q::kPromptRetryReset);
   s.section("smoke test").add(q::kAllowWrites).add(q::kSmokeCreate).add(q::kSmokeInsert).add(q::kSmokeCount).add(q::kSmokeTxid);
   s.section("epoch").add(q::kServerEpoch).add(q::record_epoch(0)).add(q::record_epoch(42)).add(q::record_epoch(-1));
   s.section("checkpoint").add(q::kCheckpoint);

@@ -149,6 +149,23 @@ TEST_F(RunbookTest, FailoverDoesEveryStepInOrderAndNoClientWritesBeforeTheSerial
     EXPECT_LT(world_->first(a), world_->first(b)) << a << " before " << b;
 }
 
+// Each new engine opens new sessions (a password exchange and a backend start each): the steps share
+// one per server instead of making one for every operation.
+TEST_F(RunbookTest, TheStepsOfARunShareOneEnginePerServer) {
+  std::map<std::string, int> made;
+  auto inner = test::sim_engines(world_);
+  replicator::JobContext c{cfg_, *state_,
+                           [&](const ServerConfig& s) {
+                             ++made[s.name];
+                             return inner(s);
+                           },
+                           runner_, clock_, cancel_.get()};
+  standby::run_failover(c, yes());
+  EXPECT_GE(world_->count("cm2.resync_serials"), 1);
+  // The check that the standby is in recovery, the duty check before the first step, and the run.
+  EXPECT_LE(made["cm2"], 3) << "the nine steps that use cm2 made an engine each";
+}
+
 class FailoverStepFails : public RunbookTest, public ::testing::WithParamInterface<std::string> {};
 
 // A failure at each step: the error names it, the journal holds exactly the steps before it, and

@@ -22,6 +22,8 @@ class FaultyEngine : public sql::Engine {
   bool supports(sql::Duty d) const override { return inner_->supports(d); }
   std::vector<std::string> describe(sql::Duty d, const sql::StepText& t) const override { return inner_->describe(d, t); }
   std::uint64_t wal_distance(const std::string& a, const std::string& b) override { return inner_->wal_distance(a, b); }
+  void keep_sessions() override { inner_->keep_sessions(); }
+  void warm_up(const std::string& db) override { inner_->warm_up(db); }
   void bound_connect(std::chrono::milliseconds t) override {
     bound_ = t;
     inner_->bound_connect(t);
