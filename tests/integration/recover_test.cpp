@@ -64,13 +64,11 @@ class RecoverTest : public ::testing::Test {
            c.superuser() + "\"\npassword_file = \"secrets/pw\"\n";
   }
 
-  // Backup (restored onto the replica when `refresh`), then writes the backup does not hold, then the
-  // daemon until it has recorded them.
-  void backup_then_write(int before_rows, bool refresh = false) {
+  // Backup, then writes the backup does not hold, then the daemon until it has recorded them.
+  void backup_then_write(int before_rows) {
     if (before_rows) site_->add_messages(before_rows, "before-backup");
     ASSERT_NO_FATAL_FAILURE(expect_ok(site_->run({"backup"}), "backup"));
     ASSERT_NO_FATAL_FAILURE(expect_ok(site_->run({"verify"}), "verify"));
-    if (refresh) ASSERT_NO_FATAL_FAILURE(expect_ok(site_->run({"refresh"}), "refresh"));
     site_->add_messages(40, "after-backup");
     after_backup_ = sequences(site_->active(), site_->db());
     ASSERT_FALSE(after_backup_.empty());
