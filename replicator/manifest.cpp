@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/hash.hpp"
+#include "core/json_number.hpp"
 
 namespace sk::replicator {
 
@@ -39,8 +40,8 @@ Manifest Manifest::from_json(const std::string& text, const std::string& source)
     m.engine = j.value("engine", "");
     m.created_at = j.at("created_at").get<std::string>();
     for (const auto& f : j.at("files")) {
-      ManifestFile mf{f.at("path").get<std::string>(), f.at("size").get<std::uint64_t>(),
-                      f.at("sha256").get<std::string>()};
+      const std::string path = f.at("path").get<std::string>();
+      ManifestFile mf{path, json_unsigned(f.at("size"), "the size of " + path), f.at("sha256").get<std::string>()};
       if (mf.path.empty() || mf.path[0] == '/' || mf.path.find("..") != std::string::npos)
         throw Error("unsafe path " + mf.path);
       m.files.push_back(std::move(mf));

@@ -15,6 +15,7 @@
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/hash.hpp"
+#include "core/json_number.hpp"
 #include "core/process.hpp"
 #include "core/secrets.hpp"
 #include "core/units.hpp"
@@ -218,8 +219,8 @@ std::vector<SiteFileEntry> site_files_from_index(const std::string& text, const 
       if (mode.empty() || mode.size() > 5 || mode.find_first_not_of("01234567") != std::string::npos)
         throw Error("entry " + e.path + " has a mode that is not octal permission bits");
       e.mode = static_cast<std::uint32_t>(std::stoul(mode, nullptr, 8)) & 07777;
-      e.mtime_ns = x.at("mtime_ns").get<std::int64_t>();
-      e.size = x.at("size").get<std::uint64_t>();
+      e.mtime_ns = json_signed(x.at("mtime_ns"), "the mtime of entry " + e.path);
+      e.size = json_unsigned(x.at("size"), "the size of entry " + e.path);
       if (!seen.insert(e.path).second) throw Error("entry " + e.path + " is listed twice");
       if (!e.folder) files.insert(e.path);
       out.push_back(std::move(e));

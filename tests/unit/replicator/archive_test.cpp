@@ -155,6 +155,14 @@ TEST_F(ArchiveTest, RootIsCanonical) {
   EXPECT_EQ(a.root(), fs::canonical(root_));
 }
 
+TEST(ReplicatorManifest, ASizeThatIsNoWholeNumberIsRefused) {
+  for (const char* size : {"1.5", "-1", "1e30", "\"12\"", "18446744073709551616"}) {
+    const std::string text = std::string(R"({"format":1,"kind":"backup","database":"CM_CEN","created_at":"2026-11-22T02:00:00Z",)") +
+                             R"("files":[{"path":"snapshot/toc.dat","size":)" + size + R"(,"sha256":"00"}]})";
+    EXPECT_THROW(Manifest::from_json(text, "manifest.json"), sk::Error) << size;
+  }
+}
+
 TEST(ArchiveIds, ValidIds) {
   for (const char* id : {"20261122T020000Z", "20261122T020000Z-2", "20261122T020000Z-10", "20261122T020000Z-999",
                          "19700101T000000Z"})

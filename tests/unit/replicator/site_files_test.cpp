@@ -264,6 +264,15 @@ TEST_F(SiteFilesTest, PathTraversalInTheIndexIsRefused) {
       {"path":"/a","type":"file","mode":"0600","mtime_ns":0,"size":0}]})", "x"), Error);
   EXPECT_THROW(site_files_from_index(R"({"format":"sitekeeper-files-1","entries":[
       {"path":"/a","type":"fifo","mode":"0600","mtime_ns":0,"size":0}]})", "x"), Error);
+  // Numbers that are no whole numbers of the right range (a fuzzer found the first one).
+  for (const char* numbers : {R"("mtime_ns":17000000003333123456789,"size":0)", R"("mtime_ns":1.5,"size":0)",
+                              R"("mtime_ns":0,"size":-1)", R"("mtime_ns":0,"size":1e30)", R"("mtime_ns":"1","size":0)",
+                              R"("mtime_ns":18446744073709551615,"size":0)"})
+    EXPECT_THAT([&] {
+      site_files_from_index(std::string(R"({"format":"sitekeeper-files-1","entries":[{"path":"/a","type":"file","mode":"0600",)") +
+                                numbers + "}]}",
+                            "files.json");
+    }, ::testing::ThrowsMessage<Error>(HasSubstr("files.json"))) << numbers;
 }
 
 TEST_F(SiteFilesTest, AFileTheIndexDoesNotListIsRefused) {
