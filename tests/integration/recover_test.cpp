@@ -220,7 +220,8 @@ pid_t staging_restore(int port) {
 }
 
 TEST_F(RecoverTest, AKillInTheMiddleOfTheRestoreLeavesNoLiveDatabaseAndTheResumeFinishes) {
-  ASSERT_NO_FATAL_FAILURE(backup_then_write(20000));
+  // Enough rows that pg_restore runs for a second or more: the poll below (every 100 ms) must see it.
+  ASSERT_NO_FATAL_FAILURE(backup_then_write(150000));
   const fs::path fence = site_->dir() / "fence.sh";
   {
     std::ofstream sh(fence);
@@ -258,7 +259,7 @@ TEST_F(RecoverTest, AKillInTheMiddleOfTheRestoreLeavesNoLiveDatabaseAndTheResume
   ASSERT_NO_FATAL_FAILURE(expect_ok(r, "recover --yes (resume)"));
   EXPECT_TRUE(contains(r.err, "resuming recover")) << r.err;
   EXPECT_TRUE(contains(r.err, "step roles already done")) << r.err;
-  EXPECT_EQ(spare_->psql("SELECT count(*) FROM status_messages WHERE message = 'before-backup'", site_->db()), "20000");
+  EXPECT_EQ(spare_->psql("SELECT count(*) FROM status_messages WHERE message = 'before-backup'", site_->db()), "150000");
   expect_site_on_cm2();
 }
 
