@@ -65,7 +65,10 @@ nlohmann::json open_or_resume(SiteState& st, const std::string& kind, const std:
                       {"epoch", st.epoch() + 1}, {"started_at", iso_utc(clock.now())},
                       {"steps", nlohmann::json::object()}, {"pid", static_cast<long>(::getpid())}};
   j.update(extra);
-  st.put_journal(j);
+  // Read, then written: another process may have opened a run in between. Only one of them may.
+  if (!st.create_journal(j))
+    throw SafetyError("another sitekeeper opened a runbook at the same moment; nothing was changed",
+                      "wait for it; 'sitekeeper status' shows the outcome");
   return j;
 }
 

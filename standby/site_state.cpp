@@ -90,6 +90,7 @@ std::optional<nlohmann::json> SiteState::open_journal() {
   return j;
 }
 void SiteState::put_journal(const nlohmann::json& j) { state_.put("journal.open", j.dump()); }
+bool SiteState::create_journal(const nlohmann::json& j) { return state_.put_if("journal.open", "null", j.dump()); }
 void SiteState::close_journal(const nlohmann::json& j) {
   state_.put("journal.last", j.dump());
   state_.put("journal.open", "null");

@@ -57,6 +57,9 @@ class SiteState {
   // The failover journal: {"id","kind","from","to","started_at","steps":{name:{"at","detail"}},"finished_at"}.
   std::optional<nlohmann::json> open_journal();  // an unfinished failover/switchover
   void put_journal(const nlohmann::json& j);
+  // Opens `j` as the journal unless another one is open (written by another process in the meantime):
+  // false then, and nothing is written.
+  bool create_journal(const nlohmann::json& j);
   void close_journal(const nlohmann::json& j);    // moves it to "last"
   std::optional<nlohmann::json> last_journal();
 

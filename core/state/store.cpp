@@ -422,6 +422,15 @@ void StateStore::put(const std::string& key, const std::string& value) {
       soci::use(key), soci::use(value);
 }
 
+bool StateStore::put_if(const std::string& key, const std::string& expected, const std::string& value) {
+  std::lock_guard lock(mu_);
+  soci::statement st = (db_->prepare << "INSERT INTO kv (key, value) VALUES (:key, :value)"
+                                         " ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE kv.value = :expected",
+                        soci::use(key), soci::use(value), soci::use(expected));
+  st.execute(true);
+  return st.get_affected_rows() == 1;
+}
+
 std::optional<std::string> StateStore::get(const std::string& key) {
   std::lock_guard lock(mu_);
   std::string value;

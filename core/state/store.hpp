@@ -98,6 +98,9 @@ class StateStore {
   std::vector<Alert> alerts(int limit);
 
   void put(const std::string& key, const std::string& value);
+  // Sets `key` to `value` only when it is missing or holds `expected`, in one statement, so that of
+  // two processes racing for the same key exactly one wins. Returns whether this call set it.
+  bool put_if(const std::string& key, const std::string& expected, const std::string& value);
   std::optional<std::string> get(const std::string& key);
 
  private:

@@ -10,6 +10,7 @@
 
 #include "core/error.hpp"
 #include "replicator/backup.hpp"
+#include "standby/failover.hpp"
 #include "standby/recover.hpp"
 #include "standby/site_state.hpp"
 #include "support/fake_clock.hpp"
@@ -180,6 +181,24 @@ TEST_F(RecoverTest, ACrashAfterTheRenameBeforeItsJournalResumesWithoutRenamingAg
   EXPECT_EQ(world_->count("cm3.swap_in"), 0);
   const auto last = *standby::SiteState(*state_).last_journal();
   EXPECT_EQ(last["steps"]["swap"]["detail"], "CM_CEN was already live");
+}
+
+// The daemon resumes an interrupted failover by itself, never a recover: that is the operator's to run.
+TEST_F(RecoverTest, TheDaemonNeverResumesARecover) {
+  RunbookOptions o = yes();
+  o.after_step = [](const std::string& done) {
+    if (done == "restore") throw Crash{};
+  };
+  EXPECT_THROW(recover(o), Crash);
+  standby::SiteState st(*state_);
+  auto j = *st.open_journal();
+  j["pid"] = 0;  // its process is gone
+  st.put_journal(j);
+  EXPECT_FALSE(standby::interrupted_failover(*state_));
+  // Nor may a failover start over it.
+  cfg_.roles.standby = "cm3";
+  EXPECT_THAT([&] { standby::run_failover(ctx(), yes()); },
+              ::testing::ThrowsMessage<SafetyError>(HasSubstr("an unfinished recover is in the journal")));
 }
 
 class RecoverStepFails : public RecoverTest, public ::testing::WithParamInterface<std::string> {};

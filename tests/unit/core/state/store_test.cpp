@@ -4,6 +4,8 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <vector>
+#include <atomic>
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
@@ -244,6 +246,24 @@ TEST_F(CoreState, KeyValueRoundTrip) {
   EXPECT_EQ(s.get("epoch"), "2");
   EXPECT_EQ(s.get("it's"), "a \"value\"\nwith lines");
   EXPECT_EQ(s.get("empty"), "");
+}
+
+TEST_F(CoreState, PutIfSetsAMissingKeyOrTheExpectedValueOnly) {
+  StateStore a(file_), b(file_);  // two processes' stores on one file
+  EXPECT_TRUE(a.put_if("journal.open", "null", "run-a"));   // missing: set
+  EXPECT_FALSE(b.put_if("journal.open", "null", "run-b"));  // taken by a: refused, unchanged
+  EXPECT_EQ(b.get("journal.open"), "run-a");
+  a.put("journal.open", "null");
+  EXPECT_TRUE(b.put_if("journal.open", "null", "run-b"));
+  EXPECT_EQ(a.get("journal.open"), "run-b");
+  // Racing threads on both stores: exactly one wins.
+  a.put("journal.open", "null");
+  std::atomic<int> won{0};
+  std::vector<std::thread> ts;
+  for (int i = 0; i < 8; ++i)
+    ts.emplace_back([&, i] { won += (i % 2 ? a : b).put_if("journal.open", "null", "run-" + std::to_string(i)); });
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(won.load(), 1);
 }
 
 TEST_F(CoreState, CallsFromManyThreads) {
