@@ -1,11 +1,13 @@
 // What several steps, standby init and rejoin share.
 #include <algorithm>
+#include <set>
 #include <thread>
 
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
 #include "replicator/archive.hpp"
+#include "sql/permscript.hpp"
 #include "standby/steps/steps.hpp"
 
 namespace sk::standby::steps {
@@ -111,6 +113,19 @@ std::string shown_argv(const std::vector<std::string>& argv, const std::string& 
   std::string out;
   for (const auto& a : expand_argv(argv, {{"server", server}})) out += (out.empty() ? "" : " ") + a;
   return out;
+}
+
+int verify_roles(sql::Engine& e, const std::string& db, const sql::PermissionScript& script) {
+  std::set<std::string> present;
+  for (const auto& stmt : sql::parse_permission_script(e.capture_permissions(db).text))
+    if (stmt.kind == sql::PermStatement::Kind::kCreateRole) present.insert(stmt.role);
+  int roles = 0;
+  for (const auto& stmt : sql::parse_permission_script(script.text)) {
+    if (stmt.kind != sql::PermStatement::Kind::kCreateRole) continue;
+    ++roles;
+    if (!present.count(stmt.role)) throw Error("role " + stmt.role + " is missing after the replay");
+  }
+  return roles;
 }
 
 }  // namespace sk::standby::steps

@@ -1,6 +1,5 @@
 // The steps only a recovery from the archive has: the generation verified, roles created, the snapshot
 // restored into a staging copy, the generation's grants and profile, and the swap to the live name.
-#include <set>
 
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
@@ -9,7 +8,6 @@
 #include "replicator/site_files.hpp"
 #include "replicator/verify.hpp"
 #include "sql/ident.hpp"
-#include "sql/permscript.hpp"
 #include "standby/steps/steps.hpp"
 
 namespace sk::standby::steps {
@@ -18,16 +16,18 @@ namespace {
 
 std::string backup_of(const StepContext& sc) { return sc.journal.value("backup", std::string()); }
 
-// A file of the generation, read only after its checksum matches the manifest again: days may pass
-// between the verify step and a resumed run.
-std::string generation_file(const StepContext& sc, const char* name) {
+// The path of `name` in the run's generation, once its checksums match the manifest again: days may
+// pass between the verify step and a resumed run.
+fs::path verified_again(const StepContext& sc, const char* name) {
   const std::string id = backup_of(sc);
   auto archive = replicator::open_archive(sc.cfg());
   if (auto problems = archive.check(id, true, sc.ctx.cancel, name); !problems.empty())
     throw Error("backup " + id + " no longer verifies: " + problems.front(),
                 "the archive changed since the verify step; recover from another backup (--backup)");
-  return read_file(archive.path(id) / name);
+  return archive.path(id) / name;
 }
+
+std::string generation_file(const StepContext& sc, const char* name) { return read_file(verified_again(sc, name)); }
 
 sql::PermissionScript script_of(const StepContext& sc) { return {generation_file(sc, replicator::kPermissionsFile)}; }
 
@@ -76,17 +76,12 @@ Step restore(const StepContext& sc) {
                 return sc.engine(sc.to)->describe(sql::Duty::restore, {sc.db, sc.to, snapshot.string(), sc.epoch, 0});
               },
               [sc, staging] {
-                const std::string id = backup_of(sc);
-                auto archive = replicator::open_archive(sc.cfg());
-                if (auto problems = archive.check(id, true, sc.ctx.cancel, replicator::kSnapshotDir); !problems.empty())
-                  throw Error("backup " + id + " no longer verifies: " + problems.front(),
-                              "the archive changed since the verify step; recover from another backup (--backup)");
+                const fs::path snapshot = verified_again(sc, replicator::kSnapshotDir);
                 auto e = sc.engine(sc.to);
                 // A leftover staging copy of a crashed run is dropped first by the restore itself.
-                e->restore_to_staging(staging, archive.path(id) / replicator::kSnapshotDir, sc.cfg().replica.jobs,
-                                      sc.ctx.cancel);
+                e->restore_to_staging(staging, snapshot, sc.cfg().replica.jobs, sc.ctx.cancel);
                 e->checkpoint();  // the copy is on disk before the journal says it is there
-                return "backup " + id + " restored into " + staging;
+                return "backup " + backup_of(sc) + " restored into " + staging;
               }};
 }
 
@@ -99,16 +94,7 @@ Step grants(const StepContext& sc, const std::string& into) {
                 const auto script = script_of(sc);
                 auto e = sc.engine(sc.to);
                 e->replay_grants(script, into);
-                // Read back: every role of the script exists on the new active now.
-                std::set<std::string> present;
-                for (const auto& stmt : sql::parse_permission_script(e->capture_permissions(into).text))
-                  if (stmt.kind == sql::PermStatement::Kind::kCreateRole) present.insert(stmt.role);
-                int n = 0;
-                for (const auto& stmt : sql::parse_permission_script(script.text)) {
-                  if (stmt.kind != sql::PermStatement::Kind::kCreateRole) continue;
-                  ++n;
-                  if (!present.count(stmt.role)) throw Error("role " + stmt.role + " is missing after the replay");
-                }
+                const int n = verify_roles(*e, into, script);
                 return "grants of backup " + backup_of(sc) + " replayed; " + std::to_string(n) + " roles verified";
               }};
 }

@@ -1,10 +1,8 @@
 // The repair a promoted server needs: serial numbers past the old active's, the server profile, and
 // the permission script (logins and grants do not travel with a database).
 #include <algorithm>
-#include <set>
 
 #include "core/error.hpp"
-#include "sql/permscript.hpp"
 #include "standby/steps/steps.hpp"
 
 namespace sk::standby::steps {
@@ -71,16 +69,7 @@ Step permissions(const StepContext& sc) {
                 auto e = sc.engine(sc.to);
                 e->replay_roles({cap->permissions}, {});  // the new active: roles as captured
                 e->replay_grants({cap->permissions}, sc.db);
-                // Read back: every role of the script exists on the new active now.
-                std::set<std::string> present;
-                for (const auto& stmt : sql::parse_permission_script(e->capture_permissions(sc.db).text))
-                  if (stmt.kind == sql::PermStatement::Kind::kCreateRole) present.insert(stmt.role);
-                int roles = 0;
-                for (const auto& stmt : sql::parse_permission_script(cap->permissions)) {
-                  if (stmt.kind != sql::PermStatement::Kind::kCreateRole) continue;
-                  ++roles;
-                  if (!present.count(stmt.role)) throw Error("role " + stmt.role + " is missing after the replay");
-                }
+                const int roles = verify_roles(*e, sc.db, {cap->permissions});
                 return "capture " + cap->id + " replayed; " + std::to_string(roles) + " roles verified";
               }};
 }

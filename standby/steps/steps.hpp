@@ -95,6 +95,10 @@ std::string make_standby_of(const replicator::JobContext& ctx, const std::string
 // last position the daemon observed); nullopt when neither is known.
 std::optional<std::uint64_t> standby_lag(const StepContext& sc);
 
+// Reads the permissions back from `db` on `e`: every role `script` creates must exist there. Returns
+// how many it creates; throws sk::Error naming the first one missing.
+int verify_roles(sql::Engine& e, const std::string& db, const sql::PermissionScript& script);
+
 // An argv as the plan shows it, with {server} filled in.
 std::string shown_argv(const std::vector<std::string>& argv, const std::string& server);
 
