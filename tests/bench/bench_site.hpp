@@ -78,6 +78,28 @@ inline std::optional<long> env_long(const char* name) {
   return n;
 }
 
+// What a benchmark of the site database takes from its environment: SK_BENCH_ROWS (the size; unset: the
+// database grown to the 500 MB floor), SK_BENCH_ROUNDS, and the source tree its SQL comes from.
+struct SiteBenchOptions {
+  long rows = kDefaultRows;
+  bool rows_from_env = false;
+  int rounds = 1;
+  fs::path src;
+
+  // Throws std::runtime_error for a value that is no positive integer, or a tree without
+  // demo/make_big_site.sql.
+  void read_env() {
+    if (auto r = env_long("SK_BENCH_ROWS")) {
+      rows = *r;
+      rows_from_env = true;
+    }
+    if (auto r = env_long("SK_BENCH_ROUNDS")) rounds = static_cast<int>(*r);
+    src = source_dir();
+    if (!fs::exists(src / "demo" / "make_big_site.sql"))
+      throw std::runtime_error("no demo/make_big_site.sql under " + src.string() + "; set SK_SOURCE_DIR");
+  }
+};
+
 inline std::uint64_t tree_size(const fs::path& dir) {
   std::uint64_t n = 0;
   for (const auto& e : fs::recursive_directory_iterator(dir))

@@ -71,11 +71,7 @@ void print_steps(const SkRun& r, const std::string& title) {
   row(std::max(0.0, r.seconds - in_steps - since(r.started, *first_start) - since(*last_done, r.ended)), "(between steps)");
 }
 
-struct Bench {
-  long rows = kDefaultRows;
-  bool rows_from_env = false;
-  int rounds = 1;
-  fs::path src;
+struct Bench : SiteBenchOptions {
   fs::path dir;  // the setup's config, state and archive, and a folder per recovery
   // Declared before the clusters, destroyed after them: nothing of theirs lives in `dir`.
   std::unique_ptr<PgCluster> active, bare;
@@ -255,14 +251,7 @@ int main() {
   try {
     std::cout.setf(std::ios::unitbuf);  // progress shows as it happens
     Bench b;
-    if (auto r = env_long("SK_BENCH_ROWS")) {
-      b.rows = *r;
-      b.rows_from_env = true;
-    }
-    if (auto r = env_long("SK_BENCH_ROUNDS")) b.rounds = static_cast<int>(*r);
-    b.src = source_dir();
-    if (!fs::exists(b.src / "demo" / "make_big_site.sql"))
-      throw std::runtime_error("no demo/make_big_site.sql under " + b.src.string() + "; set SK_SOURCE_DIR");
+    b.read_env();
     std::cout << "recover_bench: sitekeeper " << SK_BINARY << ", rows = " << b.rows
               << (b.rows_from_env ? " (SK_BENCH_ROWS)" : " (default; database grown to >= 500 MB)") << ", rounds = " << b.rounds
               << ", jobs = " << kJobs << ", " << std::thread::hardware_concurrency() << " CPUs\n";

@@ -144,11 +144,8 @@ void reader_loop(const std::string& conninfo, const std::atomic<bool>& stop, Rea
 
 // ----- the benchmark -------------------------------------------------------------------------------------
 
-struct Bench {
-  long rows = kDefaultRows;
-  bool rows_from_env = false;
-  int rounds = 2;
-  fs::path src;
+struct Bench : SiteBenchOptions {
+  Bench() { rounds = 2; }
   fs::path dir;  // config, state, archive
   std::unique_ptr<PgCluster> active, replica;
   fs::path snapshot;
@@ -421,14 +418,7 @@ int main() {
   try {
     std::cout.setf(std::ios::unitbuf);  // progress shows as it happens
     Bench b;
-    if (auto r = env_long("SK_BENCH_ROWS")) {
-      b.rows = *r;
-      b.rows_from_env = true;
-    }
-    if (auto r = env_long("SK_BENCH_ROUNDS")) b.rounds = static_cast<int>(*r);
-    b.src = source_dir();
-    if (!fs::exists(b.src / "demo" / "make_big_site.sql"))
-      throw std::runtime_error("no demo/make_big_site.sql under " + b.src.string() + "; set SK_SOURCE_DIR");
+    b.read_env();
     std::cout << "refresh_bench: sitekeeper " << SK_BINARY << ", rows = " << b.rows
               << (b.rows_from_env ? " (SK_BENCH_ROWS)" : " (default; database grown to >= 500 MB)") << ", rounds = "
               << b.rounds << ", jobs = " << kJobs << ", " << std::thread::hardware_concurrency() << " CPUs\n";
