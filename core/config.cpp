@@ -600,8 +600,27 @@ class Loader {
 
   void read_site(Section s) {
     s.name("code", kMaxName, cfg_.site.code, "a site code");
-    s.require("database", "the site database name");
-    s.name("database", kMaxDatabase, cfg_.site.database);
+    if (s.get("database") && s.get("databases")) {
+      s.error(*s.get("databases"), "databases",
+              "expected either database (one) or databases (a list), not both; put every name in databases");
+    } else if (s.get("databases")) {
+      // SQL Server compares names without case: two that differ only in case would be one database.
+      std::set<std::string> seen;
+      const bool read = s.checked_strings("databases", cfg_.site.databases, [&seen](const std::string& d, std::size_t) {
+        if (auto why = name_problem(d, kMaxDatabase, "a database name"); !why.empty()) return why;
+        std::string folded(d);
+        for (auto& c : folded) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (!seen.insert(folded).second) return "expected each database once, got " + quote(d) + " again";
+        return std::string();
+      });
+      if (read && cfg_.site.databases.empty())
+        s.error(*s.get("databases"), "databases", "expected at least one database name, got an empty list");
+    } else {
+      s.require("database", "the site database name (or databases, a list)");
+      std::string one;
+      if (s.name("database", kMaxDatabase, one)) cfg_.site.databases = {one};
+    }
+    if (!cfg_.site.databases.empty()) cfg_.site.database = cfg_.site.databases.front();
     s.finish();
   }
 

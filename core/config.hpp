@@ -36,6 +36,9 @@ struct Config {
   fs::path file;  // absolute path of the loaded file
   struct Site {
     std::string code;
+    // The site's databases, the site database first; `database` is that first one. [site] databases
+    // or the one-database form [site] database. Names are unique (case-insensitively).
+    std::vector<std::string> databases;
     std::string database;
   } site;
   fs::path state_path;

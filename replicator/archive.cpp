@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <regex>
@@ -60,6 +61,24 @@ Archive open_archive(const Config& cfg, bool captures, bool for_writing) {
   } catch (const Error& e) {
     return Archive(root, nullptr, e.what());
   }
+}
+
+std::string database_prefix(const std::vector<std::string>& databases, const std::string& db) {
+  const auto it = std::find(databases.begin(), databases.end(), db);
+  if (it == databases.end()) throw Error("the generation does not hold database " + db);
+  if (it == databases.begin()) return {};
+  static const char* hex = "0123456789ABCDEF";
+  std::string out = "databases/";
+  for (unsigned char c : db) {
+    if (std::isalnum(c) || c == '_' || c == '-') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out + "/";
 }
 
 bool Archive::valid_id(std::string_view id) {

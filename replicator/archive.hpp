@@ -6,9 +6,11 @@
 // the key never does either. Everything in the archive is private to its owner: folders 0700, files
 // 0600.
 //
-//   <root>/<id>/snapshot/        engine snapshot (pg_dump -Fd output)
-//   <root>/<id>/permissions.sql  captured permission script
-//   <root>/<id>/profile.json     captured server profile
+//   <root>/<id>/snapshot/        engine snapshot of the site database (pg_dump -Fd output)
+//   <root>/<id>/permissions.sql  captured permission script (roles, and the site database's grants)
+//   <root>/<id>/profile.json     captured server profile (settings, and the site database's extensions)
+//   <root>/<id>/databases/<db>/  the same three for each further database of [site] databases
+//                                (<db> percent-encoded: see database_prefix)
 //   <root>/<id>/secrets.enc      the [archive.secrets] files, encrypted (archive_secrets.hpp); backups only, when set
 //   <root>/<id>/manifest.json    size and SHA-256 of every file above
 //   <root>/<id>/COMPLETE         {"format", "id", "manifest_sha256", "completed_at", "key_id", "mac"}
@@ -35,6 +37,13 @@ inline constexpr const char* kPermissionsFile = "permissions.sql";
 inline constexpr const char* kProfileFile = "profile.json";
 inline constexpr const char* kManifestFile = "manifest.json";
 inline constexpr const char* kMarkerFile = "COMPLETE";
+
+// Where the snapshot, permission script and profile of `db` sit in a generation of `databases` (the
+// manifest's list, or [site] databases while a backup writes it): "" for the first, the layout of a
+// one-database site, else "databases/<db>/" with every byte outside [A-Za-z0-9_-] written as %XX, so
+// that no database name ("..", "a/b") can reach outside its folder. Throws sk::Error when `databases`
+// does not hold `db`.
+std::string database_prefix(const std::vector<std::string>& databases, const std::string& db);
 
 class ArchiveLock {
  public:

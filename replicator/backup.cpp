@@ -26,6 +26,7 @@ Manifest meta_for(const JobContext& ctx, const std::string& kind, Clock::time_po
   m.kind = kind;
   m.site = ctx.cfg.site.code;
   m.database = ctx.cfg.site.database;
+  m.databases = ctx.cfg.site.databases;
   m.server = active.name;
   m.engine = active.engine;
   m.created_at = iso_utc(started);

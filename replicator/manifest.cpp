@@ -18,13 +18,18 @@ std::string Manifest::to_json() const {
   j["id"] = id;
   j["kind"] = kind;
   j["site"] = site;
-  j["database"] = database;
+  j["database"] = databases.empty() ? database : databases.front();
+  j["databases"] = databases.empty() ? std::vector<std::string>{database} : databases;
   j["server"] = server;
   j["engine"] = engine;
   j["created_at"] = created_at;
   j["files"] = nlohmann::json::array();
   for (const auto& f : files) j["files"].push_back({{"path", f.path}, {"size", f.size}, {"sha256", f.sha256}});
   return j.dump(2) + "\n";
+}
+
+bool Manifest::holds(const std::string& db) const {
+  return std::find(databases.begin(), databases.end(), db) != databases.end();
 }
 
 Manifest Manifest::from_json(const std::string& text, const std::string& source) {
@@ -36,6 +41,11 @@ Manifest Manifest::from_json(const std::string& text, const std::string& source)
     m.kind = j.value("kind", "backup");
     m.site = j.value("site", "");
     m.database = j.at("database").get<std::string>();
+    // A generation from before [site] databases holds its one database.
+    m.databases = j.contains("databases") ? j.at("databases").get<std::vector<std::string>>()
+                                          : std::vector<std::string>{m.database};
+    if (m.databases.empty() || m.databases.front() != m.database)
+      throw Error("databases does not start with database " + m.database);
     m.server = j.value("server", "");
     m.engine = j.value("engine", "");
     m.created_at = j.at("created_at").get<std::string>();

@@ -23,12 +23,14 @@ struct Manifest {
   std::string id;
   std::string kind;  // "backup" or "capture"
   std::string site;
-  std::string database;
+  std::string database;                // the first of `databases`
+  std::vector<std::string> databases;  // every database the generation holds, as [site] listed them
   std::string server;
   std::string engine;
   std::string created_at;  // ISO 8601 UTC, when the snapshot was taken
   std::vector<ManifestFile> files;
 
+  bool holds(const std::string& db) const;
   std::string to_json() const;
   // Throws sk::Error naming `source` when the text is not a manifest.
   static Manifest from_json(const std::string& text, const std::string& source);

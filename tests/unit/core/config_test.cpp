@@ -205,9 +205,9 @@ const Row kRows[] = {
      "8:11: roles.standby: expected a postgresql server like the active one, but \"lite\" is sqlite"},
     // required keys
     {"missing_database", "[site]\ncode = \"CEN\"\n[servers.cm1]\n[roles]\nactive = \"cm1\"\n",
-     "1:1: site.database: expected the site database name, but it is missing"},
+     "1:1: site.database: expected the site database name (or databases, a list), but it is missing"},
     {"missing_site", "[servers.cm1]\n[roles]\nactive = \"cm1\"\n",
-     "1:1: site.database: expected the site database name, but it is missing"},
+     "1:1: site.database: expected the site database name (or databases, a list), but it is missing"},
     {"missing_active", "[site]\ndatabase = \"x\"\n[servers.cm1]\n[roles]\nstandby = \"cm1\"\n",
      "4:1: roles.active: expected the name of the active server, but it is missing"},
     // argv arrays
