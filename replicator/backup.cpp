@@ -106,11 +106,13 @@ BackupResult run_backup(const JobContext& ctx) {
     ctx.state.put_generation(rec);
     try {
       auto engine = ctx.engines(cfg.server(cfg.roles.active));
-      fs::create_directory(r.path / kSnapshotDir);
-      logger()->info("backup {}: dumping {} from {} with {} jobs", r.id, cfg.site.database, cfg.roles.active,
-                     cfg.replica.jobs);
-      engine->backup(cfg.site.database, r.path / kSnapshotDir, cfg.replica.jobs, ctx.cancel);
-      write_capture(*engine, cfg.site.database, r.path);
+      for (const auto& db : cfg.site.databases) {
+        const fs::path dir = r.path / database_prefix(cfg.site.databases, db);
+        fs::create_directories(dir / kSnapshotDir);
+        logger()->info("backup {}: dumping {} from {} with {} jobs", r.id, db, cfg.roles.active, cfg.replica.jobs);
+        engine->backup(db, dir / kSnapshotDir, cfg.replica.jobs, ctx.cancel);
+        write_capture(*engine, db, dir);
+      }
       secrets = write_secrets(cfg, r.path);
       site = copy_site_files(cfg.archive.files, r.path, ctx.cancel);  // before seal: under the manifest
       for (const auto& f : site.retried)
@@ -120,7 +122,8 @@ BackupResult run_backup(const JobContext& ctx) {
       // Read everything back before calling it verified: a backup is worth only what restores.
       auto problems = archive.check(r.id, true, ctx.cancel);
       if (!problems.empty()) throw Error("backup " + r.id + " failed verification: " + problems.front());
-      engine->check_snapshot(r.path / kSnapshotDir);
+      for (const auto& db : cfg.site.databases)
+        engine->check_snapshot(r.path / database_prefix(cfg.site.databases, db) / kSnapshotDir);
       rec.status = "verified";
       rec.verified_at = iso_utc(ctx.clock->now());
       rec.size_bytes = static_cast<std::int64_t>(r.bytes);

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <semaphore>
+#include <set>
 #include <thread>
 
 #include "core/error.hpp"
@@ -30,14 +31,33 @@ std::unique_ptr<ArchiveLock> replica_lock(const Config& cfg, const std::string& 
 // Replicas refreshed at once; each runs pg_restore with [replica] jobs workers.
 constexpr int kParallelReplicas = 2;
 
+// What a refresh reads of one database in the generation.
+struct DatabaseCopy {
+  std::string name;
+  std::string prefix;  // database_prefix in the generation
+  sql::PermissionScript script;
+};
+
 struct Shared {
   const JobContext& ctx;
   const Archive& archive;
   std::string id;
   Manifest manifest;
-  sql::PermissionScript script;
+  std::vector<DatabaseCopy> databases;  // [site] databases, in order; the site database first
   std::shared_future<std::vector<std::string>> checksums;
 };
+
+// The replica serves `id` in every database of the site: the state store says so for each (or, for a
+// replica refreshed before databases were recorded, for its one database) and each exists.
+bool serves_all(const Shared& sh, sql::Engine& engine, const ReplicaServing& serving) {
+  auto dbs = sh.ctx.state.serving_databases(serving.replica);
+  if (dbs.empty()) dbs[sh.ctx.cfg.site.database] = serving.backup_id;
+  for (const auto& d : sh.databases) {
+    auto it = dbs.find(d.name);
+    if (it == dbs.end() || it->second != sh.id || !engine.database_exists(d.name)) return false;
+  }
+  return true;
+}
 
 // Generation ids order by time, then by counter as a number: "...Z-10" is newer than "...Z-2".
 bool newer_id(const std::string& a, const std::string& b) {
@@ -51,7 +71,6 @@ bool newer_id(const std::string& a, const std::string& b) {
 ReplicaOutcome refresh_one(const Shared& sh, const std::string& replica, bool force) {
   const auto& ctx = sh.ctx;
   const auto& cfg = ctx.cfg;
-  const std::string& db = cfg.site.database;
   ReplicaOutcome out{replica, "failed", "", 0};
   const auto t0 = std::chrono::steady_clock::now();
   auto serving = ctx.state.serving(replica);
@@ -62,7 +81,8 @@ ReplicaOutcome refresh_one(const Shared& sh, const std::string& replica, bool fo
   }
   std::unique_ptr<sql::Engine> engine;
   std::optional<sql::RoleUndo> undo;
-  const std::string staging = sql::staging_name(db);
+  std::vector<sql::SwapPair> swaps;  // one per database: each staging copy is dropped if anything fails
+  for (const auto& d : sh.databases) swaps.push_back({d.name, sql::staging_name(d.name)});
   // Held to the swap: recover --from-replica waits for it before it writes on this server.
   auto held = replica_lock(cfg, replica);
   if (replica_withdrawn(ctx.state, replica)) {
@@ -72,33 +92,55 @@ ReplicaOutcome refresh_one(const Shared& sh, const std::string& replica, bool fo
   }
   try {
     engine = ctx.engines(cfg.server(replica));
-    if (serving && serving->backup_id == sh.id && !force && engine->database_exists(db)) {
+    if (serving && serving->backup_id == sh.id && !force && serves_all(sh, *engine, *serving)) {
       out.outcome = "current";
       out.message = "already serves " + sh.id;
       return out;
     }
-    auto step = [&](const char* what) {
+    const bool several = sh.databases.size() > 1;
+    auto step = [&](const std::string& what, const std::string& db) {
       if (ctx.cancel) ctx.cancel->check();
-      logger()->info("refresh {} on {}: {}", sh.id, replica, what);
+      if (several)
+        logger()->info("refresh {} on {}: {}: {}", sh.id, replica, db, what);
+      else
+        logger()->info("refresh {} on {}: {}", sh.id, replica, what);
     };
-    step("replaying roles from the permission script (replica policy)");
-    undo = engine->replay_roles(sh.script, {true, cfg.replica.readers});
-    step("restoring into a staging copy");
-    engine->restore_to_staging(staging, sh.archive.path(sh.id) / kSnapshotDir, cfg.replica.jobs, ctx.cancel);
-    step("replaying grants");
-    engine->replay_grants(sh.script, staging);
-    step("making the staging copy read-only for readers");
-    engine->make_read_only(staging, cfg.replica.readers);
-    step("validating (smoke queries, refused writes)");
-    auto report = engine->validate(staging, cfg.replica.validate, cfg.replica.readers);
-    step("waiting for the snapshot checksums");
+    // Roles are server-wide: every database's script carries the same ones, captured with it.
+    step("replaying roles from the permission script (replica policy)", sh.databases.front().name);
+    undo = engine->replay_roles(sh.databases.front().script, {true, cfg.replica.readers});
+    std::size_t passed = 0;
+    for (std::size_t i = 0; i < sh.databases.size(); ++i) {
+      const auto& d = sh.databases[i];
+      const std::string& staging = swaps[i].staging;
+      step("restoring into a staging copy", d.name);
+      engine->restore_to_staging(staging, sh.archive.path(sh.id) / (d.prefix + kSnapshotDir), cfg.replica.jobs,
+                                 ctx.cancel);
+      step("replaying grants", d.name);
+      engine->replay_grants(d.script, staging);
+      step("making the staging copy read-only for readers", d.name);
+      engine->make_read_only(staging, cfg.replica.readers);
+      step("validating (smoke queries, refused writes)", d.name);
+      // [replica] validate is written against the site database; every database gets the refused writes.
+      const auto no_queries = std::vector<std::string>{};
+      passed += engine->validate(staging, i == 0 ? cfg.replica.validate : no_queries,
+                                 cfg.replica.readers).passed.size();
+    }
+    step("waiting for the snapshot checksums", sh.databases.front().name);
     auto problems = sh.checksums.get();
     if (!problems.empty()) throw Error("backup " + sh.id + " failed verification: " + problems.front());
-    step("swapping the staging copy in");
-    engine->swap_in(db, staging, cfg.replica.swap_timeout);
-    ctx.state.set_serving({replica, sh.id, sh.manifest.created_at, iso_utc(ctx.clock->now())});
+    if (several) {
+      logger()->info("refresh {} on {}: swapping the {} staging copies in at once", sh.id, replica, swaps.size());
+      engine->swap_in_all(swaps, cfg.replica.swap_timeout);
+    } else {
+      step("swapping the staging copy in", sh.databases.front().name);
+      engine->swap_in(swaps.front().live, swaps.front().staging, cfg.replica.swap_timeout);
+    }
+    std::vector<std::string> names;
+    for (const auto& d : sh.databases) names.push_back(d.name);
+    ctx.state.set_serving({replica, sh.id, sh.manifest.created_at, iso_utc(ctx.clock->now())}, names);
     out.outcome = "refreshed";
-    out.message = "now serves " + sh.id + " (" + std::to_string(report.passed.size()) + " checks passed)";
+    out.message = "now serves " + sh.id + (several ? " in all " + std::to_string(names.size()) + " databases" : "") +
+                  " (" + std::to_string(passed) + " checks passed)";
   } catch (const Cancelled&) {
     out.outcome = "cancelled";
     out.message = "stopped before the swap; the live copy is untouched";
@@ -106,10 +148,12 @@ ReplicaOutcome refresh_one(const Shared& sh, const std::string& replica, bool fo
     out.message = e.what();
   }
   if (out.outcome != "refreshed" && engine) {
-    try {
-      engine->drop_database(staging);
-    } catch (const std::exception& e) {
-      logger()->warn("refresh on {}: could not drop staging copy: {}", replica, e.what());
+    for (const auto& sw : swaps) {
+      try {
+        engine->drop_database(sw.staging);
+      } catch (const std::exception& e) {
+        logger()->warn("refresh on {}: could not drop staging copy {}: {}", replica, sw.staging, e.what());
+      }
     }
     // Roles are server-wide: the live copy keeps the roles it was restored with.
     if (undo) {
@@ -134,10 +178,35 @@ bool replica_withdrawn(StateStore& state, const std::string& replica) {
   return state.get(withdrawn_key(replica)).has_value();
 }
 
+std::map<std::string, std::string> replica_generations(const Config& cfg, StateStore& state,
+                                                      const std::string& replica) {
+  auto recorded = state.serving_databases(replica);
+  if (recorded.empty())
+    if (auto s = state.serving(replica)) recorded[cfg.site.database] = s->backup_id;
+  std::map<std::string, std::string> out;
+  for (const auto& db : cfg.site.databases) out[db] = recorded.count(db) ? recorded[db] : "";
+  return out;
+}
+
+std::string mixed_generations(const Config& cfg, StateStore& state, const std::string& replica) {
+  const auto gens = replica_generations(cfg, state, replica);
+  std::set<std::string> distinct;
+  for (const auto& [db, id] : gens) distinct.insert(id);
+  if (distinct.size() <= 1) return {};
+  std::string detail;
+  for (const auto& db : cfg.site.databases) {
+    const auto& id = gens.at(db);
+    detail += (detail.empty() ? "" : ", ") + db + " " + (id.empty() ? "never restored" : id);
+  }
+  return replica + " serves a mix of generations: " + detail;
+}
+
 void cleanup_replica(const JobContext& ctx, const std::string& replica) {
   auto engine = ctx.engines(ctx.cfg.server(replica));
-  engine->drop_database(sql::staging_name(ctx.cfg.site.database));
-  engine->drop_database(sql::retired_name(ctx.cfg.site.database));
+  for (const auto& db : ctx.cfg.site.databases) {
+    engine->drop_database(sql::staging_name(db));
+    engine->drop_database(sql::retired_name(db));
+  }
 }
 
 RefreshResult run_refresh(const JobContext& ctx, const std::string& only, bool force) {
@@ -167,15 +236,35 @@ RefreshResult run_refresh(const JobContext& ctx, const std::string& only, bool f
   if (auto g = ctx.state.generation(res.id); g && g->status == "failed")
     throw refuse("failed verification earlier (" + g->message + ")");
 
-  // Cheap checks and the small files first, before any replica is touched.
-  for (const char* small : {kPermissionsFile, kProfileFile}) {
-    auto problems = archive.check(res.id, true, ctx.cancel, small);
-    if (!problems.empty()) throw refuse("failed verification: " + problems.front());
-  }
-  Shared sh{ctx, archive, res.id, archive.manifest(res.id),
-            {read_file(archive.path(res.id) / kPermissionsFile)}, {}};
+  Shared sh{ctx, archive, res.id, {}, {}, {}};
   try {
-    ctx.engines(cfg.server(replicas.front()))->check_snapshot(archive.path(res.id) / kSnapshotDir);
+    sh.manifest = archive.manifest(res.id);
+  } catch (const Error& e) {
+    throw refuse(std::string("failed verification: ") + e.what());
+  }
+  // A backup taken before a database joined [site] databases cannot bring the replicas to one
+  // generation in every database: nothing is wrong with it, but it is not enough.
+  std::string missing;
+  for (const auto& db : cfg.site.databases)
+    if (!sh.manifest.holds(db)) missing += (missing.empty() ? "" : ", ") + db;
+  if (!missing.empty()) {
+    const std::string msg = "refresh refused: backup " + res.id + " holds no copy of " + missing +
+                            ", which [site] databases lists; every replica left as it was";
+    ctx.state.add_alert("refresh", msg);
+    throw SafetyError(msg, "run 'sitekeeper backup' to take a backup of every database of the site");
+  }
+  // Cheap checks and the small files first, before any replica is touched.
+  for (const auto& db : cfg.site.databases) {
+    const std::string prefix = database_prefix(sh.manifest.databases, db);
+    for (const char* small : {kPermissionsFile, kProfileFile}) {
+      auto problems = archive.check(res.id, true, ctx.cancel, prefix + small);
+      if (!problems.empty()) throw refuse("failed verification: " + problems.front());
+    }
+    sh.databases.push_back({db, prefix, {read_file(archive.path(res.id) / (prefix + kPermissionsFile))}});
+  }
+  try {
+    auto engine = ctx.engines(cfg.server(replicas.front()));
+    for (const auto& d : sh.databases) engine->check_snapshot(archive.path(res.id) / (d.prefix + kSnapshotDir));
   } catch (const Error& e) {
     throw refuse(std::string("is unreadable: ") + e.what());
   }
@@ -185,7 +274,12 @@ RefreshResult run_refresh(const JobContext& ctx, const std::string& only, bool f
                    // overlaps with (the swap waits for both anyway).
                    ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
                    try {
-                     return archive.check(res.id, true, ctx.cancel, std::string(kSnapshotDir) + "/");
+                     std::vector<std::string> found;
+                     for (const auto& d : sh.databases) {
+                       auto problems = archive.check(res.id, true, ctx.cancel, d.prefix + kSnapshotDir + "/");
+                       found.insert(found.end(), problems.begin(), problems.end());
+                     }
+                     return found;
                    } catch (const Cancelled&) {
                      throw;  // not a verdict on the backup; every swap waiting for it is cancelled
                    } catch (const std::exception& e) {

@@ -5,6 +5,7 @@
 // pass over the snapshot runs alongside the restores and must pass before any swap.
 // A replica always serves a complete copy, old or new: any failure (or cancellation) before the swap
 // drops the staging copy and leaves the live one alone.
+#include <map>
 #include <string>
 #include <vector>
 
@@ -42,5 +43,14 @@ void cleanup_replica(const JobContext& ctx, const std::string& replica);
 // up, and none can start. Idempotent.
 void withdraw_replica(const JobContext& ctx, const std::string& replica);
 bool replica_withdrawn(StateStore& state, const std::string& replica);
+
+// Which generation each database of the site serves on `replica`, by the state store ("" for one never
+// restored there): a replica refreshed before databases were recorded serves the site database at its
+// one record. From the state store only: a status page must not wait on a server.
+std::map<std::string, std::string> replica_generations(const Config& cfg, StateStore& state, const std::string& replica);
+// "" when `replica` serves one generation in every database of the site, or was never refreshed; else
+// the sentence that says which database serves what ("hd1 serves a mix of generations: CM_CEN
+// 20261122T020000Z, CM_REP never restored").
+std::string mixed_generations(const Config& cfg, StateStore& state, const std::string& replica);
 
 }  // namespace sk::replicator

@@ -38,6 +38,10 @@ const char* to_string(Duty d) {
 bool Engine::supports(Duty) const { return false; }
 void Engine::bound_connect(std::chrono::milliseconds) {}
 void Engine::keep_sessions() {}
+void Engine::swap_in_all(const std::vector<SwapPair>& swaps, std::chrono::milliseconds timeout) {
+  if (swaps.size() == 1) return swap_in(swaps.front().live, swaps.front().staging, timeout);
+  if (!swaps.empty()) unsupported(*this, "swapping several databases at once");
+}
 void Engine::warm_up(const std::string&) {}
 
 void Engine::resync_serials(const std::string&, const std::vector<SerialValue>&) { unsupported(*this, "serial resync"); }

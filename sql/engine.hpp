@@ -73,6 +73,12 @@ enum class Duty {
 };
 const char* to_string(Duty d);
 
+// One database a swap replaces: `live` comes to serve the copy now named `staging`.
+struct SwapPair {
+  std::string live;
+  std::string staging;
+};
+
 // What describe() may name in the text it returns.
 struct StepText {
   std::string db;        // the site database
@@ -128,6 +134,12 @@ class Engine {
   // leave within `timeout`, throws sk::Error and `live` still serves the old copy.
   virtual void swap_in(const std::string& live, const std::string& staging,
                        std::chrono::milliseconds timeout) = 0;
+  // Replaces each `live` with its `staging` copy, all at once, for a site of several databases: when it
+  // returns every live name serves its new copy; when it throws (sessions did not leave within
+  // `timeout`, a crash) every live name still serves its old copy, so a site's databases are never left
+  // at different generations by it. The old copies are dropped afterwards. Default: one pair is
+  // swap_in; several throw sk::Error ("not supported") before anything changes.
+  virtual void swap_in_all(const std::vector<SwapPair>& swaps, std::chrono::milliseconds timeout);
 
   // Permissions and the server profile (settings a database backup does not carry).
   virtual PermissionScript capture_permissions(const std::string& db) = 0;

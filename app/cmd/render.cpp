@@ -44,6 +44,7 @@ std::string render_status(const nlohmann::json& s) {
   for (const auto& r : s["replicas"]) {
     std::string state = r.value("state", std::string("?"));
     if (state == "DOWN") state += ": " + r.value("reason", std::string("?")).substr(0, 80);
+    else if (state == "MIXED") state += ": " + r.value("error", std::string("?"));
     else if (!r["backup_id"].get<std::string>().empty())
       state += ", backup " + r["backup_id"].get<std::string>() + ", age " + age_text(r["age_seconds"].get<long long>());
     row(r, "replica", state);

@@ -54,6 +54,8 @@ std::string unfit(const ServerHealth& h, std::chrono::milliseconds max_age) {
   if (!h.known) return "not probed yet";
   if (!h.up) return h.reason.empty() ? "down" : h.reason;
   if (h.backup_id.empty()) return h.name + " was never refreshed";
+  // Help-desk queries that join across databases would read two different nights.
+  if (!h.mixed.empty()) return h.mixed;
   if (h.age_seconds < 0 || h.age_seconds * 1000 > max_age.count())
     return h.name + " serves a copy older than " + format_duration(max_age);
   return "";
@@ -115,6 +117,7 @@ HttpResponse route(const ApiSources& src, const std::string& path, const std::st
     }
     auto j = server_json(it->second, *cfg);
     j["database"] = cfg->site.database;
+    j["databases"] = cfg->site.databases;
     const std::string why = unfit(it->second, *max_age);
     j["fresh"] = why.empty();
     if (!why.empty()) j["error"] = why;
@@ -128,6 +131,8 @@ HttpResponse route(const ApiSources& src, const std::string& path, const std::st
       auto j = server_json(it->second, *cfg);
       j["name"] = name;
       j["database"] = cfg->site.database;
+      j["databases"] = cfg->site.databases;
+    j["databases"] = cfg->site.databases;
       const std::string why = unfit(it->second, *max_age);
       j["healthy"] = it->second.up;
       j["fresh"] = why.empty();

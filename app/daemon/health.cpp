@@ -7,6 +7,7 @@
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "core/units.hpp"
+#include "replicator/refresh.hpp"
 #include "standby/site_state.hpp"
 
 namespace sk::daemon {
@@ -23,12 +24,13 @@ long long age_seconds(const std::string& iso, Clock::time_point now) {
 }
 
 // What a replica serves, from the state store: a replica's fitness (GET /replica/NAME) needs it.
-void add_serving(ServerHealth& h, StateStore& state, Clock::time_point now) {
+void add_serving(ServerHealth& h, const Config& cfg, StateStore& state, Clock::time_point now) {
   if (auto s = state.serving(h.name)) {
     h.backup_id = s->backup_id;
     h.backup_time = s->backup_time;
     h.age_seconds = age_seconds(s->backup_time, now);
   }
+  h.mixed = replicator::mixed_generations(cfg, state, h.name);
 }
 }  // namespace
 
@@ -56,7 +58,7 @@ HealthMonitor::HealthMonitor(std::function<std::shared_ptr<const Config>()> cfg,
       s.checked_at = j.value("at", "");
       // Without what it serves, a kept replica would count as never refreshed, and answer 503 until the
       // first probe: a restart would take it out of rotation.
-      if (role == "replica") add_serving(s, state_, system_clock()->now());
+      if (role == "replica") add_serving(s, *c, state_, system_clock()->now());
       snap_.servers[name] = s;
     } catch (const std::exception&) {
     }
@@ -113,8 +115,12 @@ ServerHealth probe_server(const Config& cfg, const sql::EngineFactory& engines, 
       else if (rs.state != "streaming") h.reason = name + " does not stream (" + rs.state + ")";
       else if (h.lag_bytes > cfg.failover.max_lag)
         h.reason = name + " lags " + format_size(h.lag_bytes) + " (max_lag " + format_size(cfg.failover.max_lag) + ")";
-    } else if (!e->database_exists(cfg.site.database)) {
-      h.reason = "site database " + cfg.site.database + " missing on " + name;
+    } else {
+      for (const auto& db : cfg.site.databases)
+        if (!e->database_exists(db)) {
+          h.reason = std::string(db == cfg.site.database ? "site database " : "database ") + db + " missing on " + name;
+          break;
+        }
     }
   } catch (const std::exception& ex) {
     h.reason = ex.what();
@@ -155,7 +161,7 @@ void HealthMonitor::round(const Config& cfg) {
     if (kept_.count(key) && (changed || ++rounds_[key] >= std::max(cfg.health.rise, cfg.health.fall))) kept_.erase(key);
     h.stale = kept_.count(key) > 0;
     if (role == "replica") {
-      add_serving(h, state_, now);
+      add_serving(h, cfg, state_, now);
       metrics_.replica_healthy(name, h.up);
       metrics_.replica_age(name, static_cast<double>(h.age_seconds));
     }

@@ -84,6 +84,7 @@ struct ServerHealth {
   std::string version;
   // replica: what it serves (from the state store)
   std::string backup_id, backup_time;
+  std::string mixed;  // a replica's databases at different generations: what (replicator::mixed_generations)
   long long age_seconds = -1;
   // standby
   std::string state;

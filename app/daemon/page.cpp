@@ -250,6 +250,7 @@ std::string summary(const json& st) {
   for (const auto& r : st["replicas"].is_array() ? st["replicas"] : json::array()) {
     if (!flag(r, "up")) problems.push_back("replica " + text(r, "name") + " is down");
     else if (text(r, "state") == "STALE") problems.push_back("replica " + text(r, "name") + " serves an old copy");
+    else if (text(r, "state") == "MIXED") problems.push_back("replica " + text(r, "name") + " serves a mix of generations");
   }
   if (st["journal"].is_object()) problems.push_back("a " + text(st["journal"], "kind") + " is open");
   if (problems.empty()) return "<p id=\"summary\" class=\"summary good\">All servers answer and every replica is fresh.</p>";
@@ -303,7 +304,8 @@ std::string replicas_section(const json& st) {
     s += "<td class=\"name\">" + e(text(r, "name")) + "</td><td>" + e(address(r)) + "</td><td>" +
          word(up ? "yes" : "NO", up) + "</td><td class=\"backup\">" + e(text(r, "backup_id")) + "</td><td class=\"t\">" +
          e(when(text(r, "backup_time"))) + "</td><td>" + e(age(number(r, "age_seconds"))) + "</td><td>" +
-         word(state.empty() ? "unknown" : state, flag(r, "fresh")) + "</td><td class=\"reason\">" + e(text(r, "reason")) +
+         word(state.empty() ? "unknown" : state, flag(r, "fresh")) + "</td><td class=\"reason\">" +
+         e(text(r, state == "MIXED" ? "error" : "reason")) +
          "</td></tr>";
   }
   return s + "</tbody></table></section>";

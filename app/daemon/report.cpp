@@ -9,6 +9,7 @@
 #include "core/units.hpp"
 #include "replicator/archive.hpp"
 #include "replicator/offsite.hpp"
+#include "replicator/refresh.hpp"
 #include "sql/profile.hpp"
 #include "standby/failover.hpp"
 #include "standby/site_state.hpp"
@@ -141,6 +142,7 @@ nlohmann::json status_report(const replicator::JobContext& ctx, std::optional<He
   nlohmann::json j;
   j["site"] = cfg.site.code;
   j["database"] = cfg.site.database;
+  j["databases"] = cfg.site.databases;
   j["daemon"] = daemon_state(ctx.state, now);
   if (health) j["daemon"]["running"] = true;  // asked of the daemon itself
   const auto snap = health_view(ctx, health, j["daemon"]["running"].get<bool>());
@@ -188,10 +190,17 @@ nlohmann::json status_report(const replicator::JobContext& ctx, std::optional<He
     add_health(r, health_of(name));
     // A replica that does not answer is not fresh, however young its copy.
     r["fresh"] = r["up"].get<bool>() && age >= 0 && age <= max_age;
+    r["databases"] = replicator::replica_generations(cfg, ctx.state, name);
+    const std::string mixed = replicator::mixed_generations(cfg, ctx.state, name);
+    if (!mixed.empty()) {
+      r["fresh"] = false;
+      r["error"] = mixed;
+    }
     r["state"] = !r["up"].get<bool>() ? "DOWN" : r["backup_id"].get<std::string>().empty() ? "never refreshed"
+                 : !mixed.empty()                                                    ? "MIXED"
                  : r["fresh"].get<bool>()                                            ? "fresh"
                                                                                      : "STALE";
-    if (!r["up"].get<bool>()) ok = false;
+    if (!r["up"].get<bool>() || !mixed.empty()) ok = false;
     j["replicas"].push_back(r);
   }
   j["last_runs"] = nlohmann::json::array();

@@ -69,6 +69,15 @@ const std::vector<std::vector<const char*>> kMigrations = {
         " state TEXT NOT NULL)",
         "CREATE INDEX lag_samples_by_time ON lag_samples (at_ms)",
     },
+    {
+        // Which generation each database of a replica serves: a site of several databases must
+        // never be served at a mix of generations unnoticed.
+        "CREATE TABLE replica_databases ("
+        " replica TEXT NOT NULL,"
+        " database TEXT NOT NULL,"
+        " backup_id TEXT NOT NULL,"
+        " PRIMARY KEY (replica, database))",
+    },
 };
 
 std::string now_iso() { return iso_utc(std::chrono::system_clock::now()); }
@@ -331,8 +340,13 @@ std::vector<GenerationRecord> StateStore::generations() {
   return query_generations(*db_, "ORDER BY created_at DESC, id DESC", [](soci::statement&) {});
 }
 
-void StateStore::set_serving(const ReplicaServing& s) {
+void StateStore::set_serving(const ReplicaServing& s, const std::vector<std::string>& databases) {
   std::lock_guard lock(mu_);
+  soci::transaction tx(*db_);
+  for (const auto& d : databases)
+    *db_ << "INSERT INTO replica_databases (replica, database, backup_id) VALUES (:replica, :db, :id)"
+            " ON CONFLICT (replica, database) DO UPDATE SET backup_id = excluded.backup_id",
+        soci::use(s.replica), soci::use(d), soci::use(s.backup_id);
   *db_ << "INSERT INTO replica_serving (replica, backup_id, backup_time, restored_at)"
           " VALUES (:replica, :id, :time, :restored) ON CONFLICT (replica) DO UPDATE SET"
           " backup_id = excluded.backup_id, backup_time = excluded.backup_time,"
@@ -343,6 +357,18 @@ void StateStore::set_serving(const ReplicaServing& s) {
   *db_ << "INSERT INTO serving_history (replica, backup_id, backup_time, restored_at, restored_ms)"
           " VALUES (:replica, :id, :time, :restored, :ms)",
       soci::use(s.replica), soci::use(s.backup_id), soci::use(s.backup_time), soci::use(s.restored_at), soci::use(at);
+  tx.commit();
+}
+
+std::map<std::string, std::string> StateStore::serving_databases(const std::string& replica) {
+  std::lock_guard lock(mu_);
+  std::map<std::string, std::string> out;
+  std::string db, id;
+  soci::statement st = (db_->prepare << "SELECT database, backup_id FROM replica_databases WHERE replica = :replica",
+                        soci::into(db), soci::into(id), soci::use(replica));
+  st.execute();
+  while (st.fetch()) out[db] = id;
+  return out;
 }
 
 std::vector<ReplicaServing> StateStore::serving_history(long long since_ms) {

@@ -63,7 +63,7 @@ struct Alert {
 
 class StateStore {
  public:
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // Opens (creating the file and its folder) and migrates. Throws sk::Error when the file is not a
   // state store or comes from a newer sitekeeper.
@@ -85,8 +85,14 @@ class StateStore {
   std::optional<GenerationRecord> generation(const std::string& id);
   std::vector<GenerationRecord> generations();  // newest first
 
-  void set_serving(const ReplicaServing& s);
+  // `databases`: the databases the swap brought to s.backup_id (a site of several databases); each is
+  // recorded with it, in the same transaction.
+  void set_serving(const ReplicaServing& s, const std::vector<std::string>& databases = {});
   std::optional<ReplicaServing> serving(const std::string& replica);
+  // Database -> the generation set_serving last recorded for it on `replica`; empty when none was
+  // (a replica last refreshed before sitekeeper recorded databases: it serves the site database at
+  // serving(replica)->backup_id).
+  std::map<std::string, std::string> serving_databases(const std::string& replica);
   // Every set_serving since `since_ms` (epoch milliseconds), oldest first.
   std::vector<ReplicaServing> serving_history(long long since_ms);
 

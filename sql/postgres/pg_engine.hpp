@@ -34,6 +34,7 @@ class PgEngine final : public Engine {
                             const std::vector<std::string>& readers) override;
   void swap_in(const std::string& live, const std::string& staging,
                std::chrono::milliseconds timeout) override;
+  void swap_in_all(const std::vector<SwapPair>& swaps, std::chrono::milliseconds timeout) override;
 
   PermissionScript capture_permissions(const std::string& db) override;
   RoleUndo replay_roles(const PermissionScript& script, const RoleReplay& how) override;

@@ -112,26 +112,40 @@ ValidationReport PgEngine::validate(const std::string& db, const std::vector<std
 
 void PgEngine::swap_in(const std::string& live, const std::string& staging,
                        std::chrono::milliseconds timeout) {
-  const std::string retired = retired_name(live);
-  drop_database(retired);  // a leftover from a run killed after its swap
+  swap_in_all({{live, staging}}, timeout);
+}
+
+void PgEngine::swap_in_all(const std::vector<SwapPair>& swaps, std::chrono::milliseconds timeout) {
+  if (swaps.empty()) return;
+  std::vector<std::string> copies;  // every database whose sessions must be gone
+  std::string lives;                // for messages
+  for (const auto& sw : swaps) {
+    drop_database(retired_name(sw.live));  // a leftover from a run killed after its swap
+    copies.push_back(sw.live);
+    copies.push_back(sw.staging);
+    lives += (lives.empty() ? "" : ", ") + sw.live;
+  }
   auto a = open(kMaintenanceDb);
   auto b = open(kMaintenanceDb);  // opened now: connecting later would add to the readers' stall
-  const bool had_live = pg::query_value(*a, q::database_exists(live), "look up database").has_value();
+  std::vector<bool> had_live;
+  for (const auto& sw : swaps)
+    had_live.push_back(pg::query_value(*a, q::database_exists(sw.live), "look up database").has_value());
   pg::exec(*a, q::set_statement_timeout(timeout), "set timeout");
   pg::exec(*a, q::set_lock_timeout(timeout), "set timeout");
   const long a_pid = std::stol(pg::query_value(*a, q::kBackendPid, "read pid").value_or("0"));
 
-  // Both renames happen in one transaction, so a crash at any point leaves either the old copy or the
-  // new one under the live name, never neither, and nothing persistent (such as ALLOW_CONNECTIONS
-  // false) is ever left behind. The first RENAME takes the database's exclusive lock, which holds new
-  // connections back, but it also waits (in 100 ms steps) for sessions already there. So sessions are
-  // ended, waiting until they are gone, just before it; a backstop keeps ending any that slipped in.
+  // Every rename happens in one transaction, so a crash at any point leaves either all the old copies
+  // or all the new ones under the live names, never neither and never a mix, and nothing persistent
+  // (such as ALLOW_CONNECTIONS false) is ever left behind. A RENAME takes the database's exclusive
+  // lock, which holds new connections back, but it also waits (in 100 ms steps) for sessions already
+  // there. So sessions are ended, waiting until they are gone, just before; a backstop keeps ending
+  // any that slipped in.
   std::atomic<bool> done{false};
   std::thread backstop([&] {
     try {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       while (!done.load()) {
-        pg::query(*b, q::end_copy_sessions(a_pid, live, staging), "end sessions");
+        pg::query(*b, q::end_copy_sessions(a_pid, copies), "end sessions");
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
     } catch (const std::exception& e) {
@@ -144,30 +158,31 @@ void PgEngine::swap_in(const std::string& live, const std::string& staging,
   };
   try {
     pg::Transaction tx(*a, "swap");
-    if (had_live) {
-      // pg_terminate_backend(pid, timeout) would wait in 100 ms steps; polling for the sessions to be
-      // gone takes a few milliseconds, which is less than a reader needs to reconnect.
-      const auto give_up = std::chrono::steady_clock::now() + timeout;
-      for (int round = 0;; ++round) {
-        if (round % 20 == 0) pg::query(*a, q::end_copy_sessions(a_pid, live, staging), "end reader sessions");
-        // pg_stat_activity is read once per transaction unless the snapshot is cleared.
-        pg::query(*a, q::kClearActivitySnapshot, "refresh session list");
-        if (pg::query_value(*a, q::count_copy_sessions(a_pid, live, staging), "count sessions").value_or("1") == "0")
-          break;
-        if (std::chrono::steady_clock::now() > give_up) throw Error("sessions on " + live + " did not end");
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      }
-      pg::exec(*a, q::rename_database(live, retired), "retire the live copy");
+    // pg_terminate_backend(pid, timeout) would wait in 100 ms steps; polling for the sessions to be
+    // gone takes a few milliseconds, which is less than a reader needs to reconnect.
+    const auto give_up = std::chrono::steady_clock::now() + timeout;
+    for (int round = 0;; ++round) {
+      if (round % 20 == 0) pg::query(*a, q::end_copy_sessions(a_pid, copies), "end reader sessions");
+      // pg_stat_activity is read once per transaction unless the snapshot is cleared.
+      pg::query(*a, q::kClearActivitySnapshot, "refresh session list");
+      if (pg::query_value(*a, q::count_copy_sessions(a_pid, copies), "count sessions").value_or("1") == "0") break;
+      if (std::chrono::steady_clock::now() > give_up) throw Error("sessions on " + lives + " did not end");
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
-    pg::exec(*a, q::rename_database(staging, live), "rename staging to live");
+    for (std::size_t i = 0; i < swaps.size(); ++i) {
+      if (had_live[i]) pg::exec(*a, q::rename_database(swaps[i].live, retired_name(swaps[i].live)), "retire the live copy");
+      pg::exec(*a, q::rename_database(swaps[i].staging, swaps[i].live), "rename staging to live");
+    }
     tx.commit();
   } catch (const Error& e) {
     stop_backstop();
-    throw Error("swap gave up; " + live + " still serves its previous copy: " + e.what(),
+    throw Error("swap gave up; " + lives + (swaps.size() == 1 ? " still serves its" : " still serve their") +
+                    " previous copy: " + e.what(),
                 "sessions did not leave within swap_timeout; raise [replica] swap_timeout or retry");
   }
   stop_backstop();
-  if (had_live) drop_database(retired);
+  for (std::size_t i = 0; i < swaps.size(); ++i)
+    if (had_live[i]) drop_database(retired_name(swaps[i].live));
 }
 
 }  // namespace sk::sql

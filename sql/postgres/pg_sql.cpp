@@ -62,9 +62,11 @@ std::string default_acl_scope(const DefaultPrivilege& d) {
   return "FOR ROLE " + quote_ident(d.owner) + (d.schema ? " IN SCHEMA " + quote_ident(*d.schema) : std::string());
 }
 
-std::string sessions_on_copies(long keep, std::string_view live, std::string_view staging) {
+std::string sessions_on_copies(long keep, const std::vector<std::string>& dbs) {
+  std::string in;
+  for (const auto& d : dbs) in += (in.empty() ? "" : ", ") + quote_literal(d);
   return "FROM pg_stat_activity WHERE pid <> " + std::to_string(keep) + " AND pid <> pg_backend_pid() AND " +
-         "datname IN (" + quote_literal(live) + ", " + quote_literal(staging) + ")";
+         "datname IN (" + (in.empty() ? "NULL" : in) + ")";
 }
 
 }  // namespace
@@ -164,12 +166,12 @@ std::string set_lock_timeout(std::chrono::milliseconds timeout) {
   return "SET lock_timeout = " + std::to_string(timeout.count());
 }
 
-std::string end_copy_sessions(long keep, std::string_view live, std::string_view staging) {
-  return "SELECT CAST(pg_terminate_backend(pid) AS text) " + sessions_on_copies(keep, live, staging);
+std::string end_copy_sessions(long keep, const std::vector<std::string>& dbs) {
+  return "SELECT CAST(pg_terminate_backend(pid) AS text) " + sessions_on_copies(keep, dbs);
 }
 
-std::string count_copy_sessions(long keep, std::string_view live, std::string_view staging) {
-  return "SELECT CAST(count(*) AS text) " + sessions_on_copies(keep, live, staging);
+std::string count_copy_sessions(long keep, const std::vector<std::string>& dbs) {
+  return "SELECT CAST(count(*) AS text) " + sessions_on_copies(keep, dbs);
 }
 
 std::string rename_database(std::string_view from, std::string_view to) {

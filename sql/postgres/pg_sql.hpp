@@ -136,12 +136,12 @@ std::string read_probe(const Relation& table);
 // SET statement_timeout = <ms> / SET lock_timeout = <ms>, in milliseconds.
 std::string set_statement_timeout(std::chrono::milliseconds timeout);
 std::string set_lock_timeout(std::chrono::milliseconds timeout);
-// Ends every session on `live` or `staging` except this one and backend `keep` (the session that
-// renames): one row per session, pg_terminate_backend's answer as text. Throws sk::Error for a NUL
-// byte in a name.
-std::string end_copy_sessions(long keep, std::string_view live, std::string_view staging);
+// Ends every session on one of `dbs` (the live and staging copies a swap renames) except this one and
+// backend `keep` (the session that renames): one row per session, pg_terminate_backend's answer as
+// text. Throws sk::Error for a NUL byte in a name.
+std::string end_copy_sessions(long keep, const std::vector<std::string>& dbs);
 // One row: the number of those sessions as text ("0" when they are all gone). Throws as above.
-std::string count_copy_sessions(long keep, std::string_view live, std::string_view staging);
+std::string count_copy_sessions(long keep, const std::vector<std::string>& dbs);
 // pg_stat_activity is read once per transaction unless its snapshot is cleared.
 inline constexpr const char* kClearActivitySnapshot = "SELECT CAST(pg_stat_clear_snapshot() AS text)";
 // ALTER DATABASE "from" RENAME TO "to". Throws sk::Error when quote_ident rejects a name.

@@ -275,6 +275,19 @@ const Row kRows[] = {
      "2:12: site.database: expected a name of at most 50 bytes, got 51 bytes"},
     {"database_nul", "[site]\ndatabase = \"CM\\u0000X\"\n[servers.cm1]\n[roles]\nactive = \"cm1\"\n",
      "2:12: site.database: expected a name without NUL bytes"},
+    // [site] databases
+    {"databases_and_database", "[site]\ndatabase = \"A\"\ndatabases = [\"A\", \"B\"]\n[servers.cm1]\n[roles]\nactive = \"cm1\"\n",
+     "3:13: site.databases: expected either database (one) or databases (a list), not both"},
+    {"databases_empty", "[site]\ndatabases = []\n[servers.cm1]\n[roles]\nactive = \"cm1\"\n",
+     "2:13: site.databases: expected at least one database name, got an empty list"},
+    {"databases_twice", "[site]\ndatabases = [\"CM_CEN\", \"Reports\", \"cm_cen\"]\n[servers.cm1]\n[roles]\nactive = \"cm1\"\n",
+     "2:35: site.databases[2]: expected each database once, got \"cm_cen\" again"},
+    {"databases_too_long", "[site]\ndatabases = [\"A\", \"" + std::string(51, 'd') + "\"]\n[servers.cm1]\n[roles]\nactive = \"cm1\"\n",
+     "2:19: site.databases[1]: expected a database name of at most 50 bytes, got 51 bytes"},
+    {"databases_type", "[site]\ndatabases = [\"A\", 7]\n[servers.cm1]\n[roles]\nactive = \"cm1\"\n",
+     "2:19: site.databases[1]: expected a string, got 7"},
+    {"databases_not_array", "[site]\ndatabases = \"A\"\n[servers.cm1]\n[roles]\nactive = \"cm1\"\n",
+     "2:13: site.databases: expected an array"},
     {"server_name_too_long", kBase + "[servers." + std::string(64, 's') + "]\n",
      "8:10: servers." + std::string(64, 's') + ": expected a server name of at most 63 bytes"},
     {"server_name_nul", kBase + "[servers.\"a\\u0000b\"]\n",
@@ -542,6 +555,19 @@ listen = "127.0.0.1:8008"
 [alerts]
 command = ["/usr/local/bin/page-oncall", "{job}", "{message}"]
 )";
+
+TEST(CoreConfig, ASiteOfSeveralDatabasesListsThemSiteDatabaseFirst) {
+  TempDir dir;
+  fs::path file = dir.write("sk.toml", "[site]\ncode = \"CEN\"\ndatabases = [\"CM_CEN\", \"ReportServer\"]\n"
+                                       "[servers.cm1]\n[roles]\nactive = \"cm1\"\n");
+  Config c = load_config(file, &lookup_fake);
+  EXPECT_EQ(c.site.databases, (std::vector<std::string>{"CM_CEN", "ReportServer"}));
+  EXPECT_EQ(c.site.database, "CM_CEN");
+  // The one-database form means a list of one.
+  file = dir.write("one.toml", "[site]\ncode = \"CEN\"\ndatabase = \"CM_CEN\"\n[servers.cm1]\n[roles]\nactive = \"cm1\"\n");
+  c = load_config(file, &lookup_fake);
+  EXPECT_EQ(c.site.databases, (std::vector<std::string>{"CM_CEN"}));
+}
 
 TEST(CoreConfig, LoadsTheFullExample) {
   TempDir dir;

@@ -68,7 +68,7 @@ class RefreshTest : public ::testing::Test {
     base_ = fs::canonical(base_);
 
     cfg_.file = base_ / "site config" / "sitekeeper.toml";
-    cfg_.site = {"CEN", kLive};
+    cfg_.site = {"CEN", {kLive}, kLive};
     cfg_.state_path = base_ / "state dir" / "sitekeeper.db";
     cfg_.archive.path = base_ / "site archive 站点";
     cfg_.archive.keep = 7;
@@ -707,6 +707,127 @@ TEST_F(RefreshTest, RetentionRemovesAKilledBackupsLeftovers) {
   const std::string second = backup_at("2026-11-22T02:00:00Z");
   EXPECT_THAT(a.list(), ElementsAre(first, second));
   EXPECT_FALSE(fs::exists(archive_root() / killed));
+}
+
+// ------------------------------------------------------------------------------------------------
+// A site of several databases
+
+class SeveralDatabasesTest : public RefreshTest {
+ protected:
+  void SetUp() override {
+    RefreshTest::SetUp();
+    cfg_.site = {"CEN", {kLive, kReports}, kLive};
+  }
+  std::vector<std::string> args_of(const std::string& server, const std::string& op) {
+    std::vector<std::string> out;
+    for (const auto& c : world_->calls_of(op))
+      if (c.server == server) out.push_back(c.arg);
+    return out;
+  }
+  static inline const std::string kReports = "CM_REP";
+};
+
+TEST_F(SeveralDatabasesTest, EveryDatabaseIsRestoredValidatedAndSwappedInAtOnce) {
+  const std::string id = backup_at("2026-11-22T02:00:00Z");
+  Archive a = replicator::open_archive(cfg_);
+  EXPECT_THAT(a.manifest(id).databases, ElementsAre(kLive, kReports));
+  world_->clear();
+  auto r = replicator::run_refresh(ctx(), "hd1");
+  ASSERT_TRUE(r.ok) << r.summary;
+  EXPECT_THAT(outcome(r, "hd1")->message, HasSubstr("in all 2 databases"));
+  // Roles are server-wide: replayed once.
+  EXPECT_EQ(args_of("hd1", "replay_roles").size(), 1u);
+  EXPECT_THAT(args_of("hd1", "restore_to_staging"),
+              ElementsAre(kStaging + "|" + (a.path(id) / "snapshot").string(),
+                          "CM_REP__sk_staging|" + (a.path(id) / "databases/CM_REP/snapshot").string()));
+  EXPECT_THAT(args_of("hd1", "replay_grants"), ElementsAre(kStaging, "CM_REP__sk_staging"));
+  // [replica] validate is written for the site database; the other gets the refused writes only.
+  EXPECT_THAT(args_of("hd1", "validate"), ElementsAre(kStaging + "|1|2", "CM_REP__sk_staging|0|2"));
+  EXPECT_THAT(args_of("hd1", "swap_in"), IsEmpty()) << "one database at a time would leave a mix between swaps";
+  EXPECT_THAT(args_of("hd1", "swap_in_all"), ElementsAre(kLive + "|" + kStaging + ";CM_REP|CM_REP__sk_staging"));
+  EXPECT_EQ(state_->serving_databases("hd1"), (std::map<std::string, std::string>{{kLive, id}, {kReports, id}}));
+  EXPECT_EQ(replicator::mixed_generations(cfg_, *state_, "hd1"), "");
+  // Run again: every database already serves it.
+  r = replicator::run_refresh(ctx(), "hd1");
+  EXPECT_EQ(outcome(r, "hd1")->outcome, "current");
+}
+
+TEST_F(SeveralDatabasesTest, AFailureInAnyDatabaseSwapsNoneAndDropsEveryStagingCopy) {
+  const std::string id = backup_at("2026-11-22T02:00:00Z");
+  for (const std::string op : {"restore_to_staging", "replay_grants", "validate"}) {
+    SCOPED_TRACE(op);
+    world_->clear();
+    world_->on_call = [&](const Call& c) {
+      if (c.server == "hd1" && c.op == op && c.arg.rfind("CM_REP__sk_staging", 0) == 0)
+        throw Error("scripted failure in the second database");
+    };
+    auto r = replicator::run_refresh(ctx(), "", true);
+    world_->on_call = nullptr;
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(outcome(r, "hd1")->outcome, "failed");
+    EXPECT_THAT(outcome(r, "hd1")->message, HasSubstr("second database"));
+    EXPECT_EQ(outcome(r, "hd2")->outcome, "refreshed") << "the other replica is not held back";
+    EXPECT_THAT(args_of("hd1", "swap_in_all"), IsEmpty());
+    EXPECT_THAT(args_of("hd1", "drop_database"), AllOf(Contains(kStaging), Contains("CM_REP__sk_staging")));
+    EXPECT_THAT(args_of("hd1", "undo_roles"), Not(IsEmpty()));
+    expect_live_never_dropped();
+  }
+  EXPECT_EQ(serving("hd1"), "");
+  EXPECT_EQ(serving("hd2"), id);
+}
+
+TEST_F(SeveralDatabasesTest, ABackupWithoutEveryDatabaseIsRefusedAndNotCondemned) {
+  cfg_.site = {"CEN", {kLive}, kLive};
+  const std::string id = backup_at("2026-11-22T02:00:00Z");
+  cfg_.site = {"CEN", {kLive, kReports}, kLive};  // a database joined the site after that backup
+  world_->clear();
+  try {
+    replicator::run_refresh(ctx());
+    FAIL() << "refresh went on without a copy of " << kReports;
+  } catch (const SafetyError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("holds no copy of CM_REP"));
+    EXPECT_THAT(e.hint(), HasSubstr("sitekeeper backup"));
+  }
+  EXPECT_THAT(world_->ops("hd1"), IsEmpty());
+  EXPECT_THAT(world_->ops("hd2"), IsEmpty());
+  EXPECT_TRUE(has_alert("refresh", "holds no copy of CM_REP"));
+  EXPECT_EQ(state_->generation(id)->status, "verified") << "nothing is wrong with the backup itself";
+}
+
+TEST_F(SeveralDatabasesTest, AReplicaLackingADatabaseIsNotCurrentAndShowsAsAMix) {
+  const std::string id = backup_at("2026-11-22T02:00:00Z");
+  // Refreshed by a sitekeeper that knew of one database only.
+  state_->set_serving({"hd1", id, "2026-11-22T02:00:00Z", "2026-11-22T04:00:00Z"});
+  EXPECT_EQ(replicator::mixed_generations(cfg_, *state_, "hd1"),
+            "hd1 serves a mix of generations: CM_CEN " + id + ", CM_REP never restored");
+  EXPECT_EQ(replicator::replica_generations(cfg_, *state_, "hd1"),
+            (std::map<std::string, std::string>{{kLive, id}, {kReports, ""}}));
+  auto r = replicator::run_refresh(ctx(), "hd1");
+  EXPECT_EQ(outcome(r, "hd1")->outcome, "refreshed") << outcome(r, "hd1")->message;
+  EXPECT_EQ(replicator::mixed_generations(cfg_, *state_, "hd1"), "");
+  // Two generations recorded for two databases (an engine without one atomic swap, a manual restore).
+  state_->set_serving({"hd2", "20261121T020000Z", "2026-11-21T02:00:00Z", "2026-11-21T04:00:00Z"}, {kReports});
+  state_->set_serving({"hd2", id, "2026-11-22T02:00:00Z", "2026-11-22T04:00:00Z"}, {kLive});
+  EXPECT_EQ(replicator::mixed_generations(cfg_, *state_, "hd2"),
+            "hd2 serves a mix of generations: CM_CEN " + id + ", CM_REP 20261121T020000Z");
+  EXPECT_EQ(replicator::mixed_generations(cfg_, *state_, "hd3"), "") << "never refreshed is not a mix";
+}
+
+TEST_F(SeveralDatabasesTest, CleanupDropsTheLeftoversOfEveryDatabase) {
+  replicator::cleanup_replica(ctx(), "hd1");
+  EXPECT_THAT(args_of("hd1", "drop_database"),
+              ElementsAre(kStaging, "CM_CEN__sk_retired", "CM_REP__sk_staging", "CM_REP__sk_retired"));
+}
+
+TEST(DatabasePrefix, TheFirstDatabaseKeepsTheOneDatabaseLayoutAndNoNameLeavesItsFolder) {
+  const std::vector<std::string> dbs = {"CM_CEN", "ReportServer", "..", "a/b", "Site DB é", "x-y_1"};
+  EXPECT_EQ(replicator::database_prefix(dbs, "CM_CEN"), "");
+  EXPECT_EQ(replicator::database_prefix(dbs, "ReportServer"), "databases/ReportServer/");
+  EXPECT_EQ(replicator::database_prefix(dbs, ".."), "databases/%2E%2E/");
+  EXPECT_EQ(replicator::database_prefix(dbs, "a/b"), "databases/a%2Fb/");
+  EXPECT_EQ(replicator::database_prefix(dbs, "Site DB é"), "databases/Site%20DB%20%C3%A9/");
+  EXPECT_EQ(replicator::database_prefix(dbs, "x-y_1"), "databases/x-y_1/");
+  EXPECT_THROW(replicator::database_prefix(dbs, "other"), Error);
 }
 
 }  // namespace

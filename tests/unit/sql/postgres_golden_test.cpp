@@ -86,7 +86,7 @@ TEST(PgQuote, BuildersRejectUnquotableNamesBeforeAnyText) {
   EXPECT_THROW(q::role_exists(kNul), sk::Error);
   EXPECT_THROW(q::writable_by(kNul), sk::Error);
   EXPECT_THROW(q::end_sessions_on(kNul), sk::Error);
-  EXPECT_THROW(q::end_copy_sessions(1, "CM_CEN", kNul), sk::Error);
+  EXPECT_THROW(q::end_copy_sessions(1, {"CM_CEN", std::string(kNul)}), sk::Error);
   EXPECT_THROW(q::slot_exists(kNul), sk::Error);
   EXPECT_THROW(q::alter_system_set("work_mem", kNul), sk::Error);
   q::Role role{"reader"};
@@ -173,9 +173,9 @@ TEST(PgGolden, Swap) {
       .add(q::set_statement_timeout(std::chrono::milliseconds(5000)))
       .add(q::set_lock_timeout(std::chrono::milliseconds(5000)))
       .add(q::kBackendPid)
-      .add(q::end_copy_sessions(4242, "CM_CEN", sk::sql::staging_name("CM_CEN")))
+      .add(q::end_copy_sessions(4242, {"CM_CEN", sk::sql::staging_name("CM_CEN")}))
       .add(q::kClearActivitySnapshot)
-      .add(q::count_copy_sessions(4242, "CM_CEN", sk::sql::staging_name("CM_CEN")))
+      .add(q::count_copy_sessions(4242, {"CM_CEN", sk::sql::staging_name("CM_CEN")}))
       .add(q::rename_database("CM_CEN", sk::sql::retired_name("CM_CEN")))
       .add(q::rename_database(sk::sql::staging_name("CM_CEN"), "CM_CEN"))
       .add(q::drop_database(sk::sql::retired_name("CM_CEN")));
@@ -183,8 +183,8 @@ TEST(PgGolden, Swap) {
     const std::string& live = kNames[i];
     const std::string& staging = kNames[(i + 1) % kNames.size()];
     s.section("swap " + live + " <- " + staging)
-        .add(q::end_copy_sessions(4242, live, staging))
-        .add(q::count_copy_sessions(4242, live, staging))
+        .add(q::end_copy_sessions(4242, {std::string(live), std::string(staging)}))
+        .add(q::count_copy_sessions(4242, {std::string(live), std::string(staging)}))
         .add(q::rename_database(live, kNames[0]))
         .add(q::rename_database(staging, live));
   }

@@ -32,7 +32,7 @@ class MonitorTest : public ::testing::Test {
     fs::create_directories(dir_);
     auto cfg = std::make_shared<Config>();
     cfg->file = dir_ / "sitekeeper.toml";
-    cfg->site = {"CEN", "CM_CEN"};
+    cfg->site = {"CEN", {"CM_CEN"}, "CM_CEN"};
     cfg->state_path = dir_ / "state.db";
     cfg->archive.path = dir_ / "archive";
     cfg->archive.key_file = dir_ / "archive.keys";

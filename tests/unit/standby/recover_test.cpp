@@ -44,7 +44,7 @@ class RecoverTest : public ::testing::Test {
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     cfg_.file = dir_ / "sitekeeper.toml";
-    cfg_.site = {"CEN", "CM_CEN"};
+    cfg_.site = {"CEN", {"CM_CEN"}, "CM_CEN"};
     cfg_.state_path = dir_ / "state" / "sitekeeper.db";
     cfg_.archive.path = dir_ / "archive";
     cfg_.archive.key_file = dir_ / "state" / "archive.keys";

@@ -109,6 +109,12 @@ class FakeEngine : public sql::Engine {
   void swap_in(const std::string& live, const std::string& staging, std::chrono::milliseconds) override {
     w_->record(server_, "swap_in", live + "|" + staging);
   }
+  void swap_in_all(const std::vector<sql::SwapPair>& swaps, std::chrono::milliseconds timeout) override {
+    if (swaps.size() == 1) return swap_in(swaps[0].live, swaps[0].staging, timeout);
+    std::string all;
+    for (const auto& sw : swaps) all += (all.empty() ? "" : ";") + sw.live + "|" + sw.staging;
+    w_->record(server_, "swap_in_all", all);
+  }
   sql::PermissionScript capture_permissions(const std::string& db) override {
     w_->record(server_, "capture_permissions", db);
     return {w_->script};

@@ -17,7 +17,7 @@ struct Fixture {
   ApiSources src;
 
   Fixture() {
-    cfg->site = {"CEN", "CM_CEN"};
+    cfg->site = {"CEN", {"CM_CEN"}, "CM_CEN"};
     for (const char* n : {"cm1", "cm2", "hd1", "hd2"}) cfg->servers[n].name = n;
     snap.active = "cm1";
     snap.standby = "cm2";

@@ -15,7 +15,7 @@ class ApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto cfg = std::make_shared<Config>();
-    cfg->site = {"CEN", "CM_CEN"};
+    cfg->site = {"CEN", {"CM_CEN"}, "CM_CEN"};
     cfg->archive.max_age = std::chrono::hours(26);
     for (const char* n : {"cm1", "cm2", "hd1", "hd2"}) {
       ServerConfig s;
@@ -95,6 +95,14 @@ TEST_F(ApiTest, AReplicaNeverRefreshedOrNotProbedIsNotServed) {
   EXPECT_EQ(body(get("/replica/hd1"))["error"], "hd1 was never refreshed");
   snap_.servers["hd2"].known = false;
   EXPECT_EQ(body(get("/replica/hd2"))["error"], "not probed yet");
+}
+
+TEST_F(ApiTest, AReplicaServingAMixOfGenerationsIsNotServed) {
+  snap_.servers["hd1"].mixed = "hd1 serves a mix of generations: CM_CEN 20261130T020000Z, CM_REP never restored";
+  auto r = get("/replica/hd1");
+  EXPECT_EQ(r.status, 503) << "help-desk queries across the databases would read two different nights";
+  EXPECT_EQ(body(r)["error"], snap_.servers["hd1"].mixed);
+  EXPECT_EQ(body(get("/replica"))["name"], "hd2") << "the any-replica check picks the consistent one";
 }
 
 TEST_F(ApiTest, UnknownServersAre404AndServersInAnotherRoleAre503) {

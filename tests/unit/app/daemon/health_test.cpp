@@ -33,7 +33,7 @@ TEST(HealthMonitor, AKeptReplicaVerdictCarriesWhatTheReplicaServes) {
   } remove{dir};
 
   auto cfg = std::make_shared<Config>();
-  cfg->site = {"CEN", "CM_CEN"};
+  cfg->site = {"CEN", {"CM_CEN"}, "CM_CEN"};
   for (const char* n : {"cm1", "hd1"}) cfg->servers[n].name = n;
   cfg->roles.active = "cm1";
   cfg->roles.replicas = {"hd1"};

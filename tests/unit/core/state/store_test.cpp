@@ -288,6 +288,18 @@ TEST_F(CoreState, CallsFromManyThreads) {
 namespace sk {
 namespace {
 // A store written by the previous schema keeps its rows and gains the history tables.
+TEST_F(CoreState, EachDatabaseOfAReplicaKeepsTheGenerationItWasSwappedTo) {
+  StateStore s(file_);
+  EXPECT_TRUE(s.serving_databases("hd1").empty());
+  s.set_serving({"hd1", "20261122T020000Z", "2026-11-22T02:00:00Z", "2026-11-22T04:00:00Z"}, {"CM_CEN", "CM_REP"});
+  s.set_serving({"hd1", "20261123T020000Z", "2026-11-23T02:00:00Z", "2026-11-23T04:00:00Z"}, {"CM_REP"});
+  s.set_serving({"hd2", "20261123T020000Z", "2026-11-23T02:00:00Z", "2026-11-23T04:00:00Z"});
+  EXPECT_EQ(s.serving_databases("hd1"),
+            (std::map<std::string, std::string>{{"CM_CEN", "20261122T020000Z"}, {"CM_REP", "20261123T020000Z"}}));
+  EXPECT_TRUE(s.serving_databases("hd2").empty()) << "no databases named: none recorded";
+  EXPECT_EQ(s.serving("hd1")->backup_id, "20261123T020000Z");
+}
+
 TEST(CoreStateMigration, AVersionOneStoreIsMigratedAndKeepsItsRows) {
   const auto dir = std::filesystem::temp_directory_path() / ("sk state v1 " + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
@@ -310,7 +322,7 @@ TEST(CoreStateMigration, AVersionOneStoreIsMigratedAndKeepsItsRows) {
     db << "PRAGMA user_version = 1";
   }
   StateStore s(dir / "s.db");
-  EXPECT_EQ(s.schema_version(), 2);
+  EXPECT_EQ(s.schema_version(), StateStore::kSchemaVersion);
   ASSERT_EQ(s.runs(10).size(), 1u);
   EXPECT_EQ(s.runs(10)[0].job, "backup");
   s.set_serving({"hd1", "20261122T020000Z", "2026-11-22T02:00:00Z", "2026-11-22T04:00:00Z"});
