@@ -105,6 +105,10 @@ ReplicaOutcome refresh_one(const Shared& sh, const std::string& replica, bool fo
       else
         logger()->info("refresh {} on {}: {}", sh.id, replica, what);
     };
+    if (several && !engine->supports(sql::Duty::swap_together))
+      throw Error(engine->dialect() + " cannot swap several databases in at once, and one at a time would leave " +
+                      replica + " serving a mix of generations; nothing was changed",
+                  "list one database in [site] databases for this engine");
     // Roles are server-wide: every database's script carries the same ones, captured with it.
     step("replaying roles from the permission script (replica policy)", sh.databases.front().name);
     undo = engine->replay_roles(sh.databases.front().script, {true, cfg.replica.readers});

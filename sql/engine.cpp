@@ -30,6 +30,7 @@ const char* to_string(Duty d) {
     case Duty::synchronous: return "synchronous replication";
     case Duty::restore: return "restore into a staging copy and rename it to the live name";
     case Duty::lift_read_only: return "lift a replica's read-only default";
+    case Duty::swap_together: return "swap several databases in at once";
   }
   return "?";
 }

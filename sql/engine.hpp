@@ -70,6 +70,7 @@ enum class Duty {
   prepare_standby, build_standby, follow, rewind, stop, synchronous,
   restore,  // a snapshot restored into a staging copy on a primary, renamed to the live name later
   lift_read_only,  // a replica's read-only default undone (recover --from-replica)
+  swap_together,   // several databases swapped in at once (swap_in_all of more than one)
 };
 const char* to_string(Duty d);
 
@@ -138,7 +139,8 @@ class Engine {
   // returns every live name serves its new copy; when it throws (sessions did not leave within
   // `timeout`, a crash) every live name still serves its old copy, so a site's databases are never left
   // at different generations by it. The old copies are dropped afterwards. Default: one pair is
-  // swap_in; several throw sk::Error ("not supported") before anything changes.
+  // swap_in; several throw sk::Error ("not supported") before anything changes; an engine that
+  // overrides it says so with supports(Duty::swap_together).
   virtual void swap_in_all(const std::vector<SwapPair>& swaps, std::chrono::milliseconds timeout);
 
   // Permissions and the server profile (settings a database backup does not carry).

@@ -355,6 +355,9 @@ std::vector<std::string> PgEngine::describe(Duty duty, const StepText& w) const 
     case Duty::stop: return {"pg_ctl stop -m fast -D <data_dir of " + w.server + ">"};
     case Duty::synchronous: return {on, q::synchronous_standby(w.other) + "; " + reload};
     case Duty::lift_read_only: return {on, q::reset_read_only_default(w.db) + ";"};
+    case Duty::swap_together:
+      return {on, "BEGIN; " + q::rename_database(w.db, retired_name(w.db)) + "; " +
+                      q::rename_database(staging_name(w.db), w.db) + "; ...the same for every database...; COMMIT;"};
     case Duty::restore:
       return {on, q::create_staging_database(staging_name(w.db)) + ";",
               "pg_restore --exit-on-error --jobs=<[replica] jobs> --dbname=" + staging_name(w.db) + " " + w.other,

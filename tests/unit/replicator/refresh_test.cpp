@@ -813,6 +813,18 @@ TEST_F(SeveralDatabasesTest, AReplicaLackingADatabaseIsNotCurrentAndShowsAsAMix)
   EXPECT_EQ(replicator::mixed_generations(cfg_, *state_, "hd3"), "") << "never refreshed is not a mix";
 }
 
+TEST_F(SeveralDatabasesTest, AnEngineThatCannotSwapThemTogetherIsRefusedBeforeAnyChange) {
+  backup_at("2026-11-22T02:00:00Z");
+  world_->swaps_together = false;
+  world_->clear();
+  auto r = replicator::run_refresh(ctx(), "hd1");
+  EXPECT_FALSE(r.ok);
+  EXPECT_THAT(outcome(r, "hd1")->message, HasSubstr("cannot swap several databases in at once"));
+  for (const std::string op : {"replay_roles", "restore_to_staging", "swap_in", "swap_in_all"})
+    EXPECT_THAT(args_of("hd1", op), IsEmpty()) << op;
+  EXPECT_EQ(serving("hd1"), "");
+}
+
 TEST_F(SeveralDatabasesTest, CleanupDropsTheLeftoversOfEveryDatabase) {
   replicator::cleanup_replica(ctx(), "hd1");
   EXPECT_THAT(args_of("hd1", "drop_database"),

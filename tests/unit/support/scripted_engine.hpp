@@ -29,6 +29,7 @@ struct World {
   // database_exists answers; default: every database exists.
   std::function<bool(const std::string& server, const std::string& db)> exists;
   size_t snapshot_bytes = 64 * 1024;
+  bool swaps_together = true;  // supports(Duty::swap_together)
   std::string script = "-- sitekeeper permission script\nCREATE ROLE \"helpdesk\" WITH LOGIN;\n"
                        "GRANT CONNECT ON DATABASE \"CM_CEN\" TO \"helpdesk\";\n";
 
@@ -109,6 +110,7 @@ class FakeEngine : public sql::Engine {
   void swap_in(const std::string& live, const std::string& staging, std::chrono::milliseconds) override {
     w_->record(server_, "swap_in", live + "|" + staging);
   }
+  bool supports(sql::Duty d) const override { return d == sql::Duty::swap_together && w_->swaps_together; }
   void swap_in_all(const std::vector<sql::SwapPair>& swaps, std::chrono::milliseconds timeout) override {
     if (swaps.size() == 1) return swap_in(swaps[0].live, swaps[0].staging, timeout);
     std::string all;
