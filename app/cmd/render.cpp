@@ -90,6 +90,8 @@ std::string render_check(const nlohmann::json& c) {
     if (s.contains("error")) notes = s["error"].get<std::string>();
     else if (s.value("in_recovery", false)) notes = "in recovery (standby)";
     if (s.contains("database_present") && !s["database_present"].get<bool>()) notes += "site database missing";
+    if (s.contains("databases_missing") && !s["databases_missing"].empty() && !s.contains("error"))
+      for (const auto& d : s["databases_missing"]) notes += (notes.empty() ? "" : "; ") + ("database " + d.get<std::string>() + " missing");
     std::snprintf(line, sizeof line, "%-10s %-8s %-10s %-18s %s\n", s["name"].get<std::string>().c_str(),
                   s["role"].get<std::string>().c_str(), s["reachable"].get<bool>() ? "yes" : "NO",
                   s.value("version", "-").c_str(), notes.c_str());

@@ -238,6 +238,15 @@ nlohmann::json check_report(const replicator::JobContext& ctx) {
       s["in_recovery"] = p.in_recovery;
       auto exists = engine->database_exists(cfg.site.database);
       s["database_present"] = exists;
+      // A standby carries every database physically; the active and each replica must hold each one.
+      s["databases_missing"] = nlohmann::json::array();
+      for (const auto& db : cfg.site.databases)
+        if (db != cfg.site.database && !engine->database_exists(db)) s["databases_missing"].push_back(db);
+      if (role == "active" && !s["databases_missing"].empty()) {
+        s["error"] = name + " lacks database " + s["databases_missing"][0].get<std::string>() +
+                     " of [site] databases: the next backup would fail";
+        ok = false;
+      }
       // The standby is compared too: it is the server that must take over with the active's settings,
       // and physical replication carries neither ALTER SYSTEM nor pg_hba.conf.
       if (exists) {
