@@ -982,6 +982,7 @@ class Loader {
     s.checked_strings("readers", cfg_.replica.readers,
                       [](const std::string& r, std::size_t) { return name_problem(r, kMaxName); });
     s.integer("jobs", 1, 64, cfg_.replica.jobs);
+    s.integer("parallel", 1, 64, cfg_.replica.parallel);
     s.duration("swap_timeout", cfg_.replica.swap_timeout, true);
     s.checked_strings("validate", cfg_.replica.validate, [](const std::string& q, std::size_t) {
       return query_problem(q);

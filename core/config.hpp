@@ -76,6 +76,9 @@ struct Config {
   struct Replica {
     std::vector<std::string> readers;
     int jobs = 2;
+    // Replicas refreshed at once (each with `jobs` restore workers); every generation is read and
+    // verified once however many restore it.
+    int parallel = 2;
     Millis swap_timeout{5000};
     std::vector<std::string> validate;
   } replica;

@@ -28,9 +28,6 @@ std::unique_ptr<ArchiveLock> replica_lock(const Config& cfg, const std::string& 
   return lock_file(cfg.state_path.parent_path() / (".replica-" + replica + ".lock"), "replica " + replica);
 }
 
-// Replicas refreshed at once; each runs pg_restore with [replica] jobs workers.
-constexpr int kParallelReplicas = 2;
-
 // What a refresh reads of one database in the generation.
 struct DatabaseCopy {
   std::string name;
@@ -291,7 +288,7 @@ RefreshResult run_refresh(const JobContext& ctx, const std::string& only, bool f
                    }
                  }).share();
 
-  std::counting_semaphore<64> slots(kParallelReplicas);
+  std::counting_semaphore<64> slots(cfg.replica.parallel);
   std::mutex mu;
   std::vector<std::thread> threads;
   for (const auto& replica : replicas) {

@@ -3,6 +3,8 @@
 // replay roles, restore into a staging copy, replay grants, make it read-only by privilege, validate
 // (smoke queries and a refused write as each reader), then swap it in atomically. The full checksum
 // pass over the snapshot runs alongside the restores and must pass before any swap.
+// At most [replica] parallel replicas are restored at once; the generation's checksum pass runs once
+// for all of them.
 // A replica always serves a complete copy, old or new: any failure (or cancellation) before the swap
 // drops the staging copy and leaves the live one alone.
 #include <map>

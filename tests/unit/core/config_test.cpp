@@ -173,6 +173,8 @@ const Row kRows[] = {
     {"keep_zero", kBase + "[archive]\nkeep = 0\n", "9:8: archive.keep: expected an integer of at least 1, got 0"},
     {"jobs_high", kBase + "[replica]\njobs = 65\n", "9:8: replica.jobs: expected an integer from 1 to 64, got 65"},
     {"jobs_zero", kBase + "[replica]\njobs = 0\n", "9:8: replica.jobs: expected an integer from 1 to 64, got 0"},
+    {"parallel_zero", kBase + "[replica]\nparallel = 0\n", "9:12: replica.parallel: expected an integer from 1 to 64, got 0"},
+    {"parallel_text", kBase + "[replica]\nparallel = \"4\"\n", "9:12: replica.parallel: expected an integer, got \"4\""},
     {"failures_zero", kBase + "[failover]\nfailures = 0\n",
      "9:12: failover.failures: expected an integer of at least 1, got 0"},
     {"headroom_negative", kBase + "[failover]\nserial_headroom = -1\n",

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <condition_variable>
 #include <mutex>
 #include <sstream>
 
@@ -707,6 +708,39 @@ TEST_F(RefreshTest, RetentionRemovesAKilledBackupsLeftovers) {
   const std::string second = backup_at("2026-11-22T02:00:00Z");
   EXPECT_THAT(a.list(), ElementsAre(first, second));
   EXPECT_FALSE(fs::exists(archive_root() / killed));
+}
+
+// [replica] parallel: as many replicas restore at once as it says, never more.
+TEST_F(RefreshTest, ReplicasRestoreAtOnceUpToReplicaParallel) {
+  for (const char* n : {"hd3", "hd4"}) {
+    ServerConfig s;
+    s.name = n;
+    cfg_.servers[n] = s;
+  }
+  cfg_.roles.replicas = {"hd1", "hd2", "hd3", "hd4"};
+  backup_at("2026-11-22T02:00:00Z");
+  for (int parallel : {1, 3}) {
+    SCOPED_TRACE(parallel);
+    cfg_.replica.parallel = parallel;
+    std::mutex mu;
+    std::condition_variable cv;
+    int inside = 0, most = 0, started = 0;
+    world_->on_call = [&](const Call& c) {
+      if (c.op != "restore_to_staging") return;
+      std::unique_lock lock(mu);
+      most = std::max(most, ++inside);
+      ++started;
+      cv.notify_all();
+      // Each restore waits (with a generous deadline) until `parallel` are in flight, or every replica
+      // has started: fewer at once than allowed shows in `most`, and so would more.
+      cv.wait_for(lock, std::chrono::seconds(30), [&] { return inside >= parallel || started == 4; });
+      --inside;
+    };
+    auto r = replicator::run_refresh(ctx(), "", true);
+    world_->on_call = nullptr;
+    EXPECT_TRUE(r.ok) << r.summary;
+    EXPECT_EQ(most, parallel);
+  }
 }
 
 // ------------------------------------------------------------------------------------------------
