@@ -72,6 +72,7 @@ std::vector<std::string> Engine::describe(Duty duty, const StepText&) const {
   return {std::string("-- ") + to_string(duty) + " is not supported for " + dialect()};
 }
 std::unique_ptr<ScratchServer> Engine::start_scratch(const fs::path&) { unsupported(*this, "a scratch server"); }
+std::vector<std::string> Engine::restore_profile_deviations() { return {}; }
 void Engine::undo_roles(const RoleUndo& undo) {
   if (!undo.data.empty()) unsupported(*this, "undoing a role replay");
 }

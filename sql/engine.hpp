@@ -240,6 +240,11 @@ class Engine {
   // Starts a scratch server of this engine's kind (same version: this server's bin_dir) under the
   // empty or missing folder `dir`. Throws sk::Error when this machine cannot run one (no binaries).
   virtual std::unique_ptr<ScratchServer> start_scratch(const fs::path& dir);
+
+  // For a server that only takes restores (a replica refreshed logically): each server setting that
+  // makes a restore slower than it could be, as one sentence with the value to set and what that costs
+  // (docs/design.md, "The replica profile"). Empty when none deviates; default: empty (no advice).
+  virtual std::vector<std::string> restore_profile_deviations();
 };
 
 // Creates the engine named by server.engine over server.transport. Throws ConfigError for an engine or

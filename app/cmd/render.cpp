@@ -98,6 +98,8 @@ std::string render_check(const nlohmann::json& c) {
     o << line;
     for (const auto& d : s["drift"]) o << "           drift: " << d.get<std::string>() << "\n";
     if (s.contains("detection")) o << "           slow detection: " << s["detection"].get<std::string>() << "\n";
+    for (const auto& d : s.value("restore_profile", nlohmann::json::array()))
+      o << "           restore profile: " << d.get<std::string>() << "\n";
   }
   const auto& b = c["backup"];
   o << "\nbackup   newest verified: "

@@ -268,6 +268,8 @@ nlohmann::json check_report(const replicator::JobContext& ctx) {
           }
         }
       }
+      // Advice, not a failure: a replica on default settings restores correctly, only slower.
+      if (role == "replica") s["restore_profile"] = engine->restore_profile_deviations();
       if (role == "standby" && p.in_recovery) {
         // A silent death of the active is noticed only as fast as the standby notices the silence.
         auto rs = engine->replication_state();

@@ -35,6 +35,7 @@ class PgEngine final : public Engine {
   void swap_in(const std::string& live, const std::string& staging,
                std::chrono::milliseconds timeout) override;
   void swap_in_all(const std::vector<SwapPair>& swaps, std::chrono::milliseconds timeout) override;
+  std::vector<std::string> restore_profile_deviations() override;
 
   PermissionScript capture_permissions(const std::string& db) override;
   RoleUndo replay_roles(const PermissionScript& script, const RoleReplay& how) override;

@@ -1,5 +1,6 @@
 // Replica duties of the PostgreSQL engine: read-only by privilege, validation, and the atomic swap.
 #include <atomic>
+#include <cstdlib>
 #include <thread>
 
 #include <soci/soci.h>
@@ -183,6 +184,57 @@ void PgEngine::swap_in_all(const std::vector<SwapPair>& swaps, std::chrono::mill
   stop_backstop();
   for (std::size_t i = 0; i < swaps.size(); ++i)
     if (had_live[i]) drop_database(retired_name(swaps[i].live));
+}
+
+namespace {
+// What a restore on a replica gains from each setting, and what the setting costs. A value is compared
+// in bytes or seconds (pg_settings' units), or as text.
+struct Advice {
+  const char* name;
+  const char* want;       // as the operator writes it in postgresql.conf
+  long long at_least;     // bytes or seconds; 0: `want` must match exactly
+  const char* why;
+};
+constexpr Advice kRestoreProfile[] = {
+    {"checkpoint_timeout", "15min", 15 * 60,
+     "fewer checkpoints while a restore writes; crash recovery of the replica may take longer"},
+    {"maintenance_work_mem", "512MB", 512LL << 20,
+     "index builds (most of a restore) sort in memory; each of [replica] jobs restore workers may use this much"},
+    {"max_wal_senders", "0", 0, "wal_level = minimal requires it; nothing can stream from this replica"},
+    {"max_wal_size", "4GB", 4LL << 30,
+     "fewer checkpoints while a restore writes; pg_wal may grow to this size"},
+    {"wal_level", "minimal", 0,
+     "a restore's data and index builds skip the WAL; nothing can stream from or archive WAL of this replica"},
+};
+
+long long unit_size(const std::string& unit) {
+  if (unit == "kB") return 1024;
+  if (unit == "8kB") return 8192;
+  if (unit == "MB") return 1LL << 20;
+  if (unit == "ms") return -1000;  // milliseconds: divided
+  return 1;                         // "s", "B" or none
+}
+}  // namespace
+
+std::vector<std::string> PgEngine::restore_profile_deviations() {
+  auto s = open(kMaintenanceDb);
+  std::vector<std::string> out;
+  for (const auto& row : pg::query(*s, q::kRestoreSettings, "read the restore settings")) {
+    const std::string name = row.at(0).value_or(""), value = row.at(1).value_or(""), unit = row.at(2).value_or("");
+    for (const auto& a : kRestoreProfile) {
+      if (name != a.name) continue;
+      bool fits;
+      if (a.at_least == 0) {
+        fits = value == a.want;
+      } else {
+        const long long n = std::atoll(value.c_str()), k = unit_size(unit);
+        fits = (k < 0 ? n / -k : n * k) >= a.at_least;
+      }
+      if (!fits)
+        out.push_back(name + " is " + value + unit + "; " + a.want + " is faster for restores: " + a.why);
+    }
+  }
+  return out;
 }
 
 }  // namespace sk::sql

@@ -182,6 +182,10 @@ inline constexpr const char* kReadOnlyDefaultOn = "ALTER SYSTEM SET default_tran
 inline constexpr const char* kPromptRetry = "ALTER SYSTEM SET wal_retrieve_retry_interval = '20ms'";
 inline constexpr const char* kPromptRetryReset = "ALTER SYSTEM RESET wal_retrieve_retry_interval";
 inline constexpr const char* kReadOnlyDefaultReset = "ALTER SYSTEM RESET default_transaction_read_only";
+// The settings the replica restore profile judges: name, setting, unit ("" when none).
+inline constexpr const char* kRestoreSettings =
+    "SELECT CAST(name AS text), setting, COALESCE(unit, '') FROM pg_settings WHERE name IN "
+    "('wal_level', 'max_wal_senders', 'maintenance_work_mem', 'max_wal_size', 'checkpoint_timeout') ORDER BY 1";
 // Settings changed but waiting for a restart: name, sorted.
 inline constexpr const char* kPendingRestart =
     "SELECT CAST(name AS text) FROM pg_settings WHERE pending_restart ORDER BY 1";

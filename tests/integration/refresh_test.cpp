@@ -329,3 +329,36 @@ TEST(Refresh, ConfigErrorsStopBeforeAnythingRuns) {
   EXPECT_EQ(r2.code, 2) << r2.err;
   EXPECT_EQ(r2.err.find("sitekeeper-test-pw"), std::string::npos) << "password leaked: " << r2.err;
 }
+
+// The replica restore profile: check names every setting of a replica on PostgreSQL's defaults that
+// slows restores, as advice (check still passes), and none once the replica runs the profile, on which
+// a refresh works (wal_level = minimal).
+TEST(Refresh, CheckAdvisesTheReplicaRestoreProfileAndARefreshRunsOnIt) {
+  const std::vector<std::string> judged = {"checkpoint_timeout", "maintenance_work_mem", "max_wal_senders",
+                                           "max_wal_size", "wal_level"};
+  {
+    Site site({.replicas = 1});
+    expect_ok(site.run({"backup"}), "backup");  // check fails without a verified backup
+    auto c = site.json({"check"});
+    nlohmann::json replica;
+    for (const auto& s : c["servers"])
+      if (s["role"] == "replica") replica = s;
+    ASSERT_TRUE(replica.is_object()) << c.dump();
+    std::vector<std::string> named;
+    for (const auto& d : replica["restore_profile"]) named.push_back(d.get<std::string>().substr(0, d.get<std::string>().find(' ')));
+    EXPECT_EQ(named, judged) << replica["restore_profile"].dump();
+    EXPECT_NE(replica["restore_profile"].dump().find("wal_level is replica; minimal is faster"), std::string::npos);
+    for (const auto& s : c["servers"])
+      if (s["role"] == "active") EXPECT_FALSE(s.contains("restore_profile")) << "the profile is for replicas only";
+    EXPECT_TRUE(c["ok"].get<bool>()) << "advice is not a failure: " << c.dump();
+  }
+  Site site({.replicas = 1,
+             .replica_settings = {{"wal_level", "minimal"}, {"max_wal_senders", "0"}, {"maintenance_work_mem", "512MB"},
+                                  {"max_wal_size", "4GB"}, {"checkpoint_timeout", "15min"}}});
+  auto c = site.json({"check"});
+  for (const auto& s : c["servers"])
+    if (s["role"] == "replica") EXPECT_EQ(s["restore_profile"], nlohmann::json::array()) << s.dump();
+  expect_ok(site.run({"backup"}), "backup");
+  expect_ok(site.run({"refresh"}), "refresh onto a replica with wal_level = minimal");
+  EXPECT_EQ(site.count_on_replica(0), site.active().psql("SELECT count(*) FROM status_messages", site.db()));
+}
