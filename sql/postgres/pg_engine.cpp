@@ -1,5 +1,8 @@
 #include "sql/postgres/pg_engine.hpp"
 
+#include <algorithm>
+#include <cstdlib>
+
 #include <soci/soci.h>
 
 #include "core/error.hpp"
@@ -110,14 +113,18 @@ void PgEngine::drop_database(const std::string& db) {
 void PgEngine::restore_to_staging(const std::string& staging, const fs::path& snapshot, int jobs,
                                   const CancelToken* cancel) {
   drop_database(staging);
+  long long server_kb = 0;
   {
     auto s = open(kMaintenanceDb);
     pg::exec(*s, q::create_staging_database(staging), "create staging database " + staging);
+    server_kb = std::atoll(pg::query_value(*s, q::kMaintenanceWorkMemKb, "read maintenance_work_mem").value_or("0").c_str());
   }
   ProcessOptions o = tool_options(cancel);
-  // The restore session builds every index and constraint: give it memory, and skip waiting for WAL
+  // The restore session builds every index and constraint: give it memory (at least 256MB, more when
+  // the server is set higher, as the replica restore profile advises), and skip waiting for WAL
   // flushes (a crash mid-restore loses only the staging copy, which is rebuilt anyway).
-  o.env["PGOPTIONS"] = "-c maintenance_work_mem=256MB -c synchronous_commit=off";
+  o.env["PGOPTIONS"] = "-c maintenance_work_mem=" + std::to_string(std::max(server_kb, 256LL * 1024)) +
+                       "kB -c synchronous_commit=off";
   run_checked(*runner_,
               {tool("pg_restore"), "--exit-on-error", "--jobs=" + std::to_string(jobs),
                "--dbname=" + conn(staging), snapshot.string()},

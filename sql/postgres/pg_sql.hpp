@@ -182,6 +182,9 @@ inline constexpr const char* kReadOnlyDefaultOn = "ALTER SYSTEM SET default_tran
 inline constexpr const char* kPromptRetry = "ALTER SYSTEM SET wal_retrieve_retry_interval = '20ms'";
 inline constexpr const char* kPromptRetryReset = "ALTER SYSTEM RESET wal_retrieve_retry_interval";
 inline constexpr const char* kReadOnlyDefaultReset = "ALTER SYSTEM RESET default_transaction_read_only";
+// maintenance_work_mem in kB, as text.
+inline constexpr const char* kMaintenanceWorkMemKb =
+    "SELECT setting FROM pg_settings WHERE name = 'maintenance_work_mem'";
 // The settings the replica restore profile judges: name, setting, unit ("" when none).
 inline constexpr const char* kRestoreSettings =
     "SELECT CAST(name AS text), setting, COALESCE(unit, '') FROM pg_settings WHERE name IN "
