@@ -19,7 +19,7 @@ Step fence(const StepContext& sc) {
       "fence the old active server " + sc.from,
       {{sc.from, sql::Duty::fence}},
       [sc, otherwise] {
-        auto lines = sc.engine(sc.from)->describe(sql::Duty::fence, {sc.db, sc.from, "", sc.epoch, 0});
+        auto lines = described(sc, sc.from, sql::Duty::fence, {sc.db, sc.from, "", sc.epoch, 0});
         lines.insert(lines.end(), otherwise.begin(), otherwise.end());
         return lines;
       },
@@ -35,7 +35,8 @@ Step fence(const StepContext& sc) {
           auto e = sc.bounded(sc.from);
           e->probe(f.probe_timeout);
           answered = true;
-          how = e->fence(sc.db);
+          // Every database: a client of any one of them could otherwise write after the promotion.
+          for (const auto& db : sc.dbs) how += (how.empty() ? "" : "; ") + e->fence(db);
         } catch (const std::exception& err) {
           if (answered)
             throw Error("could not fence " + sc.from + ", which answers: " + err.what(),
@@ -73,8 +74,8 @@ Step block(const StepContext& sc) {
   return Step{"block",
               "block writes on " + sc.from,
               {{sc.from, sql::Duty::fence}},
-              [sc] { return sc.engine(sc.from)->describe(sql::Duty::fence, {sc.db, sc.from, "", sc.epoch, 0}); },
-              [sc] { return sc.bounded(sc.from)->fence(sc.db); }};
+              [sc] { return described(sc, sc.from, sql::Duty::fence, {sc.db, sc.from, "", sc.epoch, 0}); },
+              [sc] { return each_db(sc, "block", [&sc](const std::string& db) { return sc.bounded(sc.from)->fence(db); }); }};
 }
 
 }  // namespace sk::standby::steps
