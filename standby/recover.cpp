@@ -25,16 +25,15 @@ constexpr const char* kKind = "recover";
 
 // The databases a run from generation `m` restores: every one it holds, the site database first.
 // SafetyError when it lacks one that [site] databases lists: the rebuilt site would miss it.
-// `served` names the replica whose copy it is ("" for a restore).
-std::vector<std::string> run_databases(const Config& cfg, const replicator::Manifest& m, const std::string& served) {
+// `replica` names the replica that serves `m` (--from-replica), "" for a restore.
+std::vector<std::string> run_databases(const Config& cfg, const replicator::Manifest& m, const std::string& replica) {
   for (const auto& db : site_databases(cfg))
     if (!m.holds(db))
-      throw SafetyError("backup " + m.id + (served.empty() ? "" : ", which " + served + ",") + " does not hold database " + db +
-                            ", which [site] databases lists; recover would leave it out",
-                        served.empty() ? "name a backup taken since " + db + " was added (--backup ID; see 'sitekeeper "
+      throw SafetyError("backup " + m.id + (replica.empty() ? "" : ", which " + replica + " serves,") +
+                            " does not hold database " + db + ", which [site] databases lists; recover would leave it out",
+                        replica.empty() ? "name a backup taken since " + db + " was added (--backup ID; see 'sitekeeper "
                                                                               "status'), or take one with 'sitekeeper backup'"
-                                       : "refresh " + served.substr(0, served.find(' ')) + " first, or recover onto a new "
-                                         "server with --server");
+                                        : "refresh " + replica + " first, or recover onto a new server with --server");
   std::vector<std::string> dbs = {cfg.site.database};
   for (const auto& db : m.databases)
     if (db != cfg.site.database) dbs.push_back(db);
@@ -247,7 +246,7 @@ nlohmann::json journal_for(const Ctx& ctx, const RunbookOptions& o, const Recove
     id = choose_backup(ctx, r.backup);  // before the server: a wrong id is the likelier slip
   }
   const auto manifest = replicator::open_archive(ctx.cfg).manifest(id);
-  const auto dbs = run_databases(ctx.cfg, manifest, r.from_replica ? r.server + " serves" : "");
+  const auto dbs = run_databases(ctx.cfg, manifest, r.from_replica ? r.server : "");
   if (!r.from_replica) {
     preflight(ctx, r.server, dbs);
     at = manifest.created_at;

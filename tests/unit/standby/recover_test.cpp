@@ -521,10 +521,7 @@ class RecoverTwoDatabases : public RecoverTest {
                                                    "CM_REP");
     world_->clear_log();
   }
-  int acted(const std::string& server, const std::string& op_db) {
-    std::lock_guard lock(world_->mu());
-    return world_->servers[server].count_acted(op_db);
-  }
+  int acted(const std::string& server, const std::string& op_db) { return world_->acted(server, op_db); }
   void expect_serials_past_their_own_marks(const std::string& server) {
     auto& s = world_->servers[server];
     EXPECT_EQ(s.serials["public.status_messages_record_id_seq"], 1500);

@@ -4,6 +4,7 @@
 // every standby duty on them. SimWorld also holds the call log and the faults that FaultyEngine
 // (faulty_engine.hpp) applies, so tests can assert what ran, in which order, and what never ran.
 // Thread-safety: SimWorld is safe from any thread (one mutex); engines are used by one thread each.
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -43,11 +44,6 @@ struct SimServer {
   // Every operation that names a database, as "op db", in call order; databases closed to clients.
   std::vector<std::string> acted;
   std::set<std::string> closed_dbs;
-  int count_acted(const std::string& op_db) const {
-    int n = 0;
-    for (const auto& a : acted) n += a == op_db;
-    return n;
-  }
 };
 
 // What a fault does when its operation is called.
@@ -112,6 +108,12 @@ class SimWorld {
     int n = 0;
     for (const auto& c : log()) n += c == call;
     return n;
+  }
+  // How many times `op_db` ("op db", SimServer::acted) ran on `server`.
+  int acted(const std::string& server, const std::string& op_db) {
+    std::lock_guard lock(mu_);
+    const auto& a = servers.at(server).acted;
+    return static_cast<int>(std::count(a.begin(), a.end(), op_db));
   }
   // Index of the first `call` in the log, or -1.
   int first(const std::string& call) {
