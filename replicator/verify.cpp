@@ -53,8 +53,9 @@ VerifyResult run_verify(const JobContext& ctx, const std::string& wanted, bool d
   }
   for (const auto& db : ctx.cfg.site.databases)
     if (!held.empty() && std::find(held.begin(), held.end(), db) == held.end())
-        r.problems.push_back("database " + db + ": not in this generation, which holds " + listed(held) +
-                             " ([site] databases lists it: the backup is older than that list)");
+      r.problems.push_back("database " + db + ": not in this generation, which holds " + listed(held) +
+                           " ([site] databases lists it: the backup is older than that list; run 'sitekeeper "
+                           "backup' for one that holds it)");
   // Reading the table of contents runs the restore tool here; no server is touched.
   auto reader = ctx.engines(ctx.cfg.server(ctx.cfg.roles.active));
   const fs::path root = archive.path(r.id);

@@ -28,7 +28,9 @@ Step fence(const StepContext& sc) {
         SiteState st(sc.ctx.state);
         // While the old active is probed and fenced, the sessions to the standby that the next steps
         // use are opened: they cost more than those steps' own statements. Joined when this step ends.
-        auto warm = std::async(std::launch::async, [e = sc.engine(sc.to), db = sc.db] { e->warm_up(db); });
+        auto warm = std::async(std::launch::async, [e = sc.engine(sc.to), dbs = sc.dbs] {
+          for (const auto& db : dbs) e->warm_up(db);
+        });
         std::string how, why;
         bool answered = false;
         try {
