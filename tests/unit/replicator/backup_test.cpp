@@ -52,12 +52,12 @@ class BackupDatabasesTest : public ::testing::Test {
     std::error_code ec;
     fs::remove_all(base_, ec);
   }
-  JobContext ctx() {
+  JobContext ctx(const CancelToken* cancel = nullptr) {
     auto world = world_;
     sql::EngineFactory factory = [world](const ServerConfig& s) -> std::unique_ptr<sql::Engine> {
       return std::make_unique<test::FakeEngine>(s.name, world);
     };
-    return JobContext{cfg_, *state_, factory, runner_, clock_, nullptr};
+    return JobContext{cfg_, *state_, factory, runner_, clock_, cancel};
   }
   std::vector<std::string> args_of(const std::string& op) {
     std::vector<std::string> out;
@@ -143,6 +143,28 @@ TEST_F(BackupDatabasesTest, AFailureInTheSecondDatabaseDiscardsTheWholeGeneratio
   };
   EXPECT_THROW(replicator::run_backup(ctx()), Error);
   EXPECT_TRUE(replicator::open_archive(cfg_).list().empty()) << "a half-written generation was left behind";
+}
+
+TEST_F(BackupDatabasesTest, ATrialRestoreOfTheSecondDatabaseThatFailsNamesItAndDropsEveryTrialCopy) {
+  const auto r = replicator::run_backup(ctx());
+  world_->on_call = [](const test::Call& c) {
+    if (c.op == "restore_to_staging" && c.arg.rfind("CM REP__sk_verify|", 0) == 0) throw Error("pg_restore: corrupt");
+  };
+  const auto v = replicator::run_verify(ctx(), r.id, true);
+  EXPECT_FALSE(v.ok);
+  ASSERT_FALSE(v.problems.empty());
+  EXPECT_THAT(v.problems.front(), HasSubstr("trial restore on trial: CM REP: pg_restore: corrupt"));
+  EXPECT_EQ(args_of("drop_database"), (std::vector<std::string>{"CM_CEN__sk_verify", "CM REP__sk_verify"}));
+}
+
+TEST_F(BackupDatabasesTest, ACancellationWhileTheSecondDatabaseIsDumpedDiscardsTheWholeGeneration) {
+  CancelToken cancel;
+  world_->on_call = [&cancel](const test::Call& c) {
+    if (c.op == "backup" && c.arg == "CM REP") cancel.cancel();  // the stop request arrives mid-dump
+  };
+  EXPECT_THROW(replicator::run_backup(ctx(&cancel)), Cancelled);
+  EXPECT_TRUE(replicator::open_archive(cfg_).list().empty()) << "a cancelled backup left its generation behind";
+  EXPECT_TRUE(world_->calls_of("capture_permissions").empty()) << "the capture ran after the stop request";
 }
 
 }  // namespace
