@@ -13,11 +13,28 @@ namespace sk::replicator {
 namespace {
 auto logger() { return log::get("replicator"); }
 
-// Writes permissions.sql and profile.json of the active server into `dir`.
+// Writes permissions.sql and profile.json of `db` on the active server into `dir`.
 void write_capture(sql::Engine& engine, const std::string& db, const fs::path& dir) {
   auto script = engine.capture_permissions(db);
   write_file_durable(dir / kPermissionsFile, script.text);
   write_file_durable(dir / kProfileFile, engine.capture_profile(db).dump(2) + "\n");
+}
+
+// The capture of every database of the site, each in its own place of the generation at `root`: the
+// roles are server-wide (the same in each script), the grants and extensions are each database's own.
+void write_captures(sql::Engine& engine, const Config& cfg, const fs::path& root, const CancelToken* cancel) {
+  for (const auto& db : cfg.site.databases) {
+    if (cancel) cancel->check();
+    const fs::path dir = root / database_prefix(cfg.site.databases, db);
+    fs::create_directories(dir);
+    write_capture(engine, db, dir);
+  }
+}
+
+std::string database_list(const Config& cfg) {
+  std::string out;
+  for (const auto& db : cfg.site.databases) out += (out.empty() ? "" : ", ") + db;
+  return out;
 }
 
 Manifest meta_for(const JobContext& ctx, const std::string& kind, Clock::time_point started) {
@@ -50,7 +67,7 @@ BackupResult run_capture(const JobContext& ctx) {
   const std::string id = archive.create(started);
   try {
     auto engine = ctx.engines(ctx.cfg.server(ctx.cfg.roles.active));
-    write_capture(*engine, ctx.cfg.site.database, archive.path(id));
+    write_captures(*engine, ctx.cfg, archive.path(id), ctx.cancel);
     archive.seal(id, meta_for(ctx, "capture", started), ctx.cancel);
   } catch (...) {
     discard(archive, id);
@@ -63,7 +80,8 @@ BackupResult run_capture(const JobContext& ctx) {
   for (const auto& victim : retention_victims(ids, complete, ctx.cfg.archive.keep, std::nullopt))
     archive.remove(victim);
   BackupResult r{id, archive.path(id), 0, {}, ""};
-  r.summary = "captured permissions and server profile of " + ctx.cfg.roles.active + " as " + id;
+  r.summary = "captured permissions and server profile of " + ctx.cfg.roles.active + " (" + database_list(ctx.cfg) +
+              ") as " + id;
   return r;
 }
 
@@ -106,13 +124,15 @@ BackupResult run_backup(const JobContext& ctx) {
     ctx.state.put_generation(rec);
     try {
       auto engine = ctx.engines(cfg.server(cfg.roles.active));
+      // One snapshot per database, each with the capture of its grants and extensions beside it.
       for (const auto& db : cfg.site.databases) {
-        const fs::path dir = r.path / database_prefix(cfg.site.databases, db);
-        fs::create_directories(dir / kSnapshotDir);
+        if (ctx.cancel) ctx.cancel->check();
+        const fs::path snapshot = r.path / database_prefix(cfg.site.databases, db) / kSnapshotDir;
+        fs::create_directories(snapshot);
         logger()->info("backup {}: dumping {} from {} with {} jobs", r.id, db, cfg.roles.active, cfg.replica.jobs);
-        engine->backup(db, dir / kSnapshotDir, cfg.replica.jobs, ctx.cancel);
-        write_capture(*engine, db, dir);
+        engine->backup(db, snapshot, cfg.replica.jobs, ctx.cancel);
       }
+      write_captures(*engine, cfg, r.path, ctx.cancel);
       secrets = write_secrets(cfg, r.path);
       site = copy_site_files(cfg.archive.files, r.path, ctx.cancel);  // before seal: under the manifest
       for (const auto& f : site.retried)
@@ -136,7 +156,7 @@ BackupResult run_backup(const JobContext& ctx) {
       throw;
     }
   }
-  r.summary = "backup " + r.id + " of " + cfg.site.database + " verified (" + format_size(r.bytes) + ")";
+  r.summary = "backup " + r.id + " of " + database_list(cfg) + " verified (" + format_size(r.bytes) + ")";
   if (secrets > 0) r.summary += "; " + std::to_string(secrets) + " secret file(s) encrypted";
   if (!site.entries.empty()) r.summary += "; " + site_files_summary(site);
   if (!cfg.archive.after_backup.empty()) {

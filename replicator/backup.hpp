@@ -16,12 +16,15 @@ struct BackupResult {
   bool hook_failed = false;          // after_backup failed: the backup stays, the job reports failure
 };
 
-// Captures the permission script and server profile of the active server into <archive>/captures.
+// Captures the permission script and server profile of the active server into <archive>/captures, one
+// of each per database of [site] databases (replicator::database_prefix).
 // Throws sk::Error; a failed capture leaves no complete generation behind.
 BackupResult run_capture(const JobContext& ctx);
 
-// Snapshot of the active site database with a capture taken at the same time, sealed, verified
-// (manifest + restore tool's table of contents), then after_backup, then retention.
+// A snapshot of each database of [site] databases on the active, each with its capture beside it
+// (replicator::database_prefix), sealed under one manifest, verified (manifest + each snapshot's table
+// of contents), then after_backup, then retention. A failure or cancellation in any database discards
+// the whole generation.
 // Throws sk::Error when the backup fails; an after_backup failure is reported in the result's summary
 // and raised as an alert, but the verified backup stays.
 BackupResult run_backup(const JobContext& ctx);

@@ -25,6 +25,12 @@ fs::path scratch_dir() {
     throw Error("cannot make a folder for the scratch server in " + base, "check that " + base + " is writable");
   return tmpl;
 }
+
+std::string listed(const std::vector<std::string>& dbs) {
+  std::string out;
+  for (const auto& d : dbs) out += (out.empty() ? "" : ", ") + d;
+  return out.empty() ? "none" : out;
+}
 }  // namespace
 
 VerifyResult run_verify(const JobContext& ctx, const std::string& wanted, bool deep, const std::string& trial_server) {
@@ -38,18 +44,34 @@ VerifyResult run_verify(const JobContext& ctx, const std::string& wanted, bool d
     throw Error("no generation " + r.id + " in the archive", "see 'sitekeeper status' for the generations");
 
   r.problems = archive.check(r.id, true, ctx.cancel);
+  // Where each database sits comes from the generation's own list; what the site needs, from the config.
+  std::vector<std::string> held;
+  try {
+    held = archive.manifest(r.id).databases;
+  } catch (const Error& e) {
+    if (r.problems.empty()) r.problems.push_back(e.what());
+  }
+  for (const auto& db : ctx.cfg.site.databases)
+    if (!held.empty() && std::find(held.begin(), held.end(), db) == held.end())
+      r.problems.push_back("database " + db + ": not in this generation, which holds " + listed(held) +
+                           " ([site] databases lists it: the backup is older than that list; run 'sitekeeper "
+                           "backup' for one that holds it)");
   // Reading the table of contents runs the restore tool here; no server is touched.
   auto reader = ctx.engines(ctx.cfg.server(ctx.cfg.roles.active));
+  const fs::path root = archive.path(r.id);
   if (r.problems.empty()) {
-    try {
-      reader->check_snapshot(archive.path(r.id) / kSnapshotDir);
-    } catch (const Error& e) {
-      r.problems.push_back(std::string(kSnapshotDir) + ": " + e.what());
+    for (const auto& db : held) {
+      const std::string snapshot = replicator::database_prefix(held, db) + kSnapshotDir;
+      try {
+        reader->check_snapshot(root / snapshot);
+      } catch (const Error& e) {
+        r.problems.push_back(snapshot + " (" + db + "): " + e.what());
+      }
     }
   }
   std::string where;
   // Key material is part of what a recovery needs: deep verification proves it decrypts, before the trial.
-  if (r.problems.empty() && deep) r.secrets = check_secrets(ctx.cfg, archive.path(r.id), r.problems);
+  if (r.problems.empty() && deep) r.secrets = check_secrets(ctx.cfg, root, r.problems);
   if (r.problems.empty() && deep) {
     std::unique_ptr<sql::ScratchServer> scratch;
     std::unique_ptr<sql::Engine> engine;
@@ -75,20 +97,32 @@ VerifyResult run_verify(const JobContext& ctx, const std::string& wanted, bool d
       engine = ctx.engines(scratch->server());
       where = "a scratch server on this machine";
     }
-    const std::string trial = ctx.cfg.site.database + "__sk_verify";
+    std::vector<std::string> trials;
     try {
-      // Owners and grantees in the snapshot must exist before pg_restore can set them.
-      engine->replay_roles({read_file(archive.path(r.id) / kPermissionsFile)}, {true, ctx.cfg.replica.readers});
-      engine->restore_to_staging(trial, archive.path(r.id) / kSnapshotDir, ctx.cfg.replica.jobs, ctx.cancel);
-      engine->integrity_check(trial, ctx.cancel);
+      // Owners and grantees in the snapshots must exist before pg_restore can set them. Roles are
+      // server-wide: the first database's script creates every one.
+      engine->replay_roles({read_file(root / kPermissionsFile)}, {true, ctx.cfg.replica.readers});
+      for (const auto& db : held) {
+        const std::string trial = db + "__sk_verify";
+        trials.push_back(trial);
+        try {
+          engine->restore_to_staging(trial, root / replicator::database_prefix(held, db) / kSnapshotDir,
+                                     ctx.cfg.replica.jobs, ctx.cancel);
+          engine->integrity_check(trial, ctx.cancel);
+        } catch (const Error& e) {
+          throw Error(db + ": " + e.what());
+        }
+      }
     } catch (const Error& e) {
       r.problems.push_back("trial restore on " + where + ": " + e.what());
     }
     if (!scratch) {
-      try {
-        engine->drop_database(trial);
-      } catch (const Error& e) {
-        log::get("replicator")->warn("could not drop trial database {}: {}", trial, e.what());
+      for (const auto& trial : trials) {
+        try {
+          engine->drop_database(trial);
+        } catch (const Error& e) {
+          log::get("replicator")->warn("could not drop trial database {}: {}", trial, e.what());
+        }
       }
     }
   }
@@ -105,7 +139,7 @@ VerifyResult run_verify(const JobContext& ctx, const std::string& wanted, bool d
     rec.message = r.problems.front();
   }
   ctx.state.put_generation(rec);
-  r.summary = "generation " + r.id + (r.ok ? (deep ? " passed deep verification (trial restore + integrity check on " + where + ")"
+  r.summary = "generation " + r.id + (r.ok ? (deep ? " passed deep verification (trial restore + integrity check of " + listed(held) + " on " + where + ")"
                                                    : " verified (manifest checksums + table of contents)")
                                            : " FAILED verification: " + r.problems.front());
   if (r.ok && !r.secrets.empty()) r.summary += "; " + r.secrets;

@@ -21,7 +21,8 @@ struct VerifyResult {
 // `trial_server` names the server for the --deep trial restore (default: [roles] trial, else a
 // scratch server started on this machine for this run and removed after it). A trial never runs on a
 // server that serves the site: naming one is a SafetyError. Records the outcome on the generation in
-// the state store. Throws sk::Error for usage problems (unknown id, empty archive, no server for the
+// the state store. Each database the generation holds is checked (deep: restored into its own trial
+// copy); a database [site] databases lists that the generation lacks is a problem naming it. Throws sk::Error for usage problems (unknown id, empty archive, no server for the
 // trial); a damaged generation is a result with ok = false.
 VerifyResult run_verify(const JobContext& ctx, const std::string& id, bool deep, const std::string& trial_server = {});
 

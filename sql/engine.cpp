@@ -47,6 +47,11 @@ void Engine::warm_up(const std::string&) {}
 
 void Engine::resync_serials(const std::string&, const std::vector<SerialValue>&) { unsupported(*this, "serial resync"); }
 std::string Engine::promote_closed(const std::string&) { unsupported(*this, "promote"); }
+std::vector<std::string> Engine::promote_closed_each(const std::vector<std::string>& dbs) {
+  std::vector<std::string> tokens;
+  for (const auto& db : dbs) tokens.push_back(promote_closed(db));
+  return tokens;
+}
 void Engine::open_to_clients(const std::string&, const std::string&) { unsupported(*this, "opening to clients"); }
 std::string Engine::fence(const std::string&) { unsupported(*this, "fence"); }
 void Engine::unfence(const std::string&) { unsupported(*this, "unfence"); }

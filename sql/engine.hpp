@@ -188,6 +188,11 @@ class Engine {
   // the account sitekeeper connects as may connect to it) until open_to_clients. Idempotent: on a
   // server that is already a primary it only closes `db`. Returns what open_to_clients needs.
   virtual std::string promote_closed(const std::string& db);
+  // promote_closed for every database of a site: the server leaves recovery once and each of `dbs` is
+  // closed to clients before any client may write to it. Returns one token per database, in order,
+  // for open_to_clients. Default: promote_closed for each in turn (a later one is open for a moment
+  // after the promotion); PostgreSQL closes them all before its read-only default is lifted.
+  virtual std::vector<std::string> promote_closed_each(const std::vector<std::string>& dbs);
   // Lets clients connect to `db` again, as they could before promote_closed (`token` is its result).
   virtual void open_to_clients(const std::string& db, const std::string& token);
   // Makes a reachable server refuse writes to `db`: nobody may connect to it any more (by the catalog,

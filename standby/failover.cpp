@@ -18,7 +18,7 @@ using Ctx = replicator::JobContext;
 
 StepContext context_of(const Ctx& ctx, const RunbookOptions& o, nlohmann::json& j) {
   return StepContext{ctx, o, j, ctx.cfg.site.database, j["from"].get<std::string>(), j["to"].get<std::string>(),
-                     j["epoch"].get<long>()};
+                     j["epoch"].get<long>(), site_databases(ctx.cfg)};
 }
 
 std::vector<Step> failover_steps(const StepContext& sc) {
@@ -251,7 +251,11 @@ std::string runbook_markdown(const Ctx& ctx) {
   const std::string active = st.active(cfg), standby = st.standby(cfg);
   std::ostringstream o;
   const std::string sk = "sitekeeper --config " + cfg.file.string();
-  o << "# Recovery runbook for site " << cfg.site.code << " (database " << cfg.site.database << ")\n\n"
+  const auto dbs = site_databases(cfg);
+  std::string names;
+  for (const auto& d : dbs) names += (names.empty() ? "" : ", ") + d;
+  o << "# Recovery runbook for site " << cfg.site.code << " (" << (dbs.size() > 1 ? "databases " : "database ") << names
+    << ")\n\n"
     << "Generated " << iso_utc(ctx.clock->now()) << " from " << cfg.file.string() << ". Epoch " << st.epoch()
     << "; active **" << active << "**; standby **" << (standby.empty() ? "none" : standby) << "**.\n\n";
   o << "## 1. Prepare\n\n"
@@ -259,7 +263,8 @@ std::string runbook_markdown(const Ctx& ctx) {
     << ", no profile drift. Read the readiness line.\n"
     << "- `" << sk << " standby status` — the standby streams; lag below " << format_size(cfg.failover.max_lag) << ".\n"
     << "- `" << sk << " capture` — fresh permission script and server profile in " << cfg.archive.path.string() << ".\n"
-    << "- `" << sk << " verify --deep` — the newest backup restores and passes the integrity check.\n"
+    << "- `" << sk << " verify --deep` — the newest backup restores and passes the integrity check"
+    << (dbs.size() > 1 ? ", each of " + names + " in it" : std::string()) << ".\n"
     << "- " << (cfg.failover.fence.empty() ? "No `[failover] fence` command is configured: a failover while " + active +
                                                     " does not answer needs you to power it off first."
                                               : "The fence command `" + steps::shown_argv(cfg.failover.fence, active) +
@@ -290,12 +295,16 @@ std::string runbook_markdown(const Ctx& ctx) {
     << "2. Or rebuild on a new, empty server listed in [servers]: `" << sk << " recover --server NAME --plan`, then\n"
     << "   `--yes` (add `--files-to DIR` for the site's files). It verifies the backup deeply, restores it under the live\n"
     << "   name through a staging copy, replays logins and grants, and moves the serials past the old active's.\n"
+    << (dbs.size() > 1 ? "   Every database (" + names + ") is restored, granted and resynced, each through its own\n"
+                         "   staging copy; the backup must hold each of them.\n"
+                       : std::string())
     << "3. Either way the summary states the data-loss window: the backup's time against the last write seen on " << active
     << ".\n"
     << "   If it stops, run the same command again: finished steps are skipped.\n\n";
   o << "## 4. Repair\n\n"
     << "- Serial numbers were moved past every value the old active may have issued (+" << cfg.failover.serial_headroom
-    << ") before any client could connect; check `history`.\n"
+    << ") before any client could connect" << (dbs.size() > 1 ? ", in each of " + names + " against its own marks" : std::string())
+    << "; check `history`.\n"
     << "- Logins and grants were replayed from the newest capture; profile settings that need a restart are listed in\n"
     << "  the failover output: schedule that restart.\n"
     << "- `" << sk << " refresh` so every replica serves a copy taken from the new active after the next backup\n"

@@ -109,9 +109,13 @@ Snapshot Monitor::snapshot(const Config& cfg) {
   const auto now = std::chrono::steady_clock::now();
   if (s.active_reachable && now - last_marks_ >= kMarksEvery) {
     try {
-      std::map<std::string, std::int64_t> marks;
-      for (const auto& v : probed_->read_serials(cfg.site.database)) marks[v.schema + "." + v.name] = v.value;
-      site.merge_serial_marks(marks);
+      // Every database's sequences, each under its own marks (site_state.hpp): a failover or recovery
+      // moves each past what the active issued in it.
+      for (const auto& db : site_databases(cfg)) {
+        std::map<std::string, std::int64_t> marks;
+        for (const auto& v : probed_->read_serials(db)) marks[v.schema + "." + v.name] = v.value;
+        site.merge_serial_marks(marks, db == cfg.site.database ? "" : db);
+      }
       site.note_active_seen(target.name, iso_utc(clock_->now()), probed_->wal_position());
       active_epoch_ = probed_->read_epoch();
       last_marks_ = now;
@@ -204,7 +208,7 @@ void Monitor::act(const Config& cfg, const Decision& d, const Snapshot& s) {
       try {
         auto e = engines_(cfg.server(server));
         e->bound_connect(cfg.failover.probe_timeout);
-        e->fence(cfg.site.database);
+        for (const auto& db : site_databases(cfg)) e->fence(db);
         logger()->warn("server {} fenced again", server);
       } catch (const std::exception& e) {
         logger()->error("could not fence {} again: {}", server, e.what());

@@ -23,6 +23,23 @@ using replicator::Archive;
 
 constexpr const char* kKind = "recover";
 
+// The databases a run from generation `m` restores: every one it holds, the site database first.
+// SafetyError when it lacks one that [site] databases lists: the rebuilt site would miss it.
+// `replica` names the replica that serves `m` (--from-replica), "" for a restore.
+std::vector<std::string> run_databases(const Config& cfg, const replicator::Manifest& m, const std::string& replica) {
+  for (const auto& db : site_databases(cfg))
+    if (!m.holds(db))
+      throw SafetyError("backup " + m.id + (replica.empty() ? "" : ", which " + replica + " serves,") +
+                            " does not hold database " + db + ", which [site] databases lists; recover would leave it out",
+                        replica.empty() ? "name a backup taken since " + db + " was added (--backup ID; see 'sitekeeper "
+                                                                              "status'), or take one with 'sitekeeper backup'"
+                                        : "refresh " + replica + " first, or recover onto a new server with --server");
+  std::vector<std::string> dbs = {cfg.site.database};
+  for (const auto& db : m.databases)
+    if (db != cfg.site.database) dbs.push_back(db);
+  return dbs;
+}
+
 // The newest complete generation the state store records as verified; else the newest complete one
 // (the verify step proves it deeply before anything is changed).
 std::string choose_backup(const Ctx& ctx, const std::string& wanted) {
@@ -44,9 +61,9 @@ std::string choose_backup(const Ctx& ctx, const std::string& wanted) {
                     "a site recovery needs a backup: see 'sitekeeper status' and 'sitekeeper verify'");
 }
 
-// Before a new run changes anything: the target must be a primary in no serving role, without the
-// site database.
-void preflight(const Ctx& ctx, const std::string& to) {
+// Before a new run changes anything: the target must be a primary in no serving role, without any of
+// the databases the run restores.
+void preflight(const Ctx& ctx, const std::string& to, const std::vector<std::string>& dbs) {
   const auto& cfg = ctx.cfg;
   cfg.server(to);  // unknown server: sk::Error
   SiteState st(ctx.state);
@@ -69,10 +86,10 @@ void preflight(const Ctx& ctx, const std::string& to) {
   if (p.in_recovery)
     throw SafetyError(to + " is in recovery (a standby); recover needs a primary server",
                       "name an empty, running server that is no standby");
-  if (e->database_exists(cfg.site.database))
-    throw SafetyError(to + " already holds database " + cfg.site.database +
-                          "; recover never overwrites a database",
-                      "name an empty server, or drop that database yourself if it is a leftover");
+  for (const auto& db : dbs)
+    if (e->database_exists(db))
+      throw SafetyError(to + " already holds database " + db + "; recover never overwrites a database",
+                        "name an empty server, or drop that database yourself if it is a leftover");
 }
 
 // recover --from-replica: the replica answers as a primary, holds the site database and serves a
@@ -98,9 +115,13 @@ ReplicaServing preflight_replica(const Ctx& ctx, const std::string& replica) {
   std::vector<std::string> problems;
   if (!Archive::valid_id(served->backup_id) || !archive.complete(served->backup_id))
     problems.push_back("it is no longer complete in the archive");
-  else
-    for (const char* f : {replicator::kPermissionsFile, replicator::kProfileFile})
-      for (auto& pr : archive.check(served->backup_id, true, ctx.cancel, f)) problems.push_back(pr);
+  else {
+    const auto dbs = archive.manifest(served->backup_id).databases;
+    for (const auto& db : dbs)
+      for (const char* f : {replicator::kPermissionsFile, replicator::kProfileFile})
+        for (auto& pr : archive.check(served->backup_id, true, ctx.cancel, replicator::database_prefix(dbs, db) + f))
+          problems.push_back(pr);
+  }
   if (!problems.empty())
     throw SafetyError("backup " + served->backup_id + ", which " + replica + " serves, cannot give its logins and grants: " +
                           problems.front(),
@@ -146,8 +167,12 @@ std::string resume_command(const nlohmann::json& j) {
 }
 
 StepContext context_of(const Ctx& ctx, const RunbookOptions& o, nlohmann::json& j) {
+  // The databases the journal recorded when the run began (a journal from before several databases:
+  // the site database alone).
+  auto dbs = j.contains("databases") ? j["databases"].get<std::vector<std::string>>()
+                                     : std::vector<std::string>{ctx.cfg.site.database};
   return StepContext{ctx, o, j, ctx.cfg.site.database, j["from"].get<std::string>(), j["to"].get<std::string>(),
-                     j["epoch"].get<long>()};
+                     j["epoch"].get<long>(), dbs};
 }
 
 std::vector<Step> recover_steps(const StepContext& sc) {
@@ -160,7 +185,7 @@ std::vector<Step> recover_steps(const StepContext& sc) {
     if (sc.journal.contains("files_to")) s.push_back(site_files(sc));
     s.push_back(withdraw(sc));  // first: a refresh in flight finishes or gives up before anything else
     if (sc.from != sc.to) s.push_back(fence(sc));
-    for (auto step : {writable(sc), serials(sc), roles(sc), grants(sc, sc.db), backup_profile(sc, sc.db), epoch(sc, ""),
+    for (auto step : {writable(sc), serials(sc), roles(sc), grants(sc, false), backup_profile(sc, false), epoch(sc, ""),
                       smoke(sc), alias(sc), repoint(sc)})
       s.push_back(std::move(step));
     return s;
@@ -170,8 +195,7 @@ std::vector<Step> recover_steps(const StepContext& sc) {
   if (sc.journal.contains("files_to")) s.push_back(site_files(sc));
   // The old active rebuilt under its own name is the target: the machine that failed is gone.
   if (sc.from != sc.to) s.push_back(fence(sc));
-  const std::string staging = sql::staging_name(sc.db);
-  for (auto step : {roles(sc), restore(sc), grants(sc, staging), backup_profile(sc, staging), serials(sc, staging),
+  for (auto step : {roles(sc), restore(sc), grants(sc, true), backup_profile(sc, true), serials(sc, true),
                     swap(sc), epoch(sc, ""), smoke(sc), alias(sc), repoint(sc)})
     s.push_back(std::move(step));
   return s;
@@ -220,8 +244,17 @@ nlohmann::json journal_for(const Ctx& ctx, const RunbookOptions& o, const Recove
     at = served.backup_time;
   } else {
     id = choose_backup(ctx, r.backup);  // before the server: a wrong id is the likelier slip
-    preflight(ctx, r.server);
-    at = replicator::open_archive(ctx.cfg).manifest(id).created_at;
+  }
+  const auto manifest = replicator::open_archive(ctx.cfg).manifest(id);
+  const auto dbs = run_databases(ctx.cfg, manifest, r.from_replica ? r.server : "");
+  if (!r.from_replica) {
+    preflight(ctx, r.server, dbs);
+    at = manifest.created_at;
+  } else {
+    // Its copy becomes the site: it must serve every database of it, not just the first.
+    auto e = ctx.engines(ctx.cfg.server(r.server));
+    for (const auto& db : dbs)
+      if (!e->database_exists(db)) throw SafetyError(r.server + " does not serve database " + db, "see 'sitekeeper status'");
   }
   if (from == r.server && !o.old_active_is_down)
     throw SafetyError(r.server + " is the old active's name: the old machine cannot be fenced through it",
@@ -232,7 +265,7 @@ nlohmann::json journal_for(const Ctx& ctx, const RunbookOptions& o, const Recove
     if (fs::exists(r.files_to, ec) && !(fs::is_directory(r.files_to, ec) && fs::is_empty(r.files_to, ec)))
       throw SafetyError(show_path(r.files_to) + " is not a missing or empty folder", "name a new folder for the site files");
   }
-  nlohmann::json extra = {{"backup", id}, {"backup_at", at}};
+  nlohmann::json extra = {{"backup", id}, {"backup_at", at}, {"databases", dbs}};
   if (r.from_replica) extra["from_replica"] = true;
   if (!r.files_to.empty()) extra["files_to"] = r.files_to.string();
   if (from == r.server) extra["old_active_answered"] = false;  // the name answers, but for the new machine

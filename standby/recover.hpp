@@ -30,11 +30,15 @@ struct RecoverOptions {
 // refused (see recover_site), ConfigError for an unknown server.
 nlohmann::json recover_plan(const replicator::JobContext& ctx, const RunbookOptions& o, const RecoverOptions& r);
 
+// Every database the backup holds is rebuilt, each through its own staging copy and past its own serial
+// marks; the journal records the list ("databases") when the run begins.
 // Runs (or resumes) the recovery and returns its summary, which ends with the data-loss window: the
 // backup's time against the last write the daemon saw on the old active. Before the first step,
 // refuses (SafetyError, nothing changed) a server that serves the site as replica or standby or is
-// [roles] trial, one that does not answer or is in recovery, one that already holds the site database,
-// an unknown or incomplete backup, a site whose active still accepts writes or whose standby stands
+// [roles] trial, one that does not answer or is in recovery, one that already holds any of the
+// databases the backup holds, a replica (--from-replica) that does not serve each of them, a backup
+// that lacks a database [site] databases lists, an unknown or incomplete backup, a site whose active
+// still accepts writes or whose standby stands
 // by, the old active's own name without o.old_active_is_down, and another server, backup or files
 // folder than an open run's once that run changed a server (before that, the new choice replaces it).
 // A step that fails stops the run (sk::Error naming it); run it again to resume.

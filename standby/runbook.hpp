@@ -44,6 +44,9 @@ struct StepContext {
   std::string from;  // the server that was active
   std::string to;    // the server being promoted
   long epoch = 0;    // the epoch this run raises the site to
+  // Every database of the site, `db` first: a failover's from [site] databases, a recovery's from the
+  // generation it restores (which holds each of them). Every step that acts on a database acts on each.
+  std::vector<std::string> dbs;
 
   // The engine for `server`. bounded(): every connection it opens gives up after probe_timeout, for
   // servers that may be dead (the old active): no step waits longer on them. One engine per server

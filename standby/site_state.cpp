@@ -52,17 +52,21 @@ void SiteState::set_paused(bool p, const std::string& reason) {
   state_.put("paused.reason", reason);
 }
 
-std::map<std::string, std::int64_t> SiteState::serial_marks() {
+namespace {
+std::string marks_key(const std::string& further) { return further.empty() ? "serial_marks" : "serial_marks/" + further; }
+}  // namespace
+
+std::map<std::string, std::int64_t> SiteState::serial_marks(const std::string& further) {
   std::map<std::string, std::int64_t> out;
-  const auto j = get_json(state_, "serial_marks", nlohmann::json::object());
+  const auto j = get_json(state_, marks_key(further), nlohmann::json::object());
   for (auto& [k, v] : j.items()) out[k] = v.get<std::int64_t>();
   return out;
 }
-void SiteState::merge_serial_marks(const std::map<std::string, std::int64_t>& observed) {
-  auto j = get_json(state_, "serial_marks", nlohmann::json::object());
+void SiteState::merge_serial_marks(const std::map<std::string, std::int64_t>& observed, const std::string& further) {
+  auto j = get_json(state_, marks_key(further), nlohmann::json::object());
   for (const auto& [k, v] : observed)
     if (!j.contains(k) || j[k].get<std::int64_t>() < v) j[k] = v;
-  state_.put("serial_marks", j.dump());
+  state_.put(marks_key(further), j.dump());
 }
 std::string SiteState::last_active_lsn() { return state_.get("active.last_lsn").value_or(""); }
 void SiteState::set_last_active_lsn(const std::string& lsn) { state_.put("active.last_lsn", lsn); }
@@ -99,6 +103,10 @@ std::optional<nlohmann::json> SiteState::last_journal() {
   auto j = get_json(state_, "journal.last", nullptr);
   if (j.is_null()) return std::nullopt;
   return j;
+}
+
+std::vector<std::string> site_databases(const Config& cfg) {
+  return cfg.site.databases.empty() ? std::vector<std::string>{cfg.site.database} : cfg.site.databases;
 }
 
 Config effective_config(const Config& cfg, StateStore& state) {

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -36,9 +37,13 @@ class SiteState {
   bool paused();
   void set_paused(bool p, const std::string& reason);
 
-  // Highest serial value observed on the active, per "schema.name"; merge keeps the maximum.
-  std::map<std::string, std::int64_t> serial_marks();
-  void merge_serial_marks(const std::map<std::string, std::int64_t>& observed);
+  // Highest serial value observed on the active, per "schema.name" of one database; merge keeps the
+  // maximum. `further` "" is the site database (the first of [site] databases), whose marks keep the
+  // state key serial_marks they had before a site could list several databases; each further database
+  // has its own state key, serial_marks/<name>, so that no mark of one database is ever taken for a
+  // sequence of the same name in another.
+  std::map<std::string, std::int64_t> serial_marks(const std::string& further = "");
+  void merge_serial_marks(const std::map<std::string, std::int64_t>& observed, const std::string& further = "");
   std::string last_active_lsn();
   void set_last_active_lsn(const std::string& lsn);
   // What the daemon saw of the active, for a recovery's data-loss window: when it last answered, and
@@ -66,6 +71,9 @@ class SiteState {
  private:
   StateStore& state_;
 };
+
+// [site] databases, the site database first (the one database of a config built without the list).
+std::vector<std::string> site_databases(const Config& cfg);
 
 // The config with [roles] replaced by the roles in force (after a failover the replicas and the backup
 // schedule follow the new active). The active and standby in force are never among its replicas.

@@ -51,6 +51,7 @@ class PgEngine final : public Engine {
   void warm_up(const std::string& db) override;
   void resync_serials(const std::string& db, const std::vector<SerialValue>& targets) override;
   std::string promote_closed(const std::string& db) override;
+  std::vector<std::string> promote_closed_each(const std::vector<std::string>& dbs) override;
   void open_to_clients(const std::string& db, const std::string& token) override;
   std::string fence(const std::string& db) override;
   void unfence(const std::string& db) override;

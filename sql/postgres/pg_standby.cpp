@@ -108,15 +108,17 @@ bool PgEngine::supports(Duty) const { return true; }
 
 void PgEngine::bound_connect(std::chrono::milliseconds timeout) { connect_timeout_ = timeout; }
 
-std::string PgEngine::promote_closed(const std::string& db) {
+std::string PgEngine::promote_closed(const std::string& db) { return promote_closed_each({db}).front(); }
+
+std::vector<std::string> PgEngine::promote_closed_each(const std::vector<std::string>& dbs) {
   auto s = open(kMaintenanceDb);
   if (pg::query_value(*s, q::kInRecovery, "read recovery state").value_or("0") == "1") {
-    // Between the end of recovery and the connection limit below, a client could otherwise write:
+    // Between the end of recovery and the connection limits below, a client could otherwise write:
     // every new transaction is read-only by default until then, and the standby's readers are gone.
     pg::exec(*s, q::kReadOnlyDefaultOn, "read-only default before the promotion");
     pg::exec(*s, q::kPromptRetry, "retry interval for the promotion");
     pg::query(*s, q::kReloadConf, "reload configuration");
-    pg::query(*s, q::end_client_sessions(db), "end client sessions before the promotion");
+    for (const auto& db : dbs) pg::query(*s, q::end_client_sessions(db), "end client sessions before the promotion");
     if (pg::query_value(*s, q::kPromote, "promote").value_or("0") != "1")
       throw Error("pg_promote refused to promote " + server_.name);
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -128,14 +130,19 @@ std::string PgEngine::promote_closed(const std::string& db) {
   // A limit of 0 keeps every client out and lets superusers (sitekeeper) in. 0 is never what a site
   // had before (a resumed run finds our own 0), so it stands for "no limit" then.
   pg::exec(*s, q::kAllowWrites, "allow this session's own writes");  // the default above is for clients
-  int before = std::stoi(pg::query_value(*s, q::connection_limit_of(db), "read connection limit").value_or("-1"));
-  if (before == 0) before = -1;
-  pg::exec(*s, q::open_to_superusers(db), "close " + db + " to clients");
-  pg::query(*s, q::end_client_sessions(db), "end client sessions");
+  std::vector<std::string> tokens;
+  for (const auto& db : dbs) {
+    int before = std::stoi(pg::query_value(*s, q::connection_limit_of(db), "read connection limit").value_or("-1"));
+    if (before == 0) before = -1;
+    pg::exec(*s, q::open_to_superusers(db), "close " + db + " to clients");
+    pg::query(*s, q::end_client_sessions(db), "end client sessions");
+    tokens.push_back(std::to_string(before));
+  }
+  // Only once every database is closed: a client of the last one could write before that otherwise.
   pg::exec(*s, q::kReadOnlyDefaultReset, "reset the read-only default");
   pg::exec(*s, q::kPromptRetryReset, "reset the retry interval");
   pg::query(*s, q::kReloadConf, "reload configuration");
-  return std::to_string(before);
+  return tokens;
 }
 
 void PgEngine::open_to_clients(const std::string& db, const std::string& token) {

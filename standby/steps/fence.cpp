@@ -19,7 +19,7 @@ Step fence(const StepContext& sc) {
       "fence the old active server " + sc.from,
       {{sc.from, sql::Duty::fence}},
       [sc, otherwise] {
-        auto lines = sc.engine(sc.from)->describe(sql::Duty::fence, {sc.db, sc.from, "", sc.epoch, 0});
+        auto lines = described(sc, sc.from, sql::Duty::fence, {sc.db, sc.from, "", sc.epoch, 0});
         lines.insert(lines.end(), otherwise.begin(), otherwise.end());
         return lines;
       },
@@ -28,14 +28,17 @@ Step fence(const StepContext& sc) {
         SiteState st(sc.ctx.state);
         // While the old active is probed and fenced, the sessions to the standby that the next steps
         // use are opened: they cost more than those steps' own statements. Joined when this step ends.
-        auto warm = std::async(std::launch::async, [e = sc.engine(sc.to), db = sc.db] { e->warm_up(db); });
+        auto warm = std::async(std::launch::async, [e = sc.engine(sc.to), dbs = sc.dbs] {
+          for (const auto& db : dbs) e->warm_up(db);
+        });
         std::string how, why;
         bool answered = false;
         try {
           auto e = sc.bounded(sc.from);
           e->probe(f.probe_timeout);
           answered = true;
-          how = e->fence(sc.db);
+          // Every database: a client of any one of them could otherwise write after the promotion.
+          for (const auto& db : sc.dbs) how += (how.empty() ? "" : "; ") + e->fence(db);
         } catch (const std::exception& err) {
           if (answered)
             throw Error("could not fence " + sc.from + ", which answers: " + err.what(),
@@ -73,8 +76,8 @@ Step block(const StepContext& sc) {
   return Step{"block",
               "block writes on " + sc.from,
               {{sc.from, sql::Duty::fence}},
-              [sc] { return sc.engine(sc.from)->describe(sql::Duty::fence, {sc.db, sc.from, "", sc.epoch, 0}); },
-              [sc] { return sc.bounded(sc.from)->fence(sc.db); }};
+              [sc] { return described(sc, sc.from, sql::Duty::fence, {sc.db, sc.from, "", sc.epoch, 0}); },
+              [sc] { return each_db(sc, "block", [&sc](const std::string& db) { return sc.bounded(sc.from)->fence(db); }); }};
 }
 
 }  // namespace sk::standby::steps

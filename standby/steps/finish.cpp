@@ -26,12 +26,15 @@ Step epoch(const StepContext& sc, const std::string& new_standby) {
 
 Step smoke(const StepContext& sc) {
   return Step{"smoke",
-              "smoke test: one write and one read on " + sc.to,
+              "smoke test: one write and one read " + std::string(sc.dbs.size() > 1 ? "in each of " + db_names(sc) + " " : "") +
+                  "on " + sc.to,
               {{sc.to, sql::Duty::smoke}},
-              [sc] { return sc.engine(sc.to)->describe(sql::Duty::smoke, {sc.db, sc.to, "", sc.epoch, 0}); },
+              [sc] { return described(sc, sc.to, sql::Duty::smoke, {sc.db, sc.to, "", sc.epoch, 0}); },
               [sc] {
-                sc.engine(sc.to)->smoke_test(sc.db);
-                return sc.to + " accepted a write and read it back";
+                return each_db(sc, "smoke", [&sc](const std::string& db) {
+                  sc.engine(sc.to)->smoke_test(db);
+                  return sc.to + " accepted a write and read it back" + (sc.dbs.size() > 1 ? " in " + db : std::string());
+                });
               }};
 }
 

@@ -22,14 +22,67 @@ std::optional<Capture> newest_capture(const Config& cfg) {
   for (bool captures : {false, true}) {
     auto archive = replicator::open_archive(cfg, captures);
     auto id = archive.newest_complete();
-    if (!id || !archive.check(*id, true, nullptr, replicator::kPermissionsFile).empty()) continue;
+    if (!id) continue;
     auto m = archive.manifest(*id);
     if (m.created_at <= best_at) continue;
+    bool intact = true;
+    for (const auto& db : m.databases) {
+      const std::string prefix = replicator::database_prefix(m.databases, db);
+      for (const char* f : {replicator::kPermissionsFile, replicator::kProfileFile})
+        intact = intact && archive.check(*id, true, nullptr, prefix + f).empty();
+    }
+    if (!intact) continue;
+    Capture c;
+    c.id = *id;
+    for (const auto& db : m.databases) {
+      const fs::path dir = archive.path(*id) / replicator::database_prefix(m.databases, db);
+      c.permissions_of[db] = read_file(dir / replicator::kPermissionsFile);
+      c.profile_of[db] = nlohmann::json::parse(read_file(dir / replicator::kProfileFile));
+    }
+    c.permissions = c.permissions_of[m.databases.front()];
+    c.profile = c.profile_of[m.databases.front()];
     best_at = m.created_at;
-    best = Capture{*id, read_file(archive.path(*id) / replicator::kPermissionsFile),
-                   nlohmann::json::parse(read_file(archive.path(*id) / replicator::kProfileFile))};
+    best = std::move(c);
   }
   return best;
+}
+
+std::string each_db(const StepContext& sc, const std::string& step, const std::function<std::string(const std::string& db)>& part) {
+  if (sc.dbs.size() <= 1) return part(sc.db);
+  SiteState st(sc.ctx.state);
+  std::string out;
+  for (const auto& db : sc.dbs) {
+    std::string line;
+    if (auto& done = sc.journal["parts"][step]; done.contains(db)) {
+      line = done[db].get<std::string>();
+      logger()->info("step {}: {} was done before the run stopped: {}", step, db, line);
+    } else {
+      line = part(db);
+      sc.journal["parts"][step][db] = line;
+      st.put_journal(sc.journal);
+    }
+    out += (out.empty() ? "" : "; ") + line;
+  }
+  return out;
+}
+
+std::string db_names(const StepContext& sc) {
+  if (sc.dbs.empty()) return sc.db;
+  std::string out;
+  for (const auto& db : sc.dbs) out += (out.empty() ? "" : ", ") + db;
+  return out;
+}
+
+std::vector<std::string> described(const StepContext& sc, const std::string& server, sql::Duty duty, sql::StepText what,
+                                   const std::function<std::string(const std::string& db)>& into) {
+  std::vector<std::string> out;
+  const auto dbs = sc.dbs.empty() ? std::vector<std::string>{sc.db} : sc.dbs;
+  for (const auto& db : dbs) {
+    if (dbs.size() > 1) out.push_back("-- database " + db + ":");
+    what.db = into ? into(db) : db;
+    for (auto& l : sc.engine(server)->describe(duty, what)) out.push_back(std::move(l));
+  }
+  return out;
 }
 
 sql::StandbyTiming timing_for(const Config& cfg) {

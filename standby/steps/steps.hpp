@@ -5,6 +5,7 @@
 // that may be dead (the old active) longer than probe_timeout: they use StepContext::bounded().
 #include <chrono>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -31,19 +32,20 @@ Step stop_old(const StepContext& sc);         // the old active is stopped (when
 Step rejoin(const StepContext& sc);           // the old active follows the new one (rewound if need be)
 
 // ---- both ----------------------------------------------------------------------------------------
-// The standby leaves recovery with the site database closed to clients (Engine::promote_closed).
+// The standby leaves recovery with every database closed to clients (Engine::promote_closed_each).
 Step promote(const StepContext& sc);
 // Every serial past the highest value the old active may have issued (the high-water marks the daemon
-// recorded, or the old active's own values when it answers), plus serial_headroom. `into` is the
-// database on `to` whose sequences move ("": the site database; recover: its staging copy).
-Step serials(const StepContext& sc, const std::string& into = "");
-Step profile(const StepContext& sc);      // the newest captured server profile re-applied
-Step permissions(const StepContext& sc);  // the newest captured permission script replayed and checked
+// recorded, or the old active's own values when it answers), plus serial_headroom, in each database:
+// each against its own marks. `staging`: the sequences that move are those of each database's staging
+// copy on `to` (recover), else of the database itself.
+Step serials(const StepContext& sc, bool staging = false);
+Step profile(const StepContext& sc);      // each database's newest captured profile re-applied
+Step permissions(const StepContext& sc);  // the newest captured roles, and each database's grants, replayed and checked
 // The new epoch in the state store and in the promoted server (read back), and the roles in force:
 // `to` active, `new_standby` its standby ("" until a rejoin).
 Step epoch(const StepContext& sc, const std::string& new_standby);
-Step smoke(const StepContext& sc);  // one write and one read on the new active
-Step open(const StepContext& sc);   // clients may connect to the site database again
+Step smoke(const StepContext& sc);  // one write and one read in each database on the new active
+Step open(const StepContext& sc);   // clients may connect to every database again
 Step alias(const StepContext& sc);  // the [failover] alias argv points the site's name at the new active
 Step repoint(const StepContext& sc);
 
@@ -52,14 +54,14 @@ Step repoint(const StepContext& sc);
 // the copy is restored, granted, profiled and past every serial, so a crash never leaves a
 // half-restored site database and no client writes before the serials are resynced. From a replica
 // (which already serves that generation), the serials move before any role may write.
-// `into` is the database on `to` the step works on.
+// Each acts on every database of the run; `staging`: on each one's staging copy rather than the live name.
 Step verify_backup(const StepContext& sc);  // the generation verified deeply (its trial restore elsewhere)
 Step roles(const StepContext& sc);          // roles and memberships with their password hashes, as captured
-Step restore(const StepContext& sc);        // the snapshot into the staging copy on `to`, checkpointed
-Step grants(const StepContext& sc, const std::string& into);          // the generation's grants, read back
-Step backup_profile(const StepContext& sc, const std::string& into);  // the generation's server profile
-Step swap(const StepContext& sc);           // the staging copy renamed to the live name
-Step writable(const StepContext& sc);       // a replica's read-only default lifted
+Step restore(const StepContext& sc);        // each snapshot into its staging copy on `to`, checkpointed
+Step grants(const StepContext& sc, bool staging);          // each database's grants in the generation, read back
+Step backup_profile(const StepContext& sc, bool staging);  // each database's profile in the generation
+Step swap(const StepContext& sc);           // each staging copy renamed to its live name
+Step writable(const StepContext& sc);       // a replica's read-only default lifted, in each database
 Step withdraw(const StepContext& sc);       // the replica out of the rotation: no refresh replaces its copy
 // The generation's site files written below the folder the journal names ("files_to"), as
 // restore-files does; the folder was missing or empty when the run began.
@@ -69,11 +71,15 @@ Step site_files(const StepContext& sc);
 
 struct Capture {
   std::string id;
-  std::string permissions;
-  nlohmann::json profile;
+  std::string permissions;  // the first database's: every role, and that database's grants
+  nlohmann::json profile;   // the first database's: the server settings, and that database's extensions
+  // Each database the capture holds (its manifest's list), by name: its script and its profile.
+  std::map<std::string, std::string> permissions_of;
+  std::map<std::string, nlohmann::json> profile_of;
 };
-// The newest intact capture of the permission script and profile: a stand-alone capture or the one
-// taken with the newest backup, whichever is younger. nullopt when the archive holds none.
+// The newest intact capture of the permission scripts and profiles: a stand-alone capture or the one
+// taken with the newest backup, whichever is younger. Each database's files are read from where the
+// capture's own manifest puts them (replicator::database_prefix). nullopt when the archive holds none.
 std::optional<Capture> newest_capture(const Config& cfg);
 
 // The standby settings that make a silent primary noticed about as fast as a dead one: the receiver
@@ -98,6 +104,18 @@ std::optional<std::uint64_t> standby_lag(const StepContext& sc);
 // Reads the permissions back from `db` on `e`: every role `script` creates must exist there. Returns
 // how many it creates; throws sk::Error naming the first one missing.
 int verify_roles(sql::Engine& e, const std::string& db, const sql::PermissionScript& script);
+
+// Runs `part` for each database of the run, `db` first. With several databases each one's line is
+// journaled as it finishes (journal "parts".<step>.<db>): a step resumed after a crash mid-way keeps the
+// lines of the databases it finished, does not run them again, and goes on with the next. Returns the
+// lines joined by "; " (with one database, its line).
+std::string each_db(const StepContext& sc, const std::string& step, const std::function<std::string(const std::string& db)>& part);
+// The databases of the run, for titles: "CM_CEN" or "CM_CEN, CM_REP".
+std::string db_names(const StepContext& sc);
+// What the engine of `server` describes for `duty`, once per database of the run (`what.db` set to
+// `into(db)`, or db), each group headed by a comment naming its database when there are several.
+std::vector<std::string> described(const StepContext& sc, const std::string& server, sql::Duty duty, sql::StepText what,
+                                   const std::function<std::string(const std::string& db)>& into = {});
 
 // An argv as the plan shows it, with {server} filled in.
 std::string shown_argv(const std::vector<std::string>& argv, const std::string& server);

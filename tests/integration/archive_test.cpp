@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -184,4 +185,25 @@ TEST(Archive, DeepVerifyRefusesAGenerationThatChecksumsCannotFault) {
   }, std::chrono::seconds(120), "the scheduled deep verify to fail");
   EXPECT_NE(failed["message"].get<std::string>().find(id), std::string::npos) << failed.dump();
   stop_daemon(daemon);
+}
+
+// A site of two databases: the backup holds each, under the one manifest, and verify --deep restores
+// each into the scratch server.
+TEST(Archive, TwoDatabasesBackupAndDeepVerify) {
+  Site site({.replicas = 0, .more_databases = {"CM_REP"}});
+  const auto b = site.json({"backup"});
+  EXPECT_TRUE(contains(b.value("summary", ""), "of CM_CEN, CM_REP verified")) << b.dump(2);
+  const std::string id = newest_generation(site.archive());
+  const fs::path gen = site.archive() / id;
+  const auto m = sk::replicator::Manifest::from_json(slurp(gen / "manifest.json"), "manifest");
+  EXPECT_EQ(m.databases, (std::vector<std::string>{"CM_CEN", "CM_REP"}));
+  std::set<std::string> files;
+  for (const auto& f : m.files) files.insert(f.path);
+  for (const char* f : {"snapshot/toc.dat", "databases/CM_REP/snapshot/toc.dat", "databases/CM_REP/permissions.sql",
+                        "databases/CM_REP/profile.json"})
+    EXPECT_TRUE(files.count(f)) << f;
+  EXPECT_TRUE(contains(slurp(gen / "databases" / "CM_REP" / "permissions.sql"), "reports")) << "CM_REP's own grants";
+  auto v = site.run({"verify", "--deep"});
+  ASSERT_NO_FATAL_FAILURE(expect_ok(v, "verify --deep"));
+  EXPECT_TRUE(contains(v.out, "integrity check of CM_CEN, CM_REP")) << v.out;
 }

@@ -263,4 +263,72 @@ TEST_F(RecoverTest, AKillInTheMiddleOfTheRestoreLeavesNoLiveDatabaseAndTheResume
   expect_site_on_cm2();
 }
 
+// A site of two databases, CM_CEN and CM_REP (its own table and sequences), with no standby: the
+// active dies after the backup and after more numbers were handed out in both; recover onto a fresh
+// cluster restores both, writes work in both, and both continue above the old active's numbers.
+TEST(RecoverTwoDatabases, BothDatabasesAreRestoredAndContinueAboveTheOldActivesNumbers) {
+  Site site({.replicas = 0, .more_databases = {"CM_REP"}});
+  auto spare = PgCluster::start({.name = "cm2"});
+  const std::string fence_ok = (site.dir() / "fence.sh").string();
+  {
+    std::ofstream sh(fence_ok);
+    sh << "#!/bin/sh\nexit 0\n";
+  }
+  fs::permissions(fence_ok, fs::perms::owner_all);
+  site.write_config("[servers.cm2]\nhost = \"127.0.0.1\"\nport = " + std::to_string(spare->port()) + "\nuser = \"" +
+                    spare->superuser() + "\"\npassword_file = \"secrets/pw\"\n\n[failover]\nfence = [\"" + fence_ok +
+                    "\", \"{server}\"]\n");
+  ASSERT_NO_FATAL_FAILURE(expect_ok(site.run({"backup"}), "backup"));
+  site.add_messages(40, "after-backup");
+  advance_report_serials(site.active(), "CM_REP", 30);
+  const auto site_after = sequences(site.active(), "CM_CEN");
+  const auto rep_after = sequences(site.active(), "CM_REP");
+  ASSERT_EQ(rep_after.size(), 2u);
+  {
+    BackgroundProcess daemon(site.argv({"run"}), site.dir() / "daemon.log");
+    LogOnFailure show{daemon};
+    const fs::path state = site.dir() / "state" / "sitekeeper.db";
+    auto recorded = [](const std::map<std::string, std::int64_t>& marks, const std::map<std::string, long long>& want) {
+      for (const auto& [k, v] : want)
+        if (!marks.count(k) || marks.at(k) < v) return false;
+      return true;
+    };
+    wait_until(
+        [&] {
+          sk::StateStore st(state);
+          sk::standby::SiteState s(st);
+          return recorded(s.serial_marks(), site_after) && recorded(s.serial_marks("CM_REP"), rep_after);
+        },
+        kLong, "the daemon to record the high-water marks of both databases");
+    stop_daemon(daemon);
+  }
+  site.active().kill9();
+
+  auto plan = site.run({"recover", "--server", "cm2", "--plan"});
+  EXPECT_TRUE(contains(plan.out, "CM_REP__sk_staging renamed to CM_REP")) << plan.out;
+  auto r = site.run({"recover", "--server", "cm2", "--yes"});
+  ASSERT_NO_FATAL_FAILURE(expect_ok(r, "recover --server cm2 --yes"));
+  for (const std::string db : {"CM_CEN", "CM_REP"}) {
+    EXPECT_TRUE(has_database(*spare, db)) << db;
+    EXPECT_FALSE(has_database(*spare, db + "__sk_staging")) << db;
+  }
+  for (const auto& [db, after] : {std::pair{std::string("CM_CEN"), site_after}, std::pair{std::string("CM_REP"), rep_after}})
+    for (const auto& [seq, v] : sequences(*spare, db)) {
+      ASSERT_TRUE(after.count(seq)) << db << " " << seq;
+      EXPECT_GT(v, after.at(seq)) << db << " " << seq << " is not past the old active's";
+    }
+  // Writes work in both, and the new numbers are above every one the old active handed out.
+  const auto report = std::stoll(spare->psql("INSERT INTO reports (title) VALUES ('after recover') RETURNING report_id", "CM_REP"));
+  EXPECT_GT(report, rep_after.at("public.reports_report_id_seq"));
+  EXPECT_GT(std::stoll(spare->psql("SELECT nextval('report_serials')", "CM_REP")), rep_after.at("public.report_serials"));
+  spare->psql("INSERT INTO status_messages (site_code, component, message_id, severity, machine_name, message) "
+              "VALUES ('CEN', 'recovered', 1, 'informational', 'PC', 'after recover')",
+              "CM_CEN");
+  EXPECT_GT(std::stoll(spare->psql("SELECT max(record_id) FROM status_messages", "CM_CEN")),
+            site_after.at("public.status_messages_record_id_seq"));
+  // The grants of the second database came back with it.
+  EXPECT_EQ(spare->psql_as("helpdesk", "helpdesk-demo", "SELECT count(*) FROM reports WHERE title LIKE 'report %'", "CM_REP"),
+            "50");
+}
+
 }  // namespace

@@ -23,6 +23,28 @@ std::string qi(const std::string& name) {
   return out + "\"";
 }
 
+void load_report_database(PgCluster& c, const std::string& db) {
+  c.psql("CREATE DATABASE " + qi(db));
+  c.psql("CREATE TABLE reports (report_id bigserial PRIMARY KEY, title text NOT NULL);"
+         "CREATE SEQUENCE report_serials;"
+         "INSERT INTO reports (title) SELECT 'report ' || g FROM generate_series(1, 50) g;"
+         "GRANT SELECT ON reports TO helpdesk;",
+         db);
+}
+
+void advance_report_serials(PgCluster& c, const std::string& db, int n) {
+  c.psql("INSERT INTO reports (title) SELECT 'more ' || g FROM generate_series(1, " + std::to_string(n) + ") g;"
+         "SELECT count(nextval('report_serials')) FROM generate_series(1, " + std::to_string(n) + ");",
+         db);
+}
+
+std::string site_databases_toml(const std::string& db, const std::vector<std::string>& more) {
+  if (more.empty()) return "database = " + toml_string(db);
+  std::vector<std::string> all = {db};
+  all.insert(all.end(), more.begin(), more.end());
+  return "databases = " + toml_array(all);
+}
+
 Site::Site(SiteOptions o) : opts_(std::move(o)) {
   active_ = PgCluster::start({.name = "active"});
   for (int i = 0; i < opts_.replicas; ++i)
@@ -32,6 +54,7 @@ Site::Site(SiteOptions o) : opts_(std::move(o)) {
     active_->psql("CREATE DATABASE " + qi(opts_.database));
     active_->psql_file(fs::path(SK_SOURCE_DIR) / "demo" / "site_schema.sql", opts_.database);
     active_->psql_file(fs::path(SK_SOURCE_DIR) / "demo" / "site_data.sql", opts_.database);
+    for (const auto& db : opts_.more_databases) load_report_database(*active_, db);
   }
   write_config();
 }
@@ -45,7 +68,7 @@ void Site::write_config(const std::string& extra, int replica_port_override) {
       << "port = " << (port ? port : c.port()) << "\nuser = \"" << c.superuser() << "\"\npassword_file = \"secrets/pw\"\n"
       << "data_dir = \"" << c.data_dir().string() << "\"\n\n";
   };
-  f << "[site]\ncode = \"CEN\"\ndatabase = " << toml_string(opts_.database)
+  f << "[site]\ncode = \"CEN\"\n" << site_databases_toml(opts_.database, opts_.more_databases)
     << "\n\n[state]\npath = \"state/sitekeeper.db\"\n\n[archive]\npath = \"" << opts_.archive
     << "\"\nkeep = " << opts_.keep << "\nmax_age = \"" << opts_.max_age << "\"\n" << opts_.archive_extra << "\n";
   server("cm1", *active_, "native", 0);

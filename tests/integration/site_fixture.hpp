@@ -28,7 +28,18 @@ struct SiteOptions {
   std::vector<std::pair<std::string, std::string>> replica_settings = {};  // postgresql.conf of replicas
   std::string max_age = "5d";  // [archive] max_age
   std::string archive_extra = {};  // more lines of [archive] (e.g. files = [...])
+  // Further databases of the site ([site] databases), each loaded by load_report_database.
+  std::vector<std::string> more_databases = {};
 };
+
+// A further database of a site on `c`: a table `reports` whose ids come from a bigserial, a
+// free-standing sequence `report_serials`, 50 rows, and SELECT on the table for helpdesk (whose role the
+// site database's schema creates).
+void load_report_database(PgCluster& c, const std::string& db);
+// Hands out `n` more numbers in a report database: n rows in reports, n values of report_serials.
+void advance_report_serials(PgCluster& c, const std::string& db, int n);
+// The [site] line naming the site's databases: `database = ...` for one, `databases = [...]` for more.
+std::string site_databases_toml(const std::string& db, const std::vector<std::string>& more);
 
 class Site {
  public:
@@ -41,6 +52,7 @@ class Site {
   fs::path config() const { return dir_ / "sitekeeper.toml"; }
   fs::path archive() const { return dir_ / opts_.archive; }
   const std::string& db() const { return opts_.database; }
+  const std::vector<std::string>& more_databases() const { return opts_.more_databases; }
 
   // Rewrites the config (e.g. after changing options or pointing a server elsewhere).
   void write_config(const std::string& extra = "", int replica_port_override = 0);

@@ -33,6 +33,7 @@ StandbySite::StandbySite(StandbySiteOptions o) : opts_(std::move(o)) {
   cm1_->psql("CREATE DATABASE " + qi(opts_.database));
   cm1_->psql_file(fs::path(SK_SOURCE_DIR) / "demo" / "site_schema.sql", opts_.database);
   cm1_->psql_file(fs::path(SK_SOURCE_DIR) / "demo" / "site_data.sql", opts_.database);
+  for (const auto& db : opts_.more_databases) load_report_database(*cm1_, db);
   write_config();
 }
 
@@ -64,7 +65,7 @@ void StandbySite::write_config(const std::string& extra) {
       << "\nport = " << c.port() << "\nuser = \"" << c.superuser() << "\"\npassword_file = \"secrets/pw\"\n"
       << "data_dir = \"" << c.data_dir().string() << "\"\nbin_dir = \"" << c.bin_dir().string() << "\"\n\n";
   };
-  f << "[site]\ncode = \"CEN\"\ndatabase = " << toml_string(opts_.database)
+  f << "[site]\ncode = \"CEN\"\n" << site_databases_toml(opts_.database, opts_.more_databases)
     << "\n\n[state]\npath = \"state/sitekeeper.db\"\n\n"
     << "[archive]\npath = \"site archive\"\nkeep = 3\nmax_age = \"5d\"\n\n";
   server("cm1", *cm1_);
@@ -130,12 +131,14 @@ std::string StandbySite::sql(const PgCluster& c, const std::string& sql, const s
   return r.out;
 }
 
-std::map<std::string, long long> StandbySite::sequences(const PgCluster& c) const {
+std::map<std::string, long long> StandbySite::sequences(const PgCluster& c) const { return sequences(c, opts_.database); }
+
+std::map<std::string, long long> StandbySite::sequences(const PgCluster& c, const std::string& db) const {
   std::map<std::string, long long> out;
   std::istringstream in(sql(c,
                             "SELECT schemaname || '.' || sequencename || '|' || COALESCE(last_value, start_value) "
                             "FROM pg_sequences WHERE schemaname !~ '^pg_' ORDER BY 1",
-                            opts_.database));
+                            db));
   for (std::string line; std::getline(in, line);) {
     auto bar = line.rfind('|');
     if (bar == std::string::npos) continue;

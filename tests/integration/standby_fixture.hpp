@@ -45,6 +45,8 @@ struct StandbySiteOptions {
   ServerPlace cm2_at = {};
   std::vector<std::string> clients = {};  // networks (CIDR) besides loopback that reach the servers over TCP
   int replicas = 0;                       // replica servers hd1..hdN in [roles] replicas, on loopback
+  // Further databases of the site ([site] databases) on cm1, each loaded by load_report_database.
+  std::vector<std::string> more_databases = {};
 };
 
 class StandbySite {
@@ -84,6 +86,8 @@ class StandbySite {
 
   // Last value of every sequence of the site database ("schema.name" -> last_value or start_value).
   std::map<std::string, long long> sequences(const PgCluster& c) const;
+  // The same for database `db`.
+  std::map<std::string, long long> sequences(const PgCluster& c, const std::string& db) const;
   // True when `c` answers and is in recovery.
   bool in_recovery(const PgCluster& c) const;
 

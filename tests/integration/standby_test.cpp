@@ -307,6 +307,46 @@ TEST(Standby, CrashMidRunbookThenResume) {
   EXPECT_TRUE(contains(after.err, "no standby to promote")) << after.err;
 }
 
+// A site of two databases: after a failover, new numbers in BOTH databases are above every number the
+// old active handed out, each database's own sequences past its own values.
+TEST(Standby, FailoverWithTwoDatabasesMovesTheSerialsOfBoth) {
+  StandbySite site({.more_databases = {"CM_REP"}});
+  ASSERT_NO_FATAL_FAILURE(init_standby(site));
+  ASSERT_NO_FATAL_FAILURE(expect_ok(site.run({"capture"}), "capture"));
+  advance_serials(site, "before-failover");
+  advance_report_serials(site.active(), "CM_REP", 200);
+  const auto site_before = site.sequences(site.active());
+  const auto rep_before = site.sequences(site.active(), "CM_REP");
+  ASSERT_EQ(rep_before.size(), 2u);
+  wait_until([&] { return standby_caught_up(site); }, kLong, "the standby to replay the serials");
+  site.active().kill9();
+
+  auto plan = site.run({"failover", "--plan"});
+  EXPECT_TRUE(contains(plan.out, "CM_CEN, CM_REP closed to clients")) << plan.out;
+  auto r = site.run({"failover", "--yes"});
+  ASSERT_NO_FATAL_FAILURE(expect_ok(r, "failover --yes"));
+  const long long headroom = site.options().serial_headroom;
+  auto& cm2 = site.standby();
+  for (const auto& [db, before] : {std::pair{std::string("CM_CEN"), site_before}, std::pair{std::string("CM_REP"), rep_before}}) {
+    auto after = site.sequences(cm2, db);
+    for (const auto& [name, value] : before) {
+      ASSERT_TRUE(after.count(name)) << db << " " << name;
+      EXPECT_GE(after[name], value + headroom) << db << " " << name << " was not moved past the old active's " << value;
+    }
+  }
+  const auto report = std::stoll(site.sql(cm2, "INSERT INTO reports (title) VALUES ('after failover') RETURNING report_id", "CM_REP"));
+  EXPECT_GT(report, rep_before.at("public.reports_report_id_seq") + headroom);
+  EXPECT_GT(std::stoll(site.sql(cm2, "SELECT nextval('report_serials')", "CM_REP")), rep_before.at("public.report_serials") + headroom);
+  const auto id = std::stoll(site.sql(cm2,
+                                      "INSERT INTO status_messages (site_code, component, message_id, severity, "
+                                      "machine_name, message) VALUES ('CEN', 'sitekeeper-test', 2, 'informational', "
+                                      "'TESTPC', 'after failover') RETURNING record_id",
+                                      site.db()));
+  EXPECT_GT(id, site_before.at("public.status_messages_record_id_seq") + headroom);
+  // Both databases are open to clients again, and the help desk reads the second.
+  EXPECT_EQ(cm2.psql_as("helpdesk", "helpdesk-demo", "SELECT count(*) FROM reports WHERE title LIKE 'report %'", "CM_REP"), "50");
+}
+
 // Invariant 4 without a fence command: a failover while the active does not answer is refused and
 // changes nothing, until the operator says the old active is powered off; that word is journaled.
 TEST(Standby, NoFenceCommandRefusesUntilTheOperatorSaysTheOldActiveIsDown) {

@@ -202,3 +202,26 @@ TEST_F(MonitorTest, AFailoverStoppedForSafetyWaitsForTheOperator) {
   EXPECT_EQ(pages("monitor"), 1);
 }
 }  // namespace
+
+namespace {
+
+// A site of two databases with a sequence of the same name in each: each database's high-water marks
+// are kept apart, the site database's under the key they always had.
+TEST_F(MonitorTest, TheMarksOfEachDatabaseAreKeptApart) {
+  reload([](Config& c) { c.site.databases = {"CM_CEN", "CM_REP"}; });
+  {
+    std::lock_guard lock(world_->mu());
+    auto& cm1 = world_->servers["cm1"];
+    cm1.databases.insert("CM_REP");
+    cm1.serials = {{"public.status_messages_record_id_seq", 700}};
+    cm1.serials_of["CM_REP"] = {{"public.status_messages_record_id_seq", 30}, {"public.report_id_seq", 9}};
+  }
+  start();
+  standby::SiteState st(*state_);
+  ASSERT_TRUE(wait_until([&] { return !st.serial_marks("CM_REP").empty(); }));
+  EXPECT_EQ(st.serial_marks(), (std::map<std::string, std::int64_t>{{"public.status_messages_record_id_seq", 700}}));
+  EXPECT_EQ(st.serial_marks("CM_REP"), (std::map<std::string, std::int64_t>{{"public.status_messages_record_id_seq", 30},
+                                                                            {"public.report_id_seq", 9}}));
+}
+
+}  // namespace

@@ -497,6 +497,148 @@ TEST_F(FromReplicaTest, OnlyAReplicaThatServesACopyIsAccepted) {
   EXPECT_TRUE(world_->servers["hd1"].read_only_default);
 }
 
+// ---- a site of two databases ------------------------------------------------------------------------
+
+// The site lists CM_REP too, and the newest backup holds both. The restore brings each database's own
+// sequences (the same name in both); the daemon's marks of each are kept apart.
+class RecoverTwoDatabases : public RecoverTest {
+ protected:
+  void SetUp() override {
+    RecoverTest::SetUp();
+    one_db_id_ = id_;
+    cfg_.site.databases = {"CM_CEN", "CM_REP"};
+    {
+      std::lock_guard lock(world_->mu());
+      world_->servers["cm1"].reachable = true;
+      world_->servers["cm1"].databases.insert("CM_REP");
+      world_->servers["hd1"].databases.insert("CM_REP");
+      for (const char* n : {"cm3", "hd1"})
+        world_->servers[n].serials_of["CM_REP"] = {{"public.status_messages_record_id_seq", 40}, {"public.report_id_seq", 7}};
+    }
+    id_ = replicator::run_backup(ctx()).id;
+    world_->servers["cm1"].reachable = false;
+    standby::SiteState(*state_).merge_serial_marks({{"public.status_messages_record_id_seq", 60}, {"public.report_id_seq", 900}},
+                                                   "CM_REP");
+    world_->clear_log();
+  }
+  int acted(const std::string& server, const std::string& op_db) { return world_->acted(server, op_db); }
+  void expect_serials_past_their_own_marks(const std::string& server) {
+    auto& s = world_->servers[server];
+    EXPECT_EQ(s.serials["public.status_messages_record_id_seq"], 1500);
+    EXPECT_EQ(s.serials_of["CM_REP"]["public.status_messages_record_id_seq"], 1060) << "the site database's mark leaked";
+    EXPECT_EQ(s.serials_of["CM_REP"]["public.report_id_seq"], 1900);
+  }
+  // Each database restored, granted, profiled and resynced in its staging copy, then swapped, once.
+  void expect_each_database_rebuilt_once() {
+    for (const std::string db : {"CM_CEN", "CM_REP"}) {
+      const std::string staging = db + "__sk_staging";
+      for (const char* op : {"restore", "replay_grants", "apply_profile"})
+        EXPECT_EQ(acted("cm3", std::string(op) + " " + staging), 1) << op << " " << db;
+      EXPECT_EQ(acted("cm3", "resync_serials " + staging), 1) << db;
+      EXPECT_EQ(acted("cm3", "swap_in " + db), 1) << db;
+      EXPECT_EQ(acted("cm3", "smoke_test " + db), 1) << db;
+    }
+    EXPECT_EQ(world_->servers["cm3"].databases, (std::set<std::string>{"CM_CEN", "CM_REP"}));
+    expect_serials_past_their_own_marks("cm3");
+  }
+  std::string one_db_id_;
+};
+
+TEST_F(RecoverTwoDatabases, EveryDatabaseIsRestoredThroughItsOwnStagingCopyAndResyncedBeforeItIsLive) {
+  std::set<std::string> live_during_resync;
+  world_->on_call = [&](const std::string& server, const std::string& op) {
+    if (server == "cm3" && op == "resync_serials")
+      for (const char* db : {"CM_CEN", "CM_REP"})
+        if (world_->servers["cm3"].databases.count(db)) live_during_resync.insert(db);
+  };
+  EXPECT_THAT(recover(), HasSubstr("recover done: cm3 is active (epoch 1) with backup " + id_));
+  EXPECT_TRUE(live_during_resync.empty()) << "a database was live before its serials moved";
+  expect_each_database_rebuilt_once();
+  EXPECT_EQ(world_->count("cm3.replay_roles"), 1) << "roles are server-wide: replayed once";
+  EXPECT_EQ(world_->count("trial.restore_to_staging"), 2) << "the deep verification restores each database";
+  const auto last = *standby::SiteState(*state_).last_journal();
+  EXPECT_EQ(last["databases"], (nlohmann::json{"CM_CEN", "CM_REP"}));
+}
+
+TEST_F(RecoverTwoDatabases, ThePlanNamesBothDatabases) {
+  const auto plan = standby::render_plan(standby::recover_plan(ctx(), yes(), {"cm3", "", {}}));
+  for (const char* want : {"a staging copy of each of CM_CEN, CM_REP", "CM_REP__sk_staging renamed to CM_REP",
+                           "-- database CM_REP:"})
+    EXPECT_THAT(plan, HasSubstr(want));
+  expect_nothing_changed();
+}
+
+// A kill -9 after the first database was renamed and before the second: the resume renames only the
+// second, and every other step ran once.
+TEST_F(RecoverTwoDatabases, ACrashAfterTheFirstDatabasesSwapResumesWithTheSecond) {
+  int swaps = 0;
+  world_->on_call = [&](const std::string& server, const std::string& op) {
+    if (server == "cm3" && op == "swap_in" && ++swaps == 2) throw Crash{};
+  };
+  EXPECT_THROW(recover(), Crash);
+  EXPECT_EQ(acted("cm3", "swap_in CM_CEN"), 1);
+  EXPECT_EQ(acted("cm3", "swap_in CM_REP"), 0);
+  world_->on_call = nullptr;
+  EXPECT_THAT(recover(yes(), {"", "", {}}), HasSubstr("cm3 is active"));
+  expect_each_database_rebuilt_once();
+}
+
+class RecoverTwoDatabasesCrash : public RecoverTwoDatabases, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(RecoverTwoDatabasesCrash, ResumeCompletesAndNoDatabaseIsDoneTwice) {
+  const std::string step = GetParam();
+  RunbookOptions o = yes();
+  o.after_step = [step](const std::string& done) {
+    if (done == step) throw Crash{};
+  };
+  EXPECT_THROW(recover(o), Crash);
+  EXPECT_THAT(recover(yes(), {"", "", {}}), HasSubstr("cm3 is active"));
+  expect_each_database_rebuilt_once();
+}
+
+INSTANTIATE_TEST_SUITE_P(EachStep, RecoverTwoDatabasesCrash, ::testing::ValuesIn(kSteps));
+
+TEST_F(RecoverTwoDatabases, ABackupThatLacksAConfiguredDatabaseIsRefused) {
+  try {
+    recover(yes(), {"cm3", one_db_id_, {}});
+    FAIL() << "a backup without CM_REP was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.exit_code(), kRefused);
+    EXPECT_THAT(e.what(), HasSubstr("backup " + one_db_id_ + " does not hold database CM_REP"));
+    EXPECT_THAT(e.hint(), HasSubstr("--backup"));
+  }
+  expect_nothing_changed();
+}
+
+TEST_F(RecoverTwoDatabases, ATargetThatHoldsAnyOfTheDatabasesIsRefused) {
+  world_->servers["cm3"].databases.insert("CM_REP");
+  try {
+    recover();
+    FAIL() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("already holds database CM_REP"));
+  }
+  expect_nothing_changed();
+}
+
+TEST_F(RecoverTwoDatabases, FromAReplicaThatServesEveryDatabase) {
+  state_->set_serving({"hd1", id_, "2026-11-22T03:00:00Z", "2026-11-22T03:30:00Z"});
+  world_->servers["hd1"].databases.erase("CM_REP");
+  try {
+    recover(yes(), {"hd1", "", {}, true});
+    FAIL() << "a replica without CM_REP was accepted";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("hd1 does not serve database CM_REP"));
+  }
+  expect_nothing_changed();
+  world_->servers["hd1"].databases.insert("CM_REP");
+  EXPECT_THAT(recover(yes(), {"hd1", "", {}, true}), HasSubstr("hd1 is active"));
+  for (const std::string db : {"CM_CEN", "CM_REP"})
+    for (const char* op : {"lift_read_only", "replay_grants", "apply_profile", "resync_serials", "smoke_test"})
+      EXPECT_EQ(acted("hd1", std::string(op) + " " + db), 1) << op << " " << db;
+  expect_serials_past_their_own_marks("hd1");
+}
+
 TEST(DataLossWindow, SaysWhatIsKnown) {
   using standby::data_loss_window;
   nlohmann::json j = {{"from", "cm1"}, {"backup_at", "2026-11-22T02:00:00Z"}};

@@ -404,4 +404,116 @@ INSTANTIATE_TEST_SUITE_P(EachStep, SwitchoverStepFails,
                          ::testing::Values("check", "block", "catchup", "stop", "promote", "serials", "profile", "epoch",
                                            "smoke", "open", "rejoin"));
 
+// ---- a site of two databases ------------------------------------------------------------------------
+
+// CM_REP, a second database on the same servers, with a sequence of the same name as the site
+// database's and one of its own; the daemon's marks of each kept apart (site_state.hpp).
+class TwoDatabases : public RunbookTest {
+ protected:
+  void SetUp() override {
+    RunbookTest::SetUp();
+    cfg_.site.databases = {"CM_CEN", "CM_REP"};
+    {
+      std::lock_guard lock(world_->mu());
+      for (const char* n : {"cm1", "cm2"}) world_->servers[n].databases.insert("CM_REP");
+      world_->servers["cm1"].serials_of["CM_REP"] = {{"public.status_messages_record_id_seq", 50}, {"public.report_id_seq", 800}};
+      world_->servers["cm2"].serials_of["CM_REP"] = {{"public.status_messages_record_id_seq", 40}, {"public.report_id_seq", 7}};
+      world_->servers["cm1"].reachable = true;
+    }
+    clock_->advance(std::chrono::minutes(1));
+    replicator::run_capture(ctx());  // a capture of both databases, newer than the fixture's
+    standby::SiteState(*state_).merge_serial_marks({{"public.status_messages_record_id_seq", 60}, {"public.report_id_seq", 900}},
+                                                   "CM_REP");
+    world_->servers["cm1"].reachable = false;
+    world_->clear_log();
+  }
+  int acted(const std::string& server, const std::string& op_db) { return world_->acted(server, op_db); }
+  // Each database's serials past its own marks: 500 / 60 / 900 + serial_headroom 1000.
+  void expect_serials_past_their_own_marks() {
+    auto& cm2 = world_->servers["cm2"];
+    EXPECT_EQ(cm2.serials["public.status_messages_record_id_seq"], 1500);
+    EXPECT_EQ(cm2.serials_of["CM_REP"]["public.status_messages_record_id_seq"], 1060) << "the site database's mark leaked";
+    EXPECT_EQ(cm2.serials_of["CM_REP"]["public.report_id_seq"], 1900);
+  }
+};
+
+TEST_F(TwoDatabases, EveryStepOfAFailoverCoversBothDatabases) {
+  world_->servers["cm1"].reachable = true;
+  world_->fault("cm1.probe", Fault{.times = 1});  // down for the HA loop's probe, then it answers the fence
+  std::set<std::string> open_during_resync;
+  world_->on_call = [&](const std::string& server, const std::string& op) {
+    if (server == "cm2" && op == "resync_serials")
+      for (const char* db : {"CM_CEN", "CM_REP"})
+        if (!world_->servers["cm2"].closed_dbs.count(db)) open_during_resync.insert(db);
+  };
+  EXPECT_THAT(failover(), HasSubstr("cm2 is active"));
+  EXPECT_TRUE(open_during_resync.empty()) << "clients could connect to a database before its serials moved";
+  for (const char* db : {"CM_CEN", "CM_REP"}) {
+    const std::string d = db;
+    EXPECT_EQ(acted("cm1", "fence " + d), 1) << d;
+    for (const char* op : {"promote_closed", "resync_serials", "apply_profile", "replay_grants", "smoke_test", "open_to_clients"})
+      EXPECT_EQ(acted("cm2", std::string(op) + " " + d), 1) << op << " " << d;
+  }
+  EXPECT_EQ(world_->count("cm2.replay_roles"), 1) << "roles are server-wide: replayed once";
+  EXPECT_TRUE(world_->servers["cm2"].closed_dbs.empty());
+  // The old active answered: its own values count too, each in its own database (50 < 60, 800 < 900).
+  expect_serials_past_their_own_marks();
+  const auto last = *standby::SiteState(*state_).last_journal();
+  EXPECT_THAT(last["steps"]["serials"]["detail"].get<std::string>(), HasSubstr("CM_REP: 2 sequences"));
+}
+
+TEST_F(TwoDatabases, ThePlanAndTheRunbookNameBothDatabases) {
+  const auto plan = standby::render_plan(standby::plan(ctx(), "failover"));
+  for (const char* want : {"promote the standby cm2, CM_CEN, CM_REP closed to clients", "-- database CM_REP:",
+                           "let clients connect to CM_CEN, CM_REP on cm2", "in each of CM_CEN, CM_REP"})
+    EXPECT_THAT(plan, HasSubstr(want));
+  const auto book = standby::runbook_markdown(ctx());
+  EXPECT_THAT(book, HasSubstr("(databases CM_CEN, CM_REP)"));
+  EXPECT_THAT(book, HasSubstr("in each of CM_CEN, CM_REP against its own marks"));
+}
+
+class TwoDatabasesCrash : public TwoDatabases, public ::testing::WithParamInterface<std::string> {};
+
+// A crash right after each step, then a resume: done once in each database, never twice.
+TEST_P(TwoDatabasesCrash, ResumeCompletesAndNoDatabaseIsDoneTwice) {
+  const std::string step = GetParam();
+  RunbookOptions o = yes();
+  o.after_step = [step](const std::string& done) {
+    if (done == step) throw Crash{};
+  };
+  EXPECT_THROW(failover(o), Crash);
+  EXPECT_THAT(failover(), HasSubstr("cm2 is active"));
+  for (const char* db : {"CM_CEN", "CM_REP"})
+    for (const char* op : {"promote_closed", "resync_serials", "apply_profile", "replay_grants", "smoke_test", "open_to_clients"})
+      EXPECT_EQ(acted("cm2", std::string(op) + " " + db), 1) << op << " " << db;
+  expect_serials_past_their_own_marks();
+  EXPECT_TRUE(world_->servers["cm2"].closed_dbs.empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(EachStep, TwoDatabasesCrash, ::testing::ValuesIn(kFailoverSteps));
+
+// A crash inside a step, after the first database's part and before the second's: the resume does not
+// redo the first and finishes the second.
+TEST_F(TwoDatabases, ACrashBetweenTheDatabasesOfAStepResumesWithTheSecond) {
+  int smokes = 0;
+  world_->on_call = [&](const std::string& server, const std::string& op) {
+    if (server == "cm2" && op == "smoke_test" && ++smokes == 2) throw Crash{};
+  };
+  EXPECT_THROW(failover(), Crash);
+  EXPECT_EQ(acted("cm2", "smoke_test CM_CEN"), 1);
+  EXPECT_EQ(acted("cm2", "smoke_test CM_REP"), 0);
+  world_->on_call = nullptr;
+  EXPECT_THAT(failover(), HasSubstr("cm2 is active"));
+  EXPECT_EQ(acted("cm2", "smoke_test CM_CEN"), 1) << "the first database's part ran again";
+  EXPECT_EQ(acted("cm2", "smoke_test CM_REP"), 1);
+}
+
+TEST_F(TwoDatabases, ASwitchoverBlocksWritesInBothDatabases) {
+  world_->servers["cm1"].reachable = true;
+  EXPECT_THAT(standby::run_switchover(ctx(), yes()), HasSubstr("cm2 is active"));
+  EXPECT_EQ(acted("cm1", "fence CM_CEN"), 1);
+  EXPECT_EQ(acted("cm1", "fence CM_REP"), 1);
+  EXPECT_EQ(acted("cm2", "open_to_clients CM_REP"), 1);
+}
+
 }  // namespace

@@ -4,6 +4,7 @@
 // every standby duty on them. SimWorld also holds the call log and the faults that FaultyEngine
 // (faulty_engine.hpp) applies, so tests can assert what ran, in which order, and what never ran.
 // Thread-safety: SimWorld is safe from any thread (one mutex); engines are used by one thread each.
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -37,6 +38,12 @@ struct SimServer {
   int roles_replayed = 0, grants_replayed = 0;
   std::set<std::string> databases = {"CM_CEN"};
   bool read_only_default = false;  // a replica's database default (make_read_only)
+  // A site of several databases: the serials of each further database by its name (a staging copy
+  // "<db>__sk_staging" shares its database's); a database not here uses `serials`.
+  std::map<std::string, std::map<std::string, std::int64_t>> serials_of;
+  // Every operation that names a database, as "op db", in call order; databases closed to clients.
+  std::vector<std::string> acted;
+  std::set<std::string> closed_dbs;
 };
 
 // What a fault does when its operation is called.
@@ -102,6 +109,12 @@ class SimWorld {
     for (const auto& c : log()) n += c == call;
     return n;
   }
+  // How many times `op_db` ("op db", SimServer::acted) ran on `server`.
+  int acted(const std::string& server, const std::string& op_db) {
+    std::lock_guard lock(mu_);
+    const auto& a = servers.at(server).acted;
+    return static_cast<int>(std::count(a.begin(), a.end(), op_db));
+  }
   // Index of the first `call` in the log, or -1.
   int first(const std::string& call) {
     auto l = log();
@@ -139,7 +152,7 @@ class SimEngine : public sql::Engine {
   void backup(const std::string&, const fs::path&, int, const CancelToken*) override { at("backup"); }
   void check_snapshot(const fs::path&) override {}
   void restore_to_staging(const std::string& staging, const fs::path&, int, const CancelToken*) override {
-    at("restore").databases.insert(staging);
+    on("restore", staging).databases.insert(staging);
   }
   void drop_database(const std::string& db) override { at("drop_database").databases.erase(db); }
   void integrity_check(const std::string&, const CancelToken*) override {}
@@ -149,7 +162,7 @@ class SimEngine : public sql::Engine {
     return {};
   }
   void swap_in(const std::string& live, const std::string& staging, std::chrono::milliseconds) override {
-    auto& s = at("swap_in");
+    auto& s = on("swap_in", live);
     if (!s.databases.erase(staging)) throw Error("no database " + staging + " on " + name_);
     s.databases.insert(live);
   }
@@ -162,7 +175,7 @@ class SimEngine : public sql::Engine {
     ++at("replay_roles").roles_replayed;
     return {};
   }
-  void replay_grants(const sql::PermissionScript&, const std::string&) override { ++at("replay_grants").grants_replayed; }
+  void replay_grants(const sql::PermissionScript&, const std::string& db) override { ++on("replay_grants", db).grants_replayed; }
   nlohmann::json capture_profile(const std::string&) override {
     at("capture_profile");
     return {{"engine", "postgresql"}, {"alter_system", {{"work_mem", "7MB"}}}};
@@ -175,39 +188,42 @@ class SimEngine : public sql::Engine {
     r.heard_every = 2;
     return r;
   }
-  std::vector<sql::SerialValue> read_serials(const std::string&) override {
+  std::vector<sql::SerialValue> read_serials(const std::string& db) override {
     auto& s = at("read_serials");
     std::vector<sql::SerialValue> out;
-    for (const auto& [k, v] : s.serials) out.push_back({k.substr(0, k.find('.')), k.substr(k.find('.') + 1), v});
+    for (const auto& [k, v] : serials_in(s, db)) out.push_back({k.substr(0, k.find('.')), k.substr(k.find('.') + 1), v});
     return out;
   }
-  void resync_serials(const std::string&, const std::vector<sql::SerialValue>& targets) override {
+  void resync_serials(const std::string& db, const std::vector<sql::SerialValue>& targets) override {
     auto& s = writable("resync_serials");
+    s.acted.push_back("resync_serials " + db);
     for (const auto& t : targets) {
-      auto& v = s.serials[t.schema + "." + t.name];
+      auto& v = serials_in(s, db)[t.schema + "." + t.name];
       v = std::max(v, t.value);
     }
   }
-  std::string promote_closed(const std::string&) override {
-    auto& s = at("promote_closed");
+  std::string promote_closed(const std::string& db) override {
+    auto& s = on("promote_closed", db);
+    s.closed_dbs.insert(db);
     const int before = s.closed ? -1 : s.connection_limit;
     s.in_recovery = false;
     s.fenced = false;
     s.closed = true;
     return std::to_string(before);
   }
-  void open_to_clients(const std::string&, const std::string& token) override {
-    auto& s = at("open_to_clients");
-    s.closed = false;
+  void open_to_clients(const std::string& db, const std::string& token) override {
+    auto& s = on("open_to_clients", db);
+    s.closed_dbs.erase(db);
+    s.closed = !s.closed_dbs.empty();
     s.connection_limit = std::stoi(token);
   }
-  std::string fence(const std::string&) override {
-    at("fence").fenced = true;
+  std::string fence(const std::string& db) override {
+    on("fence", db).fenced = true;
     return name_ + " fenced";
   }
-  void unfence(const std::string&) override { at("unfence").fenced = false; }
-  std::vector<std::string> apply_profile(const std::string&, const nlohmann::json&) override {
-    at("apply_profile").profile_applied.push_back("work_mem");
+  void unfence(const std::string& db) override { on("unfence", db).fenced = false; }
+  std::vector<std::string> apply_profile(const std::string& db, const nlohmann::json&) override {
+    on("apply_profile", db).profile_applied.push_back("work_mem");
     return {};
   }
   std::string wal_position() override { return std::to_string(at("wal_position").wal); }
@@ -215,11 +231,11 @@ class SimEngine : public sql::Engine {
     auto x = std::stoull(a), y = std::stoull(b);
     return x > y ? x - y : 0;
   }
-  void smoke_test(const std::string&) override { writable("smoke_test"); }
+  void smoke_test(const std::string& db) override { writable("smoke_test").acted.push_back("smoke_test " + db); }
   long read_epoch() override { return at("read_epoch").epoch; }
   void write_epoch(long e) override { writable("write_epoch").epoch = e; }
   void checkpoint() override { at("checkpoint"); }
-  void lift_read_only(const std::string&) override { at("lift_read_only").read_only_default = false; }
+  void lift_read_only(const std::string& db) override { on("lift_read_only", db).read_only_default = false; }
   void prepare_for_standby(const std::string&) override { at("prepare_for_standby"); }
   std::string kept_for_standby(const std::string&) override { return std::to_string(at("kept_for_standby").wal); }
   void set_synchronous_standby(const std::string& s) override { at("set_synchronous_standby").synchronous = s; }
@@ -239,6 +255,20 @@ class SimEngine : public sql::Engine {
     auto& s = w_->servers.at(name_);
     if (!s.reachable) throw Error("cannot connect to server " + name_ + " (" + op + "): connection refused");
     return s;
+  }
+  // at(op), recording that `op` acted on `db`.
+  SimServer& on(const std::string& op, const std::string& db) {
+    auto& s = at(op);
+    s.acted.push_back(op + " " + db);
+    return s;
+  }
+  // The serials of `db` (or of the database whose staging copy it is).
+  static std::map<std::string, std::int64_t>& serials_in(SimServer& s, std::string db) {
+    const std::string suffix = "__sk_staging";
+    if (db.size() > suffix.size() && db.compare(db.size() - suffix.size(), suffix.size(), suffix) == 0)
+      db.resize(db.size() - suffix.size());
+    auto it = s.serials_of.find(db);
+    return it == s.serials_of.end() ? s.serials : it->second;
   }
   SimServer& writable(const std::string& op) {
     auto& s = at(op);
