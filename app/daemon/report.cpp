@@ -196,8 +196,10 @@ nlohmann::json status_report(const replicator::JobContext& ctx, std::optional<He
       r["fresh"] = false;
       r["error"] = mixed;
     }
-    r["state"] = !r["up"].get<bool>() ? "DOWN" : r["backup_id"].get<std::string>().empty() ? "never refreshed"
-                 : !mixed.empty()                                                    ? "MIXED"
+    // A replica that answers but lacks a database the site gained is down for its check, and MIXED here:
+    // that says why, and that a refresh (after a backup of every database) is the cure.
+    const bool mixed_shown = !mixed.empty() && r["reachable"].get<bool>();
+    r["state"] = mixed_shown ? "MIXED" : !r["up"].get<bool>() ? "DOWN" : r["backup_id"].get<std::string>().empty() ? "never refreshed"
                  : r["fresh"].get<bool>()                                            ? "fresh"
                                                                                      : "STALE";
     if (!r["up"].get<bool>() || !mixed.empty()) ok = false;

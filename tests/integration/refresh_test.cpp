@@ -43,6 +43,64 @@ fs::path corrupt_largest_file(const fs::path& gen) {
 
 class RefreshBothTransports : public ::testing::TestWithParam<std::string> {};
 
+// A site of several databases on real servers: every database of the replica comes to the same
+// generation in one swap, helpdesk reads each; a database that joins the site later makes the replica
+// MIXED in status (a failure) and its check 503, the refresh refuses the older backup (exit 3,
+// nothing touched), and the next backup and refresh bring all three to one generation.
+TEST(Refresh, EveryDatabaseOfAReplicaComesToOneGeneration) {
+  Site site({.replicas = 1, .more_databases = {"CM_REP"}});
+  auto& hd = site.replica(0);
+  expect_ok(site.run({"backup"}), "backup 1");
+  expect_ok(site.run({"refresh"}), "refresh 1");
+  const std::string id1 = newest_generation(site);
+  EXPECT_EQ(hd.psql_as("helpdesk", "helpdesk-demo", "SELECT count(*) FROM reports", "CM_REP"), "50");
+  auto st = site.json({"status"});
+  EXPECT_EQ(st["replicas"][0]["databases"], (nlohmann::json{{"CM_CEN", id1}, {"CM_REP", id1}})) << st.dump();
+  EXPECT_EQ(st["replicas"][0]["state"], "fresh");
+
+  advance_report_serials(site.active(), "CM_REP", 7);
+  site.add_messages(3, "second night");
+  expect_ok(site.run({"backup"}), "backup 2");
+  expect_ok(site.run({"refresh"}), "refresh 2");
+  const std::string id2 = newest_generation(site);
+  EXPECT_EQ(hd.psql("SELECT count(*) FROM reports", "CM_REP"), "57");
+  EXPECT_EQ(site.count_on_replica(0, "message = 'second night'"), "3");
+  EXPECT_EQ(hd.psql("SELECT count(*) FROM pg_database WHERE datname LIKE '%__sk_%'"), "0");
+
+  // CM_ARCH joins the site.
+  load_report_database(site.active(), "CM_ARCH");
+  {
+    std::ifstream in(site.config());
+    std::string t((std::istreambuf_iterator<char>(in)), {});
+    const std::string two = "databases = [\"CM_CEN\", \"CM_REP\"]";
+    ASSERT_NE(t.find(two), std::string::npos) << t;
+    t.replace(t.find(two), two.size(), "databases = [\"CM_CEN\", \"CM_REP\", \"CM_ARCH\"]");
+    std::ofstream(site.config()) << t;
+  }
+  auto status = site.run({"status", "--json"});
+  EXPECT_NE(status.code, 0) << "a replica serving a mix must fail status";
+  st = parse_json(status);
+  EXPECT_EQ(st["replicas"][0]["state"], "MIXED") << st.dump();
+  EXPECT_EQ(st["replicas"][0]["error"],
+            "hd1 serves a mix of generations: CM_CEN " + id2 + ", CM_REP " + id2 + ", CM_ARCH never restored");
+  EXPECT_FALSE(st["ok"].get<bool>());
+  auto text = site.run({"status"});
+  EXPECT_NE(text.out.find("MIXED: hd1 serves a mix of generations"), std::string::npos) << text.out;
+  auto refused = site.run({"refresh"});
+  EXPECT_EQ(refused.code, 3) << refused.out << refused.err;
+  EXPECT_NE((refused.out + refused.err).find("holds no copy of CM_ARCH"), std::string::npos) << refused.out << refused.err;
+  EXPECT_EQ(hd.psql("SELECT count(*) FROM pg_database WHERE datname = 'CM_ARCH'"), "0");
+  EXPECT_EQ(hd.psql("SELECT count(*) FROM reports", "CM_REP"), "57") << "the refused refresh touched the replica";
+
+  expect_ok(site.run({"backup"}), "backup 3");
+  expect_ok(site.run({"refresh"}), "refresh 3");
+  const std::string id3 = newest_generation(site);
+  st = site.json({"status"});
+  EXPECT_EQ(st["replicas"][0]["databases"], (nlohmann::json{{"CM_ARCH", id3}, {"CM_CEN", id3}, {"CM_REP", id3}}));
+  EXPECT_EQ(st["replicas"][0]["state"], "fresh");
+  EXPECT_EQ(hd.psql_as("helpdesk", "helpdesk-demo", "SELECT count(*) FROM reports", "CM_ARCH"), "50");
+}
+
 }  // namespace
 
 // capture -> backup -> verify -> refresh, then the help desk reads and cannot write, over each transport.
@@ -349,7 +407,9 @@ TEST(Refresh, CheckAdvisesTheReplicaRestoreProfileAndARefreshRunsOnIt) {
     EXPECT_EQ(named, judged) << replica["restore_profile"].dump();
     EXPECT_NE(replica["restore_profile"].dump().find("wal_level is replica; minimal is faster"), std::string::npos);
     for (const auto& s : c["servers"])
-      if (s["role"] == "active") EXPECT_FALSE(s.contains("restore_profile")) << "the profile is for replicas only";
+      if (s["role"] == "active") {
+        EXPECT_FALSE(s.contains("restore_profile")) << "the profile is for replicas only";
+      }
     EXPECT_TRUE(c["ok"].get<bool>()) << "advice is not a failure: " << c.dump();
   }
   Site site({.replicas = 1,
@@ -357,7 +417,9 @@ TEST(Refresh, CheckAdvisesTheReplicaRestoreProfileAndARefreshRunsOnIt) {
                                   {"max_wal_size", "4GB"}, {"checkpoint_timeout", "15min"}}});
   auto c = site.json({"check"});
   for (const auto& s : c["servers"])
-    if (s["role"] == "replica") EXPECT_EQ(s["restore_profile"], nlohmann::json::array()) << s.dump();
+    if (s["role"] == "replica") {
+      EXPECT_EQ(s["restore_profile"], nlohmann::json::array()) << s.dump();
+    }
   expect_ok(site.run({"backup"}), "backup");
   expect_ok(site.run({"refresh"}), "refresh onto a replica with wal_level = minimal");
   EXPECT_EQ(site.count_on_replica(0), site.active().psql("SELECT count(*) FROM status_messages", site.db()));
