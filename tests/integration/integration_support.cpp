@@ -140,4 +140,14 @@ std::string newest_generation(const std::filesystem::path& archive) {
   return ids.empty() ? "" : ids.back();
 }
 
+ServerConfig server_config(const PgCluster& c, const std::string& name) {
+  ServerConfig s;
+  s.name = name;
+  s.host = c.host();
+  s.port = c.port();
+  s.user = c.superuser();
+  s.password = c.password();
+  return s;
+}
+
 }  // namespace sk::test

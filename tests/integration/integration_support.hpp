@@ -9,9 +9,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/config.hpp"
 #include "pg_cluster.hpp"
 
 namespace sk::test {
+
+// How sitekeeper reaches `c` as the server `name`: over TCP as its superuser, with the password.
+ServerConfig server_config(const PgCluster& c, const std::string& name);
 
 struct CommandResult {
   int code = 0;

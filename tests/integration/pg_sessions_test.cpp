@@ -7,22 +7,13 @@
 #include <string>
 
 #include "core/process.hpp"
+#include "integration_support.hpp"
 #include "pg_cluster.hpp"
 #include "sql/engine.hpp"
 
 using namespace sk::test;
 
 namespace {
-
-sk::ServerConfig server_of(const PgCluster& c) {
-  sk::ServerConfig s;
-  s.name = "cm1";
-  s.host = c.host();
-  s.port = c.port();
-  s.user = c.superuser();
-  s.password = c.password();
-  return s;
-}
 
 // sitekeeper's own sessions (libpq's application_name), not psql's.
 constexpr const char* kOwnSessions =
@@ -33,7 +24,7 @@ constexpr const char* kOwnPids =
 
 TEST(PgSessions, AKeptSessionIsReusedAndReplacedWhenItBreaks) {
   auto c = PgCluster::start({.name = "kept"});
-  auto e = sk::sql::engine_factory(sk::system_runner())(server_of(*c));
+  auto e = sk::sql::engine_factory(sk::system_runner())(server_config(*c, "cm1"));
   e->keep_sessions();
   e->wal_position();
   const std::string first = c->psql(kOwnPids);
@@ -51,7 +42,7 @@ TEST(PgSessions, AKeptSessionIsReusedAndReplacedWhenItBreaks) {
 
 TEST(PgSessions, WithoutKeepSessionsNothingStaysOpen) {
   auto c = PgCluster::start({.name = "fresh"});
-  auto e = sk::sql::engine_factory(sk::system_runner())(server_of(*c));
+  auto e = sk::sql::engine_factory(sk::system_runner())(server_config(*c, "cm1"));
   e->wal_position();
   e->replication_state();
   EXPECT_EQ(c->psql(kOwnSessions), "0");
@@ -60,7 +51,7 @@ TEST(PgSessions, WithoutKeepSessionsNothingStaysOpen) {
 // A database setting reaches only sessions that start after it: the read-back must not use the kept one.
 TEST(PgSessions, TheEpochIsReadBackAsANewSessionSeesIt) {
   auto c = PgCluster::start({.name = "epoch"});
-  auto e = sk::sql::engine_factory(sk::system_runner())(server_of(*c));
+  auto e = sk::sql::engine_factory(sk::system_runner())(server_config(*c, "cm1"));
   e->keep_sessions();
   EXPECT_EQ(e->read_epoch(), 0);
   e->write_epoch(7);

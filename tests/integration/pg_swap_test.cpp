@@ -8,6 +8,7 @@
 
 #include "core/error.hpp"
 #include "core/process.hpp"
+#include "integration_support.hpp"
 #include "pg_cluster.hpp"
 #include "sql/engine.hpp"
 #include "sql/ident.hpp"
@@ -15,16 +16,6 @@
 using namespace sk::test;
 
 namespace {
-
-sk::ServerConfig server_of(const PgCluster& c) {
-  sk::ServerConfig s;
-  s.name = "hd1";
-  s.host = c.host();
-  s.port = c.port();
-  s.user = c.superuser();
-  s.password = c.password();
-  return s;
-}
 
 // A database `name` holding one row that says which generation it is.
 void make_copy(PgCluster& c, const std::string& name, const std::string& generation) {
@@ -53,7 +44,7 @@ TEST(PgSwap, EveryDatabaseIsSwappedInOneTransaction) {
                            c->temp_dir() / "reader.log");
   wait_until([&] { return c->psql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'CM_REP'") == "1"; },
              std::chrono::seconds(30), "the reader session on CM_REP");
-  auto e = sk::sql::engine_factory(sk::system_runner())(server_of(*c));
+  auto e = sk::sql::engine_factory(sk::system_runner())(server_config(*c, "hd1"));
   e->swap_in_all(swaps, std::chrono::seconds(10));
   for (const auto& db : kSite) {
     EXPECT_EQ(generation_of(*c, db), "new") << db;
@@ -73,7 +64,7 @@ TEST(PgSwap, ASwapThatFailsLeavesEveryDatabaseWithItsOldCopy) {
   // inside the same transaction.
   make_copy(*c, sk::sql::staging_name(kSite[0]), "new");
   make_copy(*c, sk::sql::staging_name(kSite[1]), "new");
-  auto e = sk::sql::engine_factory(sk::system_runner())(server_of(*c));
+  auto e = sk::sql::engine_factory(sk::system_runner())(server_config(*c, "hd1"));
   try {
     e->swap_in_all(swaps, std::chrono::seconds(10));
     FAIL() << "a swap with a missing staging copy succeeded";
