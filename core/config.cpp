@@ -651,6 +651,18 @@ class Loader {
       if (const toml::node* n = s.get(key)) s.error(*n, key, what);
       else r_.error(s.pos(), s.path(key), what);
     }
+    {
+      std::set<std::string> seen;
+      const bool read = s.checked_strings("kinds", cfg_.archive.kinds, [&seen](const std::string& k, std::size_t) {
+        if (k != "logical" && k != "physical") return "expected logical or physical, got " + quote(k);
+        if (!seen.insert(k).second) return "expected each kind once, got " + quote(k) + " again";
+        return std::string();
+      });
+      // Refresh and recover restore the logical dumps; a physical refresh is not built yet.
+      if (read && !seen.count("logical"))
+        s.error(*s.get("kinds"), "kinds",
+                "expected \"logical\" among the kinds: refresh and recover restore the logical dumps");
+    }
     read_site_files(s);
     read_secrets(s.table("secrets"));
     read_copies(s);

@@ -48,6 +48,9 @@ struct Config {
     Millis max_age{std::chrono::hours(24 * 5)};
     std::vector<std::string> after_backup;  // argv; "{backup}" is replaced
     fs::path key_file;  // HMAC keys of the generations' markers; default <state dir>/archive.keys
+    // What each backup holds: "logical" (a dump per database; refresh and recover restore it) and,
+    // with "physical", a base backup of the whole active server beside it.
+    std::vector<std::string> kinds = {"logical"};
     // The site's non-database state (files or folders) copied into every backup under files/
     // (replicator/site_files.hpp): absolute, normal, none inside another or the archive.
     std::vector<fs::path> files;

@@ -81,6 +81,13 @@ std::string database_prefix(const std::vector<std::string>& databases, const std
   return out + "/";
 }
 
+void verify_physical(sql::Engine& engine, const Config& cfg, const std::string& id, const fs::path& dir,
+                     const CancelToken* cancel) {
+  // Beside the state store, not in the archive: an unpacked copy is the size of the whole server, and
+  // the archive may be a slow share.
+  engine.verify_base_backup(dir, cfg.state_path.parent_path() / (".unpacked-" + id), cancel);
+}
+
 bool Archive::valid_id(std::string_view id) {
   static const std::regex re(R"(\d{8}T\d{6}Z(-\d{1,3})?)");
   return std::regex_match(id.begin(), id.end(), re);

@@ -11,6 +11,8 @@
 //   <root>/<id>/profile.json     captured server profile (settings, and the site database's extensions)
 //   <root>/<id>/databases/<db>/  the same three for each further database of [site] databases
 //                                (<db> percent-encoded: see database_prefix)
+//   <root>/<id>/physical/        with [archive] kinds "physical": the active's base backup (pg_basebackup
+//                                tar format: base.tar, pg_wal.tar, backup_manifest)
 //   <root>/<id>/secrets.enc      the [archive.secrets] files, encrypted (archive_secrets.hpp); backups only, when set
 //   <root>/<id>/manifest.json    size and SHA-256 of every file above
 //   <root>/<id>/COMPLETE         {"format", "id", "manifest_sha256", "completed_at", "key_id", "mac"}
@@ -29,12 +31,14 @@
 #include "core/config.hpp"
 #include "replicator/archive_keys.hpp"
 #include "replicator/manifest.hpp"
+#include "sql/engine.hpp"
 
 namespace sk::replicator {
 
 inline constexpr const char* kSnapshotDir = "snapshot";
 inline constexpr const char* kPermissionsFile = "permissions.sql";
 inline constexpr const char* kProfileFile = "profile.json";
+inline constexpr const char* kPhysicalDir = "physical";  // [archive] kinds "physical": the base backup
 inline constexpr const char* kManifestFile = "manifest.json";
 inline constexpr const char* kMarkerFile = "COMPLETE";
 
@@ -44,6 +48,11 @@ inline constexpr const char* kMarkerFile = "COMPLETE";
 // that no database name ("..", "a/b") can reach outside its folder. Throws sk::Error when `databases`
 // does not hold `db`.
 std::string database_prefix(const std::vector<std::string>& databases, const std::string& db);
+
+// Checks the physical base backup of generation `id` (under `dir`) with the engine's own tool, unpacking
+// it below a scratch folder beside the state store that is removed afterwards. Throws sk::Error.
+void verify_physical(sql::Engine& engine, const Config& cfg, const std::string& id, const fs::path& dir,
+                     const CancelToken* cancel);
 
 class ArchiveLock {
  public:

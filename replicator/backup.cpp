@@ -1,5 +1,7 @@
 #include "replicator/backup.hpp"
 
+#include <algorithm>
+
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
@@ -109,6 +111,13 @@ std::vector<std::string> apply_retention(const JobContext& ctx) {
   return victims;
 }
 
+namespace {
+// " (logical and physical)" when the generation holds a base backup too.
+std::string verified_kinds(const Config& cfg) {
+  return cfg.archive.kinds.size() > 1 ? " (logical and physical)" : "";
+}
+}  // namespace
+
 BackupResult run_backup(const JobContext& ctx) {
   const auto& cfg = ctx.cfg;
   Archive archive = open_archive(cfg, /*captures=*/false, /*for_writing=*/true);
@@ -133,6 +142,14 @@ BackupResult run_backup(const JobContext& ctx) {
         engine->backup(db, snapshot, cfg.replica.jobs, ctx.cancel);
       }
       write_captures(*engine, cfg, r.path, ctx.cancel);
+      const bool physical = std::find(cfg.archive.kinds.begin(), cfg.archive.kinds.end(), "physical") !=
+                            cfg.archive.kinds.end();
+      if (physical) {
+        if (ctx.cancel) ctx.cancel->check();
+        logger()->info("backup {}: physical base backup of {}", r.id, cfg.roles.active);
+        fs::create_directories(r.path / kPhysicalDir);
+        engine->base_backup(r.path / kPhysicalDir, ctx.cancel);
+      }
       secrets = write_secrets(cfg, r.path);
       site = copy_site_files(cfg.archive.files, r.path, ctx.cancel);  // before seal: under the manifest
       for (const auto& f : site.retried)
@@ -144,6 +161,7 @@ BackupResult run_backup(const JobContext& ctx) {
       if (!problems.empty()) throw Error("backup " + r.id + " failed verification: " + problems.front());
       for (const auto& db : cfg.site.databases)
         engine->check_snapshot(r.path / database_prefix(cfg.site.databases, db) / kSnapshotDir);
+      if (physical) verify_physical(*engine, cfg, r.id, r.path / kPhysicalDir, ctx.cancel);
       rec.status = "verified";
       rec.verified_at = iso_utc(ctx.clock->now());
       rec.size_bytes = static_cast<std::int64_t>(r.bytes);
@@ -156,7 +174,8 @@ BackupResult run_backup(const JobContext& ctx) {
       throw;
     }
   }
-  r.summary = "backup " + r.id + " of " + database_list(cfg) + " verified (" + format_size(r.bytes) + ")";
+  r.summary = "backup " + r.id + " of " + database_list(cfg) + verified_kinds(cfg) + " verified (" +
+              format_size(r.bytes) + ")";
   if (secrets > 0) r.summary += "; " + std::to_string(secrets) + " secret file(s) encrypted";
   if (!site.entries.empty()) r.summary += "; " + site_files_summary(site);
   if (!cfg.archive.after_backup.empty()) {

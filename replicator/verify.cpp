@@ -69,6 +69,17 @@ VerifyResult run_verify(const JobContext& ctx, const std::string& wanted, bool d
       }
     }
   }
+  // A base backup is checked against its own manifest by the engine's tool (pg_verifybackup).
+  if (r.problems.empty() && fs::exists(root / kPhysicalDir / "backup_manifest")) {
+    try {
+      verify_physical(*reader, ctx.cfg, r.id, root / kPhysicalDir, ctx.cancel);
+      r.physical = true;
+    } catch (const Cancelled&) {
+      throw;
+    } catch (const Error& e) {
+      r.problems.push_back(std::string(kPhysicalDir) + ": " + e.what());
+    }
+  }
   std::string where;
   // Key material is part of what a recovery needs: deep verification proves it decrypts, before the trial.
   if (r.problems.empty() && deep) r.secrets = check_secrets(ctx.cfg, root, r.problems);
@@ -143,6 +154,7 @@ VerifyResult run_verify(const JobContext& ctx, const std::string& wanted, bool d
                                                    : " verified (manifest checksums + table of contents)")
                                            : " FAILED verification: " + r.problems.front());
   if (r.ok && !r.secrets.empty()) r.summary += "; " + r.secrets;
+  if (r.ok && r.physical) r.summary += "; physical base backup verified (pg_verifybackup)";
   return r;
 }
 

@@ -15,6 +15,7 @@ struct VerifyResult {
   std::vector<std::string> problems;  // each names the file or step that failed
   std::string summary;
   std::string secrets;  // deep only: "secrets: N file(s) decrypt", "secrets: not checked, no passphrase", ...
+  bool physical = false;  // the generation's physical base backup passed the engine's own check
 };
 
 // `id` empty means the newest generation (complete or not: an unfinished newest is reported as such).
@@ -22,7 +23,8 @@ struct VerifyResult {
 // scratch server started on this machine for this run and removed after it). A trial never runs on a
 // server that serves the site: naming one is a SafetyError. Records the outcome on the generation in
 // the state store. Each database the generation holds is checked (deep: restored into its own trial
-// copy); a database [site] databases lists that the generation lacks is a problem naming it. Throws sk::Error for usage problems (unknown id, empty archive, no server for the
+// copy); a database [site] databases lists that the generation lacks is a problem naming it; a
+// physical base backup is checked against its own manifest (pg_verifybackup). Throws sk::Error for usage problems (unknown id, empty archive, no server for the
 // trial); a damaged generation is a result with ok = false.
 VerifyResult run_verify(const JobContext& ctx, const std::string& id, bool deep, const std::string& trial_server = {});
 

@@ -78,6 +78,10 @@ std::vector<std::string> Engine::describe(Duty duty, const StepText&) const {
 }
 std::unique_ptr<ScratchServer> Engine::start_scratch(const fs::path&) { unsupported(*this, "a scratch server"); }
 std::vector<std::string> Engine::restore_profile_deviations() { return {}; }
+void Engine::base_backup(const fs::path&, const CancelToken*) { unsupported(*this, "a physical base backup"); }
+void Engine::verify_base_backup(const fs::path&, const fs::path&, const CancelToken*) {
+  unsupported(*this, "verifying a physical base backup");
+}
 void Engine::undo_roles(const RoleUndo& undo) {
   if (!undo.data.empty()) unsupported(*this, "undoing a role replay");
 }

@@ -118,6 +118,14 @@ class Engine {
   virtual void backup(const std::string& db, const fs::path& out, int jobs, const CancelToken* cancel) = 0;
   // Cheap check that a snapshot folder is readable by the restore tool (pg_restore --list).
   virtual void check_snapshot(const fs::path& snapshot) = 0;
+  // A physical base backup of the whole server ([archive] kinds = ["logical", "physical"]) into the
+  // empty folder `out`, as the tool writes it (PostgreSQL: pg_basebackup in tar format, with its
+  // backup_manifest and the WAL that makes it consistent). Default: sk::Error, not supported.
+  virtual void base_backup(const fs::path& out, const CancelToken* cancel);
+  // Checks a base backup against its own manifest (pg_verifybackup). A tool that reads only unpacked
+  // backups gets a copy unpacked below `scratch` (REQUIRES: missing or empty; removed afterwards,
+  // also on failure). Throws sk::Error with the tool's complaint. Default: not supported.
+  virtual void verify_base_backup(const fs::path& backup, const fs::path& scratch, const CancelToken* cancel);
   // Creates `staging` (dropping a leftover of that name first) and restores the snapshot into it.
   virtual void restore_to_staging(const std::string& staging, const fs::path& snapshot, int jobs,
                                   const CancelToken* cancel) = 0;

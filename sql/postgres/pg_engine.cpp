@@ -6,6 +6,7 @@
 #include <soci/soci.h>
 
 #include "core/error.hpp"
+#include "core/fsutil.hpp"
 #include "sql/ident.hpp"
 #include "sql/postgres/pg_local.hpp"
 #include "sql/postgres/pg_session.hpp"
@@ -96,6 +97,44 @@ void PgEngine::backup(const std::string& db, const fs::path& out, int jobs, cons
               {tool("pg_dump"), "--format=directory", "--jobs=" + std::to_string(jobs),
                "--file=" + out.string(), "--dbname=" + conn(db)},
               tool_options(cancel));
+}
+
+void PgEngine::base_backup(const fs::path& out, const CancelToken* cancel) {
+  // Tar format keeps the archive a few files per generation; --wal-method=stream carries the WAL from
+  // the start to the end of the copy (on a temporary slot), so the backup is consistent by itself.
+  run_checked(*runner_,
+              {tool("pg_basebackup"), "--pgdata=" + out.string(), "--format=tar", "--wal-method=stream",
+               "--checkpoint=fast", "--manifest-checksums=SHA256", "--no-password", "--dbname=" + conn("postgres")},
+              tool_options(cancel));
+  for (const char* f : {"base.tar", "pg_wal.tar", "backup_manifest"})
+    if (!fs::exists(out / f)) throw Error("pg_basebackup wrote no " + std::string(f) + " into " + show_path(out));
+}
+
+void PgEngine::verify_base_backup(const fs::path& backup, const fs::path& scratch, const CancelToken* cancel) {
+  struct Remove {
+    fs::path p;
+    ~Remove() {
+      std::error_code ec;
+      fs::remove_all(p, ec);
+    }
+  } remove{scratch};
+  if (fs::exists(scratch) && !fs::is_empty(scratch))
+    throw SafetyError("scratch folder " + show_path(scratch) + " is not empty", "remove it; it holds an old unpacked copy");
+  const fs::path data = scratch / "data";
+  fs::create_directories(data / "pg_wal");
+  ProcessOptions o;
+  o.cancel = cancel;
+  run_checked(*runner_, {"tar", "--extract", "--file=" + (backup / "base.tar").string(), "--directory=" + data.string()}, o);
+  run_checked(*runner_,
+              {"tar", "--extract", "--file=" + (backup / "pg_wal.tar").string(), "--directory=" + (data / "pg_wal").string()},
+              o);
+  fs::copy_file(backup / "backup_manifest", data / "backup_manifest", fs::copy_options::overwrite_existing);
+  try {
+    run_checked(*runner_, {tool("pg_verifybackup"), "--ignore=pg_tblspc", data.string()}, o);
+  } catch (const Error& e) {
+    throw Error(std::string("the physical base backup does not match its backup_manifest: ") + e.what(),
+                "take a new backup; this one cannot be restored as it is");
+  }
 }
 
 void PgEngine::check_snapshot(const fs::path& snapshot) {

@@ -35,6 +35,10 @@ class PgEngine final : public Engine {
   void swap_in(const std::string& live, const std::string& staging,
                std::chrono::milliseconds timeout) override;
   void swap_in_all(const std::vector<SwapPair>& swaps, std::chrono::milliseconds timeout) override;
+  void base_backup(const fs::path& out, const CancelToken* cancel) override;
+  // PostgreSQL 15's pg_verifybackup reads plain backups only: base.tar and pg_wal.tar are unpacked
+  // below `scratch` with tar first (tablespace archives are left out and ignored).
+  void verify_base_backup(const fs::path& backup, const fs::path& scratch, const CancelToken* cancel) override;
   std::vector<std::string> restore_profile_deviations() override;
 
   PermissionScript capture_permissions(const std::string& db) override;

@@ -9,6 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include "core/hash.hpp"
+#include "core/error.hpp"
+#include "core/process.hpp"
+#include "sql/engine.hpp"
 #include "integration_support.hpp"
 #include "pg_cluster.hpp"
 #include "core/config.hpp"
@@ -206,4 +209,51 @@ TEST(Archive, TwoDatabasesBackupAndDeepVerify) {
   auto v = site.run({"verify", "--deep"});
   ASSERT_NO_FATAL_FAILURE(expect_ok(v, "verify --deep"));
   EXPECT_TRUE(contains(v.out, "integrity check of CM_CEN, CM_REP")) << v.out;
+}
+
+// [archive] kinds = ["logical", "physical"] on real servers: pg_basebackup's tar files and manifest sit
+// in the generation under sitekeeper's manifest, backup and verify run pg_verifybackup on an unpacked
+// copy beside the state store (removed afterwards), and a base backup that does not match its
+// backup_manifest is named by the engine's check.
+TEST(Archive, APhysicalBaseBackupBesideTheDumpsIsVerifiedWithPgVerifybackup) {
+  Site site({.replicas = 0, .archive_extra = "kinds = [\"logical\", \"physical\"]"});
+  const auto b = site.json({"backup"});
+  EXPECT_TRUE(contains(b.value("summary", ""), "(logical and physical) verified")) << b.dump(2);
+  const std::string id = newest_generation(site.archive());
+  const fs::path physical = site.archive() / id / "physical";
+  for (const char* f : {"base.tar", "pg_wal.tar", "backup_manifest"}) EXPECT_TRUE(fs::exists(physical / f)) << f;
+  const auto m = sk::replicator::Manifest::from_json(slurp(site.archive() / id / "manifest.json"), "manifest");
+  std::set<std::string> files;
+  for (const auto& f : m.files) files.insert(f.path);
+  EXPECT_TRUE(files.count("physical/base.tar"));
+  auto v = site.run({"verify"});
+  ASSERT_NO_FATAL_FAILURE(expect_ok(v, "verify"));
+  EXPECT_TRUE(contains(v.out, "physical base backup verified (pg_verifybackup)")) << v.out;
+  for (const auto& e : fs::directory_iterator(site.dir() / "state"))
+    EXPECT_EQ(e.path().filename().string().rfind(".unpacked-", 0), std::string::npos) << "left behind: " << e.path();
+
+  // pg_verifybackup itself, on a copy where one file's bytes changed inside base.tar (same size, so
+  // tar still unpacks it): PG_VERSION, whose data block follows its 512-byte tar header.
+  TempDir copy("/tmp/sk physical copy-");
+  fs::copy(physical, copy.path() / "physical");
+  std::string tar = slurp(copy.path() / "physical" / "base.tar");
+  std::size_t header = std::string::npos;
+  for (std::size_t at = 0; at + 1024 <= tar.size(); at += 512)
+    if (tar.compare(at, 11, std::string("PG_VERSION\0", 11)) == 0) {
+      header = at;
+      break;
+    }
+  ASSERT_NE(header, std::string::npos) << "no PG_VERSION in base.tar";
+  ASSERT_EQ(tar.substr(header + 512, 3), "15\n");
+  tar[header + 513] = '4';
+  sk::test::write(copy.path() / "physical" / "base.tar", tar);
+  auto e = sk::sql::engine_factory(sk::system_runner())(server_config(site.active(), "cm1"));
+  try {
+    e->verify_base_backup(copy.path() / "physical", copy.path() / "unpacked", nullptr);
+    FAIL() << "a base backup whose manifest disagrees passed pg_verifybackup";
+  } catch (const sk::Error& err) {
+    EXPECT_TRUE(contains(err.what(), "does not match its backup_manifest")) << err.what();
+    EXPECT_TRUE(contains(err.what(), "PG_VERSION")) << err.what();
+  }
+  EXPECT_FALSE(fs::exists(copy.path() / "unpacked")) << "the unpacked copy is removed on failure too";
 }

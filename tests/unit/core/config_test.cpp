@@ -277,6 +277,14 @@ const Row kRows[] = {
      "2:12: site.database: expected a name of at most 50 bytes, got 51 bytes"},
     {"database_nul", "[site]\ndatabase = \"CM\\u0000X\"\n[servers.cm1]\n[roles]\nactive = \"cm1\"\n",
      "2:12: site.database: expected a name without NUL bytes"},
+    // [archive] kinds
+    {"kinds_unknown", kBase + "[archive]\nkinds = [\"logical\", \"incremental\"]\n",
+     "9:21: archive.kinds[1]: expected logical or physical, got \"incremental\""},
+    {"kinds_twice", kBase + "[archive]\nkinds = [\"logical\", \"logical\"]\n",
+     "9:21: archive.kinds[1]: expected each kind once, got \"logical\" again"},
+    {"kinds_physical_alone", kBase + "[archive]\nkinds = [\"physical\"]\n",
+     "9:9: archive.kinds: expected \"logical\" among the kinds"},
+    {"kinds_empty", kBase + "[archive]\nkinds = []\n", "9:9: archive.kinds: expected \"logical\" among the kinds"},
     // [site] databases
     {"databases_and_database", "[site]\ndatabase = \"A\"\ndatabases = [\"A\", \"B\"]\n[servers.cm1]\n[roles]\nactive = \"cm1\"\n",
      "3:13: site.databases: expected either database (one) or databases (a list), not both"},

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
 
 #include "core/error.hpp"
 #include "replicator/archive.hpp"
@@ -165,6 +166,56 @@ TEST_F(BackupDatabasesTest, ACancellationWhileTheSecondDatabaseIsDumpedDiscardsT
   EXPECT_THROW(replicator::run_backup(ctx(&cancel)), Cancelled);
   EXPECT_TRUE(replicator::open_archive(cfg_).list().empty()) << "a cancelled backup left its generation behind";
   EXPECT_TRUE(world_->calls_of("capture_permissions").empty()) << "the capture ran after the stop request";
+}
+
+// [archive] kinds = ["logical", "physical"]: the base backup beside the dumps, under the manifest, and
+// checked by the engine's own tool after the seal and by every verify.
+TEST_F(BackupDatabasesTest, APhysicalBaseBackupIsTakenUnderTheManifestAndVerified) {
+  cfg_.archive.kinds = {"logical", "physical"};
+  const auto r = replicator::run_backup(ctx());
+  EXPECT_THAT(r.summary, HasSubstr("(logical and physical) verified"));
+  auto archive = replicator::open_archive(cfg_);
+  std::set<std::string> files;
+  for (const auto& f : archive.manifest(r.id).files) files.insert(f.path);
+  for (const char* f : {"physical/base.tar", "physical/pg_wal.tar", "physical/backup_manifest"})
+    EXPECT_TRUE(files.count(f)) << f << " is not under the manifest";
+  const std::string scratch = (cfg_.state_path.parent_path() / (".unpacked-" + r.id)).string();
+  EXPECT_EQ(args_of("verify_base_backup"),
+            (std::vector<std::string>{(archive.path(r.id) / "physical").string() + "|" + scratch}))
+      << "unpacked beside the state store, not in the archive";
+  world_->clear();
+  const auto v = replicator::run_verify(ctx(), r.id, false);
+  EXPECT_TRUE(v.ok) << v.summary;
+  EXPECT_TRUE(v.physical);
+  EXPECT_THAT(v.summary, HasSubstr("physical base backup verified"));
+  EXPECT_EQ(args_of("verify_base_backup").size(), 1u);
+}
+
+TEST_F(BackupDatabasesTest, ABaseBackupThatFailsItsCheckFailsTheBackupAndVerify) {
+  cfg_.archive.kinds = {"logical", "physical"};
+  world_->on_call = [](const test::Call& c) {
+    if (c.op == "verify_base_backup") throw Error("pg_verifybackup: error: \"base/1/1259\" has size 0 on disk but size 8192 in the manifest");
+  };
+  EXPECT_THROW(replicator::run_backup(ctx()), Error);
+  auto archive = replicator::open_archive(cfg_);
+  EXPECT_FALSE(archive.newest_complete()) << "a backup whose base backup fails its check is discarded";
+  world_->on_call = nullptr;
+  const auto r = replicator::run_backup(ctx());
+  world_->on_call = [](const test::Call& c) {
+    if (c.op == "verify_base_backup") throw Error("pg_verifybackup: error: manifest checksum mismatch");
+  };
+  const auto v = replicator::run_verify(ctx(), r.id, false);
+  EXPECT_FALSE(v.ok);
+  ASSERT_FALSE(v.problems.empty());
+  EXPECT_THAT(v.problems.front(), HasSubstr("physical: pg_verifybackup: error: manifest checksum mismatch"));
+  EXPECT_EQ(state_->generation(r.id)->status, "failed");
+}
+
+TEST_F(BackupDatabasesTest, WithoutPhysicalNoBaseBackupIsTaken) {
+  const auto r = replicator::run_backup(ctx());
+  EXPECT_TRUE(world_->calls_of("base_backup").empty());
+  EXPECT_FALSE(fs::exists(replicator::open_archive(cfg_).path(r.id) / "physical"));
+  EXPECT_FALSE(replicator::run_verify(ctx(), r.id, false).physical);
 }
 
 }  // namespace

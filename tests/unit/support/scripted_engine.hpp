@@ -85,6 +85,15 @@ class FakeEngine : public sql::Engine {
     write(out / "3001.dat", rows);
     write(out / "sub dir é" / "3002.dat", "second table");
   }
+  void base_backup(const fs::path& out, const CancelToken*) override {
+    w_->record(server_, "base_backup", out.string());
+    write(out / "base.tar", "tar of the data directory");
+    write(out / "pg_wal.tar", "tar of the WAL");
+    write(out / "backup_manifest", "{\"PostgreSQL-Backup-Manifest-Version\": 1}");
+  }
+  void verify_base_backup(const fs::path& backup, const fs::path& scratch, const CancelToken*) override {
+    w_->record(server_, "verify_base_backup", backup.string() + "|" + scratch.string());
+  }
   void check_snapshot(const fs::path& snapshot) override {
     w_->record(server_, "check_snapshot", snapshot.string());
     if (!fs::exists(snapshot / "toc.dat")) throw Error("pg_restore: could not open toc.dat");
