@@ -51,9 +51,12 @@ VerifyResult run_verify(const JobContext& ctx, const std::string& wanted, bool d
   } catch (const Error& e) {
     if (r.problems.empty()) r.problems.push_back(e.what());
   }
+  // A database the site gained after this backup is not a flaw of the generation: it is reported, but
+  // the generation keeps its status and its own databases are still checked.
+  std::vector<std::string> lacking;
   for (const auto& db : ctx.cfg.site.databases)
     if (!held.empty() && std::find(held.begin(), held.end(), db) == held.end())
-      r.problems.push_back("database " + db + ": not in this generation, which holds " + listed(held) +
+      lacking.push_back("database " + db + ": not in this generation, which holds " + listed(held) +
                            " ([site] databases lists it: the backup is older than that list; run 'sitekeeper "
                            "backup' for one that holds it)");
   // Reading the table of contents runs the restore tool here; no server is touched.
@@ -137,10 +140,12 @@ VerifyResult run_verify(const JobContext& ctx, const std::string& wanted, bool d
       }
     }
   }
+  const bool sound = r.problems.empty();
+  r.problems.insert(r.problems.end(), lacking.begin(), lacking.end());
   r.ok = r.problems.empty();
   auto rec = ctx.state.generation(r.id).value_or(GenerationRecord{r.id, "", "", "", "", 0, ""});
   const std::string now = iso_utc(ctx.clock->now());
-  if (r.ok) {
+  if (sound) {
     rec.status = "verified";
     rec.verified_at = now;
     if (deep) rec.deep_verified_at = now;
@@ -152,6 +157,7 @@ VerifyResult run_verify(const JobContext& ctx, const std::string& wanted, bool d
   ctx.state.put_generation(rec);
   r.summary = "generation " + r.id + (r.ok ? (deep ? " passed deep verification (trial restore + integrity check of " + listed(held) + " on " + where + ")"
                                                    : " verified (manifest checksums + table of contents)")
+                                   : sound ? " is intact but not enough for the site: " + lacking.front()
                                            : " FAILED verification: " + r.problems.front());
   if (r.ok && !r.secrets.empty()) r.summary += "; " + r.secrets;
   if (r.ok && r.physical) r.summary += "; physical base backup verified (pg_verifybackup)";

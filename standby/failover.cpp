@@ -15,10 +15,28 @@ namespace sk::standby {
 namespace {
 
 using Ctx = replicator::JobContext;
+auto logger() { return log::get("standby"); }
+
+// The databases a run covers are the journal's, fixed when it began: a database added to or removed
+// from [site] databases before a resume must not miss its closed promotion and serials, nor stay closed
+// for good. A journal from before several databases covers the site database alone.
+std::vector<std::string> run_databases(const Ctx& ctx, const nlohmann::json& j) {
+  if (!j.contains("databases")) return {ctx.cfg.site.database};
+  auto dbs = j["databases"].get<std::vector<std::string>>();
+  if (dbs != site_databases(ctx.cfg))
+    logger()->warn("{} {} covers the databases it began with ({}); [site] databases now differs", j.value("kind", ""),
+                   j.value("id", ""), [&] {
+                     std::string all;
+                     for (const auto& d : dbs) all += (all.empty() ? "" : ", ") + d;
+                     return all;
+                   }());
+  return dbs;
+}
 
 StepContext context_of(const Ctx& ctx, const RunbookOptions& o, nlohmann::json& j) {
-  return StepContext{ctx, o, j, ctx.cfg.site.database, j["from"].get<std::string>(), j["to"].get<std::string>(),
-                     j["epoch"].get<long>(), site_databases(ctx.cfg)};
+  auto dbs = run_databases(ctx, j);
+  return StepContext{ctx, o, j, dbs.front(), j["from"].get<std::string>(), j["to"].get<std::string>(),
+                     j["epoch"].get<long>(), dbs};
 }
 
 std::vector<Step> failover_steps(const StepContext& sc) {
@@ -43,7 +61,7 @@ std::vector<Step> steps_of(const std::string& kind, const StepContext& sc) {
 nlohmann::json preview(SiteState& st, const Config& cfg, const std::string& kind) {
   if (auto open = st.open_journal(); open && (*open)["kind"] == kind) return *open;
   return {{"from", st.active(cfg)}, {"to", st.standby(cfg)}, {"epoch", st.epoch() + 1}, {"kind", kind},
-          {"steps", nlohmann::json::object()}};
+          {"steps", nlohmann::json::object()}, {"databases", site_databases(cfg)}};
 }
 
 // Checks every step's duties, then opens (or resumes) the journal and runs the steps.
@@ -54,7 +72,7 @@ std::string run_kind(const Ctx& ctx, const RunbookOptions& o, const std::string&
     auto psc = context_of(ctx, o, pre);
     check_duties(psc, steps_of(kind, psc));
   }
-  auto j = open_or_resume(st, kind, pre["from"], pre["to"], *ctx.clock);
+  auto j = open_or_resume(st, kind, pre["from"], pre["to"], *ctx.clock, {{"databases", pre["databases"]}});
   auto sc = context_of(ctx, o, j);
   auto steps = steps_of(kind, sc);
   run_to_end(sc, steps);

@@ -108,19 +108,24 @@ Snapshot Monitor::snapshot(const Config& cfg) {
   s.failures = failures_;
   const auto now = std::chrono::steady_clock::now();
   if (s.active_reachable && now - last_marks_ >= kMarksEvery) {
-    try {
-      // Every database's sequences, each under its own marks (site_state.hpp): a failover or recovery
-      // moves each past what the active issued in it.
-      for (const auto& db : site_databases(cfg)) {
+    // Every database's sequences, each under its own marks (site_state.hpp): a failover or recovery
+    // moves each past what the active issued in it. One database that cannot be read (not created
+    // yet, no privilege) must not cost the others their marks, nor the sighting and the epoch.
+    for (const auto& db : site_databases(cfg)) {
+      try {
         std::map<std::string, std::int64_t> marks;
         for (const auto& v : probed_->read_serials(db)) marks[v.schema + "." + v.name] = v.value;
-        site.merge_serial_marks(marks, db == cfg.site.database ? "" : db);
+        site.merge_serial_marks(marks, site.marks_of(db, cfg.site.database));
+      } catch (const std::exception& e) {
+        logger()->warn("could not record the serial high-water marks of {}: {}", db, e.what());
       }
+    }
+    try {
       site.note_active_seen(target.name, iso_utc(clock_->now()), probed_->wal_position());
       active_epoch_ = probed_->read_epoch();
       last_marks_ = now;
     } catch (const std::exception& e) {
-      logger()->warn("could not record serial high-water marks: {}", e.what());
+      logger()->warn("could not read the active's position and epoch: {}", e.what());
     }
   }
   const long site_epoch = site.epoch();
@@ -208,8 +213,17 @@ void Monitor::act(const Config& cfg, const Decision& d, const Snapshot& s) {
       try {
         auto e = engines_(cfg.server(server));
         e->bound_connect(cfg.failover.probe_timeout);
-        for (const auto& db : site_databases(cfg)) e->fence(db);
-        logger()->warn("server {} fenced again", server);
+        // Each database on its own: one whose sessions would not end must not leave the others open.
+        std::string failed;
+        for (const auto& db : site_databases(cfg)) {
+          try {
+            e->fence(db);
+          } catch (const std::exception& x) {
+            failed += (failed.empty() ? "" : "; ") + db + ": " + x.what();
+          }
+        }
+        if (failed.empty()) logger()->warn("server {} fenced again", server);
+        else logger()->error("could not fence every database of {} again: {}", server, failed);
       } catch (const std::exception& e) {
         logger()->error("could not fence {} again: {}", server, e.what());
       }

@@ -252,9 +252,19 @@ nlohmann::json journal_for(const Ctx& ctx, const RunbookOptions& o, const Recove
     at = manifest.created_at;
   } else {
     // Its copy becomes the site: it must serve every database of it, not just the first.
+    // ...and each at the generation it serves: a mix would become the active's state.
     auto e = ctx.engines(ctx.cfg.server(r.server));
-    for (const auto& db : dbs)
+    const auto gens = replicator::replica_generations(ctx.cfg, ctx.state, r.server);
+    for (const auto& db : dbs) {
       if (!e->database_exists(db)) throw SafetyError(r.server + " does not serve database " + db, "see 'sitekeeper status'");
+      const auto it = gens.find(db);
+      const std::string at_gen = it == gens.end() ? "" : it->second;
+      if (at_gen != id)
+        throw SafetyError(r.server + " serves database " + db + " at " + (at_gen.empty() ? "no recorded generation" : at_gen) +
+                              ", not at " + id + " like the site database: its copy is a mix",
+                          "refresh " + r.server + " first ('sitekeeper refresh --replica " + r.server +
+                              "'), or recover onto a new server with --server");
+    }
   }
   if (from == r.server && !o.old_active_is_down)
     throw SafetyError(r.server + " is the old active's name: the old machine cannot be fenced through it",

@@ -68,6 +68,11 @@ void SiteState::merge_serial_marks(const std::map<std::string, std::int64_t>& ob
     if (!j.contains(k) || j[k].get<std::int64_t>() < v) j[k] = v;
   state_.put(marks_key(further), j.dump());
 }
+std::string SiteState::marks_owner(const std::string& site_db) {
+  if (auto owner = state_.get("serial_marks.owner")) return *owner;
+  state_.put("serial_marks.owner", site_db);
+  return site_db;
+}
 std::string SiteState::last_active_lsn() { return state_.get("active.last_lsn").value_or(""); }
 void SiteState::set_last_active_lsn(const std::string& lsn) { state_.put("active.last_lsn", lsn); }
 

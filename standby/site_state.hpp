@@ -43,6 +43,11 @@ class SiteState {
   // has its own state key, serial_marks/<name>, so that no mark of one database is ever taken for a
   // sequence of the same name in another.
   std::map<std::string, std::int64_t> serial_marks(const std::string& further = "");
+  // The database whose marks the state key serial_marks holds: the site database when it was first
+  // asked (kept in the state store), so that reordering [site] databases later never hands one
+  // database's marks to another. `further` for `db` is "" when db is the owner, else db.
+  std::string marks_owner(const std::string& site_db);
+  std::string marks_of(const std::string& db, const std::string& site_db) { return db == marks_owner(site_db) ? "" : db; }
   void merge_serial_marks(const std::map<std::string, std::int64_t>& observed, const std::string& further = "");
   std::string last_active_lsn();
   void set_last_active_lsn(const std::string& lsn);

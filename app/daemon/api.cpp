@@ -132,7 +132,6 @@ HttpResponse route(const ApiSources& src, const std::string& path, const std::st
       j["name"] = name;
       j["database"] = cfg->site.database;
       j["databases"] = cfg->site.databases;
-    j["databases"] = cfg->site.databases;
       const std::string why = unfit(it->second, *max_age);
       j["healthy"] = it->second.up;
       j["fresh"] = why.empty();

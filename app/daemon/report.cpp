@@ -264,8 +264,9 @@ nlohmann::json check_report(const replicator::JobContext& ctx) {
           const long own = engine->read_epoch();
           s["epoch"] = own;
           if (own < site_epoch) {
-            s["error"] = name + " carries epoch " + std::to_string(own) + ", older than the site's " +
-                         std::to_string(site_epoch) + ": it is not treated as active";
+            const std::string stale = name + " carries epoch " + std::to_string(own) + ", older than the site's " +
+                                      std::to_string(site_epoch) + ": it is not treated as active";
+            s["error"] = s.contains("error") ? s["error"].get<std::string>() + "; " + stale : stale;
             ok = false;
           }
         }

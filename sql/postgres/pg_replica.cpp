@@ -177,13 +177,25 @@ void PgEngine::swap_in_all(const std::vector<SwapPair>& swaps, std::chrono::mill
     tx.commit();
   } catch (const Error& e) {
     stop_backstop();
+    const bool sessions = std::string(e.what()).find("did not end") != std::string::npos ||
+                          std::string(e.what()).find("timeout") != std::string::npos;
     throw Error("swap gave up; " + lives + (swaps.size() == 1 ? " still serves its" : " still serve their") +
                     " previous copy: " + e.what(),
-                "sessions did not leave within swap_timeout; raise [replica] swap_timeout or retry");
+                sessions ? "sessions did not leave within swap_timeout; raise [replica] swap_timeout or retry"
+                         : "the staging copies are dropped; run the refresh again");
   }
   stop_backstop();
-  for (std::size_t i = 0; i < swaps.size(); ++i)
-    if (had_live[i]) drop_database(retired_name(swaps[i].live));
+  // Committed: every live name serves its new copy, so a retired copy that cannot be dropped now is
+  // not a failed swap (the next swap drops it first).
+  for (std::size_t i = 0; i < swaps.size(); ++i) {
+    if (!had_live[i]) continue;
+    try {
+      drop_database(retired_name(swaps[i].live));
+    } catch (const std::exception& e) {
+      log::get("sql")->warn("swap on {}: could not drop the old copy {}: {}", server_.name,
+                            retired_name(swaps[i].live), e.what());
+    }
+  }
 }
 
 namespace {

@@ -13,7 +13,9 @@ namespace {
 auto logger() { return log::get("standby"); }
 
 // The marks of `db` in the state store: the site database's under their old key (site_state.hpp).
-std::string marks_of(const StepContext& sc, const std::string& db) { return db == sc.db ? std::string() : db; }
+std::string marks_of(const StepContext& sc, const std::string& db) {
+  return SiteState(sc.ctx.state).marks_of(db, sc.cfg().site.database);
+}
 
 std::string restart_note(const std::vector<std::string>& restart) {
   std::string r;

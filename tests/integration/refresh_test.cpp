@@ -416,10 +416,13 @@ TEST(Refresh, CheckAdvisesTheReplicaRestoreProfileAndARefreshRunsOnIt) {
              .replica_settings = {{"wal_level", "minimal"}, {"max_wal_senders", "0"}, {"maintenance_work_mem", "512MB"},
                                   {"max_wal_size", "4GB"}, {"checkpoint_timeout", "15min"}}});
   auto c = site.json({"check"});
+  int replicas = 0;
   for (const auto& s : c["servers"])
     if (s["role"] == "replica") {
+      ++replicas;
       EXPECT_EQ(s["restore_profile"], nlohmann::json::array()) << s.dump();
     }
+  ASSERT_EQ(replicas, 1) << c.dump();
   expect_ok(site.run({"backup"}), "backup");
   expect_ok(site.run({"refresh"}), "refresh onto a replica with wal_level = minimal");
   EXPECT_EQ(site.count_on_replica(0), site.active().psql("SELECT count(*) FROM status_messages", site.db()));

@@ -126,6 +126,10 @@ TEST_F(BackupDatabasesTest, AGenerationThatLacksAConfiguredDatabaseIsAProblemNam
   EXPECT_FALSE(v.ok);
   ASSERT_EQ(v.problems.size(), 1u);
   EXPECT_THAT(v.problems.front(), HasSubstr("database CM REP: not in this generation, which holds CM_CEN"));
+  // The generation itself is sound: it keeps its status, and its own database was still checked.
+  EXPECT_EQ(state_->generation(r.id)->status, "verified");
+  EXPECT_THAT(v.summary, HasSubstr("is intact but not enough for the site"));
+  EXPECT_EQ(world_->calls_of("check_snapshot").size(), 2u) << "once by the backup, once by verify";
 }
 
 TEST_F(BackupDatabasesTest, ACaptureHoldsEveryDatabase) {

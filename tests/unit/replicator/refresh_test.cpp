@@ -732,8 +732,10 @@ TEST_F(RefreshTest, ReplicasRestoreAtOnceUpToReplicaParallel) {
       ++started;
       cv.notify_all();
       // Each restore waits (with a generous deadline) until `parallel` are in flight, or every replica
-      // has started: fewer at once than allowed shows in `most`, and so would more.
+      // has started: fewer at once than allowed shows in `most`. Then it holds on a moment longer, so
+      // that a restore beyond the limit would start while it is in flight, and show in `most` too.
       cv.wait_for(lock, std::chrono::seconds(30), [&] { return inside >= parallel || started == 4; });
+      cv.wait_for(lock, std::chrono::milliseconds(300), [&] { return inside > parallel; });
       --inside;
     };
     auto r = replicator::run_refresh(ctx(), "", true);

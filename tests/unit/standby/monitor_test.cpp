@@ -224,4 +224,21 @@ TEST_F(MonitorTest, TheMarksOfEachDatabaseAreKeptApart) {
                                                                             {"public.report_id_seq", 9}}));
 }
 
+// The key the site database's marks always had belongs to the database that held it first: listing
+// the databases in another order later never hands CM_CEN's marks to CM_REP.
+TEST(SiteStateMarks, TheOldKeyStaysWithItsDatabaseWhenTheListIsReordered) {
+  const auto dir = sk::test::test_dir_path("sk marks owner");
+  std::filesystem::remove_all(dir);
+  {
+    StateStore store(dir / "s.db");
+    standby::SiteState st(store);
+    EXPECT_EQ(st.marks_of("CM_CEN", "CM_CEN"), "");
+    EXPECT_EQ(st.marks_of("CM_REP", "CM_CEN"), "CM_REP");
+    // [site] databases = ["CM_REP", "CM_CEN"] now: CM_REP is the site database.
+    EXPECT_EQ(st.marks_of("CM_REP", "CM_REP"), "CM_REP");
+    EXPECT_EQ(st.marks_of("CM_CEN", "CM_REP"), "");
+  }
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace

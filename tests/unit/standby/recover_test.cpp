@@ -622,7 +622,18 @@ TEST_F(RecoverTwoDatabases, ATargetThatHoldsAnyOfTheDatabasesIsRefused) {
 }
 
 TEST_F(RecoverTwoDatabases, FromAReplicaThatServesEveryDatabase) {
-  state_->set_serving({"hd1", id_, "2026-11-22T03:00:00Z", "2026-11-22T03:30:00Z"});
+  // CM_REP recorded at an older generation than CM_CEN: the replica's copy is a mix.
+  state_->set_serving({"hd1", "20261121T030000Z", "2026-11-21T03:00:00Z", "2026-11-21T03:30:00Z"}, {"CM_REP"});
+  state_->set_serving({"hd1", id_, "2026-11-22T03:00:00Z", "2026-11-22T03:30:00Z"}, {"CM_CEN"});
+  try {
+    recover(yes(), {"hd1", "", {}, true});
+    FAIL() << "a replica serving a mix of generations was accepted";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("hd1 serves database CM_REP at 20261121T030000Z, not at " + id_));
+    EXPECT_THAT(e.hint(), HasSubstr("sitekeeper refresh --replica hd1"));
+  }
+  expect_nothing_changed();
+  state_->set_serving({"hd1", id_, "2026-11-22T03:00:00Z", "2026-11-22T03:30:00Z"}, {"CM_CEN", "CM_REP"});
   world_->servers["hd1"].databases.erase("CM_REP");
   try {
     recover(yes(), {"hd1", "", {}, true});

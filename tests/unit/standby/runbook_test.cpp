@@ -508,6 +508,38 @@ TEST_F(TwoDatabases, ACrashBetweenTheDatabasesOfAStepResumesWithTheSecond) {
   EXPECT_EQ(acted("cm2", "smoke_test CM_REP"), 1);
 }
 
+// The journal fixes the databases a run covers when it begins: [site] databases changed before a
+// resume neither skips CM_REP's open step (it was closed at the promotion) nor opens a database whose
+// promotion and serials never ran; a journal from before several databases covers the site database.
+TEST_F(TwoDatabases, AResumeCoversTheDatabasesTheRunBeganWith) {
+  RunbookOptions o = yes();
+  o.after_step = [](const std::string& done) {
+    if (done == "serials") throw Crash{};
+  };
+  EXPECT_THROW(failover(o), Crash);
+  EXPECT_EQ(standby::SiteState(*state_).open_journal()->at("databases"), (nlohmann::json{"CM_CEN", "CM_REP"}));
+  EXPECT_EQ(world_->servers["cm2"].closed_dbs, (std::set<std::string>{"CM_CEN", "CM_REP"}));
+  cfg_.site.databases = {"CM_CEN"};  // CM_REP dropped from the config between the crash and the resume
+  EXPECT_THAT(failover(), HasSubstr("cm2 is active"));
+  EXPECT_TRUE(world_->servers["cm2"].closed_dbs.empty()) << "CM_REP was left closed to clients for good";
+  EXPECT_EQ(acted("cm2", "open_to_clients CM_REP"), 1);
+}
+
+TEST_F(TwoDatabases, AJournalFromBeforeSeveralDatabasesCoversTheSiteDatabase) {
+  RunbookOptions o = yes();
+  o.after_step = [](const std::string& done) {
+    if (done == "fence") throw Crash{};
+  };
+  EXPECT_THROW(failover(o), Crash);
+  standby::SiteState st(*state_);
+  auto j = *st.open_journal();
+  j.erase("databases");  // as an older sitekeeper wrote it
+  st.put_journal(j);
+  EXPECT_THAT(failover(), HasSubstr("cm2 is active"));
+  EXPECT_EQ(acted("cm2", "promote_closed CM_CEN"), 1);
+  EXPECT_EQ(acted("cm2", "promote_closed CM_REP"), 0) << "a database the run never began with joined it halfway";
+}
+
 TEST_F(TwoDatabases, ASwitchoverBlocksWritesInBothDatabases) {
   world_->servers["cm1"].reachable = true;
   EXPECT_THAT(standby::run_switchover(ctx(), yes()), HasSubstr("cm2 is active"));
