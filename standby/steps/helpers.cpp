@@ -16,15 +16,19 @@ namespace {
 auto logger() { return log::get("standby"); }
 }  // namespace
 
-std::optional<Capture> newest_capture(const Config& cfg) {
+std::optional<Capture> newest_capture(const Config& cfg, const std::vector<std::string>& need) {
   std::optional<Capture> best;
   std::string best_at;
+  bool best_whole = false;
   for (bool captures : {false, true}) {
     auto archive = replicator::open_archive(cfg, captures);
     auto id = archive.newest_complete();
     if (!id) continue;
     auto m = archive.manifest(*id);
-    if (m.created_at <= best_at) continue;
+    bool whole = true;
+    for (const auto& db : need) whole = whole && m.holds(db);
+    if (best && (best_whole && !whole)) continue;
+    if (best && best_whole == whole && m.created_at <= best_at) continue;
     bool intact = true;
     for (const auto& db : m.databases) {
       const std::string prefix = replicator::database_prefix(m.databases, db);
@@ -42,6 +46,7 @@ std::optional<Capture> newest_capture(const Config& cfg) {
     c.permissions = c.permissions_of[m.databases.front()];
     c.profile = c.profile_of[m.databases.front()];
     best_at = m.created_at;
+    best_whole = whole;
     best = std::move(c);
   }
   return best;

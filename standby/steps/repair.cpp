@@ -70,7 +70,7 @@ Step profile(const StepContext& sc) {
               {{sc.to, sql::Duty::profile}},
               [sc] { return described(sc, sc.to, sql::Duty::profile, {sc.db, sc.to, "", sc.epoch, 0}); },
               [sc] {
-                auto cap = newest_capture(sc.cfg());
+                auto cap = newest_capture(sc.cfg(), sc.dbs);
                 if (!cap) return std::string("no capture in the archive: nothing to re-apply (run 'sitekeeper capture' regularly)");
                 return each_db(sc, "profile", [&](const std::string& db) {
                   const auto it = cap->profile_of.find(db);
@@ -91,7 +91,7 @@ Step permissions(const StepContext& sc) {
               {{sc.to, sql::Duty::permissions}},
               [sc] { return described(sc, sc.to, sql::Duty::permissions, {sc.db, sc.to, "", sc.epoch, 0}); },
               [sc] {
-                auto cap = newest_capture(sc.cfg());
+                auto cap = newest_capture(sc.cfg(), sc.dbs);
                 if (!cap) return std::string("no capture in the archive: nothing to replay");
                 auto e = sc.engine(sc.to);
                 // Roles are server-wide: once, from the first script (each holds every one).

@@ -80,7 +80,9 @@ struct Capture {
 // The newest intact capture of the permission scripts and profiles: a stand-alone capture or the one
 // taken with the newest backup, whichever is younger. Each database's files are read from where the
 // capture's own manifest puts them (replicator::database_prefix). nullopt when the archive holds none.
-std::optional<Capture> newest_capture(const Config& cfg);
+// `need`: the databases of the run; a capture holding each of them is preferred to a newer one that
+// lacks one (taken before a database joined the site).
+std::optional<Capture> newest_capture(const Config& cfg, const std::vector<std::string>& need = {});
 
 // The standby settings that make a silent primary noticed about as fast as a dead one: the receiver
 // asks for a reply after failures x probe_interval of silence (at least 1 s).

@@ -525,6 +525,25 @@ TEST_F(TwoDatabases, AResumeCoversTheDatabasesTheRunBeganWith) {
   EXPECT_EQ(acted("cm2", "open_to_clients CM_REP"), 1);
 }
 
+// A newer capture taken while the site listed one database does not cost CM_REP its grants and
+// profile: the newest capture holding both is used.
+TEST_F(TwoDatabases, ACaptureHoldingEveryDatabaseIsPreferredToANewerOneThatLacksOne) {
+  world_->servers["cm1"].reachable = true;
+  clock_->advance(std::chrono::minutes(1));
+  replicator::run_backup(ctx());  // holds both
+  cfg_.site.databases = {"CM_CEN"};
+  clock_->advance(std::chrono::minutes(1));
+  replicator::run_capture(ctx());  // newer, CM_CEN only
+  cfg_.site.databases = {"CM_CEN", "CM_REP"};
+  world_->servers["cm1"].reachable = false;
+  world_->clear_log();
+  EXPECT_THAT(failover(), HasSubstr("cm2 is active"));
+  EXPECT_EQ(acted("cm2", "apply_profile CM_REP"), 1);
+  EXPECT_EQ(acted("cm2", "replay_grants CM_REP"), 1);
+  const auto last = *standby::SiteState(*state_).last_journal();
+  EXPECT_THAT(last["steps"]["profile"]["detail"].get<std::string>(), Not(HasSubstr("holds no profile")));
+}
+
 TEST_F(TwoDatabases, AJournalFromBeforeSeveralDatabasesCoversTheSiteDatabase) {
   RunbookOptions o = yes();
   o.after_step = [](const std::string& done) {
