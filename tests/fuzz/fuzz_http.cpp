@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <thread>
@@ -60,20 +62,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) std::abort();
   size_t sent = 0;
+  // libFuzzer's alarm (its -timeout check, every second) interrupts system calls: EINTR is no finding.
   while (sent < size) {
     ssize_t n = ::send(fd, data + sent, size - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;  // the server closed early (oversized header): fine
     sent += static_cast<size_t>(n);
   }
   ::shutdown(fd, SHUT_WR);
   char buf[4096];
+  // The server's own deadline is 100 ms, so a connection kept open much longer is a hang: 8 s in all,
+  // under libFuzzer's -timeout of 10 s.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(8);
   for (;;) {
     pollfd p{fd, POLLIN, 0};
-    // The server's own deadline is 100 ms, so a connection kept open much longer is a hang. The bound is
-    // 8 s, under libFuzzer's -timeout of 10 s: at 2 s a loaded 2-core machine (the sanitized unit tests
-    // beside it under ASan) once starved a healthy server past it, and CI went red on a non-finding.
-    if (::poll(&p, 1, 8000) <= 0) std::abort();
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(give_up - std::chrono::steady_clock::now());
+    if (left.count() <= 0) std::abort();
+    const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) std::abort();
     ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
   }
   ::close(fd);
