@@ -7,6 +7,9 @@
 //   SK_SOURCE_DIR=/path/to/checkout                 where demo/*.sql live (default: from this file's path)
 //   SK_BENCH_SQL_LOG=1                              diagnostics: log sitekeeper's statements on the replica
 //                                                   during the stall run and print the swap's server log
+//   SK_BENCH_PROFILE=1                              also a replica hd2 on the replica restore profile
+//                                                   (docs/design.md): its refresh against bare pg_restore
+//                                                   on hd1's settings, in the same rounds
 //
 // A measurement, not a test: it exits 0 when a goal is missed, and non-zero only on a real error (a
 // server that does not start, a command that fails). As root the servers run as `postgres` (harness).
@@ -148,13 +151,19 @@ struct Bench : SiteBenchOptions {
   Bench() { rounds = 2; }
   fs::path dir;  // config, state, archive
   std::unique_ptr<PgCluster> active, replica;
+  std::unique_ptr<PgCluster> tuned;  // SK_BENCH_PROFILE: hd2, on the replica restore profile
+  bool profile = std::getenv("SK_BENCH_PROFILE") != nullptr;
   fs::path snapshot;
 
   fs::path config() const { return dir / "sitekeeper.toml"; }
 
   void write_config() {
-    write_site_config({.dir = dir, .servers = {{"cm1", active.get()}, {"hd1", replica.get()}}, .active = "cm1",
-                       .replicas = {"hd1"}});
+    if (profile)
+      write_site_config({.dir = dir, .servers = {{"cm1", active.get()}, {"hd1", replica.get()}, {"hd2", tuned.get()}},
+                         .active = "cm1", .replicas = {"hd1", "hd2"}});
+    else
+      write_site_config({.dir = dir, .servers = {{"cm1", active.get()}, {"hd1", replica.get()}}, .active = "cm1",
+                         .replicas = {"hd1"}});
   }
 
   void setup() {
@@ -162,6 +171,15 @@ struct Bench : SiteBenchOptions {
     auto t = Steady::now();
     active = PgCluster::start({.name = "active", .settings = settings});
     replica = PgCluster::start({.name = "hd1", .settings = settings});
+    if (profile) {
+      auto on_profile = settings;  // max_wal_size and checkpoint_timeout are already the profile's
+      for (const auto& kv : std::vector<std::pair<std::string, std::string>>{
+               {"wal_level", "minimal"}, {"max_wal_senders", "0"}, {"maintenance_work_mem", "'512MB'"}})
+        on_profile.push_back(kv);
+      tuned = PgCluster::start({.name = "hd2", .settings = on_profile});
+      std::cout << "replica hd2 on port " << tuned->port()
+                << " on the replica restore profile (wal_level=minimal, max_wal_senders=0, maintenance_work_mem=512MB)\n";
+    }
     std::cout << "clusters: active on port " << active->port() << ", replica hd1 on port " << replica->port() << " ("
               << kBenchSettingsText << ") in "
               << fmt(secs(Steady::now() - t), 1) << " s\n";
@@ -185,7 +203,7 @@ struct Bench : SiteBenchOptions {
 
   SkRun sk_round(const std::string& what) {
     checkpoint_replica();
-    return run_sitekeeper(config(), {"refresh", "--force"}, what);
+    return run_sitekeeper(config(), {"refresh", "--replica", "hd1", "--force"}, what);
   }
 
   static std::string load() { return load_average(); }
@@ -210,7 +228,7 @@ struct Bench : SiteBenchOptions {
               << "  sitekeeper = wall time of `sitekeeper refresh --force` (roles, staging restore, grants, read-only,\n"
               << "               validation, checksum pass overlapping the restore, swap, drop of the old copy;\n"
               << "               a CHECKPOINT before it is not timed)\n";
-    std::vector<double> bare_total, bare_restore, bare_create, tuned_total, sk;
+    std::vector<double> bare_total, bare_restore, bare_create, tuned_total, sk, on_profile;
     std::vector<SkRun> sk_runs;
     for (int i = 0; i < rounds; ++i) {
       auto do_bare = [&] {
@@ -234,8 +252,16 @@ struct Bench : SiteBenchOptions {
                   << "\n";
         sk_runs.push_back(std::move(r));
       };
+      auto do_profile = [&] {
+        checkpoint(*tuned);
+        auto r = run_sitekeeper(config(), {"refresh", "--replica", "hd2", "--force"}, "refresh --replica hd2 --force");
+        on_profile.push_back(r.seconds);
+        std::cout << "  round " << i + 1 << " profile:    " << std::setw(6) << fmt(r.seconds) << " s  load " << load()
+                  << "\n";
+      };
       std::vector<std::function<void()>> order = {do_bare, do_sk, do_tuned};
-      std::rotate(order.begin(), order.begin() + (i % 3), order.end());
+      if (profile) order.push_back(do_profile);
+      std::rotate(order.begin(), order.begin() + (i % order.size()), order.end());
       for (auto& f : order) f();
     }
     const double m_bare = median(bare_total), m_restore = median(bare_restore), m_sk = median(sk),
@@ -248,6 +274,12 @@ struct Bench : SiteBenchOptions {
               << "refresh/pg_restore ratio = " << fmt(ratio) << " (goal <= 1.05)\n"
               << "  [refresh / pg_restore alone = " << fmt(m_sk / m_restore)
               << "; refresh / bare+opts = " << fmt(m_sk / m_tuned) << ", i.e. sitekeeper's own overhead]\n";
+    if (profile) {
+      const double m_profile = median(on_profile);
+      std::cout << "median sitekeeper refresh on the replica restore profile (hd2) = " << fmt(m_profile) << " s\n"
+                << "bare pg_restore (hd1's settings) / refresh on the profile = " << fmt(m_bare / m_profile)
+                << " (goal >= 1.25); refresh on hd1 / refresh on the profile = " << fmt(m_sk / m_profile) << "\n";
+    }
 
     std::cout << "\nwhere the sitekeeper refresh time goes (from its stderr log timestamps, ms resolution):\n";
     for (size_t i = 0; i < sk_runs.size(); ++i) print_breakdown(sk_runs[i], "refresh round " + std::to_string(i + 1));
@@ -316,7 +348,7 @@ struct Bench : SiteBenchOptions {
     // A baseline second before the refresh; the logs are read only after the readers are joined.
     std::this_thread::sleep_for(std::chrono::seconds(1));
     try {
-      r = run_sitekeeper(config(), {"refresh", "--force"}, "refresh --force (with readers)");
+      r = run_sitekeeper(config(), {"refresh", "--replica", "hd1", "--force"}, "refresh --force (with readers)");
     } catch (...) {
       stop_readers();
       throw;
