@@ -20,6 +20,7 @@
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/secrets.hpp"
+#include "core/text.hpp"
 
 namespace sk {
 
@@ -104,12 +105,6 @@ std::string describe(const toml::node& n, bool secret = false) {
     if (auto b = n.as_boolean()) return b->get() ? "true" : "false";
   }
   return type_name(n.type());
-}
-
-std::string join_list(const std::vector<std::string>& items, const char* sep = ", ") {
-  std::string out;
-  for (const auto& s : items) out += (out.empty() ? "" : sep) + s;
-  return out;
 }
 
 bool contains(const std::vector<std::string>& v, const std::string& s) {

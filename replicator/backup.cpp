@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
+#include "core/text.hpp"
 #include "core/units.hpp"
 #include "replicator/archive.hpp"
 #include "replicator/archive_secrets.hpp"
@@ -31,12 +32,6 @@ void write_captures(sql::Engine& engine, const Config& cfg, const fs::path& root
     fs::create_directories(dir);
     write_capture(engine, db, dir);
   }
-}
-
-std::string database_list(const Config& cfg) {
-  std::string out;
-  for (const auto& db : cfg.site.databases) out += (out.empty() ? "" : ", ") + db;
-  return out;
 }
 
 Manifest meta_for(const JobContext& ctx, const std::string& kind, Clock::time_point started) {
@@ -82,7 +77,7 @@ BackupResult run_capture(const JobContext& ctx) {
   for (const auto& victim : retention_victims(ids, complete, ctx.cfg.archive.keep, std::nullopt))
     archive.remove(victim);
   BackupResult r{id, archive.path(id), 0, {}, ""};
-  r.summary = "captured permissions and server profile of " + ctx.cfg.roles.active + " (" + database_list(ctx.cfg) +
+  r.summary = "captured permissions and server profile of " + ctx.cfg.roles.active + " (" + join_list(ctx.cfg.site.databases) +
               ") as " + id;
   return r;
 }
@@ -174,7 +169,7 @@ BackupResult run_backup(const JobContext& ctx) {
       throw;
     }
   }
-  r.summary = "backup " + r.id + " of " + database_list(cfg) + verified_kinds(cfg) + " verified (" +
+  r.summary = "backup " + r.id + " of " + join_list(cfg.site.databases) + verified_kinds(cfg) + " verified (" +
               format_size(r.bytes) + ")";
   if (secrets > 0) r.summary += "; " + std::to_string(secrets) + " secret file(s) encrypted";
   if (!site.entries.empty()) r.summary += "; " + site_files_summary(site);

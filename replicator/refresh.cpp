@@ -15,6 +15,7 @@
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
+#include "core/text.hpp"
 #include "replicator/archive.hpp"
 #include "sql/ident.hpp"
 
@@ -194,12 +195,12 @@ std::string mixed_generations(const Config& cfg, StateStore& state, const std::s
   std::set<std::string> distinct;
   for (const auto& [db, id] : gens) distinct.insert(id);
   if (distinct.size() <= 1) return {};
-  std::string detail;
+  std::vector<std::string> each;
   for (const auto& db : cfg.site.databases) {
     const auto& id = gens.at(db);
-    detail += (detail.empty() ? "" : ", ") + db + " " + (id.empty() ? "never restored" : id);
+    each.push_back(db + " " + (id.empty() ? "never restored" : id));
   }
-  return replica + " serves a mix of generations: " + detail;
+  return replica + " serves a mix of generations: " + join_list(each);
 }
 
 void cleanup_replica(const JobContext& ctx, const std::string& replica) {
@@ -245,11 +246,11 @@ RefreshResult run_refresh(const JobContext& ctx, const std::string& only, bool f
   }
   // A backup taken before a database joined [site] databases cannot bring the replicas to one
   // generation in every database: nothing is wrong with it, but it is not enough.
-  std::string missing;
+  std::vector<std::string> missing;
   for (const auto& db : cfg.site.databases)
-    if (!sh.manifest.holds(db)) missing += (missing.empty() ? "" : ", ") + db;
+    if (!sh.manifest.holds(db)) missing.push_back(db);
   if (!missing.empty()) {
-    const std::string msg = "refresh refused: backup " + res.id + " holds no copy of " + missing +
+    const std::string msg = "refresh refused: backup " + res.id + " holds no copy of " + join_list(missing) +
                             ", which [site] databases lists; every replica left as it was";
     ctx.state.add_alert("refresh", msg);
     throw SafetyError(msg, "run 'sitekeeper backup' to take a backup of every database of the site");

@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
+#include "core/text.hpp"
 #include "replicator/archive.hpp"
 #include "replicator/archive_secrets.hpp"
 #include "sql/ident.hpp"
@@ -26,11 +27,7 @@ fs::path scratch_dir() {
   return tmpl;
 }
 
-std::string listed(const std::vector<std::string>& dbs) {
-  std::string out;
-  for (const auto& d : dbs) out += (out.empty() ? "" : ", ") + d;
-  return out.empty() ? "none" : out;
-}
+std::string listed(const std::vector<std::string>& dbs) { return dbs.empty() ? "none" : join_list(dbs); }
 }  // namespace
 
 VerifyResult run_verify(const JobContext& ctx, const std::string& wanted, bool deep, const std::string& trial_server) {

@@ -5,6 +5,7 @@
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/text.hpp"
 #include "core/units.hpp"
 #include "standby/runbook.hpp"
 #include "standby/site_state.hpp"
@@ -25,11 +26,7 @@ std::vector<std::string> run_databases(const Ctx& ctx, const nlohmann::json& j) 
   auto dbs = j["databases"].get<std::vector<std::string>>();
   if (dbs != site_databases(ctx.cfg))
     logger()->warn("{} {} covers the databases it began with ({}); [site] databases now differs", j.value("kind", ""),
-                   j.value("id", ""), [&] {
-                     std::string all;
-                     for (const auto& d : dbs) all += (all.empty() ? "" : ", ") + d;
-                     return all;
-                   }());
+                   j.value("id", ""), join_list(dbs));
   return dbs;
 }
 
@@ -270,8 +267,7 @@ std::string runbook_markdown(const Ctx& ctx) {
   std::ostringstream o;
   const std::string sk = "sitekeeper --config " + cfg.file.string();
   const auto dbs = site_databases(cfg);
-  std::string names;
-  for (const auto& d : dbs) names += (names.empty() ? "" : ", ") + d;
+  const std::string names = join_list(dbs);
   o << "# Recovery runbook for site " << cfg.site.code << " (" << (dbs.size() > 1 ? "databases " : "database ") << names
     << ")\n\n"
     << "Generated " << iso_utc(ctx.clock->now()) << " from " << cfg.file.string() << ". Epoch " << st.epoch()

@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/text.hpp"
 #include "sql/ident.hpp"
 #include "sql/permscript.hpp"
 #include "sql/postgres/pg_engine.hpp"
@@ -119,13 +120,14 @@ void PgEngine::swap_in(const std::string& live, const std::string& staging,
 void PgEngine::swap_in_all(const std::vector<SwapPair>& swaps, std::chrono::milliseconds timeout) {
   if (swaps.empty()) return;
   std::vector<std::string> copies;  // every database whose sessions must be gone
-  std::string lives;                // for messages
+  std::vector<std::string> live_names;
   for (const auto& sw : swaps) {
     drop_database(retired_name(sw.live));  // a leftover from a run killed after its swap
     copies.push_back(sw.live);
     copies.push_back(sw.staging);
-    lives += (lives.empty() ? "" : ", ") + sw.live;
+    live_names.push_back(sw.live);
   }
+  const std::string lives = join_list(live_names);  // for messages
   auto a = open(kMaintenanceDb);
   auto b = open(kMaintenanceDb);  // opened now: connecting later would add to the readers' stall
   std::vector<bool> had_live;

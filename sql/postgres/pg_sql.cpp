@@ -4,17 +4,12 @@
 #include <tuple>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "sql/ident.hpp"
 
 namespace sk::sql::pg::q {
 
 namespace {
-
-std::string join(const std::vector<std::string>& parts) {
-  std::string out;
-  for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
-  return out;
-}
 
 // From PUBLIC and from every reader too: a reader may hold grants of its own.
 std::string revoke_from_everyone(const std::string& privileges_on, const std::vector<std::string>& readers) {
@@ -27,7 +22,7 @@ std::string grant_to_readers(const std::string& privileges_on, const std::vector
   if (readers.empty()) throw Error("no reader to grant to");
   std::vector<std::string> quoted;
   for (const auto& r : readers) quoted.push_back(quote_ident(r));
-  return "GRANT " + privileges_on + " TO " + join(quoted);
+  return "GRANT " + privileges_on + " TO " + join_list(quoted);
 }
 
 std::string grantee(std::string_view g) { return g == "PUBLIC" ? std::string(g) : quote_ident(g); }
@@ -45,7 +40,7 @@ std::string privilege_list(const std::vector<std::string>& privileges) {
       ok = (p[i] >= 'A' && p[i] <= 'Z') || (p[i] == ' ' && p[i - 1] != ' ');
     if (!ok) throw Error("privilege '" + p + "' is not upper-case words");
   }
-  return join(privileges);
+  return join_list(privileges);
 }
 
 std::string with_grant_option(bool grantable) { return grantable ? " WITH GRANT OPTION" : ""; }

@@ -6,6 +6,7 @@
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
 #include "core/log.hpp"
+#include "core/text.hpp"
 #include "replicator/archive.hpp"
 #include "sql/permscript.hpp"
 #include "standby/steps/steps.hpp"
@@ -71,12 +72,7 @@ std::string each_db(const StepContext& sc, const std::string& step, const std::f
   return out;
 }
 
-std::string db_names(const StepContext& sc) {
-  if (sc.dbs.empty()) return sc.db;
-  std::string out;
-  for (const auto& db : sc.dbs) out += (out.empty() ? "" : ", ") + db;
-  return out;
-}
+std::string db_names(const StepContext& sc) { return sc.dbs.empty() ? sc.db : join_list(sc.dbs); }
 
 std::vector<std::string> described(const StepContext& sc, const std::string& server, sql::Duty duty, sql::StepText what,
                                    const std::function<std::string(const std::string& db)>& into) {
