@@ -106,17 +106,13 @@ std::vector<std::string> apply_retention(const JobContext& ctx) {
   return victims;
 }
 
-namespace {
-// " (logical and physical)" when the generation holds a base backup too.
-std::string verified_kinds(const Config& cfg) {
-  return cfg.archive.kinds.size() > 1 ? " (logical and physical)" : "";
-}
-}  // namespace
-
 BackupResult run_backup(const JobContext& ctx) {
   const auto& cfg = ctx.cfg;
   Archive archive = open_archive(cfg, /*captures=*/false, /*for_writing=*/true);
   BackupResult r;
+  // [archive] kinds always holds "logical" (config.cpp); "physical" adds the base backup.
+  const bool physical =
+      std::find(cfg.archive.kinds.begin(), cfg.archive.kinds.end(), "physical") != cfg.archive.kinds.end();
   std::size_t secrets = 0;
   SiteFilesCopy site;
   {
@@ -137,8 +133,6 @@ BackupResult run_backup(const JobContext& ctx) {
         engine->backup(db, snapshot, cfg.replica.jobs, ctx.cancel);
       }
       write_captures(*engine, cfg, r.path, ctx.cancel);
-      const bool physical = std::find(cfg.archive.kinds.begin(), cfg.archive.kinds.end(), "physical") !=
-                            cfg.archive.kinds.end();
       if (physical) {
         if (ctx.cancel) ctx.cancel->check();
         logger()->info("backup {}: physical base backup of {}", r.id, cfg.roles.active);
@@ -169,8 +163,8 @@ BackupResult run_backup(const JobContext& ctx) {
       throw;
     }
   }
-  r.summary = "backup " + r.id + " of " + join_list(cfg.site.databases) + verified_kinds(cfg) + " verified (" +
-              format_size(r.bytes) + ")";
+  r.summary = "backup " + r.id + " of " + join_list(cfg.site.databases) + (physical ? " (logical and physical)" : "") +
+              " verified (" + format_size(r.bytes) + ")";
   if (secrets > 0) r.summary += "; " + std::to_string(secrets) + " secret file(s) encrypted";
   if (!site.entries.empty()) r.summary += "; " + site_files_summary(site);
   if (!cfg.archive.after_backup.empty()) {

@@ -45,15 +45,12 @@ struct Shared {
   std::shared_future<std::vector<std::string>> checksums;
 };
 
-// The replica serves `id` in every database of the site: the state store says so for each (or, for a
-// replica refreshed before databases were recorded, for its one database) and each exists.
-bool serves_all(const Shared& sh, sql::Engine& engine, const ReplicaServing& serving) {
-  auto dbs = sh.ctx.state.serving_databases(serving.replica);
-  if (dbs.empty()) dbs[sh.ctx.cfg.site.database] = serving.backup_id;
-  for (const auto& d : sh.databases) {
-    auto it = dbs.find(d.name);
-    if (it == dbs.end() || it->second != sh.id || !engine.database_exists(d.name)) return false;
-  }
+// The replica serves `id` in every database of the site: the state store says so for each
+// (replica_generations) and each exists.
+bool serves_all(const Shared& sh, sql::Engine& engine, const std::string& replica) {
+  const auto gens = replica_generations(sh.ctx.cfg, sh.ctx.state, replica);
+  for (const auto& d : sh.databases)
+    if (gens.at(d.name) != sh.id || !engine.database_exists(d.name)) return false;
   return true;
 }
 
@@ -90,7 +87,7 @@ ReplicaOutcome refresh_one(const Shared& sh, const std::string& replica, bool fo
   }
   try {
     engine = ctx.engines(cfg.server(replica));
-    if (serving && serving->backup_id == sh.id && !force && serves_all(sh, *engine, *serving)) {
+    if (serving && serving->backup_id == sh.id && !force && serves_all(sh, *engine, replica)) {
       out.outcome = "current";
       out.message = "already serves " + sh.id;
       return out;
@@ -130,18 +127,14 @@ ReplicaOutcome refresh_one(const Shared& sh, const std::string& replica, bool fo
     step("waiting for the snapshot checksums", sh.databases.front().name);
     auto problems = sh.checksums.get();
     if (!problems.empty()) throw Error("backup " + sh.id + " failed verification: " + problems.front());
-    if (several) {
+    if (several)
       logger()->info("refresh {} on {}: swapping the {} staging copies in at once", sh.id, replica, swaps.size());
-      engine->swap_in_all(swaps, cfg.replica.swap_timeout);
-    } else {
+    else
       step("swapping the staging copy in", sh.databases.front().name);
-      engine->swap_in(swaps.front().live, swaps.front().staging, cfg.replica.swap_timeout);
-    }
-    std::vector<std::string> names;
-    for (const auto& d : sh.databases) names.push_back(d.name);
-    ctx.state.set_serving({replica, sh.id, sh.manifest.created_at, iso_utc(ctx.clock->now())}, names);
+    engine->swap_in_all(swaps, cfg.replica.swap_timeout);  // one pair: swap_in
+    ctx.state.set_serving({replica, sh.id, sh.manifest.created_at, iso_utc(ctx.clock->now())}, cfg.site.databases);
     out.outcome = "refreshed";
-    out.message = "now serves " + sh.id + (several ? " in all " + std::to_string(names.size()) + " databases" : "") +
+    out.message = "now serves " + sh.id + (several ? " in all " + std::to_string(swaps.size()) + " databases" : "") +
                   " (" + std::to_string(passed) + " checks passed)";
   } catch (const Cancelled&) {
     out.outcome = "cancelled";
