@@ -24,7 +24,7 @@ auto logger() { return log::get("standby"); }
 std::vector<std::string> run_databases(const Ctx& ctx, const nlohmann::json& j) {
   if (!j.contains("databases")) return {ctx.cfg.site.database};
   auto dbs = j["databases"].get<std::vector<std::string>>();
-  if (dbs != site_databases(ctx.cfg))
+  if (dbs != ctx.cfg.site.databases)
     logger()->warn("{} {} covers the databases it began with ({}); [site] databases now differs", j.value("kind", ""),
                    j.value("id", ""), join_list(dbs));
   return dbs;
@@ -58,7 +58,7 @@ std::vector<Step> steps_of(const std::string& kind, const StepContext& sc) {
 nlohmann::json preview(SiteState& st, const Config& cfg, const std::string& kind) {
   if (auto open = st.open_journal(); open && (*open)["kind"] == kind) return *open;
   return {{"from", st.active(cfg)}, {"to", st.standby(cfg)}, {"epoch", st.epoch() + 1}, {"kind", kind},
-          {"steps", nlohmann::json::object()}, {"databases", site_databases(cfg)}};
+          {"steps", nlohmann::json::object()}, {"databases", cfg.site.databases}};
 }
 
 // Checks every step's duties, then opens (or resumes) the journal and runs the steps.
@@ -266,7 +266,7 @@ std::string runbook_markdown(const Ctx& ctx) {
   const std::string active = st.active(cfg), standby = st.standby(cfg);
   std::ostringstream o;
   const std::string sk = "sitekeeper --config " + cfg.file.string();
-  const auto dbs = site_databases(cfg);
+  const auto dbs = cfg.site.databases;
   const std::string names = join_list(dbs);
   o << "# Recovery runbook for site " << cfg.site.code << " (" << (dbs.size() > 1 ? "databases " : "database ") << names
     << ")\n\n"

@@ -111,7 +111,7 @@ Snapshot Monitor::snapshot(const Config& cfg) {
     // Every database's sequences, each under its own marks (site_state.hpp): a failover or recovery
     // moves each past what the active issued in it. One database that cannot be read (not created
     // yet, no privilege) must not cost the others their marks, nor the sighting and the epoch.
-    for (const auto& db : site_databases(cfg)) {
+    for (const auto& db : cfg.site.databases) {
       try {
         std::map<std::string, std::int64_t> marks;
         for (const auto& v : probed_->read_serials(db)) marks[v.schema + "." + v.name] = v.value;
@@ -215,7 +215,7 @@ void Monitor::act(const Config& cfg, const Decision& d, const Snapshot& s) {
         e->bound_connect(cfg.failover.probe_timeout);
         // Each database on its own: one whose sessions would not end must not leave the others open.
         std::string failed;
-        for (const auto& db : site_databases(cfg)) {
+        for (const auto& db : cfg.site.databases) {
           try {
             e->fence(db);
           } catch (const std::exception& x) {

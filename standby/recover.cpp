@@ -27,7 +27,7 @@ constexpr const char* kKind = "recover";
 // SafetyError when it lacks one that [site] databases lists: the rebuilt site would miss it.
 // `replica` names the replica that serves `m` (--from-replica), "" for a restore.
 std::vector<std::string> run_databases(const Config& cfg, const replicator::Manifest& m, const std::string& replica) {
-  for (const auto& db : site_databases(cfg))
+  for (const auto& db : cfg.site.databases)
     if (!m.holds(db))
       throw SafetyError("backup " + m.id + (replica.empty() ? "" : ", which " + replica + " serves,") +
                             " does not hold database " + db + ", which [site] databases lists; recover would leave it out",

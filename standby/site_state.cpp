@@ -110,9 +110,6 @@ std::optional<nlohmann::json> SiteState::last_journal() {
   return j;
 }
 
-std::vector<std::string> site_databases(const Config& cfg) {
-  return cfg.site.databases.empty() ? std::vector<std::string>{cfg.site.database} : cfg.site.databases;
-}
 
 Config effective_config(const Config& cfg, StateStore& state) {
   SiteState s(state);

@@ -77,8 +77,6 @@ class SiteState {
   StateStore& state_;
 };
 
-// [site] databases, the site database first (the one database of a config built without the list).
-std::vector<std::string> site_databases(const Config& cfg);
 
 // The config with [roles] replaced by the roles in force (after a failover the replicas and the backup
 // schedule follow the new active). The active and standby in force are never among its replicas.
