@@ -184,7 +184,11 @@ std::map<std::string, std::string> replica_generations(const Config& cfg, StateS
 }
 
 std::string mixed_generations(const Config& cfg, StateStore& state, const std::string& replica) {
-  const auto gens = replica_generations(cfg, state, replica);
+  return mixed_generations(cfg, replica, replica_generations(cfg, state, replica));
+}
+
+std::string mixed_generations(const Config& cfg, const std::string& replica,
+                              const std::map<std::string, std::string>& gens) {
   std::set<std::string> distinct;
   for (const auto& [db, id] : gens) distinct.insert(id);
   if (distinct.size() <= 1) return {};

@@ -54,5 +54,8 @@ std::map<std::string, std::string> replica_generations(const Config& cfg, StateS
 // the sentence that says which database serves what ("hd1 serves a mix of generations: CM_CEN
 // 20261122T020000Z, CM_REP never restored").
 std::string mixed_generations(const Config& cfg, StateStore& state, const std::string& replica);
+// The same sentence from generations already read with replica_generations.
+std::string mixed_generations(const Config& cfg, const std::string& replica,
+                              const std::map<std::string, std::string>& gens);
 
 }  // namespace sk::replicator

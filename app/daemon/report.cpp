@@ -190,8 +190,9 @@ nlohmann::json status_report(const replicator::JobContext& ctx, std::optional<He
     add_health(r, health_of(name));
     // A replica that does not answer is not fresh, however young its copy.
     r["fresh"] = r["up"].get<bool>() && age >= 0 && age <= max_age;
-    r["databases"] = replicator::replica_generations(cfg, ctx.state, name);
-    const std::string mixed = replicator::mixed_generations(cfg, ctx.state, name);
+    const auto gens = replicator::replica_generations(cfg, ctx.state, name);
+    r["databases"] = gens;
+    const std::string mixed = replicator::mixed_generations(cfg, name, gens);
     if (!mixed.empty()) {
       r["fresh"] = false;
       r["error"] = mixed;
