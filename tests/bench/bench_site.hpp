@@ -23,6 +23,7 @@
 #include <optional>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 #include <string>
 #include <utility>
 #include <vector>
@@ -99,6 +100,28 @@ struct SiteBenchOptions {
       throw std::runtime_error("no demo/make_big_site.sql under " + src.string() + "; set SK_SOURCE_DIR");
   }
 };
+
+// The main() of a site benchmark `name`: progress unbuffered, the options read from the environment,
+// a header line, then `body(bench)`, whose result ends the last line ("done", "done; every goal met").
+// Exit 0 when the measurement ran (a goal missed is not a failure), 1 on a real error.
+template <class Bench, class Body>
+int site_bench_main(const char* name, Body body) {
+  try {
+    std::cout.setf(std::ios::unitbuf);  // progress shows as it happens
+    Bench b;
+    b.read_env();
+    std::cout << name << ": sitekeeper " << SK_BINARY << ", rows = " << b.rows
+              << (b.rows_from_env ? " (SK_BENCH_ROWS)" : " (default; database grown to >= 500 MB)") << ", rounds = "
+              << b.rounds << ", jobs = " << kJobs << ", " << std::thread::hardware_concurrency() << " CPUs\n";
+    const std::string result = body(b);
+    std::cout << "\n" << name << ": " << result << "\n";
+    return 0;
+  } catch (const std::exception& e) {
+    std::cout.flush();
+    std::cerr << name << ": ERROR: " << e.what() << "\n";
+    return 1;
+  }
+}
 
 inline std::uint64_t tree_size(const fs::path& dir) {
   std::uint64_t n = 0;

@@ -248,19 +248,8 @@ struct Bench : SiteBenchOptions {
 }  // namespace
 
 int main() {
-  try {
-    std::cout.setf(std::ios::unitbuf);  // progress shows as it happens
-    Bench b;
-    b.read_env();
-    std::cout << "recover_bench: sitekeeper " << SK_BINARY << ", rows = " << b.rows
-              << (b.rows_from_env ? " (SK_BENCH_ROWS)" : " (default; database grown to >= 500 MB)") << ", rounds = " << b.rounds
-              << ", jobs = " << kJobs << ", " << std::thread::hardware_concurrency() << " CPUs\n";
+  return site_bench_main<Bench>("recover_bench", [](Bench& b) {
     b.run();
-    std::cout << "\nrecover_bench: done\n";
-    return 0;
-  } catch (const std::exception& e) {
-    std::cout.flush();
-    std::cerr << "recover_bench: ERROR: " << e.what() << "\n";
-    return 1;
-  }
+    return std::string("done");
+  });
 }

@@ -447,20 +447,7 @@ struct Bench : SiteBenchOptions {
 }  // namespace
 
 int main() {
-  try {
-    std::cout.setf(std::ios::unitbuf);  // progress shows as it happens
-    Bench b;
-    b.read_env();
-    std::cout << "refresh_bench: sitekeeper " << SK_BINARY << ", rows = " << b.rows
-              << (b.rows_from_env ? " (SK_BENCH_ROWS)" : " (default; database grown to >= 500 MB)") << ", rounds = "
-              << b.rounds << ", jobs = " << kJobs << ", " << std::thread::hardware_concurrency() << " CPUs\n";
-    const bool goals = b.run();
-    std::cout << "\nrefresh_bench: done; " << (goals ? "every goal met" : "at least one goal missed (not a failure)")
-              << "\n";
-    return 0;
-  } catch (const std::exception& e) {
-    std::cout.flush();
-    std::cerr << "refresh_bench: ERROR: " << e.what() << "\n";
-    return 1;
-  }
+  return site_bench_main<Bench>("refresh_bench", [](Bench& b) {
+    return std::string(b.run() ? "done; every goal met" : "done; at least one goal missed (not a failure)");
+  });
 }
