@@ -17,6 +17,7 @@
 #include "support/fake_runner.hpp"
 #include "support/faulty_engine.hpp"
 #include "support/files.hpp"
+#include "support/runbook_checks.hpp"
 
 namespace {
 
@@ -93,21 +94,8 @@ class RecoverTest : public ::testing::Test {
     o.yes = true;
     return o;
   }
-  std::set<std::string> journaled() {
-    std::set<std::string> out;
-    if (auto j = standby::SiteState(*state_).open_journal())
-      for (auto& [k, v] : (*j)["steps"].items()) out.insert(k);
-    return out;
-  }
-  static std::set<std::string> upto(const std::string& step, bool with) {
-    std::set<std::string> out;
-    for (const auto& s : kSteps) {
-      if (s == step && !with) break;
-      out.insert(s);
-      if (s == step) break;
-    }
-    return out;
-  }
+  std::set<std::string> journaled() { return test::journaled_steps(*state_); }
+  static std::set<std::string> upto(const std::string& step, bool with) { return test::steps_before(kSteps, step, with); }
   // Nothing written anywhere: the new server untouched, no journal, no roles recorded.
   void expect_nothing_changed() {
     for (const auto& op : {"cm3.replay_roles", "cm3.restore_to_staging", "cm3.write_epoch"})
@@ -219,13 +207,7 @@ TEST_P(RecoverStepFails, StopsThereAndNothingAfterRuns) {
     EXPECT_THAT(e.what(), HasSubstr("step " + step + " failed")) << e.what();
   }
   EXPECT_EQ(journaled(), upto(step, false));
-  bool after = false;
-  for (const auto& s : kSteps) {
-    if (after && kSignature.count(s)) {
-      EXPECT_EQ(world_->count(kSignature.at(s)), 0) << s << " ran after " << step;
-    }
-    if (s == step) after = true;
-  }
+  test::expect_nothing_ran_after(*world_, kSteps, kSignature, step);
   const bool past_swap = journaled().count("swap") > 0;
   EXPECT_EQ(world_->servers["cm3"].databases.count("CM_CEN") > 0, past_swap);
   EXPECT_EQ(standby::SiteState(*state_).active(cfg_), journaled().count("epoch") ? "cm3" : "cm1")

@@ -19,6 +19,7 @@
 #include "support/fake_runner.hpp"
 #include "support/faulty_engine.hpp"
 #include "support/files.hpp"
+#include "support/runbook_checks.hpp"
 
 namespace {
 
@@ -93,20 +94,9 @@ class RunbookTest : public ::testing::Test {
     o.yes = true;
     return o;
   }
-  std::set<std::string> journaled() {
-    std::set<std::string> out;
-    if (auto j = standby::SiteState(*state_).open_journal())
-      for (auto& [k, v] : (*j)["steps"].items()) out.insert(k);
-    return out;
-  }
+  std::set<std::string> journaled() { return test::journaled_steps(*state_); }
   static std::set<std::string> before(const std::vector<std::string>& steps, const std::string& step, bool with = false) {
-    std::set<std::string> out;
-    for (const auto& s : steps) {
-      if (s == step && !with) break;
-      out.insert(s);
-      if (s == step) break;
-    }
-    return out;
+    return test::steps_before(steps, step, with);
   }
   std::vector<std::vector<std::string>> argvs() { return runner_->argvs(); }
 
@@ -184,13 +174,7 @@ TEST_P(FailoverStepFails, StopsThereAndNothingAfterRuns) {
     EXPECT_THAT(e.what(), HasSubstr("step " + step + " failed")) << e.what();
   }
   EXPECT_EQ(journaled(), before(kFailoverSteps, step));
-  bool after = false;
-  for (const auto& s : kFailoverSteps) {
-    if (after && kSignature.count(s)) {
-      EXPECT_EQ(world_->count(kSignature.at(s)), 0) << s << " ran after " << step;
-    }
-    if (s == step) after = true;
-  }
+  test::expect_nothing_ran_after(*world_, kFailoverSteps, kSignature, step);
   if (step == "fence" || step == "lag") {
     EXPECT_TRUE(world_->servers["cm2"].in_recovery) << "nothing may be promoted";
   }

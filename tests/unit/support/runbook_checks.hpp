@@ -1,0 +1,48 @@
+#pragma once
+// What the failover and recover runbook tests check alike: which steps the open journal holds, which
+// steps come before a given one, and that no step after it made its call on the simulated site.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/state/store.hpp"
+#include "standby/site_state.hpp"
+#include "support/sim_site.hpp"
+
+namespace sk::test {
+
+// The names of the steps the open journal records as done (none without an open journal).
+inline std::set<std::string> journaled_steps(StateStore& state) {
+  std::set<std::string> out;
+  if (auto j = standby::SiteState(state).open_journal())
+    for (auto& [k, v] : (*j)["steps"].items()) out.insert(k);
+  return out;
+}
+
+// The steps of `steps` before `step`, and `step` itself when `with`.
+inline std::set<std::string> steps_before(const std::vector<std::string>& steps, const std::string& step, bool with) {
+  std::set<std::string> out;
+  for (const auto& s : steps) {
+    if (s == step && !with) break;
+    out.insert(s);
+    if (s == step) break;
+  }
+  return out;
+}
+
+// No step of `steps` after `step` made its signature call (`signature`: step -> "server.op").
+inline void expect_nothing_ran_after(SimWorld& world, const std::vector<std::string>& steps,
+                                     const std::map<std::string, std::string>& signature, const std::string& step) {
+  bool after = false;
+  for (const auto& s : steps) {
+    if (after && signature.count(s)) {
+      EXPECT_EQ(world.count(signature.at(s)), 0) << s << " ran after " << step;
+    }
+    if (s == step) after = true;
+  }
+}
+
+}  // namespace sk::test
