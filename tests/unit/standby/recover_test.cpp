@@ -195,17 +195,7 @@ class RecoverStepFails : public RecoverTest, public ::testing::WithParamInterfac
 // after it ran, and the site database never went live before the swap.
 TEST_P(RecoverStepFails, StopsThereAndNothingAfterRuns) {
   const std::string step = GetParam();
-  if (step == "fence") runner_->fail_with(1, "power-off: no such host\n");
-  else if (step == "alias") world_->on_call = [&](const std::string&, const std::string& op) {
-      if (op == "smoke_test") runner_->fail_with(2, "point-alias: DNS refused\n");
-    };
-  else world_->fault(kSignature.at(step), Fault{});
-  try {
-    recover();
-    FAIL() << "a failing " << step << " step went unnoticed";
-  } catch (const Error& e) {
-    EXPECT_THAT(e.what(), HasSubstr("step " + step + " failed")) << e.what();
-  }
+  test::expect_step_fails(*world_, *runner_, kSignature, step, "smoke_test", [&] { recover(); });
   EXPECT_EQ(journaled(), upto(step, false));
   test::expect_nothing_ran_after(*world_, kSteps, kSignature, step);
   const bool past_swap = journaled().count("swap") > 0;

@@ -162,17 +162,7 @@ class FailoverStepFails : public RunbookTest, public ::testing::WithParamInterfa
 // nothing after it ran.
 TEST_P(FailoverStepFails, StopsThereAndNothingAfterRuns) {
   const std::string step = GetParam();
-  if (step == "fence") runner_->fail_with(1, "power-off: no such host\n");
-  else if (step == "alias") world_->on_call = [&](const std::string&, const std::string& op) {
-      if (op == "open_to_clients") runner_->fail_with(2, "point-alias: DNS refused\n");
-    };
-  else world_->fault(kSignature.at(step), Fault{});
-  try {
-    failover();
-    FAIL() << "a failing " << step << " step went unnoticed";
-  } catch (const Error& e) {
-    EXPECT_THAT(e.what(), HasSubstr("step " + step + " failed")) << e.what();
-  }
+  test::expect_step_fails(*world_, *runner_, kSignature, step, "open_to_clients", [&] { failover(); });
   EXPECT_EQ(journaled(), before(kFailoverSteps, step));
   test::expect_nothing_ran_after(*world_, kFailoverSteps, kSignature, step);
   if (step == "fence" || step == "lag") {
