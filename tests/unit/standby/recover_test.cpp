@@ -28,7 +28,7 @@ using sk::standby::RunbookOptions;
 using sk::test::Fault;
 using ::testing::HasSubstr;
 
-struct Crash {};
+using test::Crash;
 
 const std::vector<std::string> kSteps = {"verify", "fence", "roles", "restore", "grants", "profile",
                                          "serials", "swap",  "epoch", "smoke",   "alias",  "repoint"};
@@ -154,10 +154,7 @@ TEST_F(RecoverTest, EveryStepInOrderAndTheLiveNameAppearsOnlyPastTheSerials) {
 // A kill -9 after the rename but before the swap step was journaled: the resume finds the site database
 // live and its staging copy gone, says so, and renames nothing.
 TEST_F(RecoverTest, ACrashAfterTheRenameBeforeItsJournalResumesWithoutRenamingAgain) {
-  RunbookOptions o = yes();
-  o.after_step = [](const std::string& done) {
-    if (done == "serials") throw Crash{};
-  };
+  RunbookOptions o = test::crash_after("serials");
   EXPECT_THROW(recover(o), Crash);
   {
     std::lock_guard lock(world_->mu());
@@ -173,10 +170,7 @@ TEST_F(RecoverTest, ACrashAfterTheRenameBeforeItsJournalResumesWithoutRenamingAg
 
 // The daemon resumes an interrupted failover by itself, never a recover: that is the operator's to run.
 TEST_F(RecoverTest, TheDaemonNeverResumesARecover) {
-  RunbookOptions o = yes();
-  o.after_step = [](const std::string& done) {
-    if (done == "restore") throw Crash{};
-  };
+  RunbookOptions o = test::crash_after("restore");
   EXPECT_THROW(recover(o), Crash);
   standby::SiteState st(*state_);
   auto j = *st.open_journal();
@@ -214,10 +208,7 @@ class RecoverCrashes : public RecoverTest, public ::testing::WithParamInterface<
 // completes and no step runs twice.
 TEST_P(RecoverCrashes, ResumeCompletesAndNoStepRunsTwice) {
   const std::string step = GetParam();
-  RunbookOptions o = yes();
-  o.after_step = [step](const std::string& done) {
-    if (done == step) throw Crash{};
-  };
+  RunbookOptions o = test::crash_after(step);
   EXPECT_THROW(recover(o), Crash);
   EXPECT_EQ(journaled(), upto(step, true));
   EXPECT_THAT(recover(yes(), {"", "", {}}), HasSubstr("cm3 is active"));
@@ -436,10 +427,7 @@ class FromReplicaCrashes : public FromReplicaTest, public ::testing::WithParamIn
 
 TEST_P(FromReplicaCrashes, ResumeCompletesAndNoStepRunsTwice) {
   const std::string step = GetParam();
-  RunbookOptions o = yes();
-  o.after_step = [step](const std::string& done) {
-    if (done == step) throw Crash{};
-  };
+  RunbookOptions o = test::crash_after(step);
   EXPECT_THROW(from_replica(o), Crash);
   EXPECT_THAT(recover(yes(), {"", "", {}}), HasSubstr("hd1 is active"));
   for (const auto* op : {"hd1.resync_serials", "hd1.replay_roles", "hd1.replay_grants", "hd1.lift_read_only",
@@ -559,10 +547,7 @@ class RecoverTwoDatabasesCrash : public RecoverTwoDatabases, public ::testing::W
 
 TEST_P(RecoverTwoDatabasesCrash, ResumeCompletesAndNoDatabaseIsDoneTwice) {
   const std::string step = GetParam();
-  RunbookOptions o = yes();
-  o.after_step = [step](const std::string& done) {
-    if (done == step) throw Crash{};
-  };
+  RunbookOptions o = test::crash_after(step);
   EXPECT_THROW(recover(o), Crash);
   EXPECT_THAT(recover(yes(), {"", "", {}}), HasSubstr("cm3 is active"));
   expect_each_database_rebuilt_once();

@@ -29,8 +29,7 @@ using sk::standby::RunbookOptions;
 using sk::test::Fault;
 using ::testing::HasSubstr;
 
-// Thrown by the step hook: what a kill -9 right after a step's journal write leaves behind.
-struct Crash {};
+using test::Crash;
 
 const std::vector<std::string> kFailoverSteps = {"fence", "lag",   "promote", "serials", "profile", "permissions",
                                                  "epoch", "smoke", "open",    "alias",   "repoint"};
@@ -179,10 +178,7 @@ class FailoverCrashes : public RunbookTest, public ::testing::WithParamInterface
 // A crash right after each step, then a resume: the failover completes and no step runs twice.
 TEST_P(FailoverCrashes, ResumeCompletesAndNoStepRunsTwice) {
   const std::string step = GetParam();
-  RunbookOptions o = yes();
-  o.after_step = [step](const std::string& done) {
-    if (done == step) throw Crash{};
-  };
+  RunbookOptions o = test::crash_after(step);
   EXPECT_THROW(failover(o), Crash);
   EXPECT_EQ(journaled(), before(kFailoverSteps, step, /*with=*/true));
   EXPECT_THAT(failover(), HasSubstr("cm2 is active"));
@@ -341,10 +337,7 @@ class SwitchoverCrashes : public SwitchoverTest, public ::testing::WithParamInte
 
 TEST_P(SwitchoverCrashes, ResumeCompletesAndNoStepRunsTwice) {
   const std::string step = GetParam();
-  RunbookOptions o = yes();
-  o.after_step = [step](const std::string& done) {
-    if (done == step) throw Crash{};
-  };
+  RunbookOptions o = test::crash_after(step);
   EXPECT_THROW(switchover(o), Crash);
   EXPECT_EQ(journaled(), before(kSwitchoverSteps, step, /*with=*/true));
   EXPECT_THAT(switchover(), HasSubstr("cm2 is active"));
@@ -451,10 +444,7 @@ class TwoDatabasesCrash : public TwoDatabases, public ::testing::WithParamInterf
 // A crash right after each step, then a resume: done once in each database, never twice.
 TEST_P(TwoDatabasesCrash, ResumeCompletesAndNoDatabaseIsDoneTwice) {
   const std::string step = GetParam();
-  RunbookOptions o = yes();
-  o.after_step = [step](const std::string& done) {
-    if (done == step) throw Crash{};
-  };
+  RunbookOptions o = test::crash_after(step);
   EXPECT_THROW(failover(o), Crash);
   EXPECT_THAT(failover(), HasSubstr("cm2 is active"));
   for (const char* db : {"CM_CEN", "CM_REP"})
@@ -486,10 +476,7 @@ TEST_F(TwoDatabases, ACrashBetweenTheDatabasesOfAStepResumesWithTheSecond) {
 // resume neither skips CM_REP's open step (it was closed at the promotion) nor opens a database whose
 // promotion and serials never ran; a journal from before several databases covers the site database.
 TEST_F(TwoDatabases, AResumeCoversTheDatabasesTheRunBeganWith) {
-  RunbookOptions o = yes();
-  o.after_step = [](const std::string& done) {
-    if (done == "serials") throw Crash{};
-  };
+  RunbookOptions o = test::crash_after("serials");
   EXPECT_THROW(failover(o), Crash);
   EXPECT_EQ(standby::SiteState(*state_).open_journal()->at("databases"), (nlohmann::json{"CM_CEN", "CM_REP"}));
   EXPECT_EQ(world_->servers["cm2"].closed_dbs, (std::set<std::string>{"CM_CEN", "CM_REP"}));
@@ -519,10 +506,7 @@ TEST_F(TwoDatabases, ACaptureHoldingEveryDatabaseIsPreferredToANewerOneThatLacks
 }
 
 TEST_F(TwoDatabases, AJournalFromBeforeSeveralDatabasesCoversTheSiteDatabase) {
-  RunbookOptions o = yes();
-  o.after_step = [](const std::string& done) {
-    if (done == "fence") throw Crash{};
-  };
+  RunbookOptions o = test::crash_after("fence");
   EXPECT_THROW(failover(o), Crash);
   standby::SiteState st(*state_);
   auto j = *st.open_journal();

@@ -13,11 +13,25 @@
 
 #include "core/error.hpp"
 #include "core/state/store.hpp"
+#include "standby/runbook.hpp"
 #include "standby/site_state.hpp"
 #include "support/fake_runner.hpp"
 #include "support/sim_site.hpp"
 
 namespace sk::test {
+
+// Thrown by the step hook: what a kill -9 right after a step's journal write leaves behind.
+struct Crash {};
+
+// Options that run a runbook (yes) and crash right after step `step` is journaled.
+inline standby::RunbookOptions crash_after(const std::string& step) {
+  standby::RunbookOptions o;
+  o.yes = true;
+  o.after_step = [step](const std::string& done) {
+    if (done == step) throw Crash{};
+  };
+  return o;
+}
 
 // The names of the steps the open journal records as done (none without an open journal).
 inline std::set<std::string> journaled_steps(StateStore& state) {
