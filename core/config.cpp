@@ -39,6 +39,7 @@ constexpr std::size_t kMaxText = 1024;
 
 constexpr const char* kSecretsPassphraseEnv = "SITEKEEPER_SECRETS_PASSPHRASE";
 
+const std::vector<std::string> kRefreshKinds = {"logical", "physical"};
 const std::vector<std::string> kJobs = {"backup", "refresh", "capture", "verify", "check", "copy"};
 const std::vector<std::string> kEngines = {"postgresql", "sqlite", "sqlserver"};
 const std::vector<std::string> kTransports = {"native", "odbc"};
@@ -658,6 +659,13 @@ class Loader {
         s.error(*s.get("kinds"), "kinds",
                 "expected \"logical\" among the kinds: refresh and recover restore the logical dumps");
     }
+    // WAL rolls a base backup forward; without base backups there is nothing to roll forward.
+    if (s.boolean("wal_stream", cfg_.archive.wal_stream) && cfg_.archive.wal_stream &&
+        std::find(cfg_.archive.kinds.begin(), cfg_.archive.kinds.end(), "physical") == cfg_.archive.kinds.end()) {
+      s.error(*s.get("wal_stream"), "wal_stream",
+              "expected kinds to include \"physical\" with wal_stream = true: WAL is replayed onto a base backup");
+      r_.hint("set kinds = [\"logical\", \"physical\"] in [archive]");
+    }
     read_site_files(s);
     read_secrets(s.table("secrets"));
     read_copies(s);
@@ -864,6 +872,13 @@ class Loader {
     s.file_path("data_dir", dir_, sv.data_dir);
     if (sv.engine == "sqlite") s.require("data_dir", "the database directory of a sqlite server");
     s.file_path("bin_dir", {}, sv.bin_dir);
+    if (s.one_of("refresh", kRefreshKinds, sv.refresh) && sv.refresh == "physical") {
+      if (sv.engine != "postgresql")
+        s.error(*s.get("refresh"), "refresh", "expected \"logical\" for a " + sv.engine + " server, got \"physical\"");
+      else if (sv.data_dir.empty())
+        s.error(*s.get("refresh"), "refresh",
+                "expected data_dir with refresh = \"physical\": sitekeeper replaces the replica's data directory");
+    }
     read_password(s, sv);
     s.finish();
     cfg_.servers[name] = std::move(sv);

@@ -27,6 +27,9 @@ struct ServerConfig {
   std::string odbc_driver = "PostgreSQL Unicode";
   fs::path data_dir;  // empty when not set; sqlite: the "server" directory
   fs::path bin_dir = "/usr/lib/postgresql/15/bin";
+  // How a replica is refreshed: "logical" (a dump restored into a staging database, then renamed) or
+  // "physical" (the generation's base backup restored into a new data directory; needs data_dir).
+  std::string refresh = "logical";
   // Resolved from password (config), password_file or SITEKEEPER_PASSWORD_<NAME>. Never log it.
   std::string password;
   std::string password_source;  // "file", "environment", "config" or "" (none)
@@ -51,6 +54,9 @@ struct Config {
     // What each backup holds: "logical" (a dump per database; refresh and recover restore it) and,
     // with "physical", a base backup of the whole active server beside it.
     std::vector<std::string> kinds = {"logical"};
+    // The daemon streams the active's WAL into <path>/wal (pg_receivewal on a slot of its own), so
+    // that recover can roll a base backup forward to the last second. Needs kinds "physical".
+    bool wal_stream = false;
     // The site's non-database state (files or folders) copied into every backup under files/
     // (replicator/site_files.hpp): absolute, normal, none inside another or the archive.
     std::vector<fs::path> files;

@@ -81,6 +81,8 @@ std::string database_prefix(const std::vector<std::string>& databases, const std
   return out + "/";
 }
 
+fs::path wal_archive_dir(const Config& cfg) { return cfg.archive.path / kWalDir; }
+
 void verify_physical(sql::Engine& engine, const Config& cfg, const std::string& id, const fs::path& dir,
                      const CancelToken* cancel) {
   // Beside the state store, not in the archive: an unpacked copy is the size of the whole server, and

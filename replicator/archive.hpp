@@ -17,6 +17,9 @@
 //   <root>/<id>/manifest.json    size and SHA-256 of every file above
 //   <root>/<id>/COMPLETE         {"format", "id", "manifest_sha256", "completed_at", "key_id", "mac"}
 //   <root>/captures/<id>/...     the same layout for stand-alone captures (no snapshot)
+//   <root>/wal/                  with [archive] wal_stream: the active's WAL as pg_receivewal writes it
+//                                (segments, <segment>.partial for the one being written, timeline
+//                                .history files); outside every generation, trimmed by retention
 //
 // Thread-safety: methods are safe from several threads; mutations from several processes are serialized
 // by lock() (an flock on <root>/.sitekeeper.lock).
@@ -41,6 +44,11 @@ inline constexpr const char* kProfileFile = "profile.json";
 inline constexpr const char* kPhysicalDir = "physical";  // [archive] kinds "physical": the base backup
 inline constexpr const char* kManifestFile = "manifest.json";
 inline constexpr const char* kMarkerFile = "COMPLETE";
+
+inline constexpr const char* kWalDir = "wal";  // [archive] wal_stream
+
+// <archive path>/wal: where the WAL stream writes and recovery reads archived WAL.
+fs::path wal_archive_dir(const Config& cfg);
 
 // Where the snapshot, permission script and profile of `db` sit in a generation of `databases` (the
 // manifest's list, or [site] databases while a backup writes it): "" for the first, the layout of a

@@ -121,14 +121,10 @@ void PgEngine::verify_base_backup(const fs::path& backup, const fs::path& scratc
   if (fs::exists(scratch) && !fs::is_empty(scratch))
     throw SafetyError("scratch folder " + show_path(scratch) + " is not empty", "remove it; it holds an old unpacked copy");
   const fs::path data = scratch / "data";
-  fs::create_directories(data / "pg_wal");
+  fs::create_directories(data);
+  unpack_base_backup(*runner_, backup, data, cancel);
   ProcessOptions o;
   o.cancel = cancel;
-  run_checked(*runner_, {"tar", "--extract", "--file=" + (backup / "base.tar").string(), "--directory=" + data.string()}, o);
-  run_checked(*runner_,
-              {"tar", "--extract", "--file=" + (backup / "pg_wal.tar").string(), "--directory=" + (data / "pg_wal").string()},
-              o);
-  fs::copy_file(backup / "backup_manifest", data / "backup_manifest", fs::copy_options::overwrite_existing);
   try {
     run_checked(*runner_, {tool("pg_verifybackup"), "--ignore=pg_tblspc", data.string()}, o);
   } catch (const Error& e) {

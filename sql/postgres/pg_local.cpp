@@ -152,6 +152,40 @@ void LocalServer::basebackup_from(const ServerConfig& primary, const std::string
   configure_standby(primary, slot, timing);
 }
 
+void unpack_base_backup(ProcessRunner& runner, const fs::path& backup, const fs::path& into, const CancelToken* cancel) {
+  ProcessOptions o;
+  o.cancel = cancel;
+  run_checked(runner, {"tar", "--extract", "--no-same-owner", "--file=" + (backup / "base.tar").string(),
+                       "--directory=" + into.string()}, o);
+  // base.tar holds pg_wal empty; the WAL that makes the copy consistent comes in pg_wal.tar.
+  fs::create_directories(into / "pg_wal");
+  run_checked(runner, {"tar", "--extract", "--no-same-owner", "--file=" + (backup / "pg_wal.tar").string(),
+                       "--directory=" + (into / "pg_wal").string()}, o);
+  fs::copy_file(backup / "backup_manifest", into / "backup_manifest", fs::copy_options::overwrite_existing);
+}
+
+void LocalServer::restore_base_backup(const fs::path& backup, const fs::path& into, const CancelToken* cancel) {
+  std::error_code ec;
+  if (fs::exists(into, ec) && !fs::is_empty(into, ec))
+    throw SafetyError("data directory " + show_path(into) + " is not empty", "a base backup is restored into an empty folder only");
+  fs::create_directories(into, ec);
+  if (ec) throw Error("cannot create " + show_path(into) + ": " + ec.message());
+  struct Undo {
+    fs::path p;
+    bool armed = true;
+    ~Undo() {
+      std::error_code e;
+      if (armed) fs::remove_all(p, e);
+    }
+  } undo{into};
+  fs::permissions(into, fs::perms::owner_all, fs::perm_options::replace, ec);
+  logger()->info("restoring the base backup {} into {}", backup.string(), into.string());
+  unpack_base_backup(*runner_, backup, into, cancel);
+  // Unpacked as ourselves (the archive is private to us); the server runs as the data directory's owner.
+  if (!owner_.empty()) run_checked(*runner_, {"chown", "-R", "--", owner_ + ":", into.string()});
+  undo.armed = false;
+}
+
 namespace {
 class PgScratch : public ScratchServer {
  public:

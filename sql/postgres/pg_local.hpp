@@ -35,6 +35,12 @@ class LocalServer {
   // `timing`) and standby.signal. REQUIRES: stopped.
   void configure_standby(const ServerConfig& primary, const std::string& slot, const StandbyTiming& timing);
 
+  // REQUIRES: `into` missing or empty; its parent exists. Unpacks a base backup (PgEngine::base_backup's
+  // folder) into `into`, mode 0700 and owned by whoever runs this server, so that a server can start on
+  // it (recovery settings are the caller's). Throws sk::Error with tar's complaint; `into` is removed
+  // then.
+  void restore_base_backup(const fs::path& backup, const fs::path& into, const CancelToken* cancel);
+
   // argv run as the owner of the data directory's parent folder when we are root.
   std::vector<std::string> as_owner(std::vector<std::string> argv) const;
 
@@ -53,6 +59,11 @@ class LocalServer {
 // fails; whatever was made is removed then.
 std::unique_ptr<ScratchServer> start_scratch_cluster(const ServerConfig& like, const fs::path& dir,
                                                      std::shared_ptr<ProcessRunner> runner);
+
+// Unpacks a base backup as PgEngine::base_backup wrote it into the existing empty folder `into`:
+// base.tar there, pg_wal.tar into its pg_wal, backup_manifest beside them (pg_verifybackup reads it).
+// Runs as ourselves: the archive's files are readable by its owner only. Throws sk::Error.
+void unpack_base_backup(ProcessRunner& runner, const fs::path& backup, const fs::path& into, const CancelToken* cancel);
 
 // The replication slot sitekeeper names for a standby server ("sitekeeper_" + name, sanitized).
 std::string slot_name(const std::string& server);

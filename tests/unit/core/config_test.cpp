@@ -285,6 +285,17 @@ const Row kRows[] = {
     {"kinds_physical_alone", kBase + "[archive]\nkinds = [\"physical\"]\n",
      "9:9: archive.kinds: expected \"logical\" among the kinds"},
     {"kinds_empty", kBase + "[archive]\nkinds = []\n", "9:9: archive.kinds: expected \"logical\" among the kinds"},
+    {"wal_stream_without_physical", kBase + "[archive]\nwal_stream = true\n",
+     "9:14: archive.wal_stream: expected kinds to include \"physical\" with wal_stream = true"},
+    {"wal_stream_type", kBase + "[archive]\nkinds = [\"logical\", \"physical\"]\nwal_stream = \"yes\"\n",
+     "10:14: archive.wal_stream: expected a boolean"},
+    // [servers.NAME] refresh
+    {"refresh_unknown", kBase + "[servers.hd2]\ndata_dir = \"hd2\"\nrefresh = \"rsync\"\n",
+     "10:11: servers.hd2.refresh: expected logical or physical, got \"rsync\""},
+    {"refresh_physical_without_data_dir", kBase + "[servers.hd2]\nrefresh = \"physical\"\n",
+     "9:11: servers.hd2.refresh: expected data_dir with refresh = \"physical\""},
+    {"refresh_physical_sqlite", kBase + "[servers.hd2]\nengine = \"sqlite\"\ndata_dir = \"hd2\"\nrefresh = \"physical\"\n",
+     "11:11: servers.hd2.refresh: expected \"logical\" for a sqlite server"},
     // [site] databases
     {"databases_and_database", "[site]\ndatabase = \"A\"\ndatabases = [\"A\", \"B\"]\n[servers.cm1]\n[roles]\nactive = \"cm1\"\n",
      "3:13: site.databases: expected either database (one) or databases (a list), not both"},
