@@ -106,6 +106,33 @@ std::vector<std::string> apply_retention(const JobContext& ctx) {
   return victims;
 }
 
+std::size_t trim_wal(const JobContext& ctx) {
+  const fs::path dir = wal_archive_dir(ctx.cfg);
+  std::error_code ec;
+  if (!fs::is_directory(fs::symlink_status(dir, ec))) return 0;
+  Archive archive = open_archive(ctx.cfg);
+  auto lock = archive.lock();
+  // The oldest kept base backup bounds what a recovery can still start from; WAL before it serves none.
+  std::optional<fs::path> oldest;
+  for (const auto& id : archive.list())
+    if (archive.complete(id) && fs::exists(archive.path(id) / kPhysicalDir / "backup_manifest", ec)) {
+      oldest = archive.path(id) / kPhysicalDir;
+      break;
+    }
+  if (!oldest) return 0;  // no base backup kept: nothing says which WAL is needed, so all of it stays
+  auto engine = ctx.engines(ctx.cfg.server(ctx.cfg.roles.active));
+  std::size_t removed = 0;
+  for (const auto& f : engine->obsolete_wal(dir, *oldest)) {
+    // Only plain files directly in the WAL folder: retention never deletes outside the archive.
+    if (f.parent_path() != dir || !fs::is_regular_file(fs::symlink_status(f, ec))) continue;
+    if (fs::remove(f, ec)) ++removed;
+    else if (ec) logger()->warn("retention could not remove WAL {}: {}", show_path(f), ec.message());
+  }
+  if (removed) logger()->info("retention removed {} WAL segment(s) older than the base backup {}", removed,
+                              oldest->parent_path().filename().string());
+  return removed;
+}
+
 BackupResult run_backup(const JobContext& ctx) {
   const auto& cfg = ctx.cfg;
   Archive archive = open_archive(cfg, /*captures=*/false, /*for_writing=*/true);
@@ -181,6 +208,12 @@ BackupResult run_backup(const JobContext& ctx) {
   }
   r.deleted = apply_retention(ctx);
   if (!r.deleted.empty()) r.summary += "; retention removed " + std::to_string(r.deleted.size());
+  try {
+    if (const auto n = trim_wal(ctx)) r.summary += "; " + std::to_string(n) + " WAL segment(s) no base backup needs removed";
+  } catch (const Error& e) {  // the backup stands; the WAL stays until a later retention can read it
+    logger()->warn("retention kept the WAL: {}", e.what());
+    r.summary += "; WAL kept: " + std::string(e.what());
+  }
   return r;
 }
 

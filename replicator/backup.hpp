@@ -32,4 +32,10 @@ BackupResult run_backup(const JobContext& ctx);
 // Applies retention now (also done by run_backup). REQUIRES: the caller does not hold the archive lock.
 std::vector<std::string> apply_retention(const JobContext& ctx);
 
+// Removes from <archive>/wal the WAL segments that end before the oldest complete generation's base
+// backup (Engine::obsolete_wal); with no base backup kept it removes nothing. Only plain files directly
+// in that folder are ever removed. Returns how many. REQUIRES: the caller does not hold the archive lock.
+// Throws sk::Error when the oldest base backup's WAL range cannot be read (nothing removed then).
+std::size_t trim_wal(const JobContext& ctx);
+
 }  // namespace sk::replicator

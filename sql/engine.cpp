@@ -82,6 +82,10 @@ void Engine::base_backup(const fs::path&, const CancelToken*) { unsupported(*thi
 void Engine::verify_base_backup(const fs::path&, const fs::path&, const CancelToken*) {
   unsupported(*this, "verifying a physical base backup");
 }
+void Engine::prepare_wal_stream(const std::string&) { unsupported(*this, "a WAL stream"); }
+void Engine::stream_wal(const fs::path&, const std::string&, const CancelToken*) { unsupported(*this, "a WAL stream"); }
+WalStreamState Engine::wal_stream_state(const std::string&) { unsupported(*this, "a WAL stream"); }
+std::vector<fs::path> Engine::obsolete_wal(const fs::path&, const fs::path&) { return {}; }
 void Engine::undo_roles(const RoleUndo& undo) {
   if (!undo.data.empty()) unsupported(*this, "undoing a role replay");
 }

@@ -64,6 +64,14 @@ struct ReplicationState {
   double heard_every = 0;
 };
 
+// Where the WAL stream stands on the active server (Engine::wal_stream_state).
+struct WalStreamState {
+  bool slot_exists = false;
+  bool active = false;    // a stream is attached to the slot now
+  std::string received;   // how far the stream has flushed (wal_position text); "" when nothing yet
+  std::string current;    // the server's own flushed WAL position
+};
+
 // The named duties a runbook needs from an engine (Engine::supports, Engine::describe).
 enum class Duty {
   fence, unfence, promote, open, serials, profile, permissions, epoch, smoke, lag,
@@ -126,6 +134,21 @@ class Engine {
   // backups gets a copy unpacked below `scratch` (REQUIRES: missing or empty; removed afterwards,
   // also on failure). Throws sk::Error with the tool's complaint. Default: not supported.
   virtual void verify_base_backup(const fs::path& backup, const fs::path& scratch, const CancelToken* cancel);
+  // The WAL stream ([archive] wal_stream), on the active server. prepare_wal_stream creates the
+  // replication slot `slot` when it is missing, reserving WAL at once: from then on the server keeps
+  // every WAL segment the stream has not received, also while the stream is down. stream_wal copies
+  // the WAL into `dir` through that slot as the server writes it, each write flushed to disk before it
+  // is acknowledged, until the stream breaks (throws sk::Error with the tool's complaint) or `cancel`
+  // fires (returns). A new stream resumes after the newest WAL in `dir` and follows a timeline switch,
+  // so after a failover the same folder continues from the new active. Defaults: not supported.
+  virtual void prepare_wal_stream(const std::string& slot);
+  virtual void stream_wal(const fs::path& dir, const std::string& slot, const CancelToken* cancel);
+  virtual WalStreamState wal_stream_state(const std::string& slot);
+  // The files of the WAL folder `dir` that no recovery from the base backup `oldest_base_backup` (a
+  // folder base_backup wrote) or a later one needs: segments that end before it starts. Timeline
+  // history files and anything the engine does not recognize as WAL are never listed. No connection
+  // is made. Default: none.
+  virtual std::vector<fs::path> obsolete_wal(const fs::path& dir, const fs::path& oldest_base_backup);
   // Creates `staging` (dropping a leftover of that name first) and restores the snapshot into it.
   virtual void restore_to_staging(const std::string& staging, const fs::path& snapshot, int jobs,
                                   const CancelToken* cancel) = 0;

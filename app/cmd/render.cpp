@@ -61,6 +61,16 @@ std::string render_status(const nlohmann::json& s) {
       o << "; last copy " << c["last_outcome"].get<std::string>() << ": " << c.value("last_message", std::string()).substr(0, 100);
     o << "\n";
   }
+  if (s.contains("wal_stream") && s["wal_stream"].is_object()) {
+    const auto& w = s["wal_stream"];
+    const auto& a = w.contains("age_seconds") ? w["age_seconds"] : nlohmann::json();
+    o << "         WAL stream: " << w.value("state", std::string("?"))
+      << (w.value("server", std::string()).empty() ? "" : " from " + w.value("server", std::string()))
+      << ", newest WAL " << (a.is_number() ? format_duration(std::chrono::milliseconds(static_cast<long long>(a.get<double>() * 1000))) + " old" : "unknown")
+      << " (" << w.value("path", std::string()) << ")";
+    if (w.value("state", std::string()) != "streaming") o << ": " << w.value("sentence", std::string()).substr(0, 160);
+    o << "\n";
+  }
   if (!s["last_runs"].empty()) {
     o << "\nlast runs\n";
     for (const auto& r : s["last_runs"]) {

@@ -28,6 +28,7 @@
 #include "app/daemon/page.hpp"
 #include "app/daemon/report.hpp"
 #include "replicator/offsite.hpp"
+#include "replicator/wal_stream.hpp"
 #include "schedules/runner.hpp"
 #include "standby/monitor.hpp"
 #include "standby/site_state.hpp"
@@ -66,6 +67,11 @@ class Daemon {
     monitor_ = std::make_unique<standby::Monitor>([this] { return current(); }, *state_, recorder_, engines_, runner_,
                                                   clock_, &cancel_, hooks);
     monitor_->start();
+    // Always made: a reload may turn [archive] wal_stream on or off, and each tick follows the config.
+    replicator::WalStreamHooks wal_hooks;
+    wal_hooks.alert = [this](const std::string& m) { recorder_.alert("wal-stream", m); };
+    wal_ = std::make_unique<replicator::WalStream>([this] { return effective(); }, *state_, engines_, clock_, wal_hooks);
+    wal_->start(std::clamp<Millis>(cfg_->health.interval, std::chrono::milliseconds(500), std::chrono::seconds(5)));
     backup_watch_ = std::thread([this] { watch_backups(); });
     declare_metrics(*cfg_);
     if (!cfg_->http.listen.empty()) {
@@ -250,6 +256,7 @@ class Daemon {
     }
     if (backup_watch_.joinable()) backup_watch_.join();
     health_->stop();
+    wal_->stop();  // pg_receivewal is killed; everything it flushed stays in the archive
     const auto left = std::max(std::chrono::milliseconds(500), std::chrono::duration_cast<std::chrono::milliseconds>(
                                                                    deadline - std::chrono::steady_clock::now()));
     if (!monitor_->stop(left)) {
@@ -291,7 +298,7 @@ class Daemon {
 
   void declare_metrics(const Config& cfg) {
     std::vector<std::string> jobs = {"backup", "copy", "refresh", "capture", "verify", "check", "failover", "switchover",
-                                     "rejoin", "standby init", "monitor"};
+                                     "rejoin", "standby init", "monitor", "wal-stream"};
     std::vector<std::string> servers;
     for (const auto& [name, s] : cfg.servers) servers.push_back(name);
     std::vector<std::string> copies;
@@ -365,6 +372,9 @@ class Daemon {
     for (const auto& c : copies_report(ctx, clock_->now()))
       metrics_.copy_age(c["destination"].get<std::string>(), static_cast<double>(c["age_seconds"].get<long long>()));
     metrics_.runs_recorded(state_->run_counts());
+    const auto w = wal_->status();
+    metrics_.wal_stream(w.newest && w.state != "off" ? std::chrono::duration<double>(clock_->now() - *w.newest).count() : -1.0,
+                        w.state == "streaming", w.restarts);
   }
 
   std::string config_file_;
@@ -383,6 +393,7 @@ class Daemon {
   std::shared_ptr<sched::Runner> scheduler_;
   std::unique_ptr<HealthMonitor> health_;
   std::unique_ptr<standby::Monitor> monitor_;
+  std::unique_ptr<replicator::WalStream> wal_;
   std::mutex cfg_mu_;
   std::unique_ptr<HttpServer> http_;
   std::mutex jobs_mu_;

@@ -47,6 +47,11 @@ Metrics::Metrics()
       replica_age_(family<pm::Gauge>(*registry_, "sitekeeper_replica_age_seconds", "Age of the backup each replica serves (-1: none)")),
       copy_age_(family<pm::Gauge>(*registry_, "sitekeeper_copy_newest_age_seconds",
                                   "Age of the newest verified off-site copy at each destination (-1: none)")),
+      wal_age_(family<pm::Gauge>(*registry_, "sitekeeper_wal_stream_age_seconds",
+                                 "Age of the newest WAL the stream put into the archive (-1: unknown or off)")),
+      wal_up_(family<pm::Gauge>(*registry_, "sitekeeper_wal_stream_up", "1 while the WAL stream is attached to the active")),
+      wal_restarts_(family<pm::Gauge>(*registry_, "sitekeeper_wal_stream_restarts",
+                                      "WAL stream starts after a failure since the daemon began")),
       replica_healthy_(family<pm::Gauge>(*registry_, "sitekeeper_replica_healthy", "1 when the replica's health check passes")),
       active_up_(family<pm::Gauge>(*registry_, "sitekeeper_active_up", "1 when the active server answered the HA loop's last probe")),
       probe_failures_(family<pm::Counter>(*registry_, "sitekeeper_probe_failures_total", "Failed probes by server")),
@@ -60,6 +65,9 @@ Metrics::Metrics()
   for (const char* a : kActions) decision_.Add({{"action", a}}).Set(0);
   active_up_.Add({}).Set(0);
   backup_age_.Add({}).Set(-1);
+  wal_age_.Add({}).Set(-1);
+  wal_up_.Add({}).Set(0);
+  wal_restarts_.Add({}).Set(0);
   lag_bytes_.Add({}).Set(0);
   lag_seconds_.Add({}).Set(0);
 }
@@ -94,6 +102,11 @@ void Metrics::alert_raised(const std::string& job) { alerts_.Add({{kJob, job}}).
 void Metrics::backup_age(double s) { backup_age_.Add({}).Set(s); }
 void Metrics::replica_age(const std::string& r, double s) { replica_age_.Add({{"replica", r}}).Set(s); }
 void Metrics::copy_age(const std::string& d, double s) { copy_age_.Add({{"destination", d}}).Set(s); }
+void Metrics::wal_stream(double age, bool streaming, int restarts) {
+  wal_age_.Add({}).Set(age);
+  wal_up_.Add({}).Set(streaming ? 1 : 0);
+  wal_restarts_.Add({}).Set(restarts);
+}
 void Metrics::replica_healthy(const std::string& r, bool h) { replica_healthy_.Add({{"replica", r}}).Set(h ? 1 : 0); }
 void Metrics::active_up(bool up) { active_up_.Add({}).Set(up ? 1 : 0); }
 void Metrics::probe_failed(const std::string& server) { probe_failures_.Add({{"server", server}}).Increment(); }

@@ -36,6 +36,9 @@ class Metrics : public JobListener {
   void backup_age(double seconds);  // -1 when there is no verified backup
   void replica_age(const std::string& replica, double seconds);
   void copy_age(const std::string& destination, double seconds);  // -1 when it holds no verified copy
+  // [archive] wal_stream: the age of the newest WAL known in the archive (-1: unknown or off), whether
+  // the stream is attached now, and its restarts after a failure.
+  void wal_stream(double age_seconds, bool streaming, int restarts);
   void replica_healthy(const std::string& replica, bool healthy);
   void active_up(bool up);
   void probe_failed(const std::string& server);
@@ -55,6 +58,9 @@ class Metrics : public JobListener {
   prometheus::Family<prometheus::Gauge>& backup_age_;
   prometheus::Family<prometheus::Gauge>& replica_age_;
   prometheus::Family<prometheus::Gauge>& copy_age_;
+  prometheus::Family<prometheus::Gauge>& wal_age_;
+  prometheus::Family<prometheus::Gauge>& wal_up_;
+  prometheus::Family<prometheus::Gauge>& wal_restarts_;
   prometheus::Family<prometheus::Gauge>& replica_healthy_;
   prometheus::Family<prometheus::Gauge>& active_up_;
   prometheus::Family<prometheus::Counter>& probe_failures_;

@@ -311,6 +311,20 @@ std::string replicas_section(const json& st) {
   return s + "</tbody></table></section>";
 }
 
+// Only with [archive] wal_stream: how current the archived WAL is, which bounds what a recovery loses.
+std::string wal_stream_line(const json& w) {
+  if (!w.is_object()) return "";
+  const std::string state = text(w, "state");
+  const bool streaming = state == "streaming";
+  std::string s = "<p id=\"wal-stream\" data-state=\"" + e(state) + "\">WAL stream: " + word(state.empty() ? "unknown" : state, streaming);
+  if (!text(w, "server").empty()) s += " from " + e(text(w, "server"));
+  s += w.contains("age_seconds") && w["age_seconds"].is_number()
+           ? ", newest WAL " + fixed(real(w, "age_seconds")) + " s old"
+           : ", newest WAL unknown";
+  if (!streaming) s += ": " + e(text(w, "sentence"));
+  return s + ".</p>";
+}
+
 // Only when [[archive.copy]] names a destination: a site without one has nothing to show here.
 std::string copies_section(const json& copies) {
   if (!copies.is_array() || copies.empty()) return "";
@@ -438,7 +452,7 @@ std::string render_page(const PageData& d) {
                  e(when(text(archive, "newest_verified_at"))) + " (" + e(age(number(archive, "age_seconds"))) + " ago)";
   h += ". Daemon: " + (flag(daemon, "running") ? word("running", true) : word("NOT RUNNING", false));
   if (!text(daemon, "last_probe_at").empty()) h += ", last probe " + e(when(text(daemon, "last_probe_at")));
-  h += ".</p></section>";
+  h += ".</p>" + wal_stream_line(field("wal_stream")) + "</section>";
   h += copies_section(field("copies"));
   h += "</main>\n<footer><p>JSON: <a href=\"/status\">/status</a> <a href=\"/history\">/history</a> "
        "<a href=\"/lag\">/lag</a> <a href=\"/freshness\">/freshness</a> <a href=\"/metrics\">/metrics</a></p></footer>"

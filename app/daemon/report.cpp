@@ -10,6 +10,7 @@
 #include "replicator/archive.hpp"
 #include "replicator/offsite.hpp"
 #include "replicator/refresh.hpp"
+#include "replicator/wal_stream.hpp"
 #include "sql/profile.hpp"
 #include "standby/failover.hpp"
 #include "standby/site_state.hpp"
@@ -177,6 +178,14 @@ nlohmann::json status_report(const replicator::JobContext& ctx, std::optional<He
                   {"age_seconds", nv ? age_seconds(nv->created_at, now) : -1},
                   {"max_age_seconds", max_age}};
   j["copies"] = copies_report(ctx, now);
+  if (cfg.archive.wal_stream) {
+    // The daemon's last tick; its age keeps growing here when the daemon has stopped.
+    j["wal_stream"] = replicator::read_wal_stream(ctx.state, now);
+    if (j["wal_stream"].is_null())
+      j["wal_stream"] = {{"state", "not started"}, {"sentence", "the daemon has not started the WAL stream"},
+                         {"age_seconds", nullptr}};
+    j["wal_stream"]["path"] = replicator::wal_archive_dir(cfg).string();
+  }
   j["replicas"] = nlohmann::json::array();
   for (const auto& name : cfg.roles.replicas) {
     nlohmann::json r = server_json(cfg.server(name));

@@ -39,6 +39,11 @@ class PgEngine final : public Engine {
   // PostgreSQL 15's pg_verifybackup reads plain backups only: base.tar and pg_wal.tar are unpacked
   // below `scratch` with tar first (tablespace archives are left out and ignored).
   void verify_base_backup(const fs::path& backup, const fs::path& scratch, const CancelToken* cancel) override;
+  // pg_receivewal --synchronous on the slot (sql/postgres/pg_wal.cpp).
+  void prepare_wal_stream(const std::string& slot) override;
+  void stream_wal(const fs::path& dir, const std::string& slot, const CancelToken* cancel) override;
+  WalStreamState wal_stream_state(const std::string& slot) override;
+  std::vector<fs::path> obsolete_wal(const fs::path& dir, const fs::path& oldest_base_backup) override;
   std::vector<std::string> restore_profile_deviations() override;
 
   PermissionScript capture_permissions(const std::string& db) override;

@@ -206,6 +206,11 @@ std::string slot_restart_lsn(std::string_view slot) {
   return "SELECT CAST(restart_lsn AS text) FROM pg_replication_slots WHERE slot_name = " + quote_literal(slot);
 }
 
+std::string wal_stream_slot(std::string_view slot) {
+  return "SELECT CAST(active AS text), CAST(restart_lsn AS text) FROM pg_replication_slots WHERE slot_name = " +
+         quote_literal(slot);
+}
+
 // ---- server profile ----------------------------------------------------------------------------------
 
 std::string alter_system_set(std::string_view name, std::string_view value) {

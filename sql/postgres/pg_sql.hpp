@@ -239,6 +239,11 @@ std::string create_physical_slot(std::string_view slot);
 // The slot's restart_lsn as text (NULL while unused); no row when it does not exist.
 // Throws sk::Error for a NUL byte.
 std::string slot_restart_lsn(std::string_view slot);
+// The WAL stream's slot: whether a stream is attached ("true"/"false") and its restart_lsn as text
+// (NULL while unused); no row when it does not exist. Throws sk::Error for a NUL byte.
+std::string wal_stream_slot(std::string_view slot);
+// The primary's flushed WAL position: the most a stream can have received.
+inline constexpr const char* kCurrentFlushLsn = "SELECT CAST(pg_current_wal_flush_lsn() AS text)";
 
 // The smoke test of a newly promoted server, in this order: a temporary table written and read back
 // (one row, "1"), then a transaction id, which a server that cannot write WAL refuses.

@@ -67,7 +67,7 @@ void StandbySite::write_config(const std::string& extra) {
   };
   f << "[site]\ncode = \"CEN\"\n" << site_databases_toml(opts_.database, opts_.more_databases)
     << "\n\n[state]\npath = \"state/sitekeeper.db\"\n\n"
-    << "[archive]\npath = \"site archive\"\nkeep = 3\nmax_age = \"5d\"\n\n";
+    << "[archive]\npath = \"site archive\"\nkeep = 3\nmax_age = \"5d\"\n" << opts_.archive_extra << "\n";
   server("cm1", *cm1_);
   server("cm2", *cm2_);
   std::string replicas;

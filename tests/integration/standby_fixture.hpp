@@ -47,6 +47,7 @@ struct StandbySiteOptions {
   int replicas = 0;                       // replica servers hd1..hdN in [roles] replicas, on loopback
   // Further databases of the site ([site] databases) on cm1, each loaded by load_report_database.
   std::vector<std::string> more_databases = {};
+  std::string archive_extra = {};  // more lines of [archive] (e.g. kinds, wal_stream)
 };
 
 class StandbySite {

@@ -223,3 +223,58 @@ TEST_F(BackupDatabasesTest, WithoutPhysicalNoBaseBackupIsTaken) {
 }
 
 }  // namespace
+
+// Retention of the WAL stream's folder: what the engine calls obsolete goes, but only plain files
+// directly in <archive>/wal; nothing outside the archive, no symlink's target.
+class ObsoleteListingEngine : public test::FakeEngine {
+ public:
+  ObsoleteListingEngine(std::string server, std::shared_ptr<test::World> w, std::vector<fs::path> listed)
+      : FakeEngine(std::move(server), std::move(w)), listed_(std::move(listed)) {}
+  std::vector<fs::path> obsolete_wal(const fs::path& dir, const fs::path& oldest) override {
+    EXPECT_EQ(dir.filename(), "wal");
+    EXPECT_EQ(oldest.filename(), "physical");
+    seen_oldest = oldest;
+    return listed_;
+  }
+  static inline fs::path seen_oldest;
+
+ private:
+  std::vector<fs::path> listed_;
+};
+
+TEST_F(BackupDatabasesTest, RetentionRemovesOnlyWalFilesInTheWalFolderThatTheOldestBaseBackupDoesNotNeed) {
+  cfg_.archive.kinds = {"logical", "physical"};
+  cfg_.archive.keep = 2;
+  const fs::path wal = cfg_.archive.path / "wal";
+  const fs::path outside = base_ / "precious";
+  test::write(outside, "not the archive's");
+  for (const char* n : {"000000010000000000000001", "000000010000000000000002", "000000010000000000000009"})
+    test::write(wal / n, "wal");
+  fs::create_symlink(outside, wal / "000000010000000000000003");
+  std::vector<fs::path> listed = {wal / "000000010000000000000001", wal / "000000010000000000000002",
+                                  wal / "000000010000000000000003", outside};
+  auto world = world_;
+  sql::EngineFactory factory = [world, listed](const ServerConfig& s) -> std::unique_ptr<sql::Engine> {
+    return std::make_unique<ObsoleteListingEngine>(s.name, world, listed);
+  };
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    clock_->advance(std::chrono::hours(24));
+    ids.push_back(replicator::run_backup(JobContext{cfg_, *state_, factory, runner_, clock_, nullptr}).id);
+  }
+  // Three backups kept two: the oldest kept one bounds the WAL.
+  EXPECT_EQ(ObsoleteListingEngine::seen_oldest, replicator::open_archive(cfg_).path(ids[1]) / "physical");
+  EXPECT_FALSE(fs::exists(wal / "000000010000000000000001"));
+  EXPECT_FALSE(fs::exists(wal / "000000010000000000000002"));
+  EXPECT_TRUE(fs::is_symlink(wal / "000000010000000000000003")) << "a symlink in the WAL folder is never followed";
+  EXPECT_TRUE(fs::exists(wal / "000000010000000000000009"));
+  EXPECT_EQ(test::slurp(outside), "not the archive's");
+}
+
+TEST_F(BackupDatabasesTest, WithoutABaseBackupKeptRetentionKeepsEveryWalFile) {
+  const fs::path wal = cfg_.archive.path / "wal";
+  test::write(wal / "000000010000000000000001", "wal");
+  EXPECT_EQ(replicator::trim_wal(ctx()), 0u);
+  replicator::run_backup(ctx());
+  EXPECT_TRUE(fs::exists(wal / "000000010000000000000001"));
+}
