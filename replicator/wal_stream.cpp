@@ -24,6 +24,28 @@ std::string seconds_text(std::chrono::milliseconds d) {
   return std::to_string(s) + " s";
 }
 
+// The WAL folder belongs to one database system: a server restored logically (recover --server) or
+// rebuilt with initdb is another system, whose WAL would sit beside the old one's under the same names
+// and replay onto nothing. The first stream writes the system's id into the folder; a stream from
+// another system is refused until the operator moves the folder aside.
+void claim_folder(const fs::path& dir, const std::string& server, const std::string& system) {
+  if (system.empty()) return;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  const fs::path mark = dir / kWalSystemFile;
+  if (!fs::exists(mark, ec)) {
+    write_file_durable(mark, system + "\n");
+    return;
+  }
+  std::string held = read_file(mark);
+  while (!held.empty() && (held.back() == '\n' || held.back() == '\r')) held.pop_back();
+  if (held != system)
+    throw SafetyError(server + " is database system " + system + ", but the WAL in " + show_path(dir) +
+                          " is of system " + held,
+                      "that WAL belongs to the old site; move the folder aside (keep it while its base backups are "
+                      "kept) and the stream starts a new one");
+}
+
 }  // namespace
 
 struct WalStream::Worker {
@@ -123,6 +145,7 @@ void WalStream::start_worker(const Config& cfg) {
       auto engine = engines_(server);
       engine->bound_connect(std::chrono::seconds(5));
       engine->prepare_wal_stream(kWalStreamSlot);
+      claim_folder(dir, server.name, engine->wal_stream_state(kWalStreamSlot).system);
       engine->stream_wal(dir, kWalStreamSlot, &raw->cancel);
     } catch (const std::exception& e) {
       raw->error = e.what();

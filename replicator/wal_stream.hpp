@@ -45,6 +45,8 @@ inline constexpr const char* kWalStreamSlot = "sitekeeper_wal_stream";
 // The state store key under which each tick leaves its status (JSON), so that `sitekeeper status` in
 // another process sees the daemon's stream.
 inline constexpr const char* kWalStreamKey = "wal_stream";
+// In the WAL folder: the database system its WAL belongs to (a stream from another system is refused).
+inline constexpr const char* kWalSystemFile = "sitekeeper.system";
 
 struct WalStreamStatus {
   std::string state = "off";  // off | starting | streaming | down

@@ -70,6 +70,7 @@ struct WalStreamState {
   bool active = false;    // a stream is attached to the slot now
   std::string received;   // how far the stream has flushed (wal_position text); "" when nothing yet
   std::string current;    // the server's own flushed WAL position
+  std::string system;     // which database system this is (PostgreSQL: its system identifier); opaque
 };
 
 // The named duties a runbook needs from an engine (Engine::supports, Engine::describe).

@@ -122,6 +122,14 @@ std::string render_check(const nlohmann::json& c) {
       << (sb.contains("lag_bytes") && !sb["lag_bytes"].is_null() ? format_size(sb["lag_bytes"].get<std::uint64_t>()) : std::string("unknown"))
       << (sb.value("healthy", false) ? ": ok" : ": NOT HEALTHY") << "\n";
   }
+  if (c.contains("wal_stream") && c["wal_stream"].is_object()) {
+    const auto& w = c["wal_stream"];
+    o << "wal      " << w.value("state", std::string("?"))
+      << (w.contains("age_seconds") && w["age_seconds"].is_number()
+              ? ", newest archived WAL " + format_duration(std::chrono::seconds(static_cast<long long>(w["age_seconds"].get<double>()))) + " old"
+              : std::string())
+      << (w.value("ok", true) ? ": ok" : ": NOT CURRENT: " + w.value("error", std::string())) << "\n";
+  }
   for (const auto& f : c["fenced"])
     o << "fenced   " << f["server"].get<std::string>() << " (epoch " << f["epoch"] << ")"
       << (f["writable_again"].get<bool>() ? ": ACCEPTS WRITES AGAIN; never treated as active; run 'sitekeeper rejoin'" : ": stays fenced until 'sitekeeper rejoin'")

@@ -230,6 +230,47 @@ nlohmann::json status_report(const replicator::JobContext& ctx, std::optional<He
   return j;
 }
 
+namespace {
+
+// The WAL stream's part of check: its slot on the active, and the daemon's last word on the stream. A
+// stream that the daemon reports down or behind by more than a minute makes the site not ready: a
+// recovery would lose that much. `active` is the active's engine (null when it did not answer).
+nlohmann::json wal_stream_check(const replicator::JobContext& ctx, sql::Engine* active, nlohmann::json& warnings) {
+  const auto& cfg = ctx.cfg;
+  std::optional<sql::WalStreamState> slot;
+  if (active) {
+    try {
+      slot = active->wal_stream_state(replicator::kWalStreamSlot);
+    } catch (const std::exception&) {  // an engine without a WAL stream: nothing to say here
+    }
+  }
+  if (!cfg.archive.wal_stream) {
+    if (slot && slot->slot_exists)
+      warnings.push_back("replication slot " + std::string(replicator::kWalStreamSlot) + " on " + cfg.roles.active +
+                         " keeps WAL for a WAL stream that is off; drop it, or the active's disk fills");
+    return nullptr;
+  }
+  nlohmann::json w = replicator::read_wal_stream(ctx.state, system_clock()->now());
+  if (w.is_null()) {
+    warnings.push_back("the daemon has not started the WAL stream yet: no WAL is archived until 'sitekeeper run' does");
+    return {{"ok", true}, {"state", "not started"}};
+  }
+  w["ok"] = true;
+  const bool current = w.value("state", "") == "streaming" && w["age_seconds"].is_number() &&
+                       w["age_seconds"].get<double>() <= 60;
+  if (!current) {
+    w["ok"] = false;
+    w["error"] = "the WAL stream is " + w.value("state", std::string("?")) + " (" + w.value("sentence", std::string()) +
+                 "): a recovery now loses everything since the newest archived WAL";
+  }
+  if (slot && !slot->slot_exists)
+    warnings.push_back("no replication slot " + std::string(replicator::kWalStreamSlot) + " on " + cfg.roles.active +
+                       ": the daemon makes it when the stream starts there");
+  return w;
+}
+
+}  // namespace
+
 nlohmann::json check_report(const replicator::JobContext& ctx) {
   const auto& cfg = ctx.cfg;
   nlohmann::json j;
@@ -346,6 +387,20 @@ nlohmann::json check_report(const replicator::JobContext& ctx) {
     if (!fs::is_regular_file(st) && !fs::is_directory(st))
       j["warnings"].push_back("site file " + show_path(p) + " ([archive] files) is missing, a symbolic link or "
                               "not a regular file or folder; the next backup fails until it is fixed or unlisted");
+  }
+  {
+    std::unique_ptr<sql::Engine> active;
+    try {
+      active = ctx.engines(cfg.server(cfg.roles.active));
+      active->probe(cfg.failover.probe_timeout);
+    } catch (const std::exception&) {  // already reported with the active's row
+      active.reset();
+    }
+    auto w = wal_stream_check(ctx, active.get(), j["warnings"]);
+    if (!w.is_null()) {
+      if (!w.value("ok", true)) ok = false;
+      j["wal_stream"] = w;
+    }
   }
   j["ok"] = ok;
   return j;

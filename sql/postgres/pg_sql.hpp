@@ -243,6 +243,8 @@ std::string slot_restart_lsn(std::string_view slot);
 // (NULL while unused); no row when it does not exist. Throws sk::Error for a NUL byte.
 std::string wal_stream_slot(std::string_view slot);
 // The primary's flushed WAL position: the most a stream can have received.
+// The cluster's system identifier: WAL of one system cannot be replayed onto another.
+inline constexpr const char* kSystemIdentifier = "SELECT CAST(system_identifier AS text) FROM pg_control_system()";
 inline constexpr const char* kCurrentFlushLsn = "SELECT CAST(pg_current_wal_flush_lsn() AS text)";
 
 // The smoke test of a newly promoted server, in this order: a temporary table written and read back

@@ -93,6 +93,7 @@ WalStreamState PgEngine::wal_stream_state(const std::string& slot) {
   auto s = open(kMaintenanceDb);
   WalStreamState w;
   w.current = pg::query_value(*s, q::kCurrentFlushLsn, "read the flushed WAL position").value_or("");
+  w.system = pg::query_value(*s, q::kSystemIdentifier, "read the system identifier").value_or("");
   auto rows = pg::query(*s, q::wal_stream_slot(slot), "read replication slot " + slot);
   if (!rows.empty()) {
     w.slot_exists = true;

@@ -93,6 +93,11 @@ TEST(WalStream, TheDaemonStreamsIntoTheArchiveRestartsTheStreamAndFollowsAFailov
   EXPECT_LT(age, 10);
   std::cout << "[ wal     ] newest archived WAL " << age << " s old while streaming\n";
   EXPECT_TRUE(contains(http_get(port, "/").body, "id=\"wal-stream\" data-state=\"streaming\""));
+  {
+    auto c = site.json({"check"});
+    EXPECT_EQ(c["wal_stream"]["ok"], true) << c["wal_stream"].dump();
+    EXPECT_TRUE(contains(site.run({"check"}).out, "wal      streaming, newest archived WAL ")) << site.run({"check"}).out;
+  }
 
   // pg_receivewal killed: the daemon starts it again.
   const pid_t first = receivewal_pids(wal).at(0);
@@ -109,6 +114,14 @@ TEST(WalStream, TheDaemonStreamsIntoTheArchiveRestartsTheStreamAndFollowsAFailov
   site.sql(site.active(), "INSERT INTO wal_probe SELECT g FROM generate_series(1, 1000) g", site.db());
   wait_until([&] { return standby_caught_up(site); }, kLong, "the standby to have the last rows");
   site.active().kill9();
+  // While the active is gone the stream is down, and check says what a recovery would lose.
+  wait_until([&] { return site.json({"status"})["wal_stream"].value("state", "") == "down"; }, kLong,
+             "status to show the stream down");
+  {
+    auto c = site.json({"check"});
+    EXPECT_EQ(c["wal_stream"]["ok"], false) << c["wal_stream"].dump();
+    EXPECT_TRUE(contains(c["wal_stream"].value("error", ""), "the WAL stream is down")) << c["wal_stream"].dump();
+  }
   ASSERT_NO_FATAL_FAILURE(expect_ok(site.run({"failover", "--yes"}), "failover --yes"));
   wait_until([&] {
     return site.try_sql(site.standby(), "SELECT count(*) FROM pg_replication_slots WHERE slot_name = "

@@ -29,6 +29,7 @@ struct StreamScript {
   std::map<std::string, int> starts, ended, prepared;
   std::map<std::string, bool> streaming;    // in stream_wal now
   bool unreadable = false;                  // wal_stream_state throws
+  std::map<std::string, std::string> system;  // server -> its system id ("" unless set)
   bool end_now = false;                     // a running stream ends as when the server closes it
 
   template <class Pred>
@@ -72,6 +73,7 @@ class StreamEngine : public test::FakeEngine {
     w.active = s_->slot_active;
     w.current = std::to_string(s_->current);
     w.received = s_->received ? std::to_string(s_->received) : "";
+    w.system = s_->system[server_];
     return w;
   }
   std::uint64_t wal_distance(const std::string& a, const std::string& b) override {
@@ -256,6 +258,22 @@ TEST_F(WalStreamTest, AFailoverMovesTheStreamToTheNewActiveAndMakesItsSlotThere)
   EXPECT_EQ(s_->prepared["cm2"], 1);
   EXPECT_EQ(stream().status().server, "cm2");
   EXPECT_EQ(stream().status().restarts, 0);
+}
+
+TEST_F(WalStreamTest, AServerOfAnotherDatabaseSystemIsRefusedTheFolder) {
+  s_->system["cm1"] = "7312345678901234567";
+  s_->system["cm2"] = "7399999999999999999";  // rebuilt from a logical dump: another system
+  stream().tick();
+  ASSERT_TRUE(wait_streaming("cm1"));
+  EXPECT_EQ(test::slurp(base_ / "archive" / "wal" / kWalSystemFile), "7312345678901234567\n");
+  set_active("cm2");
+  stream().tick();
+  ASSERT_TRUE(wait_ended("cm2", 1));
+  const std::string s = stream().tick();
+  EXPECT_NE(s.find("stopped: cm2 is database system 7399999999999999999, but the WAL in"), std::string::npos) << s;
+  EXPECT_NE(s.find("is of system 7312345678901234567"), std::string::npos) << s;
+  EXPECT_EQ(s_->starts["cm2"], 0) << "pg_receivewal never ran against the other system";
+  EXPECT_EQ(test::slurp(base_ / "archive" / "wal" / kWalSystemFile), "7312345678901234567\n");
 }
 
 TEST_F(WalStreamTest, TurnedOffByAReloadStopsTheStream) {
