@@ -229,7 +229,11 @@ std::vector<std::pair<std::string, std::string>> recovery_settings(const fs::pat
       {"restore_command", "cp " + dir + "%f \"%p\" 2>/dev/null || cp " + dir + "%f.partial \"%p\""},
       {"recovery_target_timeline", "latest"}};
   if (!t.time.empty()) {
-    s.emplace_back("recovery_target_time", t.time);
+    // At startup the server reads no time zone abbreviations: "Z" would be refused, "+00" is not.
+    std::string time = t.time;
+    if (time.size() > 10 && time[10] == 'T') time[10] = ' ';
+    if (!time.empty() && time.back() == 'Z') time = time.substr(0, time.size() - 1) + "+00";
+    s.emplace_back("recovery_target_time", time);
     s.emplace_back("recovery_target_inclusive", "off");  // what committed before the time, nothing at it
   }
   if (!t.lsn.empty()) s.emplace_back("recovery_target_lsn", t.lsn);
