@@ -132,6 +132,8 @@ TEST_F(RecoverPhysicalTest, RecoversToTheLastSecondWithTheWalStream) {
         return acked.size() >= 150;
       },
       120s, "150 acknowledged commits");
+  const auto check = site_->json({"check"});
+  EXPECT_EQ(check["roll_forward"]["ok"], true) << check.dump(2);
   lose_the_active();
   const auto killed = SteadyClock::now();
   stop = true;
@@ -240,6 +242,24 @@ TEST_F(RecoverPhysicalTest, AServingServersDataDirectoryIsRefusedAndUntouched) {
   EXPECT_EQ(site_->count_on_replica(0), served);
   EXPECT_EQ(site_->active().psql("SELECT CAST(pg_is_in_recovery() AS int)"), "0");
   EXPECT_FALSE(fs::exists(site_->replica(0).data_dir().string() + ".before-recover-"));
+
+  // A WAL stream that lost its segments: check says so, and recover refuses before anything changes.
+  stream_.reset();
+  for (const auto& e : fs::directory_iterator(wal_dir()))
+    if (e.path().extension() != ".history") fs::remove(e.path());
+  const auto check = site_->json({"check"});
+  EXPECT_EQ(check["roll_forward"]["ok"], false) << check.dump(2);
+  bool warned = false;
+  for (const auto& w : check["warnings"])
+    warned |= contains(w.get<std::string>(), "cannot be rolled forward with the archived WAL") &&
+              contains(w.get<std::string>(), "where the base backup starts");
+  EXPECT_TRUE(warned) << check.dump(2);
+  site_->active().kill9();
+  auto gap = site_->run({"recover", "--server", "cm3", "--yes", "--old-active-is-down"});
+  EXPECT_EQ(gap.code, 3) << gap.out << gap.err;
+  EXPECT_TRUE(contains(gap.err, "cannot be rolled forward with the archived WAL")) << gap.err;
+  EXPECT_TRUE(contains(gap.err, "HINT")) << gap.err;
+  EXPECT_EQ(spare_->psql("SELECT count(*) FROM pg_class WHERE relname = 'spare_marker'"), "1") << "refused, yet changed";
 }
 
 }  // namespace
