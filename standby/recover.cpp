@@ -219,8 +219,9 @@ void preflight_physical(const Ctx& ctx, const std::string& to, const std::string
     if (name.empty()) continue;
     const bool same = name == to;
     const auto it = cfg.servers.find(name);
+    std::error_code ec1, ec2;
     const bool shared = !same && it != cfg.servers.end() && !it->second.data_dir.empty() &&
-                        fs::weakly_canonical(it->second.data_dir) == fs::weakly_canonical(target.data_dir);
+                        fs::weakly_canonical(it->second.data_dir, ec1) == fs::weakly_canonical(target.data_dir, ec2);
     if (same || shared)
       throw SafetyError((same ? to + " is " + role : to + "'s data directory is that of " + name + ", " + role) +
                             ": recover never replaces the data directory of a server that serves the site",
