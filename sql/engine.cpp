@@ -31,6 +31,7 @@ const char* to_string(Duty d) {
     case Duty::restore: return "restore into a staging copy and rename it to the live name";
     case Duty::lift_read_only: return "lift a replica's read-only default";
     case Duty::swap_together: return "swap several databases in at once";
+    case Duty::roll_forward: return "restore a physical base backup and replay the archived WAL";
   }
   return "?";
 }
@@ -86,6 +87,16 @@ void Engine::prepare_wal_stream(const std::string&) { unsupported(*this, "a WAL 
 void Engine::stream_wal(const fs::path&, const std::string&, const CancelToken*) { unsupported(*this, "a WAL stream"); }
 WalStreamState Engine::wal_stream_state(const std::string&) { unsupported(*this, "a WAL stream"); }
 std::vector<fs::path> Engine::obsolete_wal(const fs::path&, const fs::path&) { return {}; }
+Engine::WalCoverage Engine::wal_coverage(const fs::path&, const fs::path&, const std::string&) {
+  unsupported(*this, "reading archived WAL");
+}
+void Engine::prepare_recovery(const fs::path&, const fs::path&, const RecoveryTarget&, const fs::path&, const CancelToken*) {
+  unsupported(*this, "restoring a physical base backup");
+}
+Engine::RecoveryEnd Engine::finish_recovery(const CancelToken*) { unsupported(*this, "recovery with archived WAL"); }
+std::vector<std::string> Engine::describe_recovery(const fs::path&, const fs::path&, const RecoveryTarget&) const {
+  return {"-- " + std::string(to_string(Duty::roll_forward)) + " is not supported for " + dialect()};
+}
 void Engine::undo_roles(const RoleUndo& undo) {
   if (!undo.data.empty()) unsupported(*this, "undoing a role replay");
 }

@@ -80,6 +80,7 @@ enum class Duty {
   restore,  // a snapshot restored into a staging copy on a primary, renamed to the live name later
   lift_read_only,  // a replica's read-only default undone (recover --from-replica)
   swap_together,   // several databases swapped in at once (swap_in_all of more than one)
+  roll_forward,    // a physical base backup restored into data_dir and recovered with archived WAL
 };
 const char* to_string(Duty d);
 
@@ -192,6 +193,43 @@ class Engine {
   // copy of it: database-level grants are redirected to `db`).
   virtual void replay_grants(const PermissionScript& script, const std::string& db) = 0;
   virtual nlohmann::json capture_profile(const std::string& db) = 0;
+
+  // Recovery to the last second (recover --server onto a server with data_dir): a physical base backup
+  // (base_backup's folder) restored into this server's data directory and rolled forward with the WAL
+  // the stream archived in `wal_dir` ([archive] wal_stream). Defaults: sk::Error, not supported.
+  struct RecoveryTarget {
+    std::string time;  // ISO 8601 UTC ("2026-11-22T02:40:00.5Z"): stop before the first commit after it
+    std::string lsn;   // engine-specific position ("0/3000060"): stop there
+    bool none() const { return time.empty() && lsn.empty(); }
+  };
+  struct WalCoverage {
+    std::string missing;        // "" when `wal_dir` rolls the backup forward; else a sentence naming the first missing file
+    std::string start_segment;  // the backup's first WAL file, on its timeline
+    std::string end_lsn;        // the backup's consistent point: no target may come before it
+    std::string newest;         // the newest WAL file the roll-forward reaches ("" none)
+    std::string newest_at;      // its modification time, ISO 8601 UTC: the archived WAL ends about then
+  };
+  struct RecoveryEnd {
+    std::string last_commit;  // the last replayed commit's time, ISO 8601 UTC with microseconds ("" none)
+    std::string lsn;          // the last replayed position
+  };
+  // Reads files only. What `wal_dir` holds for `backup`: its start segment and every later one up to
+  // `until_lsn` ("": the newest there), following timelines through their history files.
+  virtual WalCoverage wal_coverage(const fs::path& backup, const fs::path& wal_dir, const std::string& until_lsn);
+  // REQUIRES: this server stopped, its data_dir missing or empty (SafetyError otherwise). Unpacks
+  // `backup` there and writes the recovery settings (read from `wal_dir`, to `target` or to the end of
+  // the WAL); does not start it. `own_config`: a folder whose server configuration this server keeps
+  // (its old data directory, moved aside: its port, sockets, memory), or empty to run with the
+  // backup's. On failure the unpacked folder is removed.
+  virtual void prepare_recovery(const fs::path& backup, const fs::path& wal_dir, const RecoveryTarget& target,
+                                const fs::path& own_config, const CancelToken* cancel);
+  // Starts the prepared server on its port and waits until it is out of recovery, then removes the
+  // recovery settings so a restart does not recover again. Idempotent: on a server that finished
+  // already it only reports. Throws sk::Error with the server log's last lines when recovery fails.
+  virtual RecoveryEnd finish_recovery(const CancelToken* cancel);
+  // The exact commands and settings of prepare_recovery and finish_recovery, for --plan.
+  virtual std::vector<std::string> describe_recovery(const fs::path& backup, const fs::path& wal_dir,
+                                                     const RecoveryTarget& target) const;
 
   // Standby and failover duties.
   virtual ReplicationState replication_state() = 0;

@@ -312,6 +312,10 @@ std::string runbook_markdown(const Ctx& ctx) {
     << (dbs.size() > 1 ? "   Every database (" + names + ") is restored, granted and resynced, each through its own\n"
                          "   staging copy; the backup must hold each of them.\n"
                        : std::string())
+    << (cfg.archive.wal_stream ? "   With the WAL stream, name a spare with data_dir: its data directory is moved aside, the newest\n"
+                                 "   base backup restored there and rolled forward to the last second (`--until TIME` to stop\n"
+                                 "   earlier); `" + sk + " check` warns when the archived WAL cannot roll it forward.\n"
+                               : std::string())
     << "3. Either way the summary states the data-loss window: the backup's time against the last write seen on " << active
     << ".\n"
     << "   If it stops, run the same command again: finished steps are skipped.\n\n";

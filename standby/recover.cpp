@@ -2,6 +2,7 @@
 #include "standby/recover.hpp"
 
 #include <algorithm>
+#include <regex>
 
 #include "core/error.hpp"
 #include "core/fsutil.hpp"
@@ -154,6 +155,80 @@ void refuse_when_the_site_stands(const Ctx& ctx, const std::string& from, const 
                         "promote it with 'sitekeeper failover --plan'");
 }
 
+// ---- the physical path ------------------------------------------------------------------------------
+
+bool holds_physical(const Archive& archive, const std::string& id) {
+  std::error_code ec;
+  return fs::exists(archive.path(id) / replicator::kPhysicalDir / "backup_manifest", ec);
+}
+
+// When the generation was sealed: its base backup was consistent by then.
+std::string completed_at(const Archive& archive, const std::string& id) {
+  try {
+    return nlohmann::json::parse(read_file(archive.path(id) / replicator::kMarkerFile)).value("completed_at", std::string());
+  } catch (const std::exception&) {
+    return "";
+  }
+}
+
+// --until as a recovery target; ConfigError when it is neither a UTC time nor a WAL position.
+sql::Engine::RecoveryTarget parse_until(const std::string& until) {
+  static const std::regex time(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z)");
+  static const std::regex lsn(R"([0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8})");
+  if (std::regex_match(until, time)) return {until, ""};
+  if (std::regex_match(until, lsn)) return {"", until};
+  throw ConfigError("--until " + until + " is neither a UTC time nor a WAL position",
+                    "write it as 2026-11-22T02:40:00Z (fractions of a second allowed) or as a position like 0/3000060");
+}
+
+// A --until time without its fraction, for comparing with whole-second times ("" when none).
+std::string whole_second(const std::string& t) { return t.empty() ? t : t.substr(0, 19) + "Z"; }
+
+bool before(const std::string& a, const std::string& b) {
+  Clock::time_point x, y;
+  return parse_iso_utc(a, x) && parse_iso_utc(b, y) && x < y;
+}
+
+// The newest complete generation with a base backup that was consistent before `time` ("" any).
+std::string choose_physical(const Archive& archive, const std::string& time) {
+  const auto ids = archive.list();
+  std::string oldest;
+  for (auto it = ids.rbegin(); it != ids.rend(); ++it) {
+    if (!holds_physical(archive, *it) || !archive.complete(*it)) continue;
+    const std::string done = completed_at(archive, *it);
+    if (time.empty() || !before(whole_second(time), done)) return *it;
+    oldest = done;
+  }
+  if (!oldest.empty())
+    throw SafetyError("--until " + time + " is before every physical base backup (the oldest was complete at " + oldest + ")",
+                      "name a later time; the archive rolls forward from a base backup only");
+  throw SafetyError("the archive holds no physical base backup: --until needs one",
+                    "set [archive] kinds = [\"logical\", \"physical\"] and wal_stream = true, then take a backup");
+}
+
+// A target whose data directory recover may replace: in no role of the site, and sharing its data
+// directory with no server that has one.
+void preflight_physical(const Ctx& ctx, const std::string& to, const std::string& from) {
+  const auto& cfg = ctx.cfg;
+  const auto& target = cfg.server(to);
+  SiteState st(ctx.state);
+  std::vector<std::pair<std::string, std::string>> serving = {{from, "the active"}, {st.standby(cfg), "the standby"},
+                                                              {cfg.roles.trial, "[roles] trial"}};
+  for (const auto& r : cfg.roles.replicas) serving.emplace_back(r, "a help-desk replica");
+  for (const auto& [name, role] : serving) {
+    if (name.empty()) continue;
+    const bool same = name == to;
+    const auto it = cfg.servers.find(name);
+    std::error_code ec1, ec2;
+    const bool shared = !same && it != cfg.servers.end() && !it->second.data_dir.empty() &&
+                        fs::weakly_canonical(it->second.data_dir, ec1) == fs::weakly_canonical(target.data_dir, ec2);
+    if (same || shared)
+      throw SafetyError((same ? to + " is " + role : to + "'s data directory is that of " + name + ", " + role) +
+                            ": recover never replaces the data directory of a server that serves the site",
+                        "name a spare server with its own data_dir (or without data_dir for a logical restore)");
+  }
+}
+
 // Only the verify and files steps ran: no server changed, so another choice may replace the run.
 bool changed_a_server(const nlohmann::json& j) {
   for (const auto& [k, v] : j["steps"].items())
@@ -190,6 +265,17 @@ std::vector<Step> recover_steps(const StepContext& sc) {
       s.push_back(std::move(step));
     return s;
   }
+  if (sc.journal.value("path", std::string()) == "physical") {
+    // The restore replaces the whole server: its roles and grants come with it, so the replay of them
+    // finds them in place, and the serials move on the live names before the alias reaches clients.
+    std::vector<Step> s = {verify_physical_backup(sc)};
+    if (sc.journal.contains("files_to")) s.push_back(site_files(sc));
+    if (sc.from != sc.to) s.push_back(fence(sc));
+    for (auto step : {set_aside(sc), restore_physical(sc), replay(sc), roles(sc), grants(sc, false),
+                      backup_profile(sc, false), serials(sc, false), epoch(sc, ""), smoke(sc), alias(sc), repoint(sc)})
+      s.push_back(std::move(step));
+    return s;
+  }
   std::vector<Step> s = {verify_backup(sc)};
   // Before any server changes: a failure here costs nothing.
   if (sc.journal.contains("files_to")) s.push_back(site_files(sc));
@@ -215,12 +301,13 @@ nlohmann::json journal_for(const Ctx& ctx, const RunbookOptions& o, const Recove
     const auto& j = *open;
     const bool same = (r.server.empty() || (r.server == j["to"] && r.from_replica == j.value("from_replica", false))) &&
                       (r.backup.empty() || r.backup == j.value("backup", "")) &&
-                      (r.files_to.empty() || r.files_to.string() == j.value("files_to", ""));
+                      (r.files_to.empty() || r.files_to.string() == j.value("files_to", "")) &&
+                      (r.until.empty() || r.until == j.value("until_text", ""));
     if (same) return store ? open_or_resume(st, kKind, j["from"], j["to"], *ctx.clock) : j;
     if (changed_a_server(j))
       throw SafetyError("an unfinished recover onto " + j["to"].get<std::string>() + " (backup " +
                             j.value("backup", std::string("?")) + ") has changed servers already",
-                        "resume it with '" + resume_command(j) + "' (no other server, backup or --files-to)");
+                        "resume it with '" + resume_command(j) + "' (no other server, backup, --until or --files-to)");
     const long owner = j.value("pid", 0L);
     if (owner != static_cast<long>(::getpid()) && pid_alive(owner))
       throw SafetyError("another sitekeeper (pid " + std::to_string(owner) + ") is running a recover right now",
@@ -242,12 +329,46 @@ nlohmann::json journal_for(const Ctx& ctx, const RunbookOptions& o, const Recove
     const auto served = preflight_replica(ctx, r.server);
     id = served.backup_id;
     at = served.backup_time;
-  } else {
-    id = choose_backup(ctx, r.backup);  // before the server: a wrong id is the likelier slip
   }
-  const auto manifest = replicator::open_archive(ctx.cfg).manifest(id);
-  const auto dbs = run_databases(ctx.cfg, manifest, r.from_replica ? r.server : "");
+  const auto archive = replicator::open_archive(ctx.cfg);
+  const auto target = r.until.empty() ? sql::Engine::RecoveryTarget{} : parse_until(r.until);
+  const bool to_data_dir = !r.from_replica && !ctx.cfg.server(r.server).data_dir.empty();
+  if (!r.until.empty() && (r.from_replica || !ctx.cfg.archive.wal_stream || !to_data_dir))
+    throw SafetyError("--until needs a physical recovery: " +
+                          std::string(r.from_replica ? "--from-replica serves last night's copy as it is"
+                                      : !ctx.cfg.archive.wal_stream ? "[archive] wal_stream is off, so no WAL is archived"
+                                                                     : "server " + r.server + " has no data_dir"),
+                      "recover with --server onto a spare with data_dir, with [archive] kinds = [\"logical\", \"physical\"] "
+                      "and wal_stream = true");
   if (!r.from_replica) {
+    // before the server: a wrong id is the likelier slip
+    id = r.until.empty() || !r.backup.empty() ? choose_backup(ctx, r.backup) : choose_physical(archive, target.time);
+  }
+  const auto manifest = archive.manifest(id);
+  const auto dbs = run_databases(ctx.cfg, manifest, r.from_replica ? r.server : "");
+  const bool physical = to_data_dir && ctx.cfg.archive.wal_stream && holds_physical(archive, id);
+  if (!r.until.empty() && !physical)
+    throw SafetyError("backup " + id + " holds no physical base backup: --until cannot roll it forward",
+                      "leave --backup out for the newest physical one, or name one that holds physical/");
+  sql::Engine::WalCoverage coverage;
+  if (physical) {
+    preflight_physical(ctx, r.server, from);
+    coverage = ctx.engines(ctx.cfg.server(r.server))
+                   ->wal_coverage(archive.path(id) / replicator::kPhysicalDir, replicator::wal_archive_dir(ctx.cfg), target.lsn);
+    if (!coverage.missing.empty())
+      throw SafetyError("backup " + id + " cannot be rolled forward with the archived WAL: " + coverage.missing,
+                        "the WAL stream must hold every WAL file since the base backup; name a newer backup (--backup ID), "
+                        "and see 'sitekeeper check'");
+    const std::string done = completed_at(archive, id);
+    if (!target.time.empty() && before(whole_second(target.time), done))
+      throw SafetyError("--until " + target.time + " is before backup " + id + " was complete (" + done + ")",
+                        "name a later time, or an older backup with --backup");
+    if (!target.time.empty() && before(coverage.newest_at, whole_second(target.time)))
+      throw SafetyError("--until " + target.time + " is past the end of the archived WAL (" + coverage.newest + ", written at " +
+                            coverage.newest_at + ")",
+                        "name an earlier time, or leave --until out to recover to the end");
+    at = manifest.created_at;
+  } else if (!r.from_replica) {
     preflight(ctx, r.server, dbs);
     at = manifest.created_at;
   } else {
@@ -275,7 +396,20 @@ nlohmann::json journal_for(const Ctx& ctx, const RunbookOptions& o, const Recove
     if (fs::exists(r.files_to, ec) && !(fs::is_directory(r.files_to, ec) && fs::is_empty(r.files_to, ec)))
       throw SafetyError(show_path(r.files_to) + " is not a missing or empty folder", "name a new folder for the site files");
   }
-  nlohmann::json extra = {{"backup", id}, {"backup_at", at}, {"databases", dbs}};
+  nlohmann::json extra = {{"backup", id}, {"backup_at", at}, {"databases", dbs}, {"path", physical ? "physical" : "logical"}};
+  if (physical) {
+    const fs::path data = ctx.cfg.server(r.server).data_dir;
+    std::string stamp = iso_utc(ctx.clock->now());
+    stamp.erase(std::remove_if(stamp.begin(), stamp.end(), [](char c) { return c == '-' || c == ':'; }), stamp.end());
+    extra["stamp"] = stamp;
+    extra["data_dir"] = data.string();
+    extra["aside"] = data.string() + ".before-recover-" + stamp;
+    extra["wal"] = {{"start", coverage.start_segment}, {"newest", coverage.newest}, {"newest_at", coverage.newest_at}};
+    if (!target.none()) {
+      extra["until_text"] = r.until;
+      extra["until"] = target.time.empty() ? nlohmann::json{{"lsn", target.lsn}} : nlohmann::json{{"time", target.time}};
+    }
+  }
   if (r.from_replica) extra["from_replica"] = true;
   if (!r.files_to.empty()) extra["files_to"] = r.files_to.string();
   if (from == r.server) extra["old_active_answered"] = false;  // the name answers, but for the new machine
@@ -293,6 +427,25 @@ nlohmann::json journal_for(const Ctx& ctx, const RunbookOptions& o, const Recove
 
 std::string data_loss_window(const nlohmann::json& j) {
   const std::string from = j.value("from", std::string("the old active"));
+  if (j.value("path", std::string()) == "physical") {
+    const auto until = j.value("until", nlohmann::json::object());
+    const std::string u = until.value("time", until.value("lsn", std::string()));
+    const auto seen = j.value("old_active_seen", nlohmann::json::object());
+    const std::string changed = seen.value("changed_at", std::string());
+    const std::string observed = changed.empty() ? "" : "; the daemon last saw a write on " + from + " at " + changed;
+    if (j.contains("recovered_to")) {
+      const auto& r = j["recovered_to"];
+      const std::string c = r.value("last_commit", std::string()), l = r.value("lsn", std::string());
+      return "recovered to the last commit replayed from the archived WAL, at " + (c.empty() ? std::string("?") : c) +
+             " (position " + (l.empty() ? std::string("?") : l) + "); " +
+             (u.empty() ? "changes on " + from + " after it are lost" : "changes after --until " + u + " were left out") +
+             observed;
+    }
+    const auto wal = j.value("wal", nlohmann::json::object());
+    if (!u.empty()) return "changes on " + from + " after --until " + u + " are left out" + observed;
+    return "the archived WAL reaches " + wal.value("newest_at", std::string("?")) + " (" + wal.value("newest", std::string("?")) +
+           "): changes on " + from + " after it are lost" + observed;
+  }
   const std::string at = j.value("backup_at", std::string());
   const auto seen = j.value("old_active_seen", nlohmann::json::object());
   const std::string changed = seen.value("changed_at", std::string());
@@ -320,6 +473,8 @@ nlohmann::json recover_plan(const Ctx& ctx, const RunbookOptions& o, const Recov
   p["backup"] = j["backup"];
   p["backup_at"] = j["backup_at"];
   p["data_loss_window"] = data_loss_window(j);
+  p["path"] = j.value("path", std::string("logical"));
+  if (j.contains("aside")) p["aside"] = j["aside"];
   return p;
 }
 
@@ -333,9 +488,16 @@ std::string recover_site(const Ctx& ctx, const RunbookOptions& o, const RecoverO
   auto sc = context_of(ctx, o, j);
   auto steps = recover_steps(sc);
   run_to_end(sc, steps);
+  const bool physical = j.value("path", std::string()) == "physical";
+  std::string aside;
+  if (physical) {
+    std::error_code ec;
+    const fs::path a = j.value("aside", std::string());
+    aside = fs::exists(a, ec) ? "; its old data directory is kept at " + show_path(a) : "";
+  }
   return "recover done: " + sc.to + " is active (epoch " + std::to_string(sc.epoch) + ") with backup " +
-         j["backup"].get<std::string>() + (j.value("from_replica", false) ? ", which it served as a replica" : "") + "; " +
-         data_loss_window(j);
+         j["backup"].get<std::string>() + (j.value("from_replica", false) ? ", which it served as a replica" : "") +
+         (physical ? " rolled forward with the archived WAL" : "") + "; " + data_loss_window(j) + aside;
 }
 
 }  // namespace sk::standby

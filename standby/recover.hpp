@@ -24,12 +24,24 @@ struct RecoverOptions {
   // --from-replica: `server` is a replica whose copy becomes the site database (no restore; the backup is
   // the one it serves). It leaves [roles] replicas in effect: refresh never touches the active in force.
   bool from_replica = false;
+  // --until: an ISO 8601 UTC time ("2026-11-22T02:40:00Z", fractions allowed) or a WAL position
+  // ("0/3000060"); "" recovers to the end of the archived WAL, or takes the journal's on a resume.
+  std::string until = "";
 };
 
 // The plan of the run recover_site would start or resume. Throws SafetyError (exit 3) when it would be
 // refused (see recover_site), ConfigError for an unknown server.
 nlohmann::json recover_plan(const replicator::JobContext& ctx, const RunbookOptions& o, const RecoverOptions& r);
 
+// The physical path ("Recovery to the last second" in docs/design.md): when the chosen generation holds
+// a physical base backup, [archive] wal_stream is on and the target has data_dir, the base backup is
+// restored into that data directory (its old content moved aside to <data_dir>.before-recover-<stamp>,
+// never deleted) and rolled forward with the archived WAL, to the end or to --until; then the same
+// repair steps run on the live databases. It refuses before anything changes a target that serves the
+// site in any role (active, standby, replica, trial) or shares a data directory with one, and a backup
+// whose WAL the archive does not hold (the missing file named). --until needs that path, and a time
+// after the base backup and before the end of the archived WAL; the backup is then the newest physical
+// one completed before the time (or --backup).
 // Every database the backup holds is rebuilt, each through its own staging copy and past its own serial
 // marks; the journal records the list ("databases") when the run begins.
 // Runs (or resumes) the recovery and returns its summary, which ends with the data-loss window: the

@@ -98,12 +98,18 @@ const std::vector<Command>& commands() {
       {"recover", "nothing stands by: rebuild the site on a new server from the archive, or make a replica the active (without --yes: the plan, exit 3)",
        "sitekeeper recover --server cm3 --plan",
        [](CLI::App& c, CommandArgs& a) {
-         c.add_option("--server", a.server, "the new server, listed in [servers], running and without the site database")
+         c.add_option("--server", a.server,
+                      "the new server, listed in [servers], in no role: with data_dir and a physical base backup its data "
+                      "directory is replaced (moved aside), else it runs without the site database")
              ->type_name("NAME");
          c.add_option("--from-replica", a.replica,
                       "the fast path: this replica's copy (last night's backup) becomes the site database, no restore")
              ->type_name("NAME");
          c.add_option("--backup", a.id, "backup id (default: the newest verified)")->type_name("ID");
+         c.add_option("--until", a.until,
+                      "roll the physical base backup forward to this UTC time (2026-11-22T02:40:00Z) or WAL position "
+                      "(0/3000060) instead of the end of the archived WAL")
+             ->type_name("TIME");
          c.add_option("--files-to", a.files_to, "also write the backup's site files below this missing or empty folder")
              ->type_name("DIR");
          c.add_flag("--plan", a.plan, "print the steps with their SQL and commands; change nothing");

@@ -24,6 +24,7 @@ struct CommandArgs {
   std::string file;    // man FILE
   std::string to;      // restore-secrets, restore-files --to
   std::string files_to;  // recover --files-to
+  std::string until;     // recover --until
 };
 
 int cmd_check(const GlobalOptions& g, const CommandArgs& a, Output& out);

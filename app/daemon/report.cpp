@@ -269,6 +269,29 @@ nlohmann::json wal_stream_check(const replicator::JobContext& ctx, sql::Engine* 
   return w;
 }
 
+// Recovery to the last second: whether the newest physical base backup can be rolled forward with the
+// archived WAL (its start segment and every later one in <archive>/wal). nullopt when [archive]
+// wal_stream is off or the archive holds no base backup; else {"backup", "ok", "missing"}.
+std::optional<nlohmann::json> roll_forward_check(const replicator::JobContext& ctx) {
+  const auto& cfg = ctx.cfg;
+  if (!cfg.archive.wal_stream) return std::nullopt;
+  try {
+    auto archive = replicator::open_archive(cfg);
+    const auto ids = archive.list();
+    for (auto it = ids.rbegin(); it != ids.rend(); ++it) {
+      const fs::path base = archive.path(*it) / replicator::kPhysicalDir;
+      std::error_code ec;
+      if (!fs::exists(base / "backup_manifest", ec) || !archive.complete(*it)) continue;
+      // Reads files only: the active need not answer.
+      const auto cov = ctx.engines(cfg.server(cfg.roles.active))->wal_coverage(base, replicator::wal_archive_dir(cfg), "");
+      return nlohmann::json{{"backup", *it}, {"ok", cov.missing.empty()}, {"missing", cov.missing},
+                            {"wal_newest", cov.newest}, {"wal_newest_at", cov.newest_at}};
+    }
+  } catch (const std::exception& e) {
+    return nlohmann::json{{"backup", ""}, {"ok", false}, {"missing", e.what()}};
+  }
+  return std::nullopt;
+}
 }  // namespace
 
 nlohmann::json check_report(const replicator::JobContext& ctx) {
@@ -401,6 +424,13 @@ nlohmann::json check_report(const replicator::JobContext& ctx) {
       if (!w.value("ok", true)) ok = false;
       j["wal_stream"] = w;
     }
+  }
+  if (auto rf = roll_forward_check(ctx)) {
+    j["roll_forward"] = *rf;
+    if (!(*rf)["ok"].get<bool>())
+      j["warnings"].push_back("the newest base backup " + (*rf)["backup"].get<std::string>() +
+                              " cannot be rolled forward with the archived WAL: " + (*rf)["missing"].get<std::string>() +
+                              "; recover --server onto a data_dir refuses it until a new backup is taken");
   }
   j["ok"] = ok;
   return j;

@@ -45,6 +45,15 @@ class PgEngine final : public Engine {
   WalStreamState wal_stream_state(const std::string& slot) override;
   std::vector<fs::path> obsolete_wal(const fs::path& dir, const fs::path& oldest_base_backup) override;
   std::vector<std::string> restore_profile_deviations() override;
+  // pg_recovery.cpp: restore_command copies from the WAL folder (a segment, else its .partial); when
+  // the server runs as another user than ours (we are root), the WAL it needs is copied into
+  // <data_dir>/sitekeeper-wal first, since the archive is private to its owner.
+  WalCoverage wal_coverage(const fs::path& backup, const fs::path& wal_dir, const std::string& until_lsn) override;
+  void prepare_recovery(const fs::path& backup, const fs::path& wal_dir, const RecoveryTarget& target,
+                        const fs::path& own_config, const CancelToken* cancel) override;
+  RecoveryEnd finish_recovery(const CancelToken* cancel) override;
+  std::vector<std::string> describe_recovery(const fs::path& backup, const fs::path& wal_dir,
+                                             const RecoveryTarget& target) const override;
 
   PermissionScript capture_permissions(const std::string& db) override;
   RoleUndo replay_roles(const PermissionScript& script, const RoleReplay& how) override;

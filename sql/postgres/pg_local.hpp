@@ -43,6 +43,8 @@ class LocalServer {
 
   // argv run as the owner of the data directory's parent folder when we are root.
   std::vector<std::string> as_owner(std::vector<std::string> argv) const;
+  // Who runs this server when it is not us ("" when we run it ourselves).
+  const std::string& owner() const { return owner_; }
 
  private:
   std::string tool(const char* name) const;

@@ -198,6 +198,8 @@ std::string slot_exists(std::string_view slot) {
   return "SELECT 1 FROM pg_replication_slots WHERE slot_name = " + quote_literal(slot);
 }
 
+std::string reset_setting(std::string_view name) { return "ALTER SYSTEM RESET " + quote_ident(name); }
+
 std::string create_physical_slot(std::string_view slot) {
   return "SELECT CAST(pg_create_physical_replication_slot(" + quote_literal(slot) + ", true) AS text)";
 }

@@ -168,6 +168,20 @@ inline constexpr const char* kReceiver =
 inline constexpr const char* kReplayAge =
     "SELECT CAST(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) AS text)";
 // The replayed position on a standby, the current one on a primary, as "X/X".
+// ---- recovery to the last second -------------------------------------------------------------------
+// One row: where the last recovery ended (the last replayed commit's time in UTC as
+// 2026-11-22T02:40:00.123456Z, and the last replayed position; each "" when unknown), and 1 while the
+// server is still in recovery.
+inline constexpr const char* kRecoveryEnd =
+    "SELECT COALESCE(to_char(pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), ''), "
+    "COALESCE(CAST(pg_last_wal_replay_lsn() AS text), ''), CAST(CAST(pg_is_in_recovery() AS integer) AS text)";
+// The recovery settings prepare_recovery wrote, reset once the server is out of recovery.
+inline constexpr const char* kRecoverySettings[] = {"restore_command", "recovery_target_timeline", "recovery_target_time",
+                                                    "recovery_target_lsn", "recovery_target_action",
+                                                    "recovery_target_inclusive"};
+// ALTER SYSTEM RESET of one of kRecoverySettings.
+std::string reset_setting(std::string_view name);
+
 inline constexpr const char* kWalPosition =
     "SELECT CAST(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
     "ELSE pg_current_wal_lsn() END AS text)";

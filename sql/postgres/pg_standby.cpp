@@ -369,6 +369,7 @@ std::vector<std::string> PgEngine::describe(Duty duty, const StepText& w) const 
       return {on, q::create_staging_database(staging_name(w.db)) + ";",
               "pg_restore --exit-on-error --jobs=<[replica] jobs> --dbname=" + staging_name(w.db) + " " + w.other,
               std::string(q::kCheckpoint) + ";  -- the restored copy is on disk before the step is journaled"};
+    case Duty::roll_forward: return {"-- see describe_recovery: the base backup, its recovery settings and the start"};
   }
   return {};
 }

@@ -21,16 +21,6 @@ std::string prefix_of(const StepContext& sc, const std::string& db) {
   return replicator::database_prefix(replicator::open_archive(sc.cfg()).manifest(backup_of(sc)).databases, db);
 }
 
-// The path of `name` in the run's generation, once its checksums match the manifest again: days may
-// pass between the verify step and a resumed run.
-fs::path verified_again(const StepContext& sc, const std::string& name) {
-  const std::string id = backup_of(sc);
-  auto archive = replicator::open_archive(sc.cfg());
-  if (auto problems = archive.check(id, true, sc.ctx.cancel, name); !problems.empty())
-    throw Error("backup " + id + " no longer verifies: " + problems.front(),
-                "the archive changed since the verify step; recover from another backup (--backup)");
-  return archive.path(id) / name;
-}
 
 std::string generation_file(const StepContext& sc, const std::string& db, const char* name) {
   return read_file(verified_again(sc, prefix_of(sc, db) + name));
@@ -49,6 +39,15 @@ std::function<std::string(const std::string&)> target(bool staging) {
 std::string part_of(const StepContext& sc, const std::string& db) { return sc.dbs.size() > 1 ? db + ": " : ""; }
 
 }  // namespace
+
+fs::path verified_again(const StepContext& sc, const std::string& name) {
+  const std::string id = backup_of(sc);
+  auto archive = replicator::open_archive(sc.cfg());
+  if (auto problems = archive.check(id, true, sc.ctx.cancel, name); !problems.empty())
+    throw Error("backup " + id + " no longer verifies: " + problems.front(),
+                "the archive changed since the verify step; recover from another backup (--backup)");
+  return archive.path(id) / name;
+}
 
 Step verify_backup(const StepContext& sc) {
   const std::string id = backup_of(sc);

@@ -67,7 +67,22 @@ Step withdraw(const StepContext& sc);       // the replica out of the rotation: 
 // restore-files does; the folder was missing or empty when the run began.
 Step site_files(const StepContext& sc);
 
+// ---- recover, physically: a base backup rolled forward with the archived WAL onto `to`'s data_dir -
+// The journal names the path ("physical"), the target ("until": {"time"|"lsn"}), the data directory
+// ("data_dir") and where its old content goes ("aside"). The restore happens only into a stopped,
+// empty data directory, and the server starts only in the replay step, so a resume never restores
+// onto a started server.
+Step verify_physical_backup(const StepContext& sc);  // physical/ checksums, pg_verifybackup, the WAL still there
+Step set_aside(const StepContext& sc);       // `to` stopped, its data directory moved aside (never deleted)
+Step restore_physical(const StepContext& sc);  // the base backup unpacked, the recovery settings written
+Step replay(const StepContext& sc);          // started: the archived WAL replayed, out of recovery ("recovered_to")
+// The run's recovery target, from the journal.
+sql::Engine::RecoveryTarget until_of(const nlohmann::json& journal);
+
 // ---- shared helpers ------------------------------------------------------------------------------
+// The path of `name` in the run's generation, once its checksums match the manifest again: days may
+// pass between the verify step and a resumed run. Throws sk::Error naming the first problem.
+fs::path verified_again(const StepContext& sc, const std::string& name);
 
 struct Capture {
   std::string id;

@@ -123,6 +123,12 @@ int site_bench_main(const char* name, Body body) {
   }
 }
 
+// Removes a bench folder (make_bench_dir) at the end of a run, after its servers stopped; "" is nothing.
+inline void remove_bench_dir(const fs::path& dir) {
+  std::error_code ec;
+  if (!dir.empty()) fs::remove_all(dir, ec);
+}
+
 inline std::uint64_t tree_size(const fs::path& dir) {
   std::uint64_t n = 0;
   for (const auto& e : fs::recursive_directory_iterator(dir))

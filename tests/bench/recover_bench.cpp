@@ -238,10 +238,7 @@ struct Bench : SiteBenchOptions {
     replicas.clear();
     bare.reset();
     active.reset();
-    if (!dir.empty()) {
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-    }
+    remove_bench_dir(dir);
   }
 };
 

@@ -437,10 +437,7 @@ struct Bench : SiteBenchOptions {
   ~Bench() {
     replica.reset();
     active.reset();
-    if (!dir.empty()) {
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-    }
+    remove_bench_dir(dir);
   }
 };
 

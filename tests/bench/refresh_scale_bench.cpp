@@ -132,15 +132,10 @@ struct Bench : SiteBenchOptions {
   ~Bench() {
     replicas.clear();
     active.reset();
-    if (!dir.empty()) {
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-    }
+    remove_bench_dir(dir);
   }
 };
 
 }  // namespace
 
-int main() {
-  return site_bench_main<Bench>("refresh_scale_bench", [](Bench& b) { return b.run(); });
-}
+int main() { return site_bench_main<Bench>("refresh_scale_bench", [](Bench& b) { return b.run(); }); }

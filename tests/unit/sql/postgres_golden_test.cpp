@@ -244,6 +244,14 @@ TEST(PgGolden, SlotsAndReceiver) {
   expect_golden("slots.sql", s.text);
 }
 
+TEST(PgGolden, RecoveryToTheLastSecond) {
+  Script s;
+  s.section("where recovery ended").add(q::kRecoveryEnd);
+  s.section("recovery settings reset");
+  for (const char* k : q::kRecoverySettings) s.add(q::reset_setting(k));
+  expect_golden("recovery.sql", s.text);
+}
+
 // ---- server profile ----------------------------------------------------------------------------------
 
 TEST(PgGolden, Profile) {

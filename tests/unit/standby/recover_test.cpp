@@ -9,6 +9,8 @@
 #include <set>
 
 #include "core/error.hpp"
+#include "core/fsutil.hpp"
+#include "replicator/archive.hpp"
 #include "replicator/backup.hpp"
 #include "standby/failover.hpp"
 #include "standby/recover.hpp"
@@ -605,6 +607,199 @@ TEST_F(RecoverTwoDatabases, FromAReplicaThatServesEveryDatabase) {
     for (const char* op : {"lift_read_only", "replay_grants", "apply_profile", "resync_serials", "smoke_test"})
       EXPECT_EQ(acted("hd1", std::string(op) + " " + db), 1) << op << " " << db;
   expect_serials_past_their_own_marks("hd1");
+}
+
+// ---- recover --server onto a data_dir: the physical base backup rolled forward ----------------------
+
+const std::vector<std::string> kPhysicalSteps = {"verify", "fence", "aside",   "restore", "replay", "roles", "grants",
+                                                 "profile", "serials", "epoch", "smoke",   "alias",  "repoint"};
+const std::map<std::string, std::string> kPhysicalSignature = {
+    {"verify", "cm3.verify_base_backup"}, {"aside", "cm3.stop_server"},    {"restore", "cm3.prepare_recovery"},
+    {"replay", "cm3.finish_recovery"},     {"roles", "cm3.replay_roles"},   {"grants", "cm3.replay_grants"},
+    {"profile", "cm3.apply_profile"},      {"serials", "cm3.resync_serials"}, {"epoch", "cm3.write_epoch"},
+    {"smoke", "cm3.smoke_test"}};
+
+// The archive holds physical base backups and the WAL stream; cm3 is a spare with a data directory
+// that holds an old cluster of its own.
+class RecoverPhysical : public RecoverTest {
+ protected:
+  void SetUp() override {
+    RecoverTest::SetUp();
+    cfg_.archive.kinds = {"logical", "physical"};
+    cfg_.archive.wal_stream = true;
+    world_->servers["cm1"].reachable = true;
+    clock_->advance(std::chrono::minutes(-30));  // 02:30
+    id_ = replicator::run_backup(ctx()).id;
+    clock_->advance(std::chrono::minutes(30));
+    world_->servers["cm1"].reachable = false;
+    data_ = dir_ / "cm3 'data'";
+    cfg_.servers["cm3"].data_dir = data_;
+    sk::test::write(data_ / "PG_VERSION", "15 of the spare's own cluster\n");
+    world_->servers["cm3"].reachable = false;  // stopped: the physical path does not need it running
+    world_->clear_log();
+  }
+  fs::path aside() { return (*standby::SiteState(*state_).last_journal())["aside"].get<std::string>(); }
+  void expect_untouched() {
+    expect_nothing_changed();
+    EXPECT_EQ(read_file(data_ / "PG_VERSION"), "15 of the spare's own cluster\n");
+    for (const char* op : {"cm3.stop_server", "cm3.prepare_recovery", "cm3.finish_recovery"}) EXPECT_EQ(world_->count(op), 0) << op;
+  }
+  void refused(RecoverOptions r, const std::string& why, int code = kRefused) {
+    try {
+      recover(yes(), r);
+      ADD_FAILURE() << r.server << " " << r.until << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.exit_code(), code) << e.what();
+      EXPECT_THAT(e.what(), HasSubstr(why));
+      EXPECT_FALSE(e.hint().empty());
+    }
+  }
+  fs::path data_;
+};
+
+TEST_F(RecoverPhysical, TheBaseBackupIsRestoredAndRolledForwardAndTheOldDataDirectoryIsKept) {
+  const auto s = recover();
+  EXPECT_THAT(s, HasSubstr("cm3 is active (epoch 1) with backup " + id_ + " rolled forward with the archived WAL"));
+  EXPECT_THAT(s, HasSubstr("recovered to the last commit replayed from the archived WAL, at 2026-11-22T02:59:59.750000Z "
+                           "(position 0/5000F28); changes on cm1 after it are lost"));
+  EXPECT_THAT(s, HasSubstr("its old data directory is kept at"));
+  EXPECT_EQ(read_file(aside() / "PG_VERSION"), "15 of the spare's own cluster\n");
+  EXPECT_THAT(aside().string(), HasSubstr("cm3 'data'.before-recover-"));
+  EXPECT_EQ(read_file(data_ / "PG_VERSION"), "15\n");
+  EXPECT_EQ(world_->count("cm3.restore_to_staging"), 0);
+  EXPECT_EQ(world_->count("trial.restore_to_staging"), 0) << "a physical recovery verifies with pg_verifybackup";
+  EXPECT_EQ(world_->recovered_until, "end");
+  auto& cm3 = world_->servers["cm3"];
+  EXPECT_EQ(cm3.serials["public.status_messages_record_id_seq"], 1500);
+  EXPECT_EQ(cm3.epoch, 1);
+  const auto last = *standby::SiteState(*state_).last_journal();
+  EXPECT_EQ(last["path"], "physical");
+  std::set<std::string> names;
+  for (const auto& [k, v] : last["steps"].items()) names.insert(k);
+  EXPECT_EQ(names, std::set<std::string>(kPhysicalSteps.begin(), kPhysicalSteps.end()));
+  EXPECT_EQ(last["recovered_to"]["lsn"], "0/5000F28");
+  for (auto [a, b] : std::vector<std::pair<std::string, std::string>>{{"cm3.verify_base_backup", "cm3.stop_server"},
+                                                                      {"cm3.stop_server", "cm3.prepare_recovery"},
+                                                                      {"cm3.prepare_recovery", "cm3.finish_recovery"},
+                                                                      {"cm3.finish_recovery", "cm3.resync_serials"},
+                                                                      {"cm3.resync_serials", "cm3.write_epoch"}})
+    EXPECT_LT(world_->first(a), world_->first(b)) << a << " before " << b;
+}
+
+TEST_F(RecoverPhysical, AMissingOrEmptyDataDirectoryIsFine) {
+  fs::remove_all(data_);
+  EXPECT_THAT(recover(), HasSubstr("rolled forward"));
+  EXPECT_THAT((*standby::SiteState(*state_).last_journal())["steps"]["aside"]["detail"].get<std::string>(),
+              HasSubstr("missing or empty: nothing to move aside"));
+  EXPECT_EQ(world_->count("cm3.stop_server"), 0);
+}
+
+class RecoverPhysicalCrashes : public RecoverPhysical, public ::testing::WithParamInterface<std::string> {};
+
+// A crash right after each step, then a resume: no step runs twice, so nothing is restored onto the
+// started server and the old data directory is moved once.
+TEST_P(RecoverPhysicalCrashes, ResumeCompletesAndNoStepRunsTwice) {
+  const std::string step = GetParam();
+  EXPECT_THROW(recover(test::crash_after(step)), Crash);
+  EXPECT_EQ(journaled(), test::steps_before(kPhysicalSteps, step, true));
+  EXPECT_THAT(recover(yes(), {"", "", {}}), HasSubstr("cm3 is active"));
+  for (const auto& [s, op] : kPhysicalSignature) EXPECT_EQ(world_->count(op), 1) << s;
+  const auto runs = runner_->argvs();
+  EXPECT_EQ(std::count_if(runs.begin(), runs.end(), [](const auto& a) { return a[0] == "/usr/local/bin/power-off"; }), 1);
+  EXPECT_EQ(std::count_if(runs.begin(), runs.end(), [](const auto& a) { return a[0] == "/usr/local/bin/point-alias"; }), 1);
+  EXPECT_EQ(read_file(aside() / "PG_VERSION"), "15 of the spare's own cluster\n");
+  EXPECT_EQ(world_->servers["cm3"].serials["public.status_messages_record_id_seq"], 1500);
+}
+
+INSTANTIATE_TEST_SUITE_P(EachStep, RecoverPhysicalCrashes, ::testing::ValuesIn(kPhysicalSteps));
+
+// A kill -9 in the middle of the unpacking: the resume keeps the cut-short copy aside and restores
+// into the empty folder again, before the server ever starts.
+TEST_F(RecoverPhysical, ARestoreCutShortIsMovedAsideAndDoneAgain) {
+  EXPECT_THROW(recover(test::crash_after("aside")), Crash);
+  sk::test::write(data_ / "base" / "1" / "half", "half a table");
+  EXPECT_THAT(recover(yes(), {"", "", {}}), HasSubstr("cm3 is active"));
+  const auto last = *standby::SiteState(*state_).last_journal();
+  EXPECT_THAT(last["steps"]["restore"]["detail"].get<std::string>(), HasSubstr("a restore cut short moved aside to"));
+  EXPECT_EQ(read_file(fs::path(data_.string() + ".partial-restore-" + last["stamp"].get<std::string>()) / "base" / "1" / "half"),
+            "half a table");
+  EXPECT_EQ(world_->count("cm3.finish_recovery"), 1);
+}
+
+TEST_F(RecoverPhysical, AServerThatServesTheSiteKeepsItsDataDirectory) {
+  cfg_.servers["hd1"].data_dir = dir_ / "hd1 data";
+  refused({"hd1", "", {}}, "hd1 is a help-desk replica: recover never replaces the data directory");
+  cfg_.roles.standby = "cm3";
+  refused({"cm3", "", {}}, "cm3 is the standby");
+  cfg_.roles.standby.clear();
+  cfg_.roles.trial = "cm3";
+  refused({"cm3", "", {}}, "cm3 is [roles] trial");
+  cfg_.roles.trial = "trial";
+  cfg_.servers["cm1"].data_dir = dir_ / "cm1 data";
+  RunbookOptions down = yes();
+  down.old_active_is_down = true;
+  EXPECT_THAT([&] { recover(down, {"cm1", "", {}}); }, ::testing::ThrowsMessage<SafetyError>(HasSubstr("cm1 is the active")));
+  // Another name for a replica's data directory.
+  cfg_.servers["cm3"].data_dir = dir_ / "x" / ".." / "hd1 data";
+  refused({"cm3", "", {}}, "cm3's data directory is that of hd1, a help-desk replica");
+  cfg_.servers["cm3"].data_dir = data_;
+  expect_untouched();
+}
+
+TEST_F(RecoverPhysical, WithoutDataDirTheLogicalPathRunsAsToday) {
+  cfg_.servers["cm3"].data_dir.clear();
+  world_->servers["cm3"].reachable = true;
+  EXPECT_THAT(recover(), HasSubstr("cm3 is active"));
+  EXPECT_EQ(world_->count("cm3.restore_to_staging"), 1);
+  EXPECT_EQ(world_->count("cm3.prepare_recovery"), 0);
+  EXPECT_EQ((*standby::SiteState(*state_).last_journal())["path"], "logical");
+}
+
+TEST_F(RecoverPhysical, AGapInTheArchivedWalIsRefusedBeforeAnythingChanges) {
+  world_->wal_missing = "WAL file 000000010000000000000004 is missing from /archive/wal";
+  refused({"cm3", "", {}}, "backup " + id_ + " cannot be rolled forward with the archived WAL: WAL file "
+                           "000000010000000000000004 is missing");
+  expect_untouched();
+}
+
+TEST_F(RecoverPhysical, UntilMustFallBetweenTheBaseBackupAndTheEndOfTheWal) {
+  refused({"cm3", "", {}, false, "2026-11-22T01:00:00Z"}, "--until 2026-11-22T01:00:00Z is before every physical base backup");
+  refused({"cm3", id_, {}, false, "2026-11-22T01:00:00Z"}, "is before backup " + id_ + " was complete");
+  refused({"cm3", "", {}, false, "2026-11-22T03:00:01Z"}, "past the end of the archived WAL (000000010000000000000005.partial");
+  refused({"cm3", "", {}, false, "yesterday"}, "neither a UTC time nor a WAL position", kUsage);
+  cfg_.archive.wal_stream = false;
+  refused({"cm3", "", {}, false, "2026-11-22T02:45:00Z"}, "--until needs a physical recovery: [archive] wal_stream is off");
+  cfg_.archive.wal_stream = true;
+  cfg_.servers["cm3"].data_dir.clear();
+  refused({"cm3", "", {}, false, "2026-11-22T02:45:00Z"}, "server cm3 has no data_dir");
+  cfg_.servers["cm3"].data_dir = data_;
+  // The logical generation of the fixture holds no base backup.
+  const std::string logical = replicator::open_archive(cfg_).list().front();
+  refused({"cm3", logical, {}, false, "2026-11-22T02:45:00Z"}, "holds no physical base backup");
+  expect_untouched();
+  EXPECT_THAT(recover(yes(), {"cm3", "", {}, false, "2026-11-22T02:45:00.25Z"}),
+              HasSubstr("changes after --until 2026-11-22T02:45:00.25Z were left out"));
+  EXPECT_EQ(world_->recovered_until, "2026-11-22T02:45:00.25Z");
+  EXPECT_EQ((*standby::SiteState(*state_).last_journal())["until"]["time"], "2026-11-22T02:45:00.25Z");
+}
+
+TEST_F(RecoverPhysical, AResumeWithAnotherUntilIsRefusedOnceAServerChanged) {
+  EXPECT_THROW(recover(test::crash_after("restore"), {"cm3", "", {}, false, "2026-11-22T02:45:00Z"}), Crash);
+  refused({"cm3", "", {}, false, "2026-11-22T02:50:00Z"}, "has changed servers already");
+  EXPECT_THAT(recover(yes(), {"", "", {}}), HasSubstr("changes after --until 2026-11-22T02:45:00Z were left out"));
+}
+
+TEST_F(RecoverPhysical, ThePlanShowsThePhysicalStepsAndTheirCommands) {
+  const auto p = standby::recover_plan(ctx(), yes(), {"cm3", "", {}, false, "2026-11-22T02:45:00Z"});
+  EXPECT_EQ(p["path"], "physical");
+  ASSERT_EQ(p["steps"].size(), kPhysicalSteps.size());
+  for (size_t i = 0; i < kPhysicalSteps.size(); ++i) EXPECT_EQ(p["steps"][i]["name"], kPhysicalSteps[i]);
+  const auto text = standby::render_plan(p);
+  for (const std::string& want : std::vector<std::string>{"/physical/base.tar", "restore_command from " + (dir_ / "archive" / "wal").string(),
+                                 "recovery_target_time = '2026-11-22T02:45:00Z'", "cm3 'data'.before-recover-"})
+    EXPECT_THAT(text, HasSubstr(want));
+  EXPECT_THAT(p["data_loss_window"].get<std::string>(), HasSubstr("after --until 2026-11-22T02:45:00Z are left out"));
+  expect_untouched();
 }
 
 TEST(DataLossWindow, SaysWhatIsKnown) {

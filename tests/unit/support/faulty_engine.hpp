@@ -176,6 +176,30 @@ class FaultyEngine : public sql::Engine {
     w_->enter(server_, "server_running", bound_);
     return inner_->server_running();
   }
+  void base_backup(const fs::path& out, const CancelToken* c) override {
+    w_->enter(server_, "base_backup", bound_);
+    inner_->base_backup(out, c);
+  }
+  void verify_base_backup(const fs::path& b, const fs::path& s, const CancelToken* c) override {
+    w_->enter(server_, "verify_base_backup", bound_);
+    inner_->verify_base_backup(b, s, c);
+  }
+  WalCoverage wal_coverage(const fs::path& b, const fs::path& w, const std::string& u) override {
+    w_->enter(server_, "wal_coverage", bound_);
+    return inner_->wal_coverage(b, w, u);
+  }
+  void prepare_recovery(const fs::path& b, const fs::path& w, const RecoveryTarget& t, const fs::path& own,
+                        const CancelToken* c) override {
+    w_->enter(server_, "prepare_recovery", bound_);
+    inner_->prepare_recovery(b, w, t, own, c);
+  }
+  RecoveryEnd finish_recovery(const CancelToken* c) override {
+    w_->enter(server_, "finish_recovery", bound_);
+    return inner_->finish_recovery(c);
+  }
+  std::vector<std::string> describe_recovery(const fs::path& b, const fs::path& w, const RecoveryTarget& t) const override {
+    return inner_->describe_recovery(b, w, t);
+  }
  private:
   std::string server_;
   std::unique_ptr<sql::Engine> inner_;
@@ -187,7 +211,7 @@ class FaultyEngine : public sql::Engine {
 // refused by every engine it makes.
 inline sql::EngineFactory sim_engines(std::shared_ptr<SimWorld> world, std::set<sql::Duty> unsupported = {}) {
   return [world, unsupported](const ServerConfig& s) -> std::unique_ptr<sql::Engine> {
-    return std::make_unique<FaultyEngine>(s.name, std::make_unique<SimEngine>(s.name, world, unsupported), world);
+    return std::make_unique<FaultyEngine>(s.name, std::make_unique<SimEngine>(s.name, world, unsupported, s.data_dir), world);
   };
 }
 

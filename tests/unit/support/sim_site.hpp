@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -63,6 +65,12 @@ class SimWorld {
   }
 
   std::map<std::string, SimServer> servers;
+  // What the archived WAL holds for a physical recovery (Engine::wal_coverage): `wal_missing` names a
+  // gap ("" none); the newest WAL file was written at `wal_newest_at`. What the last prepare_recovery
+  // was asked to recover to ("end", or the target's time or position).
+  std::string wal_missing;
+  std::string wal_newest_at = "2026-11-22T03:00:00Z";
+  std::string recovered_until;
 
   // Faults by "server.op" (e.g. "cm2.promote_closed"), or "*.op" for every server.
   void fault(const std::string& key, Fault f) {
@@ -138,8 +146,8 @@ class SimWorld {
 // Wrap it in a FaultyEngine (faulty_engine.hpp) for the log and the faults.
 class SimEngine : public sql::Engine {
  public:
-  SimEngine(std::string name, std::shared_ptr<SimWorld> w, std::set<sql::Duty> unsupported = {})
-      : name_(std::move(name)), w_(std::move(w)), unsupported_(std::move(unsupported)) {}
+  SimEngine(std::string name, std::shared_ptr<SimWorld> w, std::set<sql::Duty> unsupported = {}, fs::path data_dir = {})
+      : name_(std::move(name)), w_(std::move(w)), unsupported_(std::move(unsupported)), data_dir_(std::move(data_dir)) {}
 
   std::string dialect() const override { return "postgresql"; }
   bool supports(sql::Duty d) const override { return !unsupported_.count(d); }
@@ -247,6 +255,39 @@ class SimEngine : public sql::Engine {
   std::vector<std::string> describe(sql::Duty d, const sql::StepText& t) const override {
     return {std::string("-- ") + sql::to_string(d) + " on " + t.server};
   }
+  // A physical base backup as files with the real names; its recovery on the server's data_dir: the
+  // restore needs it empty and leaves PG_VERSION there, the replay brings the site database.
+  void base_backup(const fs::path& out, const CancelToken*) override {
+    at("base_backup");
+    for (const char* f : {"base.tar", "pg_wal.tar", "backup_manifest"}) std::ofstream(out / f) << f;
+  }
+  // Files only: a stopped server does not matter.
+  void verify_base_backup(const fs::path&, const fs::path&, const CancelToken*) override {}
+  WalCoverage wal_coverage(const fs::path&, const fs::path&, const std::string&) override {
+    std::lock_guard lock(w_->mu());
+    return {w_->wal_missing, "000000010000000000000002", "0/2000100", "000000010000000000000005.partial", w_->wal_newest_at};
+  }
+  void prepare_recovery(const fs::path&, const fs::path&, const RecoveryTarget& t, const fs::path&, const CancelToken*) override {
+    std::error_code ec;
+    if (fs::exists(data_dir_, ec) && !fs::is_empty(data_dir_, ec)) throw SafetyError(data_dir_.string() + " is not empty");
+    fs::create_directories(data_dir_);
+    std::ofstream(data_dir_ / "PG_VERSION") << "15\n";
+    std::lock_guard lock(w_->mu());
+    w_->recovered_until = t.none() ? "end" : t.time + t.lsn;
+  }
+  RecoveryEnd finish_recovery(const CancelToken*) override {
+    if (!fs::exists(data_dir_ / "PG_VERSION")) throw Error("nothing restored in " + data_dir_.string());
+    std::lock_guard lock(w_->mu());
+    auto& s = w_->servers.at(name_);
+    s.reachable = true;
+    s.databases = w_->servers.at("cm1").databases;
+    s.in_recovery = false;
+    return {"2026-11-22T02:59:59.750000Z", "0/5000F28"};
+  }
+  std::vector<std::string> describe_recovery(const fs::path& backup, const fs::path& wal, const RecoveryTarget& t) const override {
+    return {"tar --extract --file=" + (backup / "base.tar").string(), "restore_command from " + wal.string(),
+            "recovery_target_time = '" + t.time + "'"};
+  }
 
  private:
   // The server, after the call was logged and its fault applied; throws when it does not answer.
@@ -284,6 +325,7 @@ class SimEngine : public sql::Engine {
   std::string name_;
   std::shared_ptr<SimWorld> w_;
   std::set<sql::Duty> unsupported_;
+  fs::path data_dir_;
 };
 
 }  // namespace sk::test
