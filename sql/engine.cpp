@@ -82,6 +82,15 @@ void Engine::base_backup(const fs::path&, const CancelToken*) { unsupported(*thi
 void Engine::verify_base_backup(const fs::path&, const fs::path&, const CancelToken*) {
   unsupported(*this, "verifying a physical base backup");
 }
+void Engine::restore_physical_copy(const fs::path&, const fs::path&, const CancelToken*) {
+  unsupported(*this, "restoring a physical copy");
+}
+ServerConfig Engine::start_physical_copy(const fs::path&) { unsupported(*this, "starting a physical copy"); }
+ValidationReport Engine::validate_physical_copy(const std::vector<std::string>&, const std::vector<std::string>&) {
+  unsupported(*this, "validating a physical copy");
+}
+void Engine::stop_physical_copy(const fs::path&) { unsupported(*this, "stopping a physical copy"); }
+void Engine::start_server() { unsupported(*this, "starting the server"); }
 void Engine::undo_roles(const RoleUndo& undo) {
   if (!undo.data.empty()) unsupported(*this, "undoing a role replay");
 }

@@ -40,6 +40,13 @@ class PgEngine final : public Engine {
   // below `scratch` with tar first (tablespace archives are left out and ignored).
   void verify_base_backup(const fs::path& backup, const fs::path& scratch, const CancelToken* cancel) override;
   std::vector<std::string> restore_profile_deviations() override;
+  // pg_physical_replica.cpp.
+  void restore_physical_copy(const fs::path& backup, const fs::path& dir, const CancelToken* cancel) override;
+  ServerConfig start_physical_copy(const fs::path& dir) override;
+  ValidationReport validate_physical_copy(const std::vector<std::string>& dbs,
+                                          const std::vector<std::string>& queries) override;
+  void stop_physical_copy(const fs::path& dir) override;
+  void start_server() override;
 
   PermissionScript capture_permissions(const std::string& db) override;
   RoleUndo replay_roles(const PermissionScript& script, const RoleReplay& how) override;
