@@ -317,7 +317,7 @@ RefreshResult run_refresh(const JobContext& ctx, const std::string& only, bool f
   if (auto g = ctx.state.generation(res.id); g && g->status == "failed")
     throw refuse("failed verification earlier (" + g->message + ")");
 
-  Shared sh{ctx, archive, res.id, {}, {}, {}};
+  Shared sh{ctx, archive, res.id, {}, {}, {}, {}};
   try {
     sh.manifest = archive.manifest(res.id);
   } catch (const Error& e) {
@@ -360,25 +360,6 @@ RefreshResult run_refresh(const JobContext& ctx, const std::string& only, bool f
   sh.physical_checksums = any_physical && has_physical
                               ? hash_in_background(archive, res.id, ctx.cancel, {std::string(kPhysicalDir) + "/"})
                               : nothing_to_check();
-  sh.checksums = nothing_to_check();
-  if (any_logical)
-  sh.checksums = std::async(std::launch::async, [&] {
-                   // Lower priority: on a small machine the hashing must not slow the restores it
-                   // overlaps with (the swap waits for both anyway).
-                   ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
-                   try {
-                     std::vector<std::string> found;
-                     for (const auto& d : sh.databases) {
-                       auto problems = archive.check(res.id, true, ctx.cancel, d.prefix + kSnapshotDir + "/");
-                       found.insert(found.end(), problems.begin(), problems.end());
-                     }
-                     return found;
-                   } catch (const Cancelled&) {
-                     throw;  // not a verdict on the backup; every swap waiting for it is cancelled
-                   } catch (const std::exception& e) {
-                     return std::vector<std::string>{e.what()};
-                   }
-                 }).share();
 
   std::counting_semaphore<64> slots(cfg.replica.parallel);
   std::mutex mu;
