@@ -80,14 +80,16 @@ std::string log_tail(const fs::path& log) {
 void PgEngine::restore_physical_copy(const fs::path& backup, const fs::path& dir, const CancelToken* cancel) {
   LocalServer copy(copy_at(server_, dir), runner_);
   copy.restore_base_backup(backup, dir, cancel);
-  struct Undo {
-    fs::path p;
-    bool armed = true;
-    ~Undo() {
-      std::error_code e;
-      if (armed) fs::remove_all(p, e);
-    }
-  } undo{dir};
+  try {
+    make_paused_standby(copy, dir, cancel);
+  } catch (...) {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    throw;
+  }
+}
+
+void PgEngine::make_paused_standby(const LocalServer& copy, const fs::path& dir, const CancelToken* cancel) {
   // Against the backup's own manifest, before any file of it changes: what starts is what was backed up.
   ProcessOptions o;
   o.cancel = cancel;
@@ -113,7 +115,6 @@ void PgEngine::restore_physical_copy(const fs::path& backup, const fs::path& dir
   fs::remove(dir / "recovery.signal", ec);
   std::ofstream(dir / "standby.signal").close();
   copy.hand_over(dir / "standby.signal");
-  undo.armed = false;
 }
 
 ServerConfig PgEngine::start_physical_copy(const fs::path& dir) {
@@ -183,13 +184,7 @@ ValidationReport PgEngine::validate_physical_copy(const std::vector<std::string>
     if (!database_exists(db)) throw Error("the new copy holds no database " + db, "the base backup is of another server");
   rep.passed.push_back("holds " + std::to_string(dbs.size()) + " database(s) of the site");
   auto s = open(dbs.front());
-  for (const auto& sql : queries) {
-    pg::Transaction tx(*s, "validation query");
-    pg::exec(*s, q::kReadOnlyTransaction, "read-only transaction");
-    pg::query(*s, sql, "validate query '" + sql + "'");
-    tx.rollback();
-    rep.passed.push_back("query ok: " + sql);
-  }
+  run_validation_queries(*s, queries, rep);
   const auto err = pg::try_exec(*s, q::kPhysicalWriteProbe);
   if (!err) throw Error("a write as " + server_.user + " was not refused on the new copy");
   if (err->find("read-only transaction") == std::string::npos && err->find("recovery") == std::string::npos)

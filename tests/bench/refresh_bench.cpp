@@ -149,6 +149,29 @@ void reader_loop(const std::string& conninfo, const std::atomic<bool>& stop, Rea
   if (c) PQfinish(c);
 }
 
+// kReaders reader_loop threads on `c`, each with its own connection (application_name `label` + N);
+// joined by stop() or the destructor. The logs are read only after stop().
+struct Readers {
+  std::atomic<bool> stopped{false};
+  std::vector<ReaderLog> logs;
+  std::vector<std::thread> threads;
+  Readers(const PgCluster& c, const std::string& label) : logs(kReaders) {
+    for (int i = 0; i < kReaders; ++i)
+      threads.emplace_back(reader_loop, conninfo(c, kDb, kReader, kReaderPassword, label + std::to_string(i + 1)),
+                           std::cref(stopped), std::ref(logs[i]));
+  }
+  ~Readers() { stop(); }
+  void wait_all_answered() {
+    wait_until([&] { return std::all_of(logs.begin(), logs.end(), [](const ReaderLog& l) { return l.answered > 0; }); },
+               std::chrono::seconds(30), "every reader to answer once");
+  }
+  void stop() {
+    stopped = true;
+    for (auto& t : threads)
+      if (t.joinable()) t.join();
+  }
+};
+
 // ----- the benchmark -------------------------------------------------------------------------------------
 
 struct Bench : SiteBenchOptions {
@@ -363,35 +386,14 @@ struct Bench : SiteBenchOptions {
       c.exec("ALTER ROLE " + qi(replica->superuser()) + " SET log_min_duration_statement = 0");
     }
     checkpoint_replica();
-    std::atomic<bool> stop{false};
-    std::vector<ReaderLog> logs(kReaders);
-    std::vector<std::thread> threads;
-    for (int i = 0; i < kReaders; ++i)
-      threads.emplace_back(reader_loop, conninfo(*replica, kDb, kReader, kReaderPassword, "sk_bench_reader_" + std::to_string(i + 1)),
-                           std::cref(stop), std::ref(logs[i]));
-    auto stop_readers = [&] {
-      stop = true;
-      for (auto& t : threads)
-        if (t.joinable()) t.join();
-    };
-    SkRun r;
-    try {
-      wait_until([&] { return std::all_of(logs.begin(), logs.end(), [](const ReaderLog& l) { return l.answered > 0; }); },
-                 std::chrono::seconds(30), "every reader to answer once");
-    } catch (...) {
-      stop_readers();
-      throw;
-    }
+    Readers readers(*replica, "sk_bench_reader_");
+    const auto& logs = readers.logs;
+    readers.wait_all_answered();
     // A baseline second before the refresh; the logs are read only after the readers are joined.
     std::this_thread::sleep_for(std::chrono::seconds(1));
-    try {
-      r = run_sitekeeper(config(), {"refresh", "--replica", "hd1", "--force"}, "refresh --force (with readers)");
-    } catch (...) {
-      stop_readers();
-      throw;
-    }
+    SkRun r = run_sitekeeper(config(), {"refresh", "--replica", "hd1", "--force"}, "refresh --force (with readers)");
     std::this_thread::sleep_for(std::chrono::seconds(1));
-    stop_readers();
+    readers.stop();
 
     // Wall-clock log times to steady time.
     const auto wall_now = Wall::now();
@@ -476,29 +478,13 @@ struct Bench : SiteBenchOptions {
     std::cout << "\n== read stall through the physical swap: " << kReaders << " readers as " << kReader << " on hd3/"
               << kDb << ", SELECT count(*) FROM sites every " << kPoll.count() << " ms, reconnecting every "
               << kPoll.count() << " ms while the port is closed\n";
-    std::atomic<bool> stop{false};
-    std::vector<ReaderLog> logs(kReaders);
-    std::vector<std::thread> threads;
-    for (int i = 0; i < kReaders; ++i)
-      threads.emplace_back(reader_loop, conninfo(*phys, kDb, kReader, kReaderPassword, "sk_bench_phys_" + std::to_string(i + 1)),
-                           std::cref(stop), std::ref(logs[i]));
-    auto stop_readers = [&] {
-      stop = true;
-      for (auto& t : threads)
-        if (t.joinable()) t.join();
-    };
-    SkRun r;
-    try {
-      wait_until([&] { return std::all_of(logs.begin(), logs.end(), [](const ReaderLog& l) { return l.answered > 0; }); },
-                 std::chrono::seconds(30), "every reader to answer once");
-      std::this_thread::sleep_for(std::chrono::seconds(1));
-      r = run_sitekeeper(config(), {"refresh", "--replica", "hd3", "--force"}, "refresh hd3 --force (with readers)");
-      std::this_thread::sleep_for(std::chrono::seconds(1));
-    } catch (...) {
-      stop_readers();
-      throw;
-    }
-    stop_readers();
+    Readers readers(*phys, "sk_bench_phys_");
+    const auto& logs = readers.logs;
+    readers.wait_all_answered();
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    SkRun r = run_sitekeeper(config(), {"refresh", "--replica", "hd3", "--force"}, "refresh hd3 --force (with readers)");
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    readers.stop();
     const auto wall_now = Wall::now();
     const auto steady_now = Steady::now();
     const auto swap_wall = log_time_of(r, "swapping the new copy of hd3 in");

@@ -5,19 +5,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "core/clock.hpp"
-#include "core/config.hpp"
 #include "core/error.hpp"
-#include "core/state/store.hpp"
-#include "replicator/archive.hpp"
-#include "replicator/backup.hpp"
-#include "replicator/context.hpp"
-#include "replicator/refresh.hpp"
 #include "replicator/refresh_physical.hpp"
-#include "support/fake_clock.hpp"
-#include "support/fake_runner.hpp"
-#include "support/files.hpp"
-#include "support/scripted_engine.hpp"
+#include "support/refresh_fixture.hpp"
 
 namespace {
 
@@ -27,78 +17,26 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using test::at;
 using test::Call;
-using test::FakeClock;
-using test::FakeEngine;
-using test::FakeRunner;
 using test::slurp;
 using test::World;
 using test::write;
 
 const std::string kOld = "the old copy";
 
-class PhysicalRefreshTest : public ::testing::Test {
+class PhysicalRefreshTest : public test::RefreshFixture {
  protected:
   void SetUp() override {
-    base_ = sk::test::test_dir_path("sk physical é");
-    fs::remove_all(base_);
-    fs::create_directories(base_);
-    base_ = fs::canonical(base_);
-    cfg_.file = base_ / "sitekeeper.toml";
-    cfg_.site = {"CEN", {"CM_CEN"}, "CM_CEN"};
-    cfg_.state_path = base_ / "state dir" / "sitekeeper.db";
-    cfg_.archive.path = base_ / "site archive";
-    cfg_.archive.key_file = base_ / "state dir" / "archive.keys";
+    RefreshFixture::SetUp();
     cfg_.archive.kinds = {"logical", "physical"};
-    for (const char* n : {"cm1", "hd1", "hd2"}) {
-      ServerConfig s;
-      s.name = n;
-      cfg_.servers[n] = s;
-    }
     cfg_.servers["hd1"].refresh = "physical";
     cfg_.servers["hd1"].data_dir = base_ / "hd1 servers" / "data";
-    cfg_.roles.active = "cm1";
-    cfg_.roles.replicas = {"hd1", "hd2"};
-    cfg_.replica.readers = {"helpdesk"};
-    cfg_.replica.validate = {"SELECT count(*) FROM site_systems"};
     write(live() / "PG_VERSION", "15");
     write(live() / "copy", kOld);
-    state_ = std::make_unique<StateStore>(cfg_.state_path);
-    world_ = std::make_shared<World>();
-    runner_ = std::make_shared<FakeRunner>();
-    clock_ = std::make_shared<FakeClock>(at("2026-11-22T02:00:00Z"));
-  }
-  void TearDown() override {
-    state_.reset();
-    std::error_code ec;
-    fs::remove_all(base_, ec);
-  }
-
-  replicator::JobContext ctx() {
-    auto world = world_;
-    sql::EngineFactory factory = [world](const ServerConfig& s) -> std::unique_ptr<sql::Engine> {
-      return std::make_unique<FakeEngine>(s.name, world);
-    };
-    return replicator::JobContext{cfg_, *state_, factory, runner_, clock_, nullptr};
-  }
-  std::string backup_at(const std::string& iso) {
-    clock_->set(at(iso));
-    auto r = replicator::run_backup(ctx());
-    EXPECT_EQ(state_->generation(r.id).value_or(GenerationRecord{}).status, "verified") << r.id;
-    return r.id;
   }
   fs::path live() const { return cfg_.servers.at("hd1").data_dir; }
   fs::path next() const { return fs::path(live().string() + ".sk-new"); }
   fs::path old() const { return fs::path(live().string() + ".sk-old"); }
   std::string copy_in(const fs::path& dir) const { return fs::exists(dir / "copy") ? slurp(dir / "copy") : ""; }
-  std::string serving(const std::string& r) {
-    auto s = state_->serving(r);
-    return s ? s->backup_id : "";
-  }
-  static const replicator::ReplicaOutcome& outcome(const replicator::RefreshResult& r, const std::string& replica) {
-    for (const auto& o : r.replicas)
-      if (o.replica == replica) return o;
-    throw std::runtime_error("no outcome for " + replica);
-  }
   bool hd1_running() { return !world_->stopped.count("hd1"); }
   // Only the replica's own folders exist beside its data directory.
   void expect_only_the_live_copy() {
@@ -109,13 +47,6 @@ class PhysicalRefreshTest : public ::testing::Test {
     for (const auto& e : fs::directory_iterator(live().parent_path())) names.push_back(e.path().filename().string());
     EXPECT_THAT(names, ElementsAre("data"));
   }
-
-  fs::path base_;
-  Config cfg_;
-  std::unique_ptr<StateStore> state_;
-  std::shared_ptr<World> world_;
-  std::shared_ptr<FakeRunner> runner_;
-  std::shared_ptr<FakeClock> clock_;
 };
 
 const std::vector<std::string> kPhysicalOrder = {"restore_physical_copy", "start_physical_copy",
@@ -128,8 +59,8 @@ TEST_F(PhysicalRefreshTest, RestoresValidatesAndSwapsInByRenamesWithoutAnyReplay
   clock_->set(at("2026-11-22T04:00:00Z"));
   auto res = replicator::run_refresh(ctx());
   EXPECT_TRUE(res.ok) << res.summary;
-  EXPECT_EQ(outcome(res, "hd1").outcome, "refreshed") << outcome(res, "hd1").message;
-  EXPECT_THAT(outcome(res, "hd1").message, HasSubstr("physical copy"));
+  EXPECT_EQ(outcome(res, "hd1")->outcome, "refreshed") << outcome(res, "hd1")->message;
+  EXPECT_THAT(outcome(res, "hd1")->message, HasSubstr("physical copy"));
   EXPECT_EQ(world_->ops("hd1"), kPhysicalOrder);
   // Validated on the new copy itself, while the old one served: the site database and the smoke query.
   EXPECT_THAT(world_->ops("hd1 (new copy)"), ElementsAre("validate_physical_copy"));
@@ -143,7 +74,7 @@ TEST_F(PhysicalRefreshTest, RestoresValidatesAndSwapsInByRenamesWithoutAnyReplay
   EXPECT_EQ(s->backup_id, id);
   EXPECT_EQ(s->restored_at, "2026-11-22T04:00:00Z");
   // The logical replica beside it takes the logical path, as before.
-  EXPECT_EQ(outcome(res, "hd2").outcome, "refreshed");
+  EXPECT_EQ(outcome(res, "hd2")->outcome, "refreshed");
   EXPECT_THAT(world_->ops("hd2"), ElementsAre("replay_roles", "restore_to_staging", "replay_grants",
                                               "make_read_only", "validate", "swap_in"));
   EXPECT_EQ(serving("hd2"), id);
@@ -163,8 +94,8 @@ TEST_F(PhysicalRefreshTest, AFailureAtAnyStepLeavesTheOldCopyServingAndNoNewFold
     auto res = replicator::run_refresh(ctx(), "hd1", /*force=*/true);
     world_->on_call = nullptr;
     EXPECT_FALSE(res.ok);
-    EXPECT_EQ(outcome(res, "hd1").outcome, "failed");
-    EXPECT_THAT(outcome(res, "hd1").message, HasSubstr(step + " failed"));
+    EXPECT_EQ(outcome(res, "hd1")->outcome, "failed");
+    EXPECT_THAT(outcome(res, "hd1")->message, HasSubstr(step + " failed"));
     EXPECT_EQ(copy_in(live()), kOld);
     expect_only_the_live_copy();
     EXPECT_TRUE(hd1_running());
@@ -181,10 +112,10 @@ TEST_F(PhysicalRefreshTest, CurrentUnlessForced) {
   ASSERT_TRUE(replicator::run_refresh(ctx(), "hd1").ok);
   world_->clear();
   auto again = replicator::run_refresh(ctx(), "hd1");
-  EXPECT_EQ(outcome(again, "hd1").outcome, "current");
+  EXPECT_EQ(outcome(again, "hd1")->outcome, "current");
   EXPECT_TRUE(world_->calls_of("restore_physical_copy").empty());
   auto forced = replicator::run_refresh(ctx(), "hd1", /*force=*/true);
-  EXPECT_EQ(outcome(forced, "hd1").outcome, "refreshed") << outcome(forced, "hd1").message;
+  EXPECT_EQ(outcome(forced, "hd1")->outcome, "refreshed") << outcome(forced, "hd1")->message;
   EXPECT_EQ(world_->calls_of("restore_physical_copy").size(), 1u);
   EXPECT_EQ(copy_in(live()), "restored from " + id);
   expect_only_the_live_copy();
@@ -196,17 +127,15 @@ TEST_F(PhysicalRefreshTest, AGenerationWithoutABaseBackupIsRefusedForThatReplica
   world_->clear();
   auto res = replicator::run_refresh(ctx());
   EXPECT_FALSE(res.ok);
-  EXPECT_EQ(outcome(res, "hd1").outcome, "failed");
-  EXPECT_THAT(outcome(res, "hd1").message, HasSubstr("holds no physical base backup"));
-  EXPECT_THAT(outcome(res, "hd1").message, HasSubstr("kinds"));
+  EXPECT_EQ(outcome(res, "hd1")->outcome, "failed");
+  EXPECT_THAT(outcome(res, "hd1")->message, HasSubstr("holds no physical base backup"));
+  EXPECT_THAT(outcome(res, "hd1")->message, HasSubstr("kinds"));
   EXPECT_TRUE(world_->calls_of("restore_physical_copy").empty());
   EXPECT_TRUE(world_->calls_of("stop_server").empty());
   EXPECT_EQ(copy_in(live()), kOld);
-  EXPECT_EQ(outcome(res, "hd2").outcome, "refreshed");
+  EXPECT_EQ(outcome(res, "hd2")->outcome, "refreshed");
   EXPECT_EQ(serving("hd2"), id);
-  bool alerted = false;
-  for (const auto& a : state_->alerts(10)) alerted = alerted || a.message.find("hd1") != std::string::npos;
-  EXPECT_TRUE(alerted);
+  EXPECT_TRUE(has_alert("refresh", "replica hd1: backup " + id + " holds no physical base backup"));
 }
 
 TEST_F(PhysicalRefreshTest, ADamagedBaseBackupIsNeverSwappedIn) {
@@ -248,7 +177,7 @@ TEST_P(PhysicalLeftovers, TheNextRunServesACompleteCopyAndRemovesTheRest) {
   // And the refresh after it goes through.
   const std::string id = backup_at("2026-11-22T02:00:00Z");
   auto res = replicator::run_refresh(ctx(), "hd1");
-  EXPECT_EQ(outcome(res, "hd1").outcome, "refreshed") << outcome(res, "hd1").message;
+  EXPECT_EQ(outcome(res, "hd1")->outcome, "refreshed") << outcome(res, "hd1")->message;
   EXPECT_EQ(copy_in(live()), "restored from " + id);
   expect_only_the_live_copy();
 }
