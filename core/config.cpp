@@ -654,7 +654,7 @@ class Loader {
         if (!seen.insert(k).second) return "expected each kind once, got " + quote(k) + " again";
         return std::string();
       });
-      // Refresh and recover restore the logical dumps; a physical refresh is not built yet.
+      // Logical replicas and recover onto a server without data_dir restore the logical dumps.
       if (read && !seen.count("logical"))
         s.error(*s.get("kinds"), "kinds",
                 "expected \"logical\" among the kinds: refresh and recover restore the logical dumps");

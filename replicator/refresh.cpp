@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <future>
 #include <mutex>
@@ -17,6 +18,7 @@
 #include "core/log.hpp"
 #include "core/text.hpp"
 #include "replicator/archive.hpp"
+#include "replicator/refresh_physical.hpp"
 #include "sql/ident.hpp"
 
 namespace sk::replicator {
@@ -42,8 +44,43 @@ struct Shared {
   std::string id;
   Manifest manifest;
   std::vector<DatabaseCopy> databases;  // [site] databases, in order; the site database first
-  std::shared_future<std::vector<std::string>> checksums;
+  std::shared_future<std::vector<std::string>> checksums;  // the snapshots (logical replicas)
+  std::shared_future<std::vector<std::string>> physical_checksums;  // physical/ (physical replicas)
 };
+
+std::shared_future<std::vector<std::string>> nothing_to_check() {
+  std::promise<std::vector<std::string>> p;
+  p.set_value({});
+  return p.get_future().share();
+}
+
+// The full checksum pass over the files under `prefixes`, on a thread of its own: problems found, or
+// Cancelled.
+std::shared_future<std::vector<std::string>> hash_in_background(const Archive& archive, const std::string& id,
+                                                                const CancelToken* cancel,
+                                                                std::vector<std::string> prefixes) {
+  return std::async(std::launch::async, [&archive, id, cancel, prefixes = std::move(prefixes)] {
+           // Lower priority: on a small machine the hashing must not slow the restores it overlaps
+           // with (the swap waits for both anyway).
+           ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
+           try {
+             std::vector<std::string> found;
+             for (const auto& prefix : prefixes) {
+               auto problems = archive.check(id, true, cancel, prefix);
+               found.insert(found.end(), problems.begin(), problems.end());
+             }
+             return found;
+           } catch (const Cancelled&) {
+             throw;  // not a verdict on the backup; every swap waiting for it is cancelled
+           } catch (const std::exception& e) {
+             return std::vector<std::string>{e.what()};
+           }
+         }).share();
+}
+
+bool physical_replica(const Config& cfg, const std::string& replica) {
+  return cfg.server(replica).refresh == "physical";
+}
 
 // The replica serves `id` in every database of the site: the state store says so for each
 // (replica_generations) and each exists.
@@ -85,14 +122,54 @@ ReplicaOutcome refresh_one(const Shared& sh, const std::string& replica, bool fo
     out.message = "withdrawn from the rotation (recover --from-replica made it the active): never refreshed again";
     return out;
   }
+  const bool physical = physical_replica(cfg, replica);
   try {
     engine = ctx.engines(cfg.server(replica));
+    if (physical) {
+      // Before anything asks the replica a question: a refresh killed mid-swap may have left it down.
+      if (auto done = recover_physical_leftovers(*engine, cfg.server(replica)); !done.empty())
+        logger()->warn("{}", done);
+      if (!fs::exists(sh.archive.path(sh.id) / kPhysicalDir / "backup_manifest")) {
+        out.message = "backup " + sh.id + " holds no physical base backup, which " + replica +
+                    " needs (refresh = \"physical\"); it keeps serving what it served: set [archive] kinds = "
+                    "[\"logical\", \"physical\"] and take a backup";
+        out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        return out;
+      }
+    }
     if (serving && serving->backup_id == sh.id && !force && serves_all(sh, *engine, replica)) {
       out.outcome = "current";
       out.message = "already serves " + sh.id;
       return out;
     }
     const bool several = sh.databases.size() > 1;
+    if (physical) {
+      // The copy holds the active's roles, passwords and grants as they are: nothing is replayed.
+      PhysicalRefresh what;
+      what.backup = sh.archive.path(sh.id) / kPhysicalDir;
+      what.databases = cfg.site.databases;
+      what.validate = cfg.replica.validate;
+      what.before_swap = [&] {
+        auto problems = sh.physical_checksums.get();
+        if (!problems.empty()) throw Error("backup " + sh.id + " failed verification: " + problems.front());
+      };
+      what.swapped = [&] {
+        ctx.state.set_serving({replica, sh.id, sh.manifest.created_at, iso_utc(ctx.clock->now())},
+                              cfg.site.databases);
+      };
+      what.step = [&](const std::string& s) {
+        if (ctx.cancel) ctx.cancel->check();
+        logger()->info("refresh {} on {} (physical): {}", sh.id, replica, s);
+      };
+      const auto r = refresh_physical(ctx, cfg.server(replica), *engine, what);
+      char closed[32];
+      std::snprintf(closed, sizeof closed, "%.2f", r.port_closed);
+      out.outcome = "refreshed";
+      out.message = "now serves " + sh.id + " (physical copy, " + std::to_string(r.passed) +
+                    " checks passed; port closed for " + closed + " s)";
+      out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      return out;
+    }
     auto step = [&](const std::string& what, const std::string& db) {
       if (ctx.cancel) ctx.cancel->check();
       if (several)
@@ -142,7 +219,7 @@ ReplicaOutcome refresh_one(const Shared& sh, const std::string& replica, bool fo
   } catch (const std::exception& e) {
     out.message = e.what();
   }
-  if (out.outcome != "refreshed" && engine) {
+  if (out.outcome != "refreshed" && engine && !physical) {
     for (const auto& sw : swaps) {
       try {
         engine->drop_database(sw.staging);
@@ -202,6 +279,11 @@ std::string mixed_generations(const Config& cfg, const std::string& replica,
 
 void cleanup_replica(const JobContext& ctx, const std::string& replica) {
   auto engine = ctx.engines(ctx.cfg.server(replica));
+  if (physical_replica(ctx.cfg, replica)) {
+    if (auto done = recover_physical_leftovers(*engine, ctx.cfg.server(replica)); !done.empty())
+      logger()->warn("{}", done);
+    return;
+  }
   for (const auto& db : ctx.cfg.site.databases) {
     engine->drop_database(sql::staging_name(db));
     engine->drop_database(sql::retired_name(db));
@@ -235,7 +317,7 @@ RefreshResult run_refresh(const JobContext& ctx, const std::string& only, bool f
   if (auto g = ctx.state.generation(res.id); g && g->status == "failed")
     throw refuse("failed verification earlier (" + g->message + ")");
 
-  Shared sh{ctx, archive, res.id, {}, {}, {}};
+  Shared sh{ctx, archive, res.id, {}, {}, {}, {}};
   try {
     sh.manifest = archive.manifest(res.id);
   } catch (const Error& e) {
@@ -267,24 +349,17 @@ RefreshResult run_refresh(const JobContext& ctx, const std::string& only, bool f
   } catch (const Error& e) {
     throw refuse(std::string("is unreadable: ") + e.what());
   }
-  // The full checksum pass overlaps the restores; every swap waits for it.
-  sh.checksums = std::async(std::launch::async, [&] {
-                   // Lower priority: on a small machine the hashing must not slow the restores it
-                   // overlaps with (the swap waits for both anyway).
-                   ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
-                   try {
-                     std::vector<std::string> found;
-                     for (const auto& d : sh.databases) {
-                       auto problems = archive.check(res.id, true, ctx.cancel, d.prefix + kSnapshotDir + "/");
-                       found.insert(found.end(), problems.begin(), problems.end());
-                     }
-                     return found;
-                   } catch (const Cancelled&) {
-                     throw;  // not a verdict on the backup; every swap waiting for it is cancelled
-                   } catch (const std::exception& e) {
-                     return std::vector<std::string>{e.what()};
-                   }
-                 }).share();
+  // The full checksum pass overlaps the restores; every swap waits for it. Each kind is hashed only when
+  // a replica restores it.
+  bool any_logical = false, any_physical = false;
+  for (const auto& r : replicas) (physical_replica(cfg, r) ? any_physical : any_logical) = true;
+  const bool has_physical = fs::exists(archive.path(res.id) / kPhysicalDir / "backup_manifest");
+  std::vector<std::string> snapshots;
+  for (const auto& d : sh.databases) snapshots.push_back(d.prefix + kSnapshotDir + "/");
+  sh.checksums = any_logical ? hash_in_background(archive, res.id, ctx.cancel, snapshots) : nothing_to_check();
+  sh.physical_checksums = any_physical && has_physical
+                              ? hash_in_background(archive, res.id, ctx.cancel, {std::string(kPhysicalDir) + "/"})
+                              : nothing_to_check();
 
   std::counting_semaphore<64> slots(cfg.replica.parallel);
   std::mutex mu;
@@ -302,6 +377,8 @@ RefreshResult run_refresh(const JobContext& ctx, const std::string& only, bool f
   std::vector<std::string> problems;
   try {
     problems = sh.checksums.get();
+    const auto more = sh.physical_checksums.get();
+    problems.insert(problems.end(), more.begin(), more.end());
   } catch (const Cancelled&) {
     // Cancelled mid-pass: no replica swapped (each waits for this pass) and each reports "cancelled".
   }

@@ -97,6 +97,15 @@ Engine::RecoveryEnd Engine::finish_recovery(const CancelToken*) { unsupported(*t
 std::vector<std::string> Engine::describe_recovery(const fs::path&, const fs::path&, const RecoveryTarget&) const {
   return {"-- " + std::string(to_string(Duty::roll_forward)) + " is not supported for " + dialect()};
 }
+void Engine::restore_physical_copy(const fs::path&, const fs::path&, const CancelToken*) {
+  unsupported(*this, "restoring a physical copy");
+}
+ServerConfig Engine::start_physical_copy(const fs::path&) { unsupported(*this, "starting a physical copy"); }
+ValidationReport Engine::validate_physical_copy(const std::vector<std::string>&, const std::vector<std::string>&) {
+  unsupported(*this, "validating a physical copy");
+}
+void Engine::stop_physical_copy(const fs::path&) { unsupported(*this, "stopping a physical copy"); }
+void Engine::start_server() { unsupported(*this, "starting the server"); }
 void Engine::undo_roles(const RoleUndo& undo) {
   if (!undo.data.empty()) unsupported(*this, "undoing a role replay");
 }

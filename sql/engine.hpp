@@ -316,6 +316,32 @@ class Engine {
   // empty or missing folder `dir`. Throws sk::Error when this machine cannot run one (no binaries).
   virtual std::unique_ptr<ScratchServer> start_scratch(const fs::path& dir);
 
+  // A replica refreshed physically (ServerConfig::refresh = "physical", replicator/refresh_physical.hpp):
+  // this engine's own server, whose data directory (data_dir) is on this machine, gets a generation's
+  // base backup in a new data directory beside data_dir, which is then renamed into place. Defaults:
+  // sk::Error, not supported.
+  // REQUIRES: `dir` missing or empty, its parent existing. Restores the base backup `backup` (the folder
+  // base_backup wrote) into `dir`, checks it against its own manifest, and makes it a hot standby of no
+  // primary that pauses at the backup's consistent point (read-only for every user, superusers
+  // included), keeping this server's own configuration files (from data_dir, when it holds a server)
+  // and port. Throws sk::Error; `dir` is removed then.
+  virtual void restore_physical_copy(const fs::path& backup, const fs::path& dir, const CancelToken* cancel);
+  // Starts the copy in `dir` where only sitekeeper reaches it (no TCP listener; a socket in a private
+  // folder) and waits until it is paused at its consistent point. Returns how to reach it (an engine from
+  // the usual factory). Throws sk::Error with the server's complaint; a server it started is stopped then.
+  virtual ServerConfig start_physical_copy(const fs::path& dir);
+  // On a copy that start_physical_copy started (an engine for the server it returned): each of `dbs`
+  // exists, the server is paused in recovery, `queries` run in dbs.front(), and a write as the user
+  // sitekeeper connects as (a superuser) is refused. Throws sk::Error naming the check that failed.
+  virtual ValidationReport validate_physical_copy(const std::vector<std::string>& dbs,
+                                                  const std::vector<std::string>& queries);
+  // Stops the server running in `dir` (fast, else immediate) and removes what start_physical_copy added
+  // there; no-op when none runs there.
+  virtual void stop_physical_copy(const fs::path& dir);
+  // Starts this server in data_dir on its configured port and waits until it accepts connections. No-op
+  // when it runs.
+  virtual void start_server();
+
   // For a server that only takes restores (a replica refreshed logically): each server setting that
   // makes a restore slower than it could be, as one sentence with the value to set and what that costs
   // (docs/design.md, "The replica profile"). Empty when none deviates; default: empty (no advice).

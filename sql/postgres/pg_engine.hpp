@@ -13,6 +13,8 @@ class session;
 
 namespace sk::sql {
 
+class LocalServer;
+
 class PgEngine final : public Engine {
  public:
   PgEngine(ServerConfig server, std::shared_ptr<ProcessRunner> runner);
@@ -54,6 +56,13 @@ class PgEngine final : public Engine {
   RecoveryEnd finish_recovery(const CancelToken* cancel) override;
   std::vector<std::string> describe_recovery(const fs::path& backup, const fs::path& wal_dir,
                                              const RecoveryTarget& target) const override;
+  // pg_physical_replica.cpp.
+  void restore_physical_copy(const fs::path& backup, const fs::path& dir, const CancelToken* cancel) override;
+  ServerConfig start_physical_copy(const fs::path& dir) override;
+  ValidationReport validate_physical_copy(const std::vector<std::string>& dbs,
+                                          const std::vector<std::string>& queries) override;
+  void stop_physical_copy(const fs::path& dir) override;
+  void start_server() override;
 
   PermissionScript capture_permissions(const std::string& db) override;
   RoleUndo replay_roles(const PermissionScript& script, const RoleReplay& how) override;
@@ -96,6 +105,10 @@ class PgEngine final : public Engine {
   std::unique_ptr<ScratchServer> start_scratch(const fs::path& dir) override;
 
  private:
+  // Each query in a read-only transaction, rolled back; one line in `rep` per query. Throws sk::Error.
+  static void run_validation_queries(soci::session& s, const std::vector<std::string>& queries, ValidationReport& rep);
+  // restore_physical_copy after the unpack: the check against the backup's manifest, then the settings.
+  void make_paused_standby(const LocalServer& copy, const fs::path& dir, const CancelToken* cancel);
   // A session on `db`: the kept one when keep_sessions() and nobody else holds it (an operation that
   // wants two sessions gets two), else a new one.
   std::shared_ptr<soci::session> open(const std::string& db) const;

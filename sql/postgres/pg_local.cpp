@@ -91,12 +91,18 @@ bool LocalServer::data_dir_empty() const {
   return !fs::exists(server_.data_dir, ec) || fs::is_empty(server_.data_dir, ec);
 }
 
-void LocalServer::start(std::chrono::seconds timeout) {
+void LocalServer::start(std::chrono::seconds timeout, const std::string& extra_options) {
   if (running()) return;
   logger()->info("starting server {} ({})", server_.name, server_.data_dir.string());
   run_checked(*runner_, as_owner({tool("pg_ctl"), "start", "-w", "-t", std::to_string(timeout.count()), "-D",
                                   server_.data_dir.string(), "-l", (server_.data_dir / "sitekeeper-pg_ctl.log").string(),
-                                  "-o", "-p " + std::to_string(server_.port)}));
+                                  "-o", "-p " + std::to_string(server_.port) +
+                                            (extra_options.empty() ? "" : " " + extra_options)}));
+}
+
+void LocalServer::hand_over(const fs::path& p) const {
+  if (owner_.empty()) return;
+  if (auto* pw = ::getpwnam(owner_.c_str())) ::chown(p.c_str(), pw->pw_uid, pw->pw_gid);
 }
 
 void LocalServer::stop(const std::string& mode) {

@@ -21,7 +21,9 @@ class LocalServer {
   LocalServer(ServerConfig server, std::shared_ptr<ProcessRunner> runner);
 
   bool running();
-  void start(std::chrono::seconds timeout = std::chrono::seconds(120));
+  // `extra_options` go to the postmaster after the port (pg_ctl -o), e.g. settings that must win over
+  // the configuration files for one start.
+  void start(std::chrono::seconds timeout = std::chrono::seconds(120), const std::string& extra_options = {});
   void stop(const std::string& mode = "fast");  // no-op when not running
   bool data_dir_empty() const;
 
@@ -40,6 +42,9 @@ class LocalServer {
   // it (recovery settings are the caller's). Throws sk::Error with tar's complaint; `into` is removed
   // then.
   void restore_base_backup(const fs::path& backup, const fs::path& into, const CancelToken* cancel);
+
+  // Gives `p` to whoever runs this server (when we are root), so that the server can read what we wrote.
+  void hand_over(const fs::path& p) const;
 
   // argv run as the owner of the data directory's parent folder when we are root.
   std::vector<std::string> as_owner(std::vector<std::string> argv) const;

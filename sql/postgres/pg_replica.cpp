@@ -49,17 +49,22 @@ void PgEngine::make_read_only(const std::string& db, const std::vector<std::stri
   pg::exec(*s, q::set_read_only_default(db), "set read-only default");
 }
 
+void PgEngine::run_validation_queries(soci::session& s, const std::vector<std::string>& queries,
+                                      ValidationReport& rep) {
+  for (const auto& sql : queries) {
+    pg::Transaction tx(s, "validation query");
+    pg::exec(s, q::kReadOnlyTransaction, "read-only transaction");
+    pg::query(s, sql, "validate query '" + sql + "'");
+    tx.rollback();
+    rep.passed.push_back("query ok: " + sql);
+  }
+}
+
 ValidationReport PgEngine::validate(const std::string& db, const std::vector<std::string>& queries,
                                     const std::vector<std::string>& readers) {
   ValidationReport rep;
   auto s = open(db);
-  for (const auto& sql : queries) {
-    pg::Transaction tx(*s, "validation query");
-    pg::exec(*s, q::kReadOnlyTransaction, "read-only transaction");
-    pg::query(*s, sql, "validate query '" + sql + "'");
-    tx.rollback();
-    rep.passed.push_back("query ok: " + sql);
-  }
+  run_validation_queries(*s, queries, rep);
   std::vector<q::Relation> tables;
   for (const auto& t : pg::query(*s, q::kUserTables, "list tables"))
     tables.push_back(q::Relation{t[0].value_or(""), t[1].value_or("")});

@@ -456,4 +456,9 @@ std::string drop_role(std::string_view role);
 // Throws sk::Error when quote_ident rejects `role`.
 std::string alter_role(std::string_view role, std::string_view options);
 
+// A physical replica (pg_physical_replica.cpp): 'paused' once recovery stopped at its target.
+inline constexpr const char* kReplayPauseState = "SELECT CAST(pg_get_wal_replay_pause_state() AS text)";
+// A write any superuser could make on a primary; a hot standby must refuse it.
+inline constexpr const char* kPhysicalWriteProbe = "CREATE TABLE sitekeeper_write_probe (id integer)";
+
 }  // namespace sk::sql::pg::q

@@ -261,6 +261,8 @@ struct SiteConfig {
   std::vector<std::pair<std::string, const test::PgCluster*>> servers;  // every cluster shares the harness password
   std::string active;
   std::vector<std::string> replicas;
+  std::vector<std::string> kinds = {};     // [archive] kinds; empty: not written (logical only)
+  std::vector<std::string> physical = {};  // servers with refresh = "physical"
   fs::path config() const { return dir / "sitekeeper.toml"; }
 };
 
@@ -274,11 +276,20 @@ inline void write_site_config(const SiteConfig& s) {
   std::ofstream f(s.config());
   f << "[site]\ncode = \"CEN\"\ndatabase = " << toml_string(kDb) << "\n\n"
     << "[state]\npath = \"state/sitekeeper.db\"\n\n"
-    << "[archive]\npath = " << toml_string(s.archive) << "\nkeep = 3\nmax_age = \"5d\"\n\n";
-  for (const auto& [name, c] : s.servers)
+    << "[archive]\npath = " << toml_string(s.archive) << "\nkeep = 3\nmax_age = \"5d\"\n";
+  if (!s.kinds.empty()) {
+    f << "kinds = [";
+    for (size_t i = 0; i < s.kinds.size(); ++i) f << (i ? ", " : "") << toml_string(s.kinds[i]);
+    f << "]\n";
+  }
+  f << "\n";
+  for (const auto& [name, c] : s.servers) {
     f << "[servers." << name << "]\nengine = \"postgresql\"\ntransport = \"native\"\nhost = \"127.0.0.1\"\n"
       << "port = " << c->port() << "\nuser = " << toml_string(c->superuser()) << "\npassword_file = \"secrets/pw\"\n"
-      << "data_dir = " << toml_string(c->data_dir().string()) << "\nbin_dir = " << toml_string(test::kPgBinDir) << "\n\n";
+      << "data_dir = " << toml_string(c->data_dir().string()) << "\nbin_dir = " << toml_string(test::kPgBinDir) << "\n";
+    if (std::find(s.physical.begin(), s.physical.end(), name) != s.physical.end()) f << "refresh = \"physical\"\n";
+    f << "\n";
+  }
   f << "[roles]\nactive = " << toml_string(s.active) << "\nreplicas = [";
   for (size_t i = 0; i < s.replicas.size(); ++i) f << (i ? ", " : "") << toml_string(s.replicas[i]);
   f << "]\n\n"

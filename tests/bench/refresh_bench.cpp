@@ -10,6 +10,10 @@
 //   SK_BENCH_PROFILE=1                              also a replica hd2 on the replica restore profile
 //                                                   (docs/design.md): its refresh against bare pg_restore
 //                                                   on hd1's settings, in the same rounds
+//   SK_BENCH_PHYSICAL=0                             leave out the physical replica hd3 (refresh = "physical",
+//                                                   docs/design.md "Physical replicas"), whose refresh is
+//                                                   otherwise timed against hd1's logical one in the same
+//                                                   rounds, with readers through its swap
 //
 // A measurement, not a test: it exits 0 when a goal is missed, and non-zero only on a real error (a
 // server that does not start, a command that fails). As root the servers run as `postgres` (harness).
@@ -145,6 +149,29 @@ void reader_loop(const std::string& conninfo, const std::atomic<bool>& stop, Rea
   if (c) PQfinish(c);
 }
 
+// kReaders reader_loop threads on `c`, each with its own connection (application_name `label` + N);
+// joined by stop() or the destructor. The logs are read only after stop().
+struct Readers {
+  std::atomic<bool> stopped{false};
+  std::vector<ReaderLog> logs;
+  std::vector<std::thread> threads;
+  Readers(const PgCluster& c, const std::string& label) : logs(kReaders) {
+    for (int i = 0; i < kReaders; ++i)
+      threads.emplace_back(reader_loop, conninfo(c, kDb, kReader, kReaderPassword, label + std::to_string(i + 1)),
+                           std::cref(stopped), std::ref(logs[i]));
+  }
+  ~Readers() { stop(); }
+  void wait_all_answered() {
+    wait_until([&] { return std::all_of(logs.begin(), logs.end(), [](const ReaderLog& l) { return l.answered > 0; }); },
+               std::chrono::seconds(30), "every reader to answer once");
+  }
+  void stop() {
+    stopped = true;
+    for (auto& t : threads)
+      if (t.joinable()) t.join();
+  }
+};
+
 // ----- the benchmark -------------------------------------------------------------------------------------
 
 struct Bench : SiteBenchOptions {
@@ -153,17 +180,26 @@ struct Bench : SiteBenchOptions {
   std::unique_ptr<PgCluster> active, replica;
   std::unique_ptr<PgCluster> tuned;  // SK_BENCH_PROFILE: hd2, on the replica restore profile
   bool profile = std::getenv("SK_BENCH_PROFILE") != nullptr;
+  std::unique_ptr<PgCluster> phys;  // hd3, refreshed physically (unless SK_BENCH_PHYSICAL=0)
+  bool physical = !(std::getenv("SK_BENCH_PHYSICAL") && std::string(std::getenv("SK_BENCH_PHYSICAL")) == "0");
   fs::path snapshot;
 
   fs::path config() const { return dir / "sitekeeper.toml"; }
 
   void write_config() {
-    if (profile)
-      write_site_config({.dir = dir, .servers = {{"cm1", active.get()}, {"hd1", replica.get()}, {"hd2", tuned.get()}},
-                         .active = "cm1", .replicas = {"hd1", "hd2"}});
-    else
-      write_site_config({.dir = dir, .servers = {{"cm1", active.get()}, {"hd1", replica.get()}}, .active = "cm1",
-                         .replicas = {"hd1"}});
+    SiteConfig c{.dir = dir, .servers = {{"cm1", active.get()}, {"hd1", replica.get()}}, .active = "cm1",
+                 .replicas = {"hd1"}};
+    if (profile) {
+      c.servers.push_back({"hd2", tuned.get()});
+      c.replicas.push_back("hd2");
+    }
+    if (physical) {
+      c.servers.push_back({"hd3", phys.get()});
+      c.replicas.push_back("hd3");
+      c.kinds = {"logical", "physical"};
+      c.physical = {"hd3"};
+    }
+    write_site_config(c);
   }
 
   void setup() {
@@ -179,6 +215,10 @@ struct Bench : SiteBenchOptions {
       tuned = PgCluster::start({.name = "hd2", .settings = on_profile});
       std::cout << "replica hd2 on port " << tuned->port()
                 << " on the replica restore profile (wal_level=minimal, max_wal_senders=0, maintenance_work_mem=512MB)\n";
+    }
+    if (physical) {
+      phys = PgCluster::start({.name = "hd3", .settings = settings});
+      std::cout << "replica hd3 on port " << phys->port() << ", refreshed physically (backups hold a base backup)\n";
     }
     std::cout << "clusters: active on port " << active->port() << ", replica hd1 on port " << replica->port() << " ("
               << kBenchSettingsText << ") in "
@@ -215,6 +255,11 @@ struct Bench : SiteBenchOptions {
     std::cout << "\n== warm-up: first sitekeeper refresh (creates " << kDb << " and the reader roles on hd1; untimed)\n";
     auto warm = sk_round("refresh (warm-up)");
     std::cout << "  " << fmt(warm.seconds) << " s\n";
+    if (physical) {
+      std::cout << "== warm-up: first physical refresh of hd3 (replaces its own initdb cluster; untimed)\n";
+      auto pw = run_sitekeeper(config(), {"refresh", "--replica", "hd3", "--force"}, "refresh hd3 (warm-up)");
+      std::cout << "  " << fmt(pw.seconds) << " s\n";
+    }
 
     // The settings PgEngine::restore_to_staging gives its restore sessions (keep in step with it).
     const std::string sk_pgoptions = "-c maintenance_work_mem=256MB -c synchronous_commit=off";
@@ -228,7 +273,7 @@ struct Bench : SiteBenchOptions {
               << "  sitekeeper = wall time of `sitekeeper refresh --force` (roles, staging restore, grants, read-only,\n"
               << "               validation, checksum pass overlapping the restore, swap, drop of the old copy;\n"
               << "               a CHECKPOINT before it is not timed)\n";
-    std::vector<double> bare_total, bare_restore, bare_create, tuned_total, sk, on_profile;
+    std::vector<double> bare_total, bare_restore, bare_create, tuned_total, sk, on_profile, phys_times;
     std::vector<SkRun> sk_runs;
     for (int i = 0; i < rounds; ++i) {
       auto do_bare = [&] {
@@ -259,8 +304,15 @@ struct Bench : SiteBenchOptions {
         std::cout << "  round " << i + 1 << " profile:    " << std::setw(6) << fmt(r.seconds) << " s  load " << load()
                   << "\n";
       };
+      auto do_physical = [&] {
+        auto r = run_sitekeeper(config(), {"refresh", "--replica", "hd3", "--force"}, "refresh --replica hd3 --force");
+        phys_times.push_back(r.seconds);
+        std::cout << "  round " << i + 1 << " physical:   " << std::setw(6) << fmt(r.seconds) << " s  load " << load()
+                  << "\n";
+      };
       std::vector<std::function<void()>> order = {do_bare, do_sk, do_tuned};
       if (profile) order.push_back(do_profile);
+      if (physical) order.push_back(do_physical);
       std::rotate(order.begin(), order.begin() + (i % order.size()), order.end());
       for (auto& f : order) f();
     }
@@ -281,11 +333,20 @@ struct Bench : SiteBenchOptions {
                 << " (goal >= 1.25); refresh on hd1 / refresh on the profile = " << fmt(m_sk / m_profile) << "\n";
     }
 
+    if (physical) {
+      const double m_phys = median(phys_times);
+      std::cout << "median physical refresh of hd3 (same database, same rounds) = " << fmt(m_phys) << " s\n"
+                << "logical refresh / physical refresh = " << fmt(m_sk / m_phys) << " (goal >= 2); "
+                << "bare pg_restore / physical refresh = " << fmt(m_bare / m_phys) << "\n";
+    }
+
     std::cout << "\nwhere the sitekeeper refresh time goes (from its stderr log timestamps, ms resolution):\n";
     for (size_t i = 0; i < sk_runs.size(); ++i) print_breakdown(sk_runs[i], "refresh round " + std::to_string(i + 1));
 
     const bool stall_ok = stall_test();
-    return ratio <= 1.05 && stall_ok;
+    const bool physical_stall_ok = !physical || physical_stall_test();  // measured even when the ratio missed
+    const bool physical_ok = !physical || (m_sk / median(phys_times) >= 2 && physical_stall_ok);
+    return ratio <= 1.05 && stall_ok && physical_ok;
   }
 
   // The replica's server log from `from` on, without the swap's session-ending poll (counted instead).
@@ -326,35 +387,14 @@ struct Bench : SiteBenchOptions {
       c.exec("ALTER ROLE " + qi(replica->superuser()) + " SET log_min_duration_statement = 0");
     }
     checkpoint_replica();
-    std::atomic<bool> stop{false};
-    std::vector<ReaderLog> logs(kReaders);
-    std::vector<std::thread> threads;
-    for (int i = 0; i < kReaders; ++i)
-      threads.emplace_back(reader_loop, conninfo(*replica, kDb, kReader, kReaderPassword, "sk_bench_reader_" + std::to_string(i + 1)),
-                           std::cref(stop), std::ref(logs[i]));
-    auto stop_readers = [&] {
-      stop = true;
-      for (auto& t : threads)
-        if (t.joinable()) t.join();
-    };
-    SkRun r;
-    try {
-      wait_until([&] { return std::all_of(logs.begin(), logs.end(), [](const ReaderLog& l) { return l.answered > 0; }); },
-                 std::chrono::seconds(30), "every reader to answer once");
-    } catch (...) {
-      stop_readers();
-      throw;
-    }
+    Readers readers(*replica, "sk_bench_reader_");
+    const auto& logs = readers.logs;
+    readers.wait_all_answered();
     // A baseline second before the refresh; the logs are read only after the readers are joined.
     std::this_thread::sleep_for(std::chrono::seconds(1));
-    try {
-      r = run_sitekeeper(config(), {"refresh", "--replica", "hd1", "--force"}, "refresh --force (with readers)");
-    } catch (...) {
-      stop_readers();
-      throw;
-    }
+    SkRun r = run_sitekeeper(config(), {"refresh", "--replica", "hd1", "--force"}, "refresh --force (with readers)");
     std::this_thread::sleep_for(std::chrono::seconds(1));
-    stop_readers();
+    readers.stop();
 
     // Wall-clock log times to steady time.
     const auto wall_now = Wall::now();
@@ -434,7 +474,49 @@ struct Bench : SiteBenchOptions {
     return p99 <= 100 && worst_failed <= 1;
   }
 
+  // Readers on hd3 through a physical swap (stop, two renames, start): the longest gap between answers.
+  bool physical_stall_test() {
+    std::cout << "\n== read stall through the physical swap: " << kReaders << " readers as " << kReader << " on hd3/"
+              << kDb << ", SELECT count(*) FROM sites every " << kPoll.count() << " ms, reconnecting every "
+              << kPoll.count() << " ms while the port is closed\n";
+    Readers readers(*phys, "sk_bench_phys_");
+    const auto& logs = readers.logs;
+    readers.wait_all_answered();
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    SkRun r = run_sitekeeper(config(), {"refresh", "--replica", "hd3", "--force"}, "refresh hd3 --force (with readers)");
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    readers.stop();
+    const auto wall_now = Wall::now();
+    const auto steady_now = Steady::now();
+    const auto swap_wall = log_time_of(r, "swapping the new copy of hd3 in");
+    if (!swap_wall) throw std::runtime_error("no 'swapping the new copy of hd3 in' line in the refresh log:\n" + tail(r.err));
+    const auto swap_at = steady_now + std::chrono::duration_cast<Steady::duration>(*swap_wall - wall_now);
+    std::vector<double> around, longest;
+    for (const auto& l : logs) {
+      double worst = 0;
+      for (size_t k = 1; k < l.ok.size(); ++k) {
+        const auto prev = l.ok[k - 1].done, cur = l.ok[k].done;
+        if (cur >= r.steady_started && prev <= r.steady_ended) worst = std::max(worst, msecs(cur - prev));
+        if (cur >= swap_at && cur <= r.steady_ended) around.push_back(msecs(cur - prev));
+      }
+      longest.push_back(worst);
+    }
+    const double max_stall = *std::max_element(longest.begin(), longest.end());
+    const double p99 = percentile(around, 99);
+    std::cout << "  refresh with readers: " << fmt(r.seconds) << " s; longest stall per session = [";
+    for (size_t i = 0; i < longest.size(); ++i) std::cout << (i ? ", " : "") << fmt(longest[i], 1);
+    std::cout << "] ms\n  answers from the swap step to the end of the refresh: " << around.size()
+              << " samples, p50 = " << fmt(percentile(around, 50), 1) << " ms, p99 = " << fmt(p99, 1) << " ms\n";
+    for (const auto& l : logs)
+      for (const auto& e : l.errors) std::cout << "      error seen: " << e << "\n";
+    std::cout << "physical swap read stall max = " << fmt(max_stall, 0) << " ms (goal <= 1000 ms), p99 = " << fmt(p99, 0)
+              << " ms\n";
+    print_breakdown(r, "physical refresh with readers");
+    return max_stall <= 1000;
+  }
+
   ~Bench() {
+    phys.reset();
     replica.reset();
     active.reset();
     remove_bench_dir(dir);

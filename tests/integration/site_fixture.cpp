@@ -63,19 +63,20 @@ Site::~Site() = default;
 
 void Site::write_config(const std::string& extra, int replica_port_override) {
   std::ofstream f(config());
-  auto server = [&](const std::string& name, const PgCluster& c, const std::string& transport, int port) {
+  auto server = [&](const std::string& name, const PgCluster& c, const std::string& transport, int port,
+                    const std::string& more) {
     f << "[servers." << name << "]\nengine = \"postgresql\"\ntransport = \"" << transport << "\"\nhost = \"127.0.0.1\"\n"
       << "port = " << (port ? port : c.port()) << "\nuser = \"" << c.superuser() << "\"\npassword_file = \"secrets/pw\"\n"
-      << "data_dir = \"" << c.data_dir().string() << "\"\n\n";
+      << "data_dir = \"" << c.data_dir().string() << "\"\n" << more << "\n";
   };
   f << "[site]\ncode = \"CEN\"\n" << site_databases_toml(opts_.database, opts_.more_databases)
     << "\n\n[state]\npath = \"state/sitekeeper.db\"\n\n[archive]\npath = \"" << opts_.archive
     << "\"\nkeep = " << opts_.keep << "\nmax_age = \"" << opts_.max_age << "\"\n" << opts_.archive_extra << "\n";
-  server("cm1", *active_, "native", 0);
+  server("cm1", *active_, "native", 0, "");
   std::string reps;
   for (size_t i = 0; i < replicas_.size(); ++i) {
     const std::string name = "hd" + std::to_string(i + 1);
-    server(name, *replicas_[i], opts_.transport, i == 0 ? replica_port_override : 0);
+    server(name, *replicas_[i], opts_.transport, i == 0 ? replica_port_override : 0, opts_.replica_server_extra);
     reps += (reps.empty() ? "\"" : ", \"") + name + "\"";
   }
   f << "[roles]\nactive = \"cm1\"\nreplicas = [" << reps << "]\n\n"

@@ -30,6 +30,7 @@ struct SiteOptions {
   std::string archive_extra = {};  // more lines of [archive] (e.g. files = [...])
   // Further databases of the site ([site] databases), each loaded by load_report_database.
   std::vector<std::string> more_databases = {};
+  std::string replica_server_extra = {};  // more lines of each [servers.hdN] table (e.g. refresh = "physical")
 };
 
 // A further database of a site on `c`: a table `reports` whose ids come from a bigserial, a

@@ -252,6 +252,13 @@ TEST(PgGolden, RecoveryToTheLastSecond) {
   expect_golden("recovery.sql", s.text);
 }
 
+TEST(PgGolden, PhysicalReplica) {
+  Script s;
+  s.section("paused at the consistent point").add(q::kInRecovery).add(q::kReplayPauseState);
+  s.section("validate").add(q::database_exists("CM_CEN")).add(q::kReadOnlyTransaction).add(q::kPhysicalWriteProbe);
+  expect_golden("physical_replica.sql", s.text);
+}
+
 // ---- server profile ----------------------------------------------------------------------------------
 
 TEST(PgGolden, Profile) {

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,9 @@ struct World {
   bool swaps_together = true;  // supports(Duty::swap_together)
   std::string script = "-- sitekeeper permission script\nCREATE ROLE \"helpdesk\" WITH LOGIN;\n"
                        "GRANT CONNECT ON DATABASE \"CM_CEN\" TO \"helpdesk\";\n";
+
+  // Physical replicas: servers stopped by stop_server (all run until then).
+  std::set<std::string> stopped;
 
   void record(const std::string& server, const std::string& op, const std::string& arg = {}) {
     Call c{server, op, arg};
@@ -142,6 +146,42 @@ class FakeEngine : public sql::Engine {
     w_->record(server_, "capture_profile", db);
     return {{"engine", "postgresql"}, {"database", db}};
   }
+  // A physical copy is a folder holding PG_VERSION and `copy` (which backup it came from).
+  void restore_physical_copy(const fs::path& backup, const fs::path& dir, const CancelToken*) override {
+    w_->record(server_, "restore_physical_copy", dir.filename().string());
+    write(dir / "PG_VERSION", "15");
+    write(dir / "copy", "restored from " + backup.parent_path().filename().string());
+  }
+  ServerConfig start_physical_copy(const fs::path& dir) override {
+    w_->record(server_, "start_physical_copy", dir.filename().string());
+    ServerConfig c;
+    c.name = server_ + " (new copy)";
+    c.data_dir = dir;
+    return c;
+  }
+  sql::ValidationReport validate_physical_copy(const std::vector<std::string>& dbs,
+                                               const std::vector<std::string>& queries) override {
+    w_->record(server_, "validate_physical_copy", std::to_string(dbs.size()) + "|" + std::to_string(queries.size()));
+    return {{"paused hot standby", "write refused"}};
+  }
+  void stop_physical_copy(const fs::path& dir) override {
+    w_->record(server_, "stop_physical_copy", dir.filename().string());
+  }
+  void stop_server() override {
+    w_->record(server_, "stop_server");
+    std::lock_guard lock(w_->mu);
+    w_->stopped.insert(server_);
+  }
+  void start_server() override {
+    w_->record(server_, "start_server");
+    std::lock_guard lock(w_->mu);
+    w_->stopped.erase(server_);
+  }
+  bool server_running() override {
+    std::lock_guard lock(w_->mu);
+    return !w_->stopped.count(server_);
+  }
+
   sql::ReplicationState replication_state() override {
     w_->record(server_, "replication_state");
     return {};
