@@ -52,7 +52,7 @@ struct Bench : SiteBenchOptions {
   std::vector<std::unique_ptr<PgCluster>> replicas;
 
   void write_config(int n) {
-    SiteConfig s{.dir = dir, .servers = {{"cm1", active.get()}}, .active = "cm1"};
+    SiteConfig s{.dir = dir, .servers = {{"cm1", active.get()}}, .active = "cm1", .replicas = {}};
     for (int i = 0; i < n; ++i) {
       const std::string name = "hd" + std::to_string(i + 1);
       s.servers.push_back({name, replicas[static_cast<size_t>(i)].get()});

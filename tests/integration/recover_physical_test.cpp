@@ -102,13 +102,26 @@ class RecoverPhysicalTest : public ::testing::Test {
     return site_->run(a);
   }
 
+  void recovers_to_the_last_second(bool by_daemon);
+
   std::unique_ptr<Site> site_;
   std::unique_ptr<PgCluster> spare_;
   std::unique_ptr<BackgroundProcess> stream_;
 };
 
-TEST_F(RecoverPhysicalTest, RecoversToTheLastSecondWithTheWalStream) {
-  ASSERT_NO_FATAL_FAILURE(start_wal_stream());
+// The data lost after kill -9 of the active and the loss of its data directory, with the WAL stream
+// run by `sitekeeper run` itself (`by_daemon`) or by pg_receivewal alone.
+void RecoverPhysicalTest::recovers_to_the_last_second(bool by_daemon) {
+  std::unique_ptr<BackgroundProcess> daemon;
+  std::unique_ptr<LogOnFailure> dump;
+  auto wal_stream = [&] { return site_->json({"status"})["wal_stream"]; };
+  if (by_daemon) {
+    daemon = std::make_unique<BackgroundProcess>(site_->argv({"run"}), site_->dir() / "daemon.log");
+    dump = std::make_unique<LogOnFailure>(*daemon);
+    wait_until([&] { return wal_stream().value("state", "") == "streaming"; }, 120s, "the daemon's WAL stream");
+  } else {
+    ASSERT_NO_FATAL_FAILURE(start_wal_stream());
+  }
   ASSERT_NO_FATAL_FAILURE(backup());
 
   const auto check = site_->json({"check"});
@@ -182,13 +195,27 @@ TEST_F(RecoverPhysicalTest, RecoversToTheLastSecondWithTheWalStream) {
       oldest_missing = std::max(oldest_missing, std::chrono::duration_cast<std::chrono::milliseconds>(killed - a.at));
     }
   }
-  std::cout << "[ figures  ] recover physical with the WAL stream: " << acked.size() << " commits acknowledged (" << last_second
+  std::cout << "[ figures  ] recover physical with the WAL stream of " << (by_daemon ? "the daemon" : "pg_receivewal alone") << ": " << acked.size() << " commits acknowledged (" << last_second
             << " in the last second before the kill), " << missing
             << " missing after recovery, oldest missing acknowledged " << oldest_missing.count()
             << " ms before the kill; recover took " << took.count() << " ms" << std::endl;
   EXPECT_LE(oldest_missing, 1000ms) << missing << " acknowledged commits lost";
   EXPECT_GT(last_second, 10) << "the commits had stopped before the kill: the figure would say nothing";
   EXPECT_GT(present.size(), 100u);
+  if (by_daemon) {
+    // The stream follows the recovered active: the same system, on its new timeline.
+    wait_until([&] {
+      auto w = wal_stream();
+      return w.value("server", "") == "cm3" && w.value("state", "") == "streaming";
+    }, 120s, "the daemon's WAL stream to follow cm3");
+    stop_daemon(*daemon);
+  }
+}
+
+TEST_F(RecoverPhysicalTest, RecoversToTheLastSecondWithTheWalStream) { recovers_to_the_last_second(false); }
+
+TEST_F(RecoverPhysicalTest, RecoversToTheLastSecondWithTheDaemonsWalStreamWhichThenFollowsTheNewActive) {
+  recovers_to_the_last_second(true);
 }
 
 TEST_F(RecoverPhysicalTest, UntilATimeBringsBackExactlyTheRowsCommittedBeforeIt) {
