@@ -22,6 +22,25 @@ bool readable_by_others(const fs::path& path);
 std::vector<fs::path> readable_by_others_under(const fs::path& root, std::size_t limit = 20);
 // Folders to 0700 and files to 0600, `root` included; symlinks are left alone. Throws sk::Error.
 void make_private(const fs::path& root);
+// Removes `path` and all below it when destroyed, unless keep() was called first: a step that fails
+// halfway leaves nothing of what it made. Never throws (a removal that fails is left as it is).
+// Thread-safety: one owner.
+class RemoveUnlessKept {
+ public:
+  explicit RemoveUnlessKept(fs::path path) : path_(std::move(path)) {}
+  ~RemoveUnlessKept() {
+    std::error_code ec;
+    if (!kept_) fs::remove_all(path_, ec);
+  }
+  RemoveUnlessKept(const RemoveUnlessKept&) = delete;
+  RemoveUnlessKept& operator=(const RemoveUnlessKept&) = delete;
+  void keep() { kept_ = true; }
+
+ private:
+  fs::path path_;
+  bool kept_ = false;
+};
+
 // UTF-8 safe display of a path for messages (quoted when it holds spaces).
 std::string show_path(const fs::path& p);
 

@@ -19,14 +19,6 @@ namespace sk::sql {
 namespace {
 auto logger() { return log::get("sql"); }
 
-std::string conf_value(const std::string& v) {
-  std::string out = "'";
-  for (char c : v) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  return out + "'";
-}
 
 std::string replication_conninfo(const ServerConfig& primary, const std::string& app_name) {
   auto kv = [](const std::string& v) {
@@ -44,6 +36,15 @@ std::string replication_conninfo(const ServerConfig& primary, const std::string&
   return c;
 }
 }  // namespace
+
+std::string conf_literal(const std::string& v) {
+  std::string out = "'";
+  for (char c : v) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  return out + "'";
+}
 
 std::string slot_name(const std::string& server) {
   std::string s = "sitekeeper_";
@@ -128,8 +129,8 @@ void LocalServer::configure_standby(const ServerConfig& primary, const std::stri
     kept += line + "\n";
   }
   kept += "port = " + std::to_string(server_.port) + "\n";
-  kept += "primary_conninfo = " + conf_value(replication_conninfo(primary, server_.name)) + "\n";
-  kept += "primary_slot_name = " + conf_value(slot) + "\n";
+  kept += "primary_conninfo = " + conf_literal(replication_conninfo(primary, server_.name)) + "\n";
+  kept += "primary_slot_name = " + conf_literal(slot) + "\n";
   kept += "recovery_target_timeline = 'latest'\n";
   // How fast a silent primary is noticed: the standby asks for a reply after half of this.
   kept += "wal_receiver_timeout = '" + std::to_string(timing.receiver_timeout.count()) + "ms'\n";
@@ -176,20 +177,13 @@ void LocalServer::restore_base_backup(const fs::path& backup, const fs::path& in
     throw SafetyError("data directory " + show_path(into) + " is not empty", "a base backup is restored into an empty folder only");
   fs::create_directories(into, ec);
   if (ec) throw Error("cannot create " + show_path(into) + ": " + ec.message());
-  struct Undo {
-    fs::path p;
-    bool armed = true;
-    ~Undo() {
-      std::error_code e;
-      if (armed) fs::remove_all(p, e);
-    }
-  } undo{into};
+  RemoveUnlessKept undo(into);
   fs::permissions(into, fs::perms::owner_all, fs::perm_options::replace, ec);
   logger()->info("restoring the base backup {} into {}", backup.string(), into.string());
   unpack_base_backup(*runner_, backup, into, cancel);
   // Unpacked as ourselves (the archive is private to us); the server runs as the data directory's owner.
   if (!owner_.empty()) run_checked(*runner_, {"chown", "-R", "--", owner_ + ":", into.string()});
-  undo.armed = false;
+  undo.keep();
 }
 
 namespace {
@@ -246,7 +240,7 @@ std::unique_ptr<ScratchServer> start_scratch_cluster(const ServerConfig& like, c
                                        "--username=" + c.user, "--auth=trust", "--encoding=UTF8",
                                        "--no-sync", "--no-instructions"}));
   std::ofstream(c.data_dir / "postgresql.auto.conf", std::ios::app)
-      << "listen_addresses = ''\nunix_socket_directories = " << conf_value(c.host) << "\nfsync = off\n";
+      << "listen_addresses = ''\nunix_socket_directories = " << conf_literal(c.host) << "\nfsync = off\n";
   local.start(std::chrono::seconds(60));
   return scratch;
 }

@@ -72,6 +72,9 @@ std::unique_ptr<ScratchServer> start_scratch_cluster(const ServerConfig& like, c
 // Runs as ourselves: the archive's files are readable by its owner only. Throws sk::Error.
 void unpack_base_backup(ProcessRunner& runner, const fs::path& backup, const fs::path& into, const CancelToken* cancel);
 
+// `v` as a string literal of postgresql.conf (quotes doubled).
+std::string conf_literal(const std::string& v);
+
 // The replication slot sitekeeper names for a standby server ("sitekeeper_" + name, sanitized).
 std::string slot_name(const std::string& server);
 

@@ -201,14 +201,6 @@ WalPlan plan_wal(const fs::path& backup, const fs::path& dir, const std::string&
   return p;
 }
 
-std::string conf_literal(const std::string& v) {
-  std::string out = "'";
-  for (char c : v) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  return out + "'";
-}
 
 // A path for sh inside restore_command: single-quoted for the shell, '%' doubled for PostgreSQL.
 std::string command_path(const std::string& p) {
@@ -300,14 +292,7 @@ void PgEngine::prepare_recovery(const fs::path& backup, const fs::path& wal_dir,
                       "recover from a backup whose WAL the archive holds (--backup ID)");
   const fs::path data = server_.data_dir;
   local.restore_base_backup(backup, data, cancel);
-  struct Undo {
-    fs::path p;
-    bool armed = true;
-    ~Undo() {
-      std::error_code e;
-      if (armed) fs::remove_all(p, e);
-    }
-  } undo{data};
+  RemoveUnlessKept undo(data);
   const std::string& owner = local.owner();
   if (!own_config.empty()) {
     std::error_code ec;
@@ -343,7 +328,7 @@ void PgEngine::prepare_recovery(const fs::path& backup, const fs::path& wal_dir,
   fs::remove(data / "standby.signal", ec);
   fs::remove(data / "postmaster.pid", ec);  // a copy of a running server may carry one (not in tar format; to be sure)
   for (const auto& p : {auto_conf, data / "recovery.signal"}) chown_to(owner, p);
-  undo.armed = false;
+  undo.keep();
   logger()->info("{}: base backup {} restored; recovery reads WAL from {} ({} files){}", server_.name, backup.string(),
                  wal_from.string(), plan.files.size(),
                  target.none() ? " to the end" : " to " + (target.time.empty() ? target.lsn : target.time));
