@@ -878,6 +878,13 @@ class Loader {
       else if (sv.data_dir.empty())
         s.error(*s.get("refresh"), "refresh",
                 "expected data_dir with refresh = \"physical\": sitekeeper replaces the replica's data directory");
+      // Checked here, not at the first refresh: [archive] is read before the servers.
+      else if (std::find(cfg_.archive.kinds.begin(), cfg_.archive.kinds.end(), "physical") == cfg_.archive.kinds.end()) {
+        s.error(*s.get("refresh"), "refresh",
+                "expected [archive] kinds to include \"physical\" with refresh = \"physical\": a physical refresh "
+                "restores the generation's base backup");
+        r_.hint("set kinds = [\"logical\", \"physical\"] in [archive]");
+      }
     }
     read_password(s, sv);
     s.finish();

@@ -294,6 +294,8 @@ const Row kRows[] = {
      "10:11: servers.hd2.refresh: expected logical or physical, got \"rsync\""},
     {"refresh_physical_without_data_dir", kBase + "[servers.hd2]\nrefresh = \"physical\"\n",
      "9:11: servers.hd2.refresh: expected data_dir with refresh = \"physical\""},
+    {"refresh_physical_without_kinds", kBase + "[servers.hd2]\ndata_dir = \"hd2\"\nrefresh = \"physical\"\n",
+     "10:11: servers.hd2.refresh: expected [archive] kinds to include \"physical\" with refresh = \"physical\""},
     {"refresh_physical_sqlite", kBase + "[servers.hd2]\nengine = \"sqlite\"\ndata_dir = \"hd2\"\nrefresh = \"physical\"\n",
      "11:11: servers.hd2.refresh: expected \"logical\" for a sqlite server"},
     // [site] databases
