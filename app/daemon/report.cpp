@@ -234,16 +234,11 @@ namespace {
 
 // The WAL stream's part of check: its slot on the active, and the daemon's last word on the stream. A
 // stream that the daemon reports down or behind by more than a minute makes the site not ready: a
-// recovery would lose that much. `active` is the active's engine (null when it did not answer).
-nlohmann::json wal_stream_check(const replicator::JobContext& ctx, sql::Engine* active, nlohmann::json& warnings) {
+// recovery would lose that much. `slot` is what the active said of the stream's slot (none when it did
+// not answer or has no WAL stream).
+nlohmann::json wal_stream_check(const replicator::JobContext& ctx, const std::optional<sql::WalStreamState>& slot,
+                                nlohmann::json& warnings) {
   const auto& cfg = ctx.cfg;
-  std::optional<sql::WalStreamState> slot;
-  if (active) {
-    try {
-      slot = active->wal_stream_state(replicator::kWalStreamSlot);
-    } catch (const std::exception&) {  // an engine without a WAL stream: nothing to say here
-    }
-  }
   if (!cfg.archive.wal_stream) {
     if (slot && slot->slot_exists)
       warnings.push_back("replication slot " + std::string(replicator::kWalStreamSlot) + " on " + cfg.roles.active +
@@ -301,6 +296,7 @@ nlohmann::json check_report(const replicator::JobContext& ctx) {
   j["config"] = {{"file", cfg.file.string()}, {"ok", true}};
   j["servers"] = nlohmann::json::array();
   nlohmann::json active_profile;
+  std::optional<sql::WalStreamState> active_slot;
   std::vector<std::pair<std::string, std::string>> roles = {{cfg.roles.active, "active"}};
   if (!cfg.roles.standby.empty()) roles.push_back({cfg.roles.standby, "standby"});
   for (const auto& r : cfg.roles.replicas) roles.push_back({r, "replica"});
@@ -332,6 +328,10 @@ nlohmann::json check_report(const replicator::JobContext& ctx) {
       }
       if (role == "active" && !exists) ok = false;
       if (role == "active") {
+        try {  // read on the session already open; wal_stream_check says what it means
+          active_slot = engine->wal_stream_state(replicator::kWalStreamSlot);
+        } catch (const std::exception&) {  // an engine without a WAL stream: nothing to say
+        }
         // The server the state store names as active must carry the site's epoch.
         const long site_epoch = standby::SiteState(ctx.state).epoch();
         if (engine->supports(sql::Duty::epoch)) {
@@ -411,19 +411,9 @@ nlohmann::json check_report(const replicator::JobContext& ctx) {
       j["warnings"].push_back("site file " + show_path(p) + " ([archive] files) is missing, a symbolic link or "
                               "not a regular file or folder; the next backup fails until it is fixed or unlisted");
   }
-  {
-    std::unique_ptr<sql::Engine> active;
-    try {
-      active = ctx.engines(cfg.server(cfg.roles.active));
-      active->probe(cfg.failover.probe_timeout);
-    } catch (const std::exception&) {  // already reported with the active's row
-      active.reset();
-    }
-    auto w = wal_stream_check(ctx, active.get(), j["warnings"]);
-    if (!w.is_null()) {
-      if (!w.value("ok", true)) ok = false;
-      j["wal_stream"] = w;
-    }
+  if (auto w = wal_stream_check(ctx, active_slot, j["warnings"]); !w.is_null()) {
+    if (!w.value("ok", true)) ok = false;
+    j["wal_stream"] = w;
   }
   if (auto rf = roll_forward_check(ctx)) {
     j["roll_forward"] = *rf;
