@@ -124,6 +124,21 @@ struct Config {
     int rise = 2;           // consecutive good probes before a server counts as up
     int fall = 2;           // consecutive bad probes before it counts as down
   } health;
+  // [dcs]: several managers, one leader, on etcd. Absent (`etcd` empty): one manager, as without it.
+  struct Dcs {
+    std::vector<std::string> etcd;  // endpoint URLs, http:// or https:// with host:port and no path
+    std::string name;               // this manager; unique among the site's managers
+    Millis ttl{10'000};             // the leader lease; whole seconds
+    std::string prefix;             // the site's keys; default "/sitekeeper/<site code>"
+    // etcd authentication (a user with password_file; the password is a secret: never log it) and
+    // TLS (ca_file for the server's certificate; cert_file and key_file, both or neither, for a
+    // client certificate).
+    std::string user;
+    fs::path password_file;
+    std::string password;
+    fs::path ca_file, cert_file, key_file;
+    bool enabled() const { return !etcd.empty(); }
+  } dcs;
 
   // REQUIRES: name is a key of servers (load_config guarantees it for every name in roles).
   const ServerConfig& server(const std::string& name) const;
