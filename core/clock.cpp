@@ -30,6 +30,14 @@ std::string iso_utc(Clock::time_point t) {
   return buf;
 }
 
+std::string iso_utc_ms(long long epoch_ms) {
+  const long long ms = ((epoch_ms % 1000) + 1000) % 1000;
+  std::string s = iso_utc(Clock::time_point(std::chrono::milliseconds(epoch_ms - ms)));
+  char frac[8];
+  std::snprintf(frac, sizeof frac, ".%03lld", ms);
+  return s.insert(s.size() - 1, frac);
+}
+
 bool parse_iso_utc(const std::string& text, Clock::time_point& out) {
   std::tm tm{};
   int consumed = 0;

@@ -8,6 +8,7 @@ namespace sk::cli {
 int cmd_status(const GlobalOptions& g, const CommandArgs&, Output& out) {
   Runtime rt(g);
   auto s = daemon::status_report(rt.ctx());
+  if (!rt.manager().empty()) s["manager"] = rt.manager();
   out.say(render_status(s));
   out.document(s);
   // A down active or replica is a failure to report, not a detail.

@@ -19,7 +19,18 @@ std::string render_status(const nlohmann::json& s) {
   const auto& d = s.value("daemon", nlohmann::json::object());
   o << "daemon   " << (d.value("running", false) ? "running (pid " + std::to_string(d.value("pid", 0L)) + ")" : std::string("NOT RUNNING"))
     << (d.contains("last_probe_at") ? ", last probe " + d["last_probe_at"].get<std::string>() : std::string())
-    << (d.value("running", false) ? "" : "; servers probed now") << "\n\n";
+    << (d.value("running", false) ? "" : "; servers probed now") << "\n";
+  if (s.contains("manager")) {  // [dcs]: several managers, one leads
+    const auto& m = s["manager"];
+    const std::string leader = m.value("leader", "");
+    o << "managers " << (leader.empty() ? std::string("NO MANAGER LEADS") : leader + " leads")
+      << " (this is " << m.value("name", "") << (m.value("leading", false) ? ", the leader" : ", a follower") << ")";
+    if (m.contains("error")) o << "; etcd did not answer: " << m["error"].get<std::string>();
+    if (m.value("stale", false) && m["stale_seconds"].is_number())
+      o << "; STALE: etcd last answered " << static_cast<long long>(m["stale_seconds"].get<double>()) << " s ago";
+    o << "\n";
+  }
+  o << "\n";
   char line[512];
   std::snprintf(line, sizeof line, "%-10s %-8s %-22s %-10s %s\n", "server", "role", "address", "reachable", "state");
   o << line;

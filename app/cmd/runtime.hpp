@@ -11,6 +11,13 @@
 #include "core/state/store.hpp"
 #include "replicator/context.hpp"
 
+#include <nlohmann/json.hpp>
+
+namespace sk::dcs {
+class Etcd;
+class SharedState;
+}
+
 namespace sk::cli {
 
 struct GlobalOptions {
@@ -34,8 +41,13 @@ class Runtime {
   // the summary; its error is recorded and rethrown.
   void run_job(const std::string& job, const std::string& target, const std::function<std::string()>& fn);
   JobRecorder& jobs() { return *jobs_; }
+  // With [dcs]: which manager leads the site, as etcd said when the command started ({} without
+  // [dcs]). A command writes to the site's state only when this machine's manager (dcs.name) leads,
+  // under that manager's term: every write is refused otherwise, with the leader named.
+  const nlohmann::json& manager() const { return manager_; }
 
  private:
+  void attach_to_leader();
   GlobalOptions opts_;
   Config cfg_;
   std::unique_ptr<StateStore> state_;
@@ -43,6 +55,9 @@ class Runtime {
   std::shared_ptr<Clock> clock_;
   const CancelToken* cancel_;
   std::unique_ptr<JobRecorder> jobs_;
+  std::shared_ptr<dcs::Etcd> etcd_;
+  std::shared_ptr<dcs::SharedState> shared_;
+  nlohmann::json manager_ = nlohmann::json::object();
 };
 
 }  // namespace sk::cli

@@ -1,5 +1,7 @@
 #include "app/daemon/api.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 #include "app/daemon/page.hpp"
@@ -171,6 +173,20 @@ HttpResponse handle(const ApiSources& src, const HttpRequest& req) {
     return r;
   }
   HttpResponse r = route(src, path, query);
+  if (src.manager && (path == "/health" || open_to_all(path) || path == "/replicas" || path == "/status") &&
+      r.content_type == "application/json") {
+    const auto m = src.manager();
+    auto body = nlohmann::json::parse(r.body, nullptr, false);
+    if (body.is_object()) {
+      body["manager"] = m;
+      r.body = body.dump();
+    }
+    if (m.value("stale", false)) {
+      const auto& age = m["stale_seconds"];
+      r.headers.push_back({"X-Sitekeeper-Stale", age.is_number() ? fmt::format("{:.1f}", age.get<double>()) : "unknown"});
+    }
+    r.headers.push_back({"X-Sitekeeper-Leader", m.value("leader", "")});
+  }
   // Load balancers check with HEAD or OPTIONS (Patroni's templates use OPTIONS): the status is the
   // answer, and no body is sent.
   if (bodyless) r.body.clear();

@@ -38,6 +38,11 @@ struct ApiSources {
   std::function<std::string()> page;                         // the status page (HTML)
   // The status page's data: "history" (recent runs), "lag" (standby lag samples), "freshness".
   std::function<nlohmann::json(const std::string& what)> data;
+  // With [dcs]: this manager and the leader, and whether what it answers from is stale
+  // ({"stale": true, "stale_seconds": N}). Every JSON answer of /health and the server checks carries
+  // it as "manager", and a stale one the header X-Sitekeeper-Stale: N. The status code stays the
+  // verdict from the last known state: a load balancer keeps routing as it was told last.
+  std::function<nlohmann::json()> manager;
 };
 
 HttpResponse handle(const ApiSources& src, const HttpRequest& req);

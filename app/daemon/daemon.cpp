@@ -27,6 +27,8 @@
 #include "app/daemon/notify.hpp"
 #include "app/daemon/page.hpp"
 #include "app/daemon/report.hpp"
+#include "dcs/coordinator.hpp"
+#include "dcs/etcd_http.hpp"
 #include "replicator/offsite.hpp"
 #include "replicator/wal_stream.hpp"
 #include "schedules/runner.hpp"
@@ -54,24 +56,20 @@ class Daemon {
         signals_(io_, SIGTERM, SIGINT, SIGHUP) {}
 
   int run() {
-    scheduler_ = build_scheduler(cfg_);
     health_ = std::make_unique<HealthMonitor>([this] { return effective(); }, *state_, engines_, metrics_);
-    standby::MonitorHooks hooks;
-    hooks.probe_failed = [this](const std::string& s) { metrics_.probe_failed(s); };
-    hooks.lag = [this](double b, double sec) { metrics_.standby_lag(b, sec); };
-    hooks.active_up = [this](bool up) { metrics_.active_up(up); };
-    hooks.decision = [this, said = std::string()](const std::string& action) mutable {
-      metrics_.decision(action);
-      if (auto s = monitor_->last_decision().sentence; s != said) notify::notify(notify::status(said = s));
-    };
-    monitor_ = std::make_unique<standby::Monitor>([this] { return current(); }, *state_, recorder_, engines_, runner_,
-                                                  clock_, &cancel_, hooks);
-    monitor_->start();
-    // Always made: a reload may turn [archive] wal_stream on or off, and each tick follows the config.
-    replicator::WalStreamHooks wal_hooks;
-    wal_hooks.alert = [this](const std::string& m) { recorder_.alert("wal-stream", m); };
-    wal_ = std::make_unique<replicator::WalStream>([this] { return effective(); }, *state_, engines_, clock_, wal_hooks);
-    wal_->start(std::clamp<Millis>(cfg_->health.interval, std::chrono::milliseconds(500), std::chrono::seconds(5)));
+    if (cfg_->dcs.enabled()) {
+      // Several managers: this one acts only while it leads (dcs/coordinator.hpp); until then it
+      // serves the API from the shared state the leader writes.
+      dcs::CoordinatorHooks hooks;
+      hooks.lead = [this](const dcs::Leadership& l) { lead(l); };
+      hooks.follow = [this](const dcs::Leadership& l) { follow(l); };
+      const auto timeout = std::clamp<Millis>(cfg_->dcs.ttl / 5, std::chrono::milliseconds(500), std::chrono::seconds(2));
+      coord_ = std::make_unique<dcs::Coordinator>(*cfg_, cfg_->http.listen, dcs::make_etcd(cfg_->dcs, timeout), *state_,
+                                                  clock_, hooks);
+      state_->set_mirror(coord_->mirror(), cfg_->dcs.name);
+    } else {
+      start_acting();
+    }
     backup_watch_ = std::thread([this] { watch_backups(); });
     declare_metrics(*cfg_);
     if (!cfg_->http.listen.empty()) {
@@ -91,19 +89,105 @@ class Daemon {
     }
     wait_signal();
     arm_timer();
-    logger()->info("sitekeeper daemon started for site {} ({} schedules)", cfg_->site.code, cfg_->schedules.size());
+    if (coord_) coord_->start();
+    logger()->info("sitekeeper daemon started for site {} ({} schedules){}", cfg_->site.code, cfg_->schedules.size(),
+                   coord_ ? " as manager " + cfg_->dcs.name + "; it acts only while it leads" : "");
     notify::notify(notify::ready());  // the API listens and the monitor runs; its decision is the STATUS=
     io_.run();
     return finish();
   }
 
  private:
+  // --- acting: the scheduler, the HA loop and the WAL stream run only here ---
+  // Without [dcs], from the start to the end; with it, while this manager leads.
+  void start_acting() {
+    std::lock_guard lock(acting_mu_);
+    term_cancel_ = std::make_shared<CancelToken>();
+    if (stopping_) term_cancel_->cancel();
+    standby::MonitorHooks hooks;
+    hooks.probe_failed = [this](const std::string& s) { metrics_.probe_failed(s); };
+    hooks.lag = [this](double b, double sec) { metrics_.standby_lag(b, sec); };
+    hooks.active_up = [this](bool up) { metrics_.active_up(up); };
+    hooks.decision = [this, said = std::string()](const std::string& action) mutable {
+      metrics_.decision(action);
+      if (auto s = decision(); s != said) notify::notify(notify::status(said = s));
+    };
+    monitor_ = std::make_shared<standby::Monitor>([this] { return current(); }, *state_, recorder_, engines_, runner_,
+                                                  clock_, term_cancel_.get(), hooks);
+    monitor_->start();
+    // Always made: a reload may turn [archive] wal_stream on or off, and each tick follows the config.
+    replicator::WalStreamHooks wal_hooks;
+    wal_hooks.alert = [this](const std::string& m) { recorder_.alert("wal-stream", m); };
+    wal_ = std::make_shared<replicator::WalStream>([this] { return effective(); }, *state_, engines_, clock_, wal_hooks);
+    wal_->start(std::clamp<Millis>(current()->health.interval, std::chrono::milliseconds(500), std::chrono::seconds(5)));
+    auto scheduler = build_scheduler(current());
+    boost::asio::post(io_, [this, scheduler] {
+      scheduler_ = scheduler;
+      arm_timer();
+    });
+  }
+
+  // Stops what start_acting started. A promotion step that outlives the grace is left to finish on its
+  // thread (a step is never cut halfway); its next journal write is refused, and the new leader
+  // resumes the journal.
+  void stop_acting(std::chrono::milliseconds grace) {
+    std::shared_ptr<standby::Monitor> monitor;
+    std::shared_ptr<replicator::WalStream> wal;
+    {
+      std::lock_guard lock(acting_mu_);
+      if (term_cancel_) term_cancel_->cancel();
+      monitor = std::move(monitor_);
+      wal = std::move(wal_);
+    }
+    boost::asio::post(io_, [this] { scheduler_.reset(); });
+    if (wal) wal->stop();
+    if (monitor && !monitor->stop(grace)) {
+      logger()->warn("a failover step is still running after the lead was lost; its next journal write is refused");
+      new std::shared_ptr<standby::Monitor>(monitor);  // never destroyed: its thread may still run
+    }
+  }
+
+  void lead(const dcs::Leadership& l) {
+    // A run another manager left running was cut off with it: recorded as interrupted, and not as a
+    // start, so that the schedule catches it up instead of counting it done.
+    for (const auto& r : state_->running_runs()) {
+      try {
+        state_->end_run(r.id, "interrupted",
+                        "interrupted: " + (r.manager.empty() ? std::string("its manager") : r.manager) +
+                            " stopped leading while it ran; " + l.leader + " leads now");
+        logger()->warn("the {} run that {} started at {} was interrupted; the schedule catches it up", r.job,
+                       r.manager.empty() ? "a manager" : r.manager, r.started_at);
+      } catch (const std::exception& e) {
+        logger()->warn("cannot mark the {} run of {} interrupted: {}", r.job, r.manager, e.what());
+      }
+    }
+    start_acting();
+  }
+
+  void follow(const dcs::Leadership&) {
+    logger()->warn("manager {} stopped acting: no jobs, no HA actions until it leads again", current()->dcs.name);
+    stop_acting(std::chrono::seconds(2));
+  }
+
+  bool acting() const { return !coord_ || coord_->may_act(); }
+
+  std::string decision() {
+    std::shared_ptr<standby::Monitor> m;
+    {
+      std::lock_guard lock(acting_mu_);
+      m = monitor_;
+    }
+    if (m) return m->last_decision().sentence;
+    if (coord_) return coord_->view().leadership.sentence;
+    return "";
+  }
+
   // --- scheduling ---
   std::shared_ptr<sched::Runner> build_scheduler(std::shared_ptr<const Config> cfg) {
     auto history = [this](const std::string& job) {
       sched::JobHistory h;
       Clock::time_point t;
-      if (auto r = state_->last_run(job); r && parse_iso_utc(r->started_at, t)) h.last_start = t;
+      if (auto r = state_->last_run_except(job, "interrupted"); r && parse_iso_utc(r->started_at, t)) h.last_start = t;
       if (auto r = state_->last_run(job, "ok"); r && parse_iso_utc(r->ended_at, t)) h.last_success_end = t;
       return h;
     };
@@ -120,8 +204,10 @@ class Daemon {
   }
 
   sched::JobOutcome run_job(const std::shared_ptr<const Config>& cfg, const std::string& job, const sched::JobContext& jc) {
+    if (!acting()) return {false, "this manager does not lead the site"};
+    std::shared_ptr<CancelToken> cancel = term_token();
     const Config eff = standby::effective_config(*cfg, *state_);  // roles in force, after a failover too
-    replicator::JobContext ctx{eff, *state_, engines_, runner_, clock_, &cancel_};
+    replicator::JobContext ctx{eff, *state_, engines_, runner_, clock_, cancel.get()};
     if (job == "copy") {  // each destination is a `copy` run of its own
       std::lock_guard copy_lock(job_mutex("copy"));
       if (stopping_) return {false, "daemon stopping"};
@@ -145,11 +231,11 @@ class Daemon {
       std::lock_guard lock(jobs_mu_);
       ++running_;
     }
-    std::thread([this, cfg = std::make_shared<const Config>(eff)] {
+    std::thread([this, cfg = std::make_shared<const Config>(eff), cancel = term_token()] {
       {
         std::lock_guard copy_lock(job_mutex("copy"));
-        if (!stopping_) {
-          replicator::JobContext ctx{*cfg, *state_, engines_, runner_, clock_, &cancel_};
+        if (!stopping_ && !cancel->cancelled()) {
+          replicator::JobContext ctx{*cfg, *state_, engines_, runner_, clock_, cancel.get()};
           replicator::copy_to_every_destination(recorder_, ctx, "");
         }
       }
@@ -159,14 +245,20 @@ class Daemon {
     }).detach();
   }
 
+  std::shared_ptr<CancelToken> term_token() {
+    std::lock_guard lock(acting_mu_);
+    return term_cancel_ ? term_cancel_ : std::make_shared<CancelToken>();
+  }
+
   std::mutex& job_mutex(const std::string& job) {
     std::lock_guard lock(jobs_mu_);
     return job_locks_[job];
   }
 
   void arm_timer() {
-    if (stopping_) return;
-    for (auto& launch : scheduler_->poll()) start(launch);
+    if (stopping_ || !scheduler_) return;
+    if (acting())
+      for (auto& launch : scheduler_->poll()) start(launch);
     auto next = scheduler_->next_wakeup();
     auto wait = std::chrono::milliseconds(60'000);
     if (next) {
@@ -210,6 +302,10 @@ class Daemon {
       notify::notify(notify::stopping());
       stopping_ = true;
       cancel_.cancel();
+      {
+        std::lock_guard lock(acting_mu_);
+        if (term_cancel_) term_cancel_->cancel();
+      }
       timer_.cancel();
       if (http_) http_->stop();
       signals_.cancel();
@@ -228,7 +324,10 @@ class Daemon {
           h.tls_key_pem != was.tls_key_pem)
         logger()->warn("http.listen, max_connections, tls_cert and tls_key take effect when the daemon restarts; "
                        "a new token_file takes effect now");
-      auto scheduler = build_scheduler(cfg);
+      if (cfg->dcs.etcd != cfg_->dcs.etcd || cfg->dcs.name != cfg_->dcs.name || cfg->dcs.ttl != cfg_->dcs.ttl ||
+          cfg->dcs.prefix != cfg_->dcs.prefix || cfg->dcs.user != cfg_->dcs.user)
+        logger()->warn("[dcs] takes effect when the daemon restarts; it keeps the running one");
+      auto scheduler = scheduler_ ? build_scheduler(cfg) : nullptr;
       {
         std::lock_guard lock(cfg_mu_);
         cfg_ = cfg;
@@ -256,10 +355,18 @@ class Daemon {
     }
     if (backup_watch_.joinable()) backup_watch_.join();
     health_->stop();
-    wal_->stop();  // pg_receivewal is killed; everything it flushed stays in the archive
+    std::shared_ptr<standby::Monitor> monitor;
+    {
+      std::lock_guard acting_lock(acting_mu_);
+      if (wal_) wal_->stop();  // pg_receivewal is killed; everything it flushed stays in the archive
+      monitor = monitor_;
+    }
     const auto left = std::max(std::chrono::milliseconds(500), std::chrono::duration_cast<std::chrono::milliseconds>(
                                                                    deadline - std::chrono::steady_clock::now()));
-    if (!monitor_->stop(left)) {
+    const bool stopped = !monitor || monitor->stop(left);
+    // Resigned only once nothing of this manager acts: another takes over at once, not after the ttl.
+    if (stopped && coord_) coord_->stop(true);
+    if (!stopped) {
       // A failover step outlived the grace (a step is never interrupted halfway): the journal has every
       // finished step, and the next start resumes the failover from there. Leave now, within the stop
       // time a service manager allows; nothing below may run while that thread still uses the state.
@@ -284,7 +391,8 @@ class Daemon {
     while (!stopping_) {
       const Millis max_age = current()->archive.max_age;
       lock.unlock();
-      auto t = watch.tick(max_age);
+      // Alerts are the leader's to raise (and to record in the shared state).
+      auto t = acting() ? watch.tick(max_age) : BackupAgeWatch::Tick{};
       if (!t.alert.empty()) {
         logger()->warn("backup age: {}", t.alert);
         recorder_.alert("backup-age", t.alert);
@@ -320,7 +428,8 @@ class Daemon {
     src.loaded = [this] { return current(); };
     src.effective = [this] { return effective(); };
     src.health = [this] { return health_->snapshot(); };
-    src.decision = [this] { return monitor_->last_decision().sentence; };
+    src.decision = [this] { return decision(); };
+    if (coord_) src.manager = [this] { return manager_json(); };
     src.status = [this] {
       auto cfg = effective();
       replicator::JobContext ctx{*cfg, *state_, engines_, runner_, clock_, nullptr};
@@ -340,6 +449,26 @@ class Daemon {
                           page_data("freshness"), now_ms()});
     };
     return daemon::handle(src, req);
+  }
+
+  // Which manager leads, whether this one acts, and how old the shared state it answers from is.
+  nlohmann::json manager_json() {
+    const auto v = coord_->view();
+    nlohmann::json j{{"name", current()->dcs.name},
+                     {"leader", v.leadership.leader},
+                     {"leading", v.leadership.leading},
+                     {"acting", v.acting},
+                     {"prefix", v.prefix},
+                     {"sentence", v.leadership.sentence}};
+    if (!v.leadership.leader_value.empty()) {
+      auto lv = nlohmann::json::parse(v.leadership.leader_value, nullptr, false);
+      if (lv.is_object() && lv.contains("api")) j["leader_api"] = lv["api"];
+    }
+    // Stale: etcd has not answered for more than two of this manager's ticks.
+    const double age = v.stale_seconds.value_or(-1);
+    j["stale"] = !v.stale_seconds || age > 2.0;
+    j["stale_seconds"] = v.stale_seconds ? nlohmann::json(std::round(age * 10) / 10) : nlohmann::json(nullptr);
+    return j;
   }
 
   // The status page's JSON: recent job runs, the standby's lag over the last hours, and what each
@@ -372,7 +501,13 @@ class Daemon {
     for (const auto& c : copies_report(ctx, clock_->now()))
       metrics_.copy_age(c["destination"].get<std::string>(), static_cast<double>(c["age_seconds"].get<long long>()));
     metrics_.runs_recorded(state_->run_counts());
-    const auto w = wal_->status();
+    std::shared_ptr<replicator::WalStream> wal;
+    {
+      std::lock_guard lock(acting_mu_);
+      wal = wal_;
+    }
+    if (!wal) return;
+    const auto w = wal->status();
     metrics_.wal_stream(w.newest && w.state != "off" ? std::chrono::duration<double>(clock_->now() - *w.newest).count() : -1.0,
                         w.state == "streaming", w.restarts);
   }
@@ -392,8 +527,11 @@ class Daemon {
   boost::asio::signal_set signals_;
   std::shared_ptr<sched::Runner> scheduler_;
   std::unique_ptr<HealthMonitor> health_;
-  std::unique_ptr<standby::Monitor> monitor_;
-  std::unique_ptr<replicator::WalStream> wal_;
+  std::unique_ptr<dcs::Coordinator> coord_;
+  std::mutex acting_mu_;  // guards monitor_, wal_ and term_cancel_, which change when the lead does
+  std::shared_ptr<CancelToken> term_cancel_;
+  std::shared_ptr<standby::Monitor> monitor_;
+  std::shared_ptr<replicator::WalStream> wal_;
   std::mutex cfg_mu_;
   std::unique_ptr<HttpServer> http_;
   std::mutex jobs_mu_;

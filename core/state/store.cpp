@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include <nlohmann/json.hpp>
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
@@ -78,6 +79,17 @@ const std::vector<std::vector<const char*>> kMigrations = {
         " backup_id TEXT NOT NULL,"
         " PRIMARY KEY (replica, database))",
     },
+    {
+        // With [dcs] the site's state lives in etcd and every manager keeps a copy here: a run or an
+        // alert is known by its origin (which manager, when, its id there), so a copy applied twice
+        // stays one row.
+        "ALTER TABLE job_runs ADD COLUMN manager TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE job_runs ADD COLUMN origin TEXT",
+        "CREATE UNIQUE INDEX job_runs_by_origin ON job_runs (origin)",
+        "CREATE INDEX job_runs_by_start ON job_runs (job, started_ms)",
+        "ALTER TABLE alerts ADD COLUMN origin TEXT",
+        "CREATE UNIQUE INDEX alerts_by_origin ON alerts (origin)",
+    },
 };
 
 std::string now_iso() { return iso_utc(std::chrono::system_clock::now()); }
@@ -121,7 +133,23 @@ void run_query(soci::statement& st, const std::string& sql, Bind bind) {
 }
 
 const char* const kRunColumns =
-    "SELECT id, job, target, started_at, ended_at, outcome, message, duration_ms FROM job_runs ";
+    "SELECT id, job, target, started_at, ended_at, outcome, message, duration_ms, started_ms, manager,"
+    " coalesce(origin, '') FROM job_runs ";
+// Newest first by when they started: with [dcs] a run copied from another manager gets a local id
+// later than runs that started after it.
+const char* const kNewestFirst = " ORDER BY started_ms DESC, id DESC";
+
+nlohmann::json run_json(const JobRun& r) {
+  return {{"job", r.job},         {"target", r.target},     {"started_at", r.started_at},
+          {"started_ms", r.started_ms}, {"ended_at", r.ended_at}, {"outcome", r.outcome},
+          {"message", r.message}, {"duration_ms", r.duration_ms}, {"manager", r.manager}};
+}
+
+// A value read from the shared state that is not what its path needs: refused whole.
+[[noreturn]] void bad_shared(const std::string& path, const std::string& why) {
+  throw Error("the shared state's " + path + " is not a sitekeeper record: " + why,
+              "was it written by a newer sitekeeper, or by hand?");
+}
 
 }  // namespace
 
@@ -187,27 +215,43 @@ int StateStore::schema_version() {
   return pragma_int(*db_, "PRAGMA user_version");
 }
 
-std::int64_t StateStore::begin_run(const std::string& job, const std::string& target) {
+void StateStore::set_mirror(std::shared_ptr<StateMirror> mirror, std::string manager) {
   std::lock_guard lock(mu_);
-  std::string at = now_iso(), outcome = "running";
-  long long ms = now_ms();
-  soci::transaction tx(*db_);
-  *db_ << "INSERT INTO job_runs (job, target, started_at, started_ms, outcome)"
-          " VALUES (:job, :target, :at, :ms, :outcome)",
-      soci::use(job), soci::use(target), soci::use(at), soci::use(ms), soci::use(outcome);
-  long long id = 0;
-  *db_ << "SELECT last_insert_rowid()", soci::into(id);
-  tx.commit();
-  return id;
+  mirror_ = std::move(mirror);
+  manager_ = std::move(manager);
 }
 
-void StateStore::end_run(std::int64_t id, const std::string& outcome, const std::string& message) {
+bool StateStore::local_key(const std::string& key) {
+  return key.rfind("health.", 0) == 0 || key.rfind("daemon.", 0) == 0;
+}
+
+void StateStore::mirror_put(const std::string& path, const std::string& value) {
+  if (mirror_) mirror_->put(path, value);
+}
+
+std::int64_t StateStore::begin_run(const std::string& job, const std::string& target) {
   std::lock_guard lock(mu_);
-  std::string at = now_iso();
-  long long ms = now_ms(), run = id;
-  *db_ << "UPDATE job_runs SET ended_at = :at, outcome = :outcome, message = :message,"
-          " duration_ms = max(0, :ms - started_ms) WHERE id = :id",
-      soci::use(at), soci::use(outcome), soci::use(message), soci::use(ms), soci::use(run);
+  JobRun r;
+  r.job = job;
+  r.target = target;
+  r.outcome = "running";
+  r.manager = manager_;
+  r.started_ms = now_ms();
+  r.started_at = iso_utc(std::chrono::system_clock::time_point(std::chrono::milliseconds(r.started_ms)));
+  soci::transaction tx(*db_);
+  *db_ << "INSERT INTO job_runs (job, target, started_at, started_ms, outcome, manager)"
+          " VALUES (:job, :target, :at, :ms, :outcome, :manager)",
+      soci::use(r.job), soci::use(r.target), soci::use(r.started_at), soci::use(r.started_ms), soci::use(r.outcome),
+      soci::use(r.manager);
+  long long id = 0;
+  *db_ << "SELECT last_insert_rowid()", soci::into(id);
+  if (mirror_) {
+    std::string origin = manager_ + "." + std::to_string(r.started_ms) + "." + std::to_string(id);
+    *db_ << "UPDATE job_runs SET origin = :origin WHERE id = :id", soci::use(origin), soci::use(id);
+    mirror_put("runs/" + origin, run_json(r).dump());
+  }
+  tx.commit();  // not reached when the shared state refused the run: the row is rolled back
+  return id;
 }
 
 namespace {
@@ -217,7 +261,7 @@ template <class Bind>
 std::vector<JobRun> query_runs(soci::session& db, const std::string& where, Bind bind) {
   std::vector<JobRun> out;
   JobRun r;
-  long long id = 0, duration = 0;
+  long long id = 0, duration = 0, started = 0;
   soci::statement st(db);
   st.exchange(soci::into(id));
   st.exchange(soci::into(r.job));
@@ -227,10 +271,14 @@ std::vector<JobRun> query_runs(soci::session& db, const std::string& where, Bind
   st.exchange(soci::into(r.outcome));
   st.exchange(soci::into(r.message));
   st.exchange(soci::into(duration));
+  st.exchange(soci::into(started));
+  st.exchange(soci::into(r.manager));
+  st.exchange(soci::into(r.origin));
   run_query(st, kRunColumns + where, bind);
   while (st.fetch()) {
     r.id = id;
     r.duration_ms = duration;
+    r.started_ms = started;
     out.push_back(r);
   }
   return out;
@@ -238,13 +286,36 @@ std::vector<JobRun> query_runs(soci::session& db, const std::string& where, Bind
 
 }  // namespace
 
+void StateStore::end_run(std::int64_t id, const std::string& outcome, const std::string& message) {
+  std::lock_guard lock(mu_);
+  std::string at = now_iso();
+  long long ms = now_ms(), run = id;
+  soci::transaction tx(*db_);
+  *db_ << "UPDATE job_runs SET ended_at = :at, outcome = :outcome, message = :message,"
+          " duration_ms = max(0, :ms - started_ms) WHERE id = :id",
+      soci::use(at), soci::use(outcome), soci::use(message), soci::use(ms), soci::use(run);
+  if (mirror_) {
+    auto rows = query_runs(*db_, "WHERE id = :id", [&](soci::statement& st) { st.exchange(soci::use(run)); });
+    if (!rows.empty()) {
+      JobRun& r = rows.front();
+      if (r.origin.empty()) {  // begun before [dcs] was configured: named now
+        r.origin = (r.manager.empty() ? manager_ : r.manager) + "." + std::to_string(r.started_ms) + "." +
+                   std::to_string(r.id);
+        *db_ << "UPDATE job_runs SET origin = :origin WHERE id = :id", soci::use(r.origin), soci::use(run);
+      }
+      mirror_put("runs/" + r.origin, run_json(r).dump());
+    }
+  }
+  tx.commit();
+}
+
 std::vector<JobRun> StateStore::runs(int limit, const std::string& job) {
   std::lock_guard lock(mu_);
   long long lim = limit > 0 ? limit : -1;  // SQLite: a negative LIMIT means none
   if (job.empty())
-    return query_runs(*db_, "ORDER BY id DESC LIMIT :lim",
+    return query_runs(*db_, std::string(kNewestFirst) + " LIMIT :lim",
                       [&](soci::statement& st) { st.exchange(soci::use(lim)); });
-  return query_runs(*db_, "WHERE job = :job ORDER BY id DESC LIMIT :lim", [&](soci::statement& st) {
+  return query_runs(*db_, "WHERE job = :job" + std::string(kNewestFirst) + " LIMIT :lim", [&](soci::statement& st) {
     st.exchange(soci::use(job));
     st.exchange(soci::use(lim));
   });
@@ -254,16 +325,32 @@ std::optional<JobRun> StateStore::last_run(const std::string& job, const std::st
   std::lock_guard lock(mu_);
   std::vector<JobRun> rows;
   if (outcome.empty())
-    rows = query_runs(*db_, "WHERE job = :job ORDER BY id DESC LIMIT 1",
+    rows = query_runs(*db_, "WHERE job = :job" + std::string(kNewestFirst) + " LIMIT 1",
                       [&](soci::statement& st) { st.exchange(soci::use(job)); });
   else
-    rows = query_runs(*db_, "WHERE job = :job AND outcome = :outcome ORDER BY id DESC LIMIT 1",
+    rows = query_runs(*db_, "WHERE job = :job AND outcome = :outcome" + std::string(kNewestFirst) + " LIMIT 1",
                       [&](soci::statement& st) {
                         st.exchange(soci::use(job));
                         st.exchange(soci::use(outcome));
                       });
   if (rows.empty()) return std::nullopt;
   return rows.front();
+}
+
+std::optional<JobRun> StateStore::last_run_except(const std::string& job, const std::string& outcome) {
+  std::lock_guard lock(mu_);
+  auto rows = query_runs(*db_, "WHERE job = :job AND outcome <> :outcome" + std::string(kNewestFirst) + " LIMIT 1",
+                         [&](soci::statement& st) {
+                           st.exchange(soci::use(job));
+                           st.exchange(soci::use(outcome));
+                         });
+  if (rows.empty()) return std::nullopt;
+  return rows.front();
+}
+
+std::vector<JobRun> StateStore::running_runs() {
+  std::lock_guard lock(mu_);
+  return query_runs(*db_, "WHERE outcome = 'running'" + std::string(kNewestFirst), [](soci::statement&) {});
 }
 
 std::map<std::pair<std::string, std::string>, long long> StateStore::run_counts() {
@@ -287,6 +374,18 @@ std::map<std::pair<std::string, std::string>, long long> StateStore::run_counts(
 
 void StateStore::put_generation(const GenerationRecord& g) {
   std::lock_guard lock(mu_);
+  mirror_put("generations/" + g.id, nlohmann::json{{"id", g.id},
+                                                   {"created_at", g.created_at},
+                                                   {"status", g.status},
+                                                   {"verified_at", g.verified_at},
+                                                   {"deep_verified_at", g.deep_verified_at},
+                                                   {"size_bytes", g.size_bytes},
+                                                   {"message", g.message}}
+                                        .dump());
+  put_generation_locked(g);
+}
+
+void StateStore::put_generation_locked(const GenerationRecord& g) {
   long long size = g.size_bytes;
   *db_ << "INSERT INTO generations (id, created_at, status, verified_at, deep_verified_at,"
           " size_bytes, message) VALUES (:id, :created, :status, :verified, :deep, :size, :message)"
@@ -342,6 +441,15 @@ std::vector<GenerationRecord> StateStore::generations() {
 
 void StateStore::set_serving(const ReplicaServing& s, const std::vector<std::string>& databases) {
   std::lock_guard lock(mu_);
+  mirror_put("serving/" + s.replica, nlohmann::json{{"backup_id", s.backup_id},
+                                                    {"backup_time", s.backup_time},
+                                                    {"restored_at", s.restored_at},
+                                                    {"databases", databases}}
+                                         .dump());
+  set_serving_locked(s, databases);
+}
+
+void StateStore::set_serving_locked(const ReplicaServing& s, const std::vector<std::string>& databases) {
   soci::transaction tx(*db_);
   for (const auto& d : databases)
     *db_ << "INSERT INTO replica_databases (replica, database, backup_id) VALUES (:replica, :db, :id)"
@@ -386,6 +494,13 @@ std::vector<ReplicaServing> StateStore::serving_history(long long since_ms) {
 
 void StateStore::add_lag_sample(const LagSample& l) {
   std::lock_guard lock(mu_);
+  mirror_put("probe/lag", nlohmann::json{{"at_ms", l.at_ms}, {"lag_bytes", l.lag_bytes}, {"lag_seconds", l.lag_seconds},
+                                         {"state", l.state}}
+                              .dump());
+  add_lag_sample_locked(l);
+}
+
+void StateStore::add_lag_sample_locked(const LagSample& l) {
   *db_ << "INSERT INTO lag_samples (at_ms, lag_bytes, lag_seconds, state) VALUES (:at, :b, :s, :st)",
       soci::use(l.at_ms), soci::use(l.lag_bytes), soci::use(l.lag_seconds), soci::use(l.state);
   // Two days are kept: the page plots hours, and the table stays small.
@@ -420,8 +535,17 @@ std::optional<ReplicaServing> StateStore::serving(const std::string& replica) {
 void StateStore::add_alert(const std::string& job, const std::string& message) {
   std::lock_guard lock(mu_);
   std::string at = now_iso();
+  soci::transaction tx(*db_);
   *db_ << "INSERT INTO alerts (at, job, message) VALUES (:at, :job, :message)", soci::use(at),
       soci::use(job), soci::use(message);
+  if (mirror_) {
+    long long id = 0;
+    *db_ << "SELECT last_insert_rowid()", soci::into(id);
+    std::string origin = manager_ + "." + std::to_string(now_ms()) + "." + std::to_string(id);
+    *db_ << "UPDATE alerts SET origin = :origin WHERE id = :id", soci::use(origin), soci::use(id);
+    mirror_put("alerts/" + origin, nlohmann::json{{"at", at}, {"job", job}, {"message", message}}.dump());
+  }
+  tx.commit();
 }
 
 std::vector<Alert> StateStore::alerts(int limit) {
@@ -443,6 +567,11 @@ std::vector<Alert> StateStore::alerts(int limit) {
 
 void StateStore::put(const std::string& key, const std::string& value) {
   std::lock_guard lock(mu_);
+  if (!local_key(key)) mirror_put("kv/" + key, value);
+  put_locked(key, value);
+}
+
+void StateStore::put_locked(const std::string& key, const std::string& value) {
   *db_ << "INSERT INTO kv (key, value) VALUES (:key, :value)"
           " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
       soci::use(key), soci::use(value);
@@ -450,6 +579,12 @@ void StateStore::put(const std::string& key, const std::string& value) {
 
 bool StateStore::put_if(const std::string& key, const std::string& expected, const std::string& value) {
   std::lock_guard lock(mu_);
+  if (mirror_ && !local_key(key)) {
+    // The shared state decides; this file follows it.
+    if (!mirror_->put_if("kv/" + key, expected, value)) return false;
+    put_locked(key, value);
+    return true;
+  }
   soci::statement st = (db_->prepare << "INSERT INTO kv (key, value) VALUES (:key, :value)"
                                          " ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE kv.value = :expected",
                         soci::use(key), soci::use(value), soci::use(expected));
@@ -463,6 +598,99 @@ std::optional<std::string> StateStore::get(const std::string& key) {
   *db_ << "SELECT value FROM kv WHERE key = :key", soci::into(value), soci::use(key);
   if (!db_->got_data()) return std::nullopt;
   return value;
+}
+
+namespace {
+
+const nlohmann::json& field(const nlohmann::json& j, const char* name, const std::string& path) {
+  if (!j.is_object() || !j.contains(name)) bad_shared(path, std::string("it has no ") + name);
+  return j.at(name);
+}
+std::string text_field(const nlohmann::json& j, const char* name, const std::string& path) {
+  const auto& v = field(j, name, path);
+  if (!v.is_string()) bad_shared(path, std::string(name) + " is not a string");
+  return v.get<std::string>();
+}
+long long number_field(const nlohmann::json& j, const char* name, const std::string& path) {
+  const auto& v = field(j, name, path);
+  if (!v.is_number()) bad_shared(path, std::string(name) + " is not a number");
+  return v.get<long long>();
+}
+
+}  // namespace
+
+void StateStore::apply_shared(const std::string& path, const std::string& value) {
+  const auto slash = path.find('/');
+  if (slash == std::string::npos || slash + 1 == path.size()) return;
+  const std::string table = path.substr(0, slash), name = path.substr(slash + 1);
+  std::lock_guard lock(mu_);
+  if (table == "kv") {
+    if (!local_key(name)) put_locked(name, value);
+    return;
+  }
+  if (table != "runs" && table != "alerts" && table != "generations" && table != "serving" && table != "probe") return;
+  nlohmann::json j = nlohmann::json::parse(value, nullptr, false);
+  if (j.is_discarded()) bad_shared(path, "it is not JSON");
+  if (table == "runs") {
+    JobRun r;
+    r.job = text_field(j, "job", path);
+    r.target = text_field(j, "target", path);
+    r.started_at = text_field(j, "started_at", path);
+    r.started_ms = number_field(j, "started_ms", path);
+    r.ended_at = text_field(j, "ended_at", path);
+    r.outcome = text_field(j, "outcome", path);
+    r.message = text_field(j, "message", path);
+    r.duration_ms = number_field(j, "duration_ms", path);
+    r.manager = text_field(j, "manager", path);
+    long long duration = r.duration_ms;
+    *db_ << "INSERT INTO job_runs (job, target, started_at, started_ms, ended_at, outcome, message, duration_ms,"
+            " manager, origin) VALUES (:job, :target, :at, :ms, :ended, :outcome, :message, :duration, :manager,"
+            " :origin) ON CONFLICT (origin) DO UPDATE SET ended_at = excluded.ended_at, outcome = excluded.outcome,"
+            " message = excluded.message, duration_ms = excluded.duration_ms",
+        soci::use(r.job), soci::use(r.target), soci::use(r.started_at), soci::use(r.started_ms), soci::use(r.ended_at),
+        soci::use(r.outcome), soci::use(r.message), soci::use(duration), soci::use(r.manager), soci::use(name);
+  } else if (table == "alerts") {
+    std::string at = text_field(j, "at", path), job = text_field(j, "job", path), message = text_field(j, "message", path);
+    *db_ << "INSERT INTO alerts (at, job, message, origin) VALUES (:at, :job, :message, :origin)"
+            " ON CONFLICT (origin) DO NOTHING",
+        soci::use(at), soci::use(job), soci::use(message), soci::use(name);
+  } else if (table == "generations") {
+    GenerationRecord g;
+    g.id = text_field(j, "id", path);
+    g.created_at = text_field(j, "created_at", path);
+    g.status = text_field(j, "status", path);
+    g.verified_at = text_field(j, "verified_at", path);
+    g.deep_verified_at = text_field(j, "deep_verified_at", path);
+    g.size_bytes = number_field(j, "size_bytes", path);
+    g.message = text_field(j, "message", path);
+    put_generation_locked(g);
+  } else if (table == "serving") {
+    ReplicaServing sv{name, text_field(j, "backup_id", path), text_field(j, "backup_time", path),
+                      text_field(j, "restored_at", path)};
+    const auto& dbs = field(j, "databases", path);
+    std::vector<std::string> databases;
+    if (!dbs.is_array()) bad_shared(path, "databases is not a list");
+    for (const auto& d : dbs) {
+      if (!d.is_string()) bad_shared(path, "a database is not a string");
+      databases.push_back(d.get<std::string>());
+    }
+    // The same record seen again (a full read after a restart) adds nothing to the timeline.
+    std::string id, restored;
+    *db_ << "SELECT backup_id, restored_at FROM replica_serving WHERE replica = :replica", soci::into(id),
+        soci::into(restored), soci::use(name);
+    if (db_->got_data() && id == sv.backup_id && restored == sv.restored_at) return;
+    set_serving_locked(sv, databases);
+  } else if (name == "lag") {
+    LagSample l{number_field(j, "at_ms", path), number_field(j, "lag_bytes", path), 0.0, text_field(j, "state", path)};
+    const auto& sec = field(j, "lag_seconds", path);
+    if (!sec.is_number()) bad_shared(path, "lag_seconds is not a number");
+    l.lag_seconds = sec.get<double>();
+    long long newest = 0;
+    soci::indicator ind = soci::i_ok;
+    *db_ << "SELECT max(at_ms) FROM lag_samples", soci::into(newest, ind);
+    if (ind == soci::i_ok && l.at_ms <= newest) return;
+    add_lag_sample_locked(l);
+  }
 }
 
 }  // namespace sk

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "core/state/mirror.hpp"
+
 namespace soci {
 class session;
 }
@@ -24,6 +26,9 @@ struct JobRun {
   std::string job;
   std::string target;
   std::string started_at;  // ISO 8601 UTC
+  long long started_ms = 0;  // the same instant, epoch milliseconds
+  std::string manager;       // with [dcs]: the manager that ran it ("" for one manager)
+  std::string origin;        // with [dcs]: "<manager>.<started_ms>.<id>", the run's name in etcd
   std::string ended_at;    // empty while running
   std::string outcome;     // running | ok | failed | refused | cancelled
   std::string message;
@@ -63,7 +68,7 @@ struct Alert {
 
 class StateStore {
  public:
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   // Opens (creating the file and its folder) and migrates. Throws sk::Error when the file is not a
   // state store or comes from a newer sitekeeper.
@@ -74,10 +79,26 @@ class StateStore {
 
   int schema_version();
 
+  // With [dcs]: from now on every write of a shared fact goes to `mirror` first (see mirror.hpp), and
+  // runs and alerts are recorded as this manager's (`manager`). REQUIRES: no other thread uses the
+  // store yet.
+  void set_mirror(std::shared_ptr<StateMirror> mirror, std::string manager);
+  // The kv keys that are this manager's own and never shared: its health verdicts and heartbeat.
+  static bool local_key(const std::string& key);
+  // Applies a shared fact read from the shared state (a path and value as mirror.hpp names them) to
+  // this store's file only, as the leader wrote it. A run or alert is matched by its origin, so
+  // applying one twice changes nothing. Unknown paths are ignored (a newer leader's facts).
+  // Throws sk::Error on a value that is not what the path needs.
+  void apply_shared(const std::string& path, const std::string& value);
+
   std::int64_t begin_run(const std::string& job, const std::string& target);
   void end_run(std::int64_t id, const std::string& outcome, const std::string& message);
   std::vector<JobRun> runs(int limit, const std::string& job = {});
   std::optional<JobRun> last_run(const std::string& job, const std::string& outcome = {});
+  // The most recent run of `job` whose outcome is not `outcome`.
+  std::optional<JobRun> last_run_except(const std::string& job, const std::string& outcome);
+  // Runs still `running`, newest first (with [dcs], at a takeover: the runs a lost leader left).
+  std::vector<JobRun> running_runs();
   // How many finished runs of each (job, outcome) the store holds.
   std::map<std::pair<std::string, std::string>, long long> run_counts();
 
@@ -111,7 +132,15 @@ class StateStore {
 
  private:
   void migrate();
+  void mirror_put(const std::string& path, const std::string& value);
+  // The local writes, without the mirror. REQUIRES: mu_ held.
+  void put_locked(const std::string& key, const std::string& value);
+  void put_generation_locked(const GenerationRecord& g);
+  void set_serving_locked(const ReplicaServing& s, const std::vector<std::string>& databases);
+  void add_lag_sample_locked(const LagSample& l);
   std::mutex mu_;
+  std::shared_ptr<StateMirror> mirror_;
+  std::string manager_;
   std::unique_ptr<soci::session> db_;
 };
 

@@ -1,0 +1,120 @@
+#include "dcs/coordinator.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "core/log.hpp"
+
+namespace sk::dcs {
+
+namespace {
+auto logger() { return log::get("dcs"); }
+constexpr auto kPullEvery = std::chrono::seconds(1);
+}  // namespace
+
+std::string site_prefix(const Config& cfg) {
+  return cfg.dcs.prefix.empty() ? "/sitekeeper/" + cfg.site.code : cfg.dcs.prefix;
+}
+
+Coordinator::Coordinator(const Config& cfg, std::string api, std::unique_ptr<Etcd> etcd, StateStore& state,
+                         std::shared_ptr<Clock> clock, CoordinatorHooks hooks)
+    : etcd_(std::move(etcd)),
+      state_(state),
+      clock_(clock),
+      hooks_(std::move(hooks)),
+      prefix_(site_prefix(cfg)),
+      election_(*etcd_, clock,
+                ElectionOptions{cfg.site.code, prefix_, cfg.dcs.name,
+                                nlohmann::json{{"name", cfg.dcs.name}, {"api", api}}.dump(),
+                                std::chrono::duration_cast<std::chrono::seconds>(cfg.dcs.ttl)}),
+      shared_(std::make_shared<SharedState>(*etcd_, prefix_, cfg.site.code, cfg.dcs.name)) {}
+
+Coordinator::~Coordinator() { stop(false); }
+
+void Coordinator::start() {
+  thread_ = std::thread([this] { loop(); });
+}
+
+void Coordinator::stop(bool resign) {
+  {
+    std::lock_guard lock(mu_);
+    if (stop_ && !thread_.joinable()) return;
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  acting_ = false;
+  shared_->set_term(0, nullptr);
+  if (resign) {
+    election_.resign();
+    logger()->info("left the managers of {}{}", prefix_, last_.leading ? ": resigned the lead" : "");
+  }
+}
+
+bool Coordinator::may_act() const { return acting_.load() && election_.may_act(); }
+
+CoordinatorView Coordinator::view() const {
+  std::lock_guard lock(mu_);
+  CoordinatorView v;
+  v.leadership = last_;
+  v.acting = acting_.load() && election_.may_act();
+  v.prefix = prefix_;
+  if (heard_) v.stale_seconds = std::chrono::duration<double>(clock_->steady_now() - *heard_).count();
+  return v;
+}
+
+void Coordinator::loop() {
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    lock.unlock();
+    tick();
+    lock.lock();
+    cv_.wait_for(lock, election_.tick_interval(), [this] { return stop_; });
+  }
+}
+
+void Coordinator::tick() {
+  Leadership l = election_.tick();
+  const auto now = clock_->steady_now();
+  if (l.sentence != logged_) {
+    if (l.etcd_answers) logger()->info("{}", l.sentence);
+    else logger()->warn("{}", l.sentence);
+    logged_ = l.sentence;
+  }
+  if (l.leading && !acting_) {
+    // Act only from the whole shared state: the roles, the journal and the last runs a lost leader
+    // wrote are what this one must start from.
+    try {
+      revision_ = shared_->pull(state_, 0);
+      last_pull_ = now;
+      shared_->set_term(l.term, [this] { return election_.may_act(); }, l.leader);
+      acting_ = true;
+      logger()->info("manager {} acts for the site now (term {}), from the shared state at revision {}", l.leader,
+                     l.term, revision_ - 1);
+      if (hooks_.lead) hooks_.lead(l);
+    } catch (const std::exception& e) {
+      logger()->warn("leads but cannot read the shared state yet: {}; not acting", e.what());
+    }
+  } else if (!l.leading && acting_) {
+    acting_ = false;
+    shared_->set_term(0, nullptr, l.leader);
+    if (hooks_.follow) hooks_.follow(l);
+  } else if (!l.leading) {
+    shared_->set_term(0, nullptr, l.leader);
+  }
+  if (!l.leading && l.etcd_answers && now - last_pull_ >= kPullEvery) {
+    try {
+      std::string skipped;
+      revision_ = shared_->pull(state_, revision_, &skipped);
+      last_pull_ = now;
+      if (!skipped.empty() && skipped != skipped_logged_) logger()->warn("shared state: skipped {}", skipped);
+      skipped_logged_ = skipped;
+    } catch (const std::exception& e) {
+      l.etcd_answers = false;
+    }
+  }
+  std::lock_guard lock(mu_);
+  last_ = l;
+  if (l.etcd_answers) heard_ = now;
+}
+
+}  // namespace sk::dcs
