@@ -208,6 +208,7 @@ void Monitor::observe_standby(const Config& cfg, Snapshot& s, bool witness) {
 }
 
 void Monitor::act(const Config& cfg, const Decision& d, const Snapshot& s) {
+  if (hooks_.may_act && !hooks_.may_act()) return;  // [dcs]: this manager's lease could have expired
   if (d.action == Action::kRefence) {
     for (const auto& server : s.stale_writable) {
       try {
@@ -272,17 +273,23 @@ void Monitor::loop() {
   for (;;) {
     const auto tick = std::chrono::steady_clock::now();
     auto cfg = cfg_();
-    Config eff = effective_config(*cfg, state_);
-    Snapshot s = snapshot(eff);
-    Decision d = decide(s);
-    {
-      std::lock_guard lock(mu_);
-      last_ = d;
-      active_up_ = s.active_reachable && !s.active_epoch_stale;
-      active_error_ = probe_error_;
+    try {
+      Config eff = effective_config(*cfg, state_);
+      Snapshot s = snapshot(eff);
+      Decision d = decide(s);
+      {
+        std::lock_guard lock(mu_);
+        last_ = d;
+        active_up_ = s.active_reachable && !s.active_epoch_stale;
+        active_error_ = probe_error_;
+      }
+      report(eff, d, s);
+      act(eff, d, s);
+    } catch (const std::exception& e) {
+      // A write the state store refused ([dcs]: this manager no longer leads) ends the tick, not the
+      // loop; the daemon stops the loop when it learns it lost the lead.
+      logger()->warn("HA loop: this tick stopped: {}", e.what());
     }
-    report(eff, d, s);
-    act(eff, d, s);
     // One tick per probe_interval, however long this one's probes waited on a dead server: the
     // failures count at the configured pace.
     std::unique_lock lock(mu_);

@@ -39,6 +39,9 @@ struct MonitorHooks {
   std::function<void(double bytes, double seconds)> lag;
   std::function<void(bool up)> active_up;
   std::function<void(const std::string& action)> decision;  // to_string(Action) of each tick's decision
+  // Asked before every action (a promotion, a re-fence): false skips it. [dcs]: this manager leads and
+  // its lease cannot have expired. Unset: always act.
+  std::function<bool()> may_act;
 };
 
 class Monitor {

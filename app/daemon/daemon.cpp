@@ -108,6 +108,7 @@ class Daemon {
     hooks.probe_failed = [this](const std::string& s) { metrics_.probe_failed(s); };
     hooks.lag = [this](double b, double sec) { metrics_.standby_lag(b, sec); };
     hooks.active_up = [this](bool up) { metrics_.active_up(up); };
+    hooks.may_act = [this] { return acting(); };
     hooks.decision = [this, said = std::string()](const std::string& action) mutable {
       metrics_.decision(action);
       if (auto s = decision(); s != said) notify::notify(notify::status(said = s));
