@@ -1,5 +1,6 @@
 // sitekeeper's etcd client (dcs/etcd_http.hpp) against a real 3-member etcd 3.4 cluster: the calls the
 // election makes, what happens when members die, authentication.
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <thread>
@@ -161,6 +162,30 @@ void every_call(dcs::Etcd& etcd, const std::string& tag) {
   EXPECT_FALSE(etcd.list("/sk/").kvs.empty());
   etcd.revoke(lease);
   EXPECT_FALSE(etcd.get("/sk/" + tag).has_value());
+}
+
+TEST(EtcdClient, ServesSeveralThreadsAtOnce) {
+  SK_REQUIRE_ETCD();
+  EtcdCluster cluster;
+  auto etcd = client_of(cluster);
+  const long long lease = etcd.grant(30s);
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int k = 0; k < 25; ++k) {
+        try {
+          const std::string key = "/sk/t" + std::to_string(t) + "/" + std::to_string(k);
+          if (!etcd.txn({absent(key)}, {put(key, "v", lease)}).succeeded) ++failures;
+          if (!etcd.get(key) || etcd.keepalive(lease) < 1) ++failures;
+        } catch (const std::exception&) {
+          ++failures;
+        }
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(etcd.list("/sk/").kvs.size(), 100u);
 }
 
 TEST(EtcdClient, OneMemberDownEveryCallGoesToTheNextOne) {
