@@ -357,8 +357,11 @@ struct EtcdHttp::Impl {
       }
       if (a.status == 503 || e.code == wire::kGrpcUnavailable)
         return {false, {}, lowercase(e.message.empty() ? "answered http 503" : e.message)};
-      if (e.code == wire::kGrpcUnauthenticated && !opts.user.empty() && !renewed) {
-        // The token expired (or the member restarted and forgot it): a new one, once.
+      const bool stale_token = e.code == wire::kGrpcUnauthenticated ||
+                               e.message.find("revision of auth store is old") != std::string::npos;
+      if (stale_token && !opts.user.empty() && !renewed) {
+        // The token expired, the member restarted and forgot it, or users or roles changed since it was
+        // issued: a new one, once.
         renewed = true;
         std::lock_guard lock(mu);
         if (token == used_token) token.clear();
