@@ -53,9 +53,8 @@ class EtcdHttp : public Etcd {
   TxnResult txn(const std::vector<Compare>& when, const std::vector<Op>& then,
                 const std::vector<Op>& otherwise = {}) override;
 
-  struct Impl;
-
  private:
+  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 
