@@ -23,6 +23,7 @@ PACKAGES=(build-essential cmake pkg-config git
   haproxy     # the routing test runs deploy/haproxy.cfg
   prometheus  # promtool lints /metrics
   chromium    # the status page test loads the page in headless Chromium
+  etcd-server etcd-client  # the etcd client tests run a 3-member cluster and set up users with etcdctl
   man-db groff-base systemd)  # the man page rendered by man -l, the unit checked by systemd-analyze verify
 # Only ./run.sh bench installs these: the peer the failover benchmark measures sitekeeper against.
 BENCH_PACKAGES=(postgresql-15-repmgr)
