@@ -26,9 +26,13 @@ Election::Election(Etcd& etcd, std::shared_ptr<Clock> clock, ElectionOptions opt
   // leader renews five times per ttl, so that two renewals can fail before it must stop acting.
   poll_ = std::clamp(ttl / 40, milliseconds(100), milliseconds(250));
   renew_every_ = ttl / 5;
-  // The margin covers the time a renewal takes to reach etcd and a slow tick; a quarter of the ttl,
-  // at least a second.
-  window_ = ttl - std::max(milliseconds(1000), ttl / 4);
+  // The margin covers a renewal's time to reach etcd and, above all, etcd 3.4 itself: an etcd leader
+  // cut off from its majority goes on answering keepalives until it steps down (about two election
+  // timeouts, measured in tests/integration/etcd_client_test.cpp), while the majority's new leader
+  // extends every lease by one election timeout and the ttl from its election. A margin of at least
+  // an election timeout keeps this manager's window inside the lease's real life; 2 s covers twice
+  // etcd's default of 1 s. A quarter of the ttl, at least 2 s, at most half the ttl.
+  window_ = ttl - std::min(ttl / 2, std::max(milliseconds(2000), ttl / 4));
   last_.sentence = "not yet in touch with etcd";
 }
 

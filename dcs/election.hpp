@@ -51,7 +51,8 @@ class Election {
   void resign();
 
   std::chrono::milliseconds tick_interval() const { return poll_; }
-  // ttl - margin: how long after a renewal is sent the leader may act without another.
+  // ttl - margin: how long after a renewal is sent the leader may act without another. The margin is
+  // a quarter of the ttl, at least 2 s and at most half the ttl (see election.cpp for why).
   std::chrono::milliseconds act_window() const { return window_; }
   const std::string& leader_key() const { return leader_key_; }
 

@@ -20,11 +20,11 @@ int cmd_history(const GlobalOptions& g, const CommandArgs& a, Output& out) {
   const bool managers = rt.cfg().dcs.enabled();
   std::printf("%-20s %-14s %-10s %-11s %9s  %s%s\n", "started", "job", "target", "outcome", "seconds",
               managers ? "manager  " : "", "message");
-  for (const auto& r : runs)
+  for (const auto& r : runs) {
+    const std::string by = managers ? (r.manager.empty() ? std::string("-") : r.manager) + "  " : "";
     std::printf("%-20s %-14s %-10s %-11s %9.1f  %s%s\n", r.started_at.c_str(), r.job.c_str(), r.target.c_str(),
-                r.outcome.c_str(), r.duration_ms / 1000.0,
-                managers ? (r.manager.empty() ? std::string("-") : r.manager).append("  ").c_str() : "",
-                r.message.c_str());
+                r.outcome.c_str(), r.duration_ms / 1000.0, by.c_str(), r.message.c_str());
+  }
   return kOk;
 }
 

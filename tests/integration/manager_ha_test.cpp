@@ -178,7 +178,9 @@ TEST_F(ManagerHA, AKilledLeaderIsReplacedWithinTheTtlAndASecondAndTheScheduleGoe
     by.insert(r["manager"].get<std::string>());
     const long long at = r["started_ms"].get<long long>();
     // No run twice: one fire, one run, and never two at once (2 s apart, a little less when late).
-    if (last_start) EXPECT_GE(at - last_start, 1500) << "two runs of one fire: " << r.dump();
+    if (last_start) {
+      EXPECT_GE(at - last_start, 1500) << "two runs of one fire: " << r.dump();
+    }
     last_start = at;
     EXPECT_NE(r["outcome"], "running") << "only the newest may still run: " << r.dump();
     EXPECT_TRUE(std::regex_match(r["started_at_ms"].get<std::string>(),
