@@ -1343,7 +1343,7 @@ class Loader {
     if (s.string("name", name)) {
       if (auto why = manager_name_problem(name); !why.empty()) {
         s.error(*s.get("name"), "name", why);
-        r_.hint("name each manager after its host, such as name = \"mgr1\"; every manager of the site needs its own");
+        r_.hint("name each manager after its host, such as name = \"mgr1\", a name of its own for each manager of the site");
       } else {
         d.name = std::move(name);
       }
@@ -1410,7 +1410,7 @@ class Loader {
     if (s.string("prefix", p)) {
       if (auto why = prefix_problem(p); !why.empty()) {
         s.error(*s.get("prefix"), "prefix", why);
-        r_.hint("prefix names the site's keys in etcd, such as \"/sitekeeper/CEN\"; every manager of the site sets the same");
+        r_.hint("prefix names the site's keys in etcd, such as \"/sitekeeper/CEN\", the same on every manager of the site");
       } else {
         d.prefix = std::move(p);
       }

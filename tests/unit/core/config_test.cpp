@@ -1529,8 +1529,8 @@ TEST(CoreConfigDcs, ErrorsCarryHints) {
   const std::pair<std::string, std::string> cases[] = {
       {dcs_etcd("\"etcd1:2379\""), "--advertise-client-urls"},
       {kDcsOk + "ttl = \"1s\"\n", "10s\" by default"},
-      {kDcsOk + "prefix = \"x\"\n", "every manager of the site sets the same"},
-      {kDcsHead + "etcd = [\"http://127.0.0.1:2379\"]\nname = \"a/b\"\n", "every manager of the site needs its own"},
+      {kDcsOk + "prefix = \"x\"\n", "the same on every manager of the site"},
+      {kDcsHead + "etcd = [\"http://127.0.0.1:2379\"]\nname = \"a/b\"\n", "a name of its own for each manager of the site"},
       {kDcsOk + "user = \"sk\"\n", "password_file = \"FILE\""},
       {kDcsOk + "ca_file = \"ca.pem\"\n", "https://HOST:2379"},
       {"[site]\ncode = \"CEN\"\ndatabase = \"x\"\n[servers.cm1]\n[roles]\nactive = \"cm1\"\n[dcs]\n"
