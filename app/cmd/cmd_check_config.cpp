@@ -34,7 +34,7 @@ int cmd_check_config(const GlobalOptions& g, const CommandArgs&, Output& out) {
   out.set("summary", s);
   if (cfg.dcs.enabled()) {
     // What this manager will claim in etcd, so two managers given one name or two prefixes show here.
-    // The etcd password is never shown; that there is one is.
+    // The etcd password is never shown, only the user it belongs to.
     const auto ttl = std::chrono::duration_cast<std::chrono::seconds>(cfg.dcs.ttl).count();
     std::string auth = cfg.dcs.user.empty() ? "" : ", user " + cfg.dcs.user;
     if (!cfg.dcs.cert_file.empty()) auth += ", client certificate";
