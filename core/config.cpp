@@ -238,6 +238,99 @@ std::string listen_problem(std::string_view s) {
   return "expected an IP address and port such as \"127.0.0.1:8008\" or \"[::1]:8008\", got " + quote(s);
 }
 
+// An etcd client URL cut into its parts.
+struct Endpoint {
+  std::string scheme, host;  // host as written; an IPv6 address keeps its brackets
+  std::string port;
+};
+
+bool is_ascii_alnum(unsigned char c) { return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'); }
+
+// A DNS name: dot-separated labels of letters, digits and '-', none starting or ending with '-'.
+bool is_host_name(std::string_view h) {
+  if (h.empty() || h.size() > 253) return false;
+  for (std::size_t begin = 0;;) {
+    std::size_t end = std::min(h.find('.', begin), h.size());
+    std::string_view label = h.substr(begin, end - begin);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-' ||
+        !std::all_of(label.begin(), label.end(), [](unsigned char c) { return is_ascii_alnum(c) || c == '-'; }))
+      return false;
+    if (end == h.size()) return true;
+    begin = end + 1;
+  }
+}
+
+// Why `url` is not an etcd client URL, "http://host:port" or "https://host:port" and nothing more, or
+// "" when it is (then `out` holds its parts). The host is a name, an IPv4 address or a bracketed IPv6
+// address; a path would be silently dropped or misread by the client, and credentials belong in user
+// and password_file, not in a URL that is shown in status and logs.
+std::string endpoint_problem(std::string_view url, Endpoint& out) {
+  const std::string got = ", got " + quote(url);
+  std::string_view rest;
+  if (url.starts_with("http://")) {
+    out.scheme = "http";
+    rest = url.substr(7);
+  } else if (url.starts_with("https://")) {
+    out.scheme = "https";
+    rest = url.substr(8);
+  } else {
+    return "expected an http:// or https:// URL such as \"http://10.0.0.1:2379\"" + got;
+  }
+  if (rest.find_first_of("/?#@") != std::string_view::npos)
+    return "expected scheme://host:port without a path, query or user name" + got;
+  const auto colon = rest.rfind(':');
+  const auto bracket = rest.rfind(']');
+  if (colon == std::string_view::npos || (bracket != std::string_view::npos && colon < bracket))
+    return "expected a port after the host, such as \"http://10.0.0.1:2379\"" + got;
+  const std::string_view port = rest.substr(colon + 1), host = rest.substr(0, colon);
+  if (port.empty() || port.size() > 5 ||
+      !std::all_of(port.begin(), port.end(), [](unsigned char c) { return c >= '0' && c <= '9'; }) ||
+      std::stol(std::string(port)) < 1 || std::stol(std::string(port)) > 65535)
+    return "expected a port from 1 to 65535 after the host" + got;
+  unsigned char addr[sizeof(in6_addr)];
+  bool ok;
+  if (host.starts_with('[')) {
+    ok = host.size() > 2 && host.back() == ']' &&
+         inet_pton(AF_INET6, std::string(host.substr(1, host.size() - 2)).c_str(), addr) == 1;
+  } else if (host.find(':') != std::string_view::npos) {
+    return "expected an IPv6 address in brackets, such as \"http://[::1]:2379\"" + got;
+  } else if (std::all_of(host.begin(), host.end(), [](unsigned char c) { return (c >= '0' && c <= '9') || c == '.'; })) {
+    ok = inet_pton(AF_INET, std::string(host).c_str(), addr) == 1;  // "10.1" is no address, nor a name
+  } else {
+    ok = is_host_name(host);
+  }
+  if (!ok) return "expected a host name, an IPv4 address or an [IPv6] address before the port" + got;
+  out.host = std::string(host);
+  out.port = std::string(port);
+  return {};
+}
+
+// A manager's name goes into etcd keys and the API's answers: a '/' would nest keys, a leading '.' or
+// '-' reads like a path or an option.
+std::string manager_name_problem(std::string_view n) {
+  if (n.size() > kMaxName)
+    return "expected a manager name of at most " + std::to_string(kMaxName) + " characters, got " +
+           std::to_string(n.size());
+  if (n.empty() || n.front() == '.' || n.front() == '-' ||
+      !std::all_of(n.begin(), n.end(), [](unsigned char c) { return is_ascii_alnum(c) || c == '_' || c == '.' || c == '-'; }))
+    return "expected a manager name of letters, digits, '_', '.' or '-', not starting with '.' or '-', got " + quote(n);
+  return {};
+}
+
+// etcd keys are bytes, but a prefix is written in configs, logs and etcdctl command lines: plain text
+// keeps it the same everywhere. The keys are the prefix, "/" and a name, so a trailing "/" would make
+// "//" in every key.
+std::string prefix_problem(std::string_view p) {
+  if (!p.starts_with('/')) return "expected a key prefix starting with \"/\", such as \"/sitekeeper/CEN\", got " + quote(p);
+  if (std::any_of(p.begin(), p.end(), [](unsigned char c) { return c <= ' ' || c >= 0x7F; }))
+    return "expected a key prefix of printable ASCII without spaces, got " + quote(p);
+  if (p.ends_with('/')) return "expected a key prefix without a trailing \"/\", got " + quote(p);
+  if (p.find("//") != std::string_view::npos) return "expected a key prefix without \"//\", got " + quote(p);
+  if (p.size() > kMaxText)
+    return "expected a key prefix of at most " + std::to_string(kMaxText) + " bytes, got " + std::to_string(p.size());
+  return {};
+}
+
 // The TLS check's OpenSSL objects, freed on every path. OpenSSL's own messages are left out of
 // ours: they name nothing the operator can act on and could quote key material.
 using Bio = std::unique_ptr<BIO, decltype(&BIO_free)>;
@@ -570,6 +663,7 @@ class Loader {
     read_http(top.table("http"));
     read_health(top.table("health"));
     read_alerts(top.table("alerts"));
+    read_dcs(top.table("dcs"));  // after [site] and [http], whose values it needs
     top.finish();
     r_.throw_if_any();
     return std::move(cfg_);
@@ -933,33 +1027,28 @@ class Loader {
   }
 
   void password_from_file(Section& s, ServerConfig& sv, const fs::path& f) {
-    const toml::node& n = *s.get("password_file");
-    std::string text;
-    try {
-      if (readable_by_others(f)) {
-        s.error(n, "password_file",
-                "expected a file that only its owner can read, but " + show_path(f) +
-                    " is readable by group or others");
-        r_.hint("run chmod 600 " + show_path(f));
-        return;
-      }
-      text = read_file(f);
-    } catch (const std::exception&) {
-      s.error(n, "password_file", "expected a readable file, cannot read " + show_path(f));
-      return;
-    }
-    // Only the first line counts, so an editor's trailing newline never becomes part of it.
-    auto eol = text.find('\n');
-    if (eol != std::string::npos) text.resize(eol);
-    if (!text.empty() && text.back() == '\r') text.pop_back();
-    if (text.empty()) {
-      s.error(n, "password_file", "expected a password on the first line of " + show_path(f) +
-                                      ", got an empty line");
-      return;
-    }
+    auto pw = password_line(s, f);
+    if (!pw) return;
     sv.password_file = f;
-    sv.password = std::move(text);
+    sv.password = std::move(*pw);
     sv.password_source = "file";
+  }
+
+  // The password on the first line of `f`, which `s`'s password_file names, or nullopt once reported.
+  // A file that others can read is refused, and the password never appears in a message.
+  std::optional<std::string> password_line(Section& s, const fs::path& f) {
+    auto text = read_named_file(s, "password_file", f, /*secret=*/true);
+    if (!text) return std::nullopt;
+    // Only the first line counts, so an editor's trailing newline never becomes part of it.
+    auto eol = text->find('\n');
+    if (eol != std::string::npos) text->resize(eol);
+    if (!text->empty() && text->back() == '\r') text->pop_back();
+    if (text->empty()) {
+      s.error(*s.get("password_file"), "password_file",
+              "expected a password on the first line of " + show_path(f) + ", got an empty line");
+      return std::nullopt;
+    }
+    return text;
   }
 
   void read_roles(Section s) {
@@ -1137,6 +1226,7 @@ class Loader {
       if (auto why = listen.empty() ? "" : listen_problem(listen); !why.empty()) {
         s.error(*s.get("listen"), "listen", why);
         r_.hint("http.listen takes an IP address: 127.0.0.1:PORT for this machine only, 0.0.0.0:PORT for all");
+        listen_refused_ = true;
       } else {
         cfg_.http.listen = listen;
       }
@@ -1193,37 +1283,200 @@ class Loader {
   }
 
   void read_tls(Section& s) {
-    const toml::node* cert_n = s.get("tls_cert");
-    const toml::node* key_n = s.get("tls_key");
-    if (!cert_n != !key_n) {
-      const std::string given = cert_n ? "tls_cert" : "tls_key", missing = cert_n ? "tls_key" : "tls_cert";
-      s.error(*s.get(given), given, "expected tls_cert and tls_key together, but " + missing + " is missing");
-      return;
-    }
+    auto pair = read_pem_pair(s, "tls_cert", "tls_key");
+    if (!pair) return;
+    cfg_.http.tls_cert = pair->cert;
+    cfg_.http.tls_key = pair->key;
+    cfg_.http.tls_cert_pem = std::move(pair->cert_pem);
+    cfg_.http.tls_key_pem = std::move(pair->key_pem);
+  }
+
+  struct PemPair {
     fs::path cert, key;
-    bool paths = s.file_path("tls_cert", dir_, cert);
-    paths = s.file_path("tls_key", dir_, key) && paths;
-    if (!paths) return;
-    auto cert_pem = read_named_file(s, "tls_cert", cert, /*secret=*/false);
-    auto key_pem = read_named_file(s, "tls_key", key, /*secret=*/true);
-    if (!cert_pem || !key_pem) return;
+    std::string cert_pem, key_pem;
+  };
+
+  // A certificate and its private key from the PEM files that `cert_key` and `key_key` name, both or
+  // neither: nullopt when neither is set or once a problem is reported. The key's file must be private.
+  std::optional<PemPair> read_pem_pair(Section& s, const std::string& cert_key, const std::string& key_key) {
+    const toml::node* cert_n = s.get(cert_key);
+    const toml::node* key_n = s.get(key_key);
+    if (!cert_n != !key_n) {
+      const std::string given = cert_n ? cert_key : key_key, missing = cert_n ? key_key : cert_key;
+      s.error(*s.get(given), given,
+              "expected " + cert_key + " and " + key_key + " together, but " + missing + " is missing");
+      return std::nullopt;
+    }
+    PemPair p;
+    bool paths = s.file_path(cert_key, dir_, p.cert);
+    paths = s.file_path(key_key, dir_, p.key) && paths;
+    if (!paths) return std::nullopt;
+    auto cert_pem = read_named_file(s, cert_key, p.cert, /*secret=*/false);
+    auto key_pem = read_named_file(s, key_key, p.key, /*secret=*/true);
+    if (!cert_pem || !key_pem) return std::nullopt;
     X509Ptr x509 = pem_certificate(*cert_pem);
     KeyPtr pkey = pem_private_key(*key_pem);
     if (!x509)
-      s.error(*cert_n, "tls_cert", "expected a PEM certificate, but " + show_path(cert) + " holds none");
+      s.error(*cert_n, cert_key, "expected a PEM certificate, but " + show_path(p.cert) + " holds none");
     if (!pkey)
-      s.error(*key_n, "tls_key", "expected an unencrypted PEM private key, but " + show_path(key) + " holds none");
-    if (!x509 || !pkey) return;
+      s.error(*key_n, key_key, "expected an unencrypted PEM private key, but " + show_path(p.key) + " holds none");
+    if (!x509 || !pkey) return std::nullopt;
     if (X509_check_private_key(x509.get(), pkey.get()) != 1) {
       ERR_clear_error();
-      s.error(*key_n, "tls_key", "expected the private key of tls_cert, but " + show_path(key) +
-                                     " does not match " + show_path(cert));
+      s.error(*key_n, key_key, "expected the private key of " + cert_key + ", but " + show_path(p.key) +
+                                   " does not match " + show_path(p.cert));
+      return std::nullopt;
+    }
+    p.cert_pem = std::move(*cert_pem);
+    p.key_pem = std::move(*key_pem);
+    return p;
+  }
+
+  // [dcs]: this manager is one of several of the site, one leader at a time on an etcd lease. Present,
+  // the table must be complete: a manager that half-joins would run jobs beside the leader.
+  void read_dcs(Section s) {
+    if (!s.raw()) return;
+    auto& d = cfg_.dcs;
+    const bool https = read_endpoints(s);
+    s.require("name", "this manager's name, unique among the site's managers, such as \"mgr1\"");
+    std::string name;
+    if (s.string("name", name)) {
+      if (auto why = manager_name_problem(name); !why.empty()) {
+        s.error(*s.get("name"), "name", why);
+        r_.hint("name each manager after its host, such as name = \"mgr1\", a name of its own for each manager of the site");
+      } else {
+        d.name = std::move(name);
+      }
+    }
+    Millis ttl{0};
+    if (s.duration("ttl", ttl, true)) {
+      // etcd grants leases in whole seconds. Below 2 s a lease outlives no network hiccup (and etcd may
+      // raise it to its own minimum); above 5 minutes a dead leader leaves the site without jobs and
+      // failover for longer than anyone waits.
+      const toml::node& n = *s.get("ttl");
+      std::string why;
+      if (ttl.count() % 1000 != 0) why = "expected whole seconds (etcd grants leases in seconds), got " + describe(n);
+      else if (ttl < std::chrono::seconds(2) || ttl > std::chrono::seconds(300))
+        why = "expected a ttl from 2s to 300s, got " + describe(n);
+      if (why.empty()) {
+        d.ttl = ttl;
+      } else {
+        s.error(n, "ttl", why);
+        r_.hint("ttl is how long the leader's lease outlives a leader that stopped renewing it, \"10s\" by default");
+      }
+    }
+    read_dcs_prefix(s);
+    read_dcs_auth(s);
+    read_dcs_tls(s, https);
+    // Followers ask the leader's API, and HAProxy asks each manager's: a manager without one is blind.
+    if (cfg_.http.listen.empty() && !listen_refused_) {
+      r_.error(s.pos(), "dcs", "expected [http] listen with [dcs]: the other managers and HAProxy ask each manager's API");
+      r_.hint("set listen = \"0.0.0.0:8008\" (or this host's address) in [http] on every manager of the site");
+    }
+    s.finish();
+  }
+
+  // `etcd`: at least one member's client URL, each once, all of one scheme (a password must not go
+  // over plain HTTP to one member and TLS to another). Returns true when they are https://.
+  bool read_endpoints(Section& s) {
+    s.require("etcd", "the etcd members' client URLs, such as [\"http://10.0.0.1:2379\"]");
+    std::set<std::string> seen;
+    std::string scheme;
+    std::vector<std::string> urls;
+    const bool read = s.checked_strings("etcd", urls, [&](const std::string& url, std::size_t) -> std::string {
+      Endpoint e;
+      if (auto why = endpoint_problem(url, e); !why.empty()) return why;
+      if (scheme.empty()) scheme = e.scheme;
+      if (e.scheme != scheme)
+        return "expected " + scheme + ":// like the first endpoint, got " + quote(url);
+      std::string host = e.host;
+      for (auto& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (!seen.insert(host + ":" + e.port).second)
+        return "expected each endpoint once, but " + quote(url) + " is listed before";
+      return {};
+    });
+    if (read && urls.empty())
+      s.error(*s.get("etcd"), "etcd", "expected at least one etcd endpoint, got an empty list");
+    if (read && !urls.empty()) cfg_.dcs.etcd = std::move(urls);
+    else if (s.get("etcd"))
+      r_.hint("etcd lists the members' client URLs (etcd's --advertise-client-urls), such as "
+              "[\"http://10.0.0.1:2379\", \"http://10.0.0.2:2379\", \"http://10.0.0.3:2379\"]");
+    return scheme == "https";
+  }
+
+  void read_dcs_prefix(Section& s) {
+    auto& d = cfg_.dcs;
+    std::string p;
+    if (s.string("prefix", p)) {
+      if (auto why = prefix_problem(p); !why.empty()) {
+        s.error(*s.get("prefix"), "prefix", why);
+        r_.hint("prefix names the site's keys in etcd, such as \"/sitekeeper/CEN\", the same on every manager of the site");
+      } else {
+        d.prefix = std::move(p);
+      }
       return;
     }
-    cfg_.http.tls_cert = cert;
-    cfg_.http.tls_key = key;
-    cfg_.http.tls_cert_pem = std::move(*cert_pem);
-    cfg_.http.tls_key_pem = std::move(*key_pem);
+    if (s.get("prefix")) return;  // of the wrong type: reported
+    const std::string fallback = "/sitekeeper/" + cfg_.site.code;
+    if (cfg_.site.code.empty()) {
+      r_.error(s.pos(), s.path("prefix"), "expected prefix, or [site] code for the default \"/sitekeeper/CODE\", but neither is set");
+      r_.hint("set code = \"CEN\" in [site] (the prefix is then \"/sitekeeper/CEN\"), or prefix in [dcs]");
+    } else if (!prefix_problem(fallback).empty()) {
+      r_.error(s.pos(), s.path("prefix"), "expected prefix, since the default " + quote(fallback) +
+                                             " made from [site] code is not a key prefix of printable ASCII "
+                                             "without spaces, \"//\" or a trailing \"/\"");
+      r_.hint("set prefix = \"/sitekeeper/NAME\" in [dcs], the same on every manager of the site");
+    } else {
+      d.prefix = fallback;
+    }
+  }
+
+  // etcd authenticates a user by password (a client certificate alone names its user by its common
+  // name, and needs neither key). The password is read like a server's password_file.
+  void read_dcs_auth(Section& s) {
+    auto& d = cfg_.dcs;
+    const bool user = s.name("user", kMaxText, d.user, "an etcd user name");
+    fs::path f;
+    const bool file = s.file_path("password_file", dir_, f);
+    if (s.get("password_file") && !s.get("user")) {
+      s.error(*s.get("password_file"), "password_file", "expected user with password_file: the password is an etcd user's");
+      r_.hint("add user = \"NAME\", the etcd user (etcdctl user add NAME) whose password the file holds");
+    } else if (s.get("user") && !s.get("password_file")) {
+      s.error(*s.get("user"), "user", "expected password_file with user: etcd authenticates a user by its password");
+      r_.hint("put the etcd user's password on the first line of a file only sitekeeper can read "
+              "(chmod 600), and set password_file = \"FILE\"");
+    } else if (user && file) {
+      if (auto pw = password_line(s, f)) {
+        d.password_file = f;
+        d.password = std::move(*pw);
+      }
+    }
+  }
+
+  // The TLS files are used only over https://, so over http:// they would be a silent no-op: refused.
+  void read_dcs_tls(Section& s, bool https) {
+    auto& d = cfg_.dcs;
+    if (!https && !d.etcd.empty()) {
+      for (const char* key : {"ca_file", "cert_file", "key_file"})
+        if (const toml::node* n = s.get(key))
+          s.error(*n, key, "expected only with https:// endpoints: TLS files are not used over http://");
+      if (s.get("ca_file") || s.get("cert_file") || s.get("key_file"))
+        r_.hint("write the etcd endpoints as https://HOST:2379, or leave ca_file, cert_file and key_file out");
+      return;
+    }
+    fs::path ca;
+    if (s.file_path("ca_file", dir_, ca)) {
+      if (auto pem = read_named_file(s, "ca_file", ca, /*secret=*/false)) {
+        if (!pem_certificate(*pem))
+          s.error(*s.get("ca_file"), "ca_file", "expected a PEM certificate, but " + show_path(ca) + " holds none");
+        else
+          d.ca_file = ca;
+      }
+    }
+    if (auto pair = read_pem_pair(s, "cert_file", "key_file")) {
+      d.cert_file = pair->cert;
+      d.key_file = pair->key;
+    }
   }
 
   void read_alerts(Section s) {
@@ -1246,6 +1499,7 @@ class Loader {
   Reporter r_;
   Config cfg_;
   std::vector<std::string> known_servers_;
+  bool listen_refused_ = false;  // [http] listen was set but refused (reported there)
 };
 
 }  // namespace

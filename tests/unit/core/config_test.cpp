@@ -82,6 +82,22 @@ database = "CM_CEN"
 active = "cm1"
 )";
 
+// A site with a code and an API, ending in an open [dcs] table on line 9; dcs rows add its keys from
+// line 10. kDcsOk is a valid etcd and name (lines 10 and 11).
+const std::string kDcsHead = R"([site]
+code = "CEN"
+database = "CM_CEN"
+[servers.cm1]
+[roles]
+active = "cm1"
+[http]
+listen = "127.0.0.1:8008"
+[dcs]
+)";
+const std::string kDcsOk = kDcsHead + "etcd = [\"http://127.0.0.1:2379\"]\nname = \"mgr1\"\n";
+
+std::string dcs_etcd(const std::string& urls) { return kDcsHead + "etcd = [" + urls + "]\nname = \"mgr1\"\n"; }
+
 struct Row {
   const char* name;
   std::string toml;
@@ -467,6 +483,145 @@ const Row kRows[] = {
      "9:1: archive.secrets.passphrase: unknown key, expected one of: files, passphrase_file"},
     {"secrets_not_a_table", kBase + "[archive]\nsecrets = [\"/etc/k\"]\n",
      "9:11: archive.secrets: expected a table, got an array"},
+    // [dcs]: etcd endpoints
+    {"dcs_etcd_missing", kDcsHead + "name = \"mgr1\"\n",
+     "9:1: dcs.etcd: expected the etcd members' client URLs, such as [\"http://10.0.0.1:2379\"], but it is missing"},
+    {"dcs_etcd_empty", dcs_etcd(""), "10:8: dcs.etcd: expected at least one etcd endpoint, got an empty list"},
+    {"dcs_etcd_not_array", kDcsHead + "etcd = \"http://127.0.0.1:2379\"\nname = \"mgr1\"\n",
+     "10:8: dcs.etcd: expected an array, got \"http://127.0.0.1:2379\""},
+    {"dcs_etcd_element_type", dcs_etcd("\"http://127.0.0.1:2379\", 2379"), "10:34: dcs.etcd[1]: expected a string, got 2379"},
+    {"dcs_etcd_no_scheme", dcs_etcd("\"127.0.0.1:2379\""),
+     "10:9: dcs.etcd[0]: expected an http:// or https:// URL such as \"http://10.0.0.1:2379\", got \"127.0.0.1:2379\""},
+    {"dcs_etcd_other_scheme", dcs_etcd("\"unix://etcd.sock:1\""), "10:9: dcs.etcd[0]: expected an http:// or https:// URL"},
+    {"dcs_etcd_upper_scheme", dcs_etcd("\"HTTP://10.0.0.1:2379\""), "10:9: dcs.etcd[0]: expected an http:// or https:// URL"},
+    {"dcs_etcd_path", dcs_etcd("\"http://10.0.0.1:2379/v3\""),
+     "10:9: dcs.etcd[0]: expected scheme://host:port without a path, query or user name, got \"http://10.0.0.1:2379/v3\""},
+    {"dcs_etcd_trailing_slash", dcs_etcd("\"http://10.0.0.1:2379/\""),
+     "10:9: dcs.etcd[0]: expected scheme://host:port without a path"},
+    {"dcs_etcd_query", dcs_etcd("\"http://10.0.0.1:2379?x=1\""), "10:9: dcs.etcd[0]: expected scheme://host:port without a path"},
+    {"dcs_etcd_userinfo", dcs_etcd("\"http://root:pw@10.0.0.1:2379\""),
+     "10:9: dcs.etcd[0]: expected scheme://host:port without a path, query or user name"},
+    {"dcs_etcd_no_port", dcs_etcd("\"http://etcd1.example\""),
+     "10:9: dcs.etcd[0]: expected a port after the host, such as \"http://10.0.0.1:2379\", got \"http://etcd1.example\""},
+    {"dcs_etcd_ipv6_no_port", dcs_etcd("\"http://[::1]\""), "10:9: dcs.etcd[0]: expected a port after the host"},
+    {"dcs_etcd_port_zero", dcs_etcd("\"http://10.0.0.1:0\""),
+     "10:9: dcs.etcd[0]: expected a port from 1 to 65535 after the host, got \"http://10.0.0.1:0\""},
+    {"dcs_etcd_port_high", dcs_etcd("\"http://10.0.0.1:65536\""), "10:9: dcs.etcd[0]: expected a port from 1 to 65535"},
+    {"dcs_etcd_port_empty", dcs_etcd("\"http://10.0.0.1:\""), "10:9: dcs.etcd[0]: expected a port from 1 to 65535"},
+    {"dcs_etcd_port_text", dcs_etcd("\"http://10.0.0.1:client\""), "10:9: dcs.etcd[0]: expected a port from 1 to 65535"},
+    {"dcs_etcd_bare_ipv6", dcs_etcd("\"http://::1:2379\""),
+     "10:9: dcs.etcd[0]: expected an IPv6 address in brackets, such as \"http://[::1]:2379\", got \"http://::1:2379\""},
+    {"dcs_etcd_bad_ipv6", dcs_etcd("\"http://[::g]:2379\""),
+     "10:9: dcs.etcd[0]: expected a host name, an IPv4 address or an [IPv6] address before the port, got "
+     "\"http://[::g]:2379\""},
+    {"dcs_etcd_bad_ipv4", dcs_etcd("\"http://10.0.0.256:2379\""), "10:9: dcs.etcd[0]: expected a host name, an IPv4 address"},
+    {"dcs_etcd_short_ipv4", dcs_etcd("\"http://10.1:2379\""), "10:9: dcs.etcd[0]: expected a host name, an IPv4 address"},
+    {"dcs_etcd_no_host", dcs_etcd("\"http://:2379\""), "10:9: dcs.etcd[0]: expected a host name, an IPv4 address"},
+    {"dcs_etcd_bad_name", dcs_etcd("\"http://etcd_1.example:2379\""), "10:9: dcs.etcd[0]: expected a host name"},
+    {"dcs_etcd_name_dash", dcs_etcd("\"http://-etcd.example:2379\""), "10:9: dcs.etcd[0]: expected a host name"},
+    {"dcs_etcd_name_empty_label", dcs_etcd("\"http://etcd..example:2379\""), "10:9: dcs.etcd[0]: expected a host name"},
+    {"dcs_etcd_control", dcs_etcd("\"http://etcd\\n1:2379\""),
+     "10:9: dcs.etcd[0]: expected a host name, an IPv4 address or an [IPv6] address before the port, got "
+     "\"http://etcd\\u000a1:2379\""},
+    {"dcs_etcd_twice", dcs_etcd("\"http://etcd1:2379\", \"http://ETCD1:2379\""),
+     "10:30: dcs.etcd[1]: expected each endpoint once, but \"http://ETCD1:2379\" is listed before"},
+    {"dcs_etcd_mixed_schemes", dcs_etcd("\"https://etcd1:2379\", \"http://etcd2:2379\""),
+     "10:31: dcs.etcd[1]: expected https:// like the first endpoint, got \"http://etcd2:2379\""},
+    // [dcs]: name
+    {"dcs_name_missing", kDcsHead + "etcd = [\"http://127.0.0.1:2379\"]\n",
+     "9:1: dcs.name: expected this manager's name, unique among the site's managers, such as \"mgr1\", but it is missing"},
+    {"dcs_name_empty", kDcsHead + "etcd = [\"http://127.0.0.1:2379\"]\nname = \"\"\n",
+     "11:8: dcs.name: expected a manager name of letters, digits, '_', '.' or '-', not starting with '.' or '-', got \"\""},
+    {"dcs_name_slash", kDcsHead + "etcd = [\"http://127.0.0.1:2379\"]\nname = \"mgr/1\"\n",
+     "11:8: dcs.name: expected a manager name of letters, digits, '_', '.' or '-', not starting with '.' or '-', got \"mgr/1\""},
+    {"dcs_name_space", kDcsHead + "etcd = [\"http://127.0.0.1:2379\"]\nname = \"mgr 1\"\n",
+     "11:8: dcs.name: expected a manager name of letters, digits"},
+    {"dcs_name_dot", kDcsHead + "etcd = [\"http://127.0.0.1:2379\"]\nname = \".mgr1\"\n",
+     "11:8: dcs.name: expected a manager name of letters, digits"},
+    {"dcs_name_dash", kDcsHead + "etcd = [\"http://127.0.0.1:2379\"]\nname = \"-mgr1\"\n",
+     "11:8: dcs.name: expected a manager name of letters, digits"},
+    {"dcs_name_non_ascii", kDcsHead + "etcd = [\"http://127.0.0.1:2379\"]\nname = \"m\u00e9r\"\n",
+     "11:8: dcs.name: expected a manager name of letters, digits"},
+    {"dcs_name_too_long", kDcsHead + "etcd = [\"http://127.0.0.1:2379\"]\nname = \"" + std::string(64, 'm') + "\"\n",
+     "11:8: dcs.name: expected a manager name of at most 63 characters, got 64"},
+    {"dcs_name_type", kDcsHead + "etcd = [\"http://127.0.0.1:2379\"]\nname = 1\n", "11:8: dcs.name: expected a string, got 1"},
+    // [dcs]: ttl
+    {"dcs_ttl_junk", kDcsOk + "ttl = \"soon\"\n", "12:7: dcs.ttl: expected a duration such as \"5s\", got \"soon\""},
+    {"dcs_ttl_integer", kDcsOk + "ttl = 10\n", "12:7: dcs.ttl: expected a duration such as \"5s\", got 10"},
+    {"dcs_ttl_zero", kDcsOk + "ttl = \"0s\"\n", "12:7: dcs.ttl: expected a duration above zero, got \"0s\""},
+    {"dcs_ttl_fraction", kDcsOk + "ttl = \"2500ms\"\n",
+     "12:7: dcs.ttl: expected whole seconds (etcd grants leases in seconds), got \"2500ms\""},
+    {"dcs_ttl_short", kDcsOk + "ttl = \"1s\"\n", "12:7: dcs.ttl: expected a ttl from 2s to 300s, got \"1s\""},
+    {"dcs_ttl_long", kDcsOk + "ttl = \"301s\"\n", "12:7: dcs.ttl: expected a ttl from 2s to 300s, got \"301s\""},
+    // [dcs]: prefix
+    {"dcs_prefix_relative", kDcsOk + "prefix = \"sitekeeper/CEN\"\n",
+     "12:10: dcs.prefix: expected a key prefix starting with \"/\", such as \"/sitekeeper/CEN\", got \"sitekeeper/CEN\""},
+    {"dcs_prefix_empty", kDcsOk + "prefix = \"\"\n", "12:10: dcs.prefix: expected a key prefix starting with \"/\""},
+    {"dcs_prefix_trailing_slash", kDcsOk + "prefix = \"/sitekeeper/CEN/\"\n",
+     "12:10: dcs.prefix: expected a key prefix without a trailing \"/\", got \"/sitekeeper/CEN/\""},
+    {"dcs_prefix_root", kDcsOk + "prefix = \"/\"\n", "12:10: dcs.prefix: expected a key prefix without a trailing \"/\""},
+    {"dcs_prefix_double_slash", kDcsOk + "prefix = \"/sitekeeper//CEN\"\n",
+     "12:10: dcs.prefix: expected a key prefix without \"//\", got \"/sitekeeper//CEN\""},
+    {"dcs_prefix_space", kDcsOk + "prefix = \"/site keeper\"\n",
+     "12:10: dcs.prefix: expected a key prefix of printable ASCII without spaces, got \"/site keeper\""},
+    {"dcs_prefix_control", kDcsOk + "prefix = \"/sk\\u0000\"\n",
+     "12:10: dcs.prefix: expected a key prefix of printable ASCII without spaces, got \"/sk\\u0000\""},
+    {"dcs_prefix_non_ascii", kDcsOk + "prefix = \"/sk/z\u00fcrich\"\n",
+     "12:10: dcs.prefix: expected a key prefix of printable ASCII without spaces"},
+    {"dcs_prefix_type", kDcsOk + "prefix = [\"/sk\"]\n", "12:10: dcs.prefix: expected a string, got an array"},
+    {"dcs_prefix_without_site_code",
+     "[site]\ndatabase = \"CM_CEN\"\n[servers.cm1]\n[roles]\nactive = \"cm1\"\n[http]\nlisten = \"127.0.0.1:8008\"\n"
+     "[dcs]\netcd = [\"http://127.0.0.1:2379\"]\nname = \"mgr1\"\n",
+     "8:1: dcs.prefix: expected prefix, or [site] code for the default \"/sitekeeper/CODE\", but neither is set"},
+    {"dcs_prefix_from_a_bad_site_code",
+     "[site]\ncode = \"C N\"\ndatabase = \"CM_CEN\"\n[servers.cm1]\n[roles]\nactive = \"cm1\"\n[http]\n"
+     "listen = \"127.0.0.1:8008\"\n[dcs]\netcd = [\"http://127.0.0.1:2379\"]\nname = \"mgr1\"\n",
+     "9:1: dcs.prefix: expected prefix, since the default \"/sitekeeper/C N\" made from [site] code is not a key prefix"},
+    // [dcs]: user and password_file (the file's contents: CoreConfigDcs below)
+    {"dcs_password_file_without_user", kDcsOk + "password_file = \"etcd.pw\"\n",
+     "12:17: dcs.password_file: expected user with password_file: the password is an etcd user's"},
+    {"dcs_user_without_password_file", kDcsOk + "user = \"sitekeeper\"\n",
+     "12:8: dcs.user: expected password_file with user: etcd authenticates a user by its password"},
+    {"dcs_user_empty", kDcsOk + "user = \"\"\npassword_file = \"etcd.pw\"\n",
+     "12:8: dcs.user: expected an etcd user name, got an empty one"},
+    {"dcs_user_control", kDcsOk + "user = \"sk\\n\"\npassword_file = \"etcd.pw\"\n",
+     "12:8: dcs.user: expected an etcd user name without control characters, got \"sk\\u000a\""},
+    {"dcs_password_file_missing", kDcsOk + "user = \"sitekeeper\"\npassword_file = \"etcd.pw\"\n",
+     "13:17: dcs.password_file: expected a readable file, cannot read "},
+    {"dcs_password_file_empty_path", kDcsOk + "user = \"sitekeeper\"\npassword_file = \"\"\n",
+     "13:17: dcs.password_file: expected a path, got \"\""},
+    {"dcs_password_in_config", kDcsOk + "password = \"x\"\n", "12:1: dcs.password: unknown key, expected one of: ca_file, cert_file, etcd, key_file, name, password_file, "
+     "prefix, ttl, user"},
+    // [dcs]: TLS files (their contents: CoreConfigDcs below)
+    {"dcs_ca_file_over_http", kDcsOk + "ca_file = \"ca.pem\"\n",
+     "12:11: dcs.ca_file: expected only with https:// endpoints: TLS files are not used over http://"},
+    {"dcs_cert_file_over_http", kDcsOk + "cert_file = \"c.pem\"\nkey_file = \"k.pem\"\n",
+     "12:13: dcs.cert_file: expected only with https:// endpoints"},
+    {"dcs_cert_file_without_key", dcs_etcd("\"https://etcd1:2379\"") + "cert_file = \"c.pem\"\n",
+     "12:13: dcs.cert_file: expected cert_file and key_file together, but key_file is missing"},
+    {"dcs_key_file_without_cert", dcs_etcd("\"https://etcd1:2379\"") + "key_file = \"k.pem\"\n",
+     "12:12: dcs.key_file: expected cert_file and key_file together, but cert_file is missing"},
+    {"dcs_ca_file_missing", dcs_etcd("\"https://etcd1:2379\"") + "ca_file = \"ca.pem\"\n",
+     "12:11: dcs.ca_file: expected a readable file, cannot read "},
+    {"dcs_cert_file_missing", dcs_etcd("\"https://etcd1:2379\"") + "cert_file = \"c.pem\"\nkey_file = \"k.pem\"\n",
+     "12:13: dcs.cert_file: expected a readable file, cannot read "},
+    {"dcs_ca_file_empty_path", dcs_etcd("\"https://etcd1:2379\"") + "ca_file = \"\"\n",
+     "12:11: dcs.ca_file: expected a path, got \"\""},
+    // [dcs]: the table itself
+    {"dcs_unknown_key", kDcsOk + "lease = \"10s\"\n",
+     "12:1: dcs.lease: unknown key, expected one of: ca_file, cert_file, etcd, key_file, name, password_file, prefix, "
+     "ttl, user"},
+    {"dcs_typo", kDcsOk + "prefx = \"/sk\"\n", "12:1: dcs.prefx: unknown key, did you mean \"prefix\"?"},
+    {"dcs_top_not_a_table", "dcs = \"etcd\"\n" + kBase, "1:7: dcs: expected a table, got \"etcd\""},
+    {"dcs_empty_table", kDcsHead, "9:1: dcs.etcd: expected the etcd members' client URLs"},
+    {"dcs_without_http_listen",
+     "[site]\ncode = \"CEN\"\ndatabase = \"CM_CEN\"\n[servers.cm1]\n[roles]\nactive = \"cm1\"\n"
+     "[dcs]\netcd = [\"http://127.0.0.1:2379\"]\nname = \"mgr1\"\n",
+     "7:1: dcs: expected [http] listen with [dcs]: the other managers and HAProxy ask each manager's API"},
+    {"dcs_with_http_listen_empty",
+     "[site]\ncode = \"CEN\"\ndatabase = \"CM_CEN\"\n[servers.cm1]\n[roles]\nactive = \"cm1\"\n[http]\nlisten = \"\"\n"
+     "[dcs]\netcd = [\"http://127.0.0.1:2379\"]\nname = \"mgr1\"\n",
+     "9:1: dcs: expected [http] listen with [dcs]"},
     // syntax
     {"syntax", "[site\ndatabase = \"x\"\n", "1:6: toml: expected valid TOML"},
 };
@@ -1225,6 +1380,178 @@ TEST(CoreConfigSecrets, ReadablePassphraseFileIsRefused) {
     EXPECT_NE(e.hint().find("chmod 600"), std::string::npos) << e.hint();
     EXPECT_EQ(msg.find(kPassphrase), std::string::npos) << msg;
   }
+}
+
+
+// --- [dcs]: several managers on etcd ---
+
+const std::string kEtcdPassword = "etcd-pw-5e884898da28047151d0e56f8dc6292773603d0d";
+
+// Loads `toml` from dir/etc/sk.toml; the error text and hint, or "" when it loads.
+std::string dcs_error(TempDir& dir, const std::string& toml, Config* out = nullptr) {
+  fs::path file = dir.write("etc/sk.toml", toml, kOwnerOnly);
+  try {
+    Config c = load_config(file, &lookup_fake);
+    if (out) *out = std::move(c);
+  } catch (const ConfigError& e) {
+    return std::string(e.what()) + "\nHINT: " + e.hint();
+  }
+  return "";
+}
+
+TEST(CoreConfigDcs, AbsentMeansOneManager) {
+  TempDir dir;
+  Config c = load_config(dir.write("sk.toml", kBase), &lookup_fake);
+  EXPECT_FALSE(c.dcs.enabled());
+  EXPECT_TRUE(c.dcs.name.empty());
+  EXPECT_TRUE(c.dcs.prefix.empty());
+}
+
+TEST(CoreConfigDcs, Defaults) {
+  TempDir dir;
+  Config c;
+  ASSERT_EQ(dcs_error(dir, kDcsOk, &c), "");
+  EXPECT_TRUE(c.dcs.enabled());
+  EXPECT_EQ(c.dcs.etcd, std::vector<std::string>{"http://127.0.0.1:2379"});
+  EXPECT_EQ(c.dcs.name, "mgr1");
+  EXPECT_EQ(c.dcs.ttl, std::chrono::seconds(10));
+  EXPECT_EQ(c.dcs.prefix, "/sitekeeper/CEN");
+  EXPECT_TRUE(c.dcs.user.empty());
+  EXPECT_TRUE(c.dcs.password.empty());
+  EXPECT_TRUE(c.dcs.password_file.empty());
+  EXPECT_TRUE(c.dcs.ca_file.empty());
+  EXPECT_TRUE(c.dcs.cert_file.empty());
+  EXPECT_TRUE(c.dcs.key_file.empty());
+}
+
+TEST(CoreConfigDcs, EndpointsNamesAndBoundsThatAreAccepted) {
+  TempDir dir;
+  Config c;
+  ASSERT_EQ(dcs_error(dir, kDcsHead +
+                               "etcd = [\"http://10.0.0.1:2379\", \"http://[fd00::2]:2379\", \"http://etcd-3.site.example:1\", "
+                               "\"http://etcd1:65535\", \"http://etcd1:2380\"]\n"
+                               "name = \"" + std::string(63, 'm') + "\"\nttl = \"300s\"\nprefix = \"/a/B-1_x.y\"\n",
+                      &c),
+            "");
+  EXPECT_EQ(c.dcs.etcd.size(), 5u);
+  EXPECT_EQ(c.dcs.name, std::string(63, 'm'));
+  EXPECT_EQ(c.dcs.ttl, std::chrono::minutes(5));
+  EXPECT_EQ(c.dcs.prefix, "/a/B-1_x.y");
+  for (const char* name : {"mgr_1", "m.2", "M-3", "9", "a..b"}) {
+    ASSERT_EQ(dcs_error(dir, kDcsHead + "etcd = [\"http://127.0.0.1:2379\"]\nname = \"" + name + "\"\nttl = \"2s\"\n", &c), "")
+        << name;
+    EXPECT_EQ(c.dcs.name, name);
+    EXPECT_EQ(c.dcs.ttl, std::chrono::seconds(2));
+  }
+  ASSERT_EQ(dcs_error(dir, kDcsOk + "ttl = \"1m\"\nprefix = \"/x\"\n", &c), "");
+  EXPECT_EQ(c.dcs.ttl, std::chrono::seconds(60));
+  EXPECT_EQ(c.dcs.prefix, "/x");
+}
+
+TEST(CoreConfigDcs, PasswordFileRelativeToTheConfig) {
+  TempDir dir;
+  dir.write("etc/secrets/etcd pw", kEtcdPassword + "\r\nsecond line\n", kOwnerOnly);
+  Config c;
+  ASSERT_EQ(dcs_error(dir, kDcsOk + "user = \"sitekeeper\"\npassword_file = \"secrets/etcd pw\"\n", &c), "");
+  EXPECT_EQ(c.dcs.user, "sitekeeper");
+  EXPECT_EQ(c.dcs.password, kEtcdPassword);
+  EXPECT_EQ(c.dcs.password_file, dir.path() / "etc/secrets/etcd pw");
+}
+
+TEST(CoreConfigDcs, ReadablePasswordFileIsRefusedWithoutShowingIt) {
+  TempDir dir;
+  dir.write("etc/etcd.pw", kEtcdPassword + "\n", kOwnerOnly | fs::perms::group_read);
+  std::string err = dcs_error(dir, kDcsOk + "user = \"sitekeeper\"\npassword_file = \"etcd.pw\"\n");
+  EXPECT_NE(err.find("sk.toml:13:17: dcs.password_file: expected a file that only its owner can read, but "),
+            std::string::npos) << err;
+  EXPECT_NE(err.find("etcd.pw\" is readable by group or others"), std::string::npos) << err;
+  EXPECT_NE(err.find("HINT: run chmod 600 "), std::string::npos) << err;
+  EXPECT_EQ(err.find(kEtcdPassword), std::string::npos) << err;
+}
+
+TEST(CoreConfigDcs, PasswordNeverInAMessage) {
+  TempDir dir;
+  dir.write("etc/etcd.pw", "\n" + kEtcdPassword + "\n", kOwnerOnly);  // first line empty
+  std::string err = dcs_error(dir, kDcsOk + "user = \"sitekeeper\"\npassword_file = \"etcd.pw\"\nttl = \"1s\"\n");
+  EXPECT_NE(err.find("sk.toml:13:17: dcs.password_file: expected a password on the first line of "), std::string::npos)
+      << err;
+  EXPECT_NE(err.find("sk.toml:14:7: dcs.ttl:"), std::string::npos) << err;
+  EXPECT_EQ(err.find(kEtcdPassword), std::string::npos) << err;
+  // The password given in the config instead is an unknown key, and its value is not shown either.
+  err = dcs_error(dir, kDcsOk + "password = \"" + kEtcdPassword + "\"\n");
+  EXPECT_NE(err.find("dcs.password: unknown key"), std::string::npos) << err;
+  EXPECT_EQ(err.find(kEtcdPassword), std::string::npos) << err;
+}
+
+TEST(CoreConfigDcs, TlsFilesRelativeToTheConfig) {
+  TempDir dir;
+  auto ca = test::self_signed_cert();
+  auto client = test::self_signed_cert();
+  dir.write("etc/tls/ca.pem", ca.cert_pem);
+  dir.write("etc/tls/client.pem", client.cert_pem);
+  dir.write("etc/tls/client.key", client.key_pem, kOwnerOnly);
+  Config c;
+  ASSERT_EQ(dcs_error(dir, dcs_etcd("\"https://etcd1:2379\", \"https://etcd2:2379\"") +
+                               "ca_file = \"tls/ca.pem\"\ncert_file = \"tls/client.pem\"\nkey_file = \"tls/client.key\"\n",
+                      &c),
+            "");
+  EXPECT_EQ(c.dcs.ca_file, dir.path() / "etc/tls/ca.pem");
+  EXPECT_EQ(c.dcs.cert_file, dir.path() / "etc/tls/client.pem");
+  EXPECT_EQ(c.dcs.key_file, dir.path() / "etc/tls/client.key");
+  // The system's CAs and no client certificate: https:// alone is enough.
+  ASSERT_EQ(dcs_error(dir, dcs_etcd("\"https://etcd1:2379\""), &c), "");
+  EXPECT_TRUE(c.dcs.ca_file.empty());
+}
+
+TEST(CoreConfigDcs, TlsFilesThatDoNotHoldWhatTheyNameAreRefused) {
+  TempDir dir;
+  auto pair = test::self_signed_cert();
+  dir.write("etc/ca.pem", "not a certificate\n");
+  dir.write("etc/c.pem", pair.cert_pem);
+  dir.write("etc/k.pem", test::self_signed_cert().key_pem, kOwnerOnly);  // another certificate's key
+  const std::string tls = "ca_file = \"ca.pem\"\ncert_file = \"c.pem\"\nkey_file = \"k.pem\"\n";
+  std::string err = dcs_error(dir, dcs_etcd("\"https://etcd1:2379\"") + tls);
+  EXPECT_NE(err.find("sk.toml:12:11: dcs.ca_file: expected a PEM certificate, but "), std::string::npos) << err;
+  EXPECT_NE(err.find("sk.toml:14:12: dcs.key_file: expected the private key of cert_file, but "), std::string::npos)
+      << err;
+  EXPECT_EQ(err.find("PRIVATE KEY"), std::string::npos) << err;
+  // A client key that others can read is refused like [http] tls_key.
+  dir.write("etc/ca.pem", pair.cert_pem);
+  dir.write("etc/k.pem", pair.key_pem);  // 0644
+  err = dcs_error(dir, dcs_etcd("\"https://etcd1:2379\"") + tls);
+  EXPECT_NE(err.find("sk.toml:14:12: dcs.key_file: expected a file that only its owner can read"), std::string::npos)
+      << err;
+  EXPECT_EQ(err.find("dcs.ca_file"), std::string::npos) << err;
+}
+
+TEST(CoreConfigDcs, ErrorsCarryHints) {
+  TempDir dir;
+  const std::pair<std::string, std::string> cases[] = {
+      {dcs_etcd("\"etcd1:2379\""), "--advertise-client-urls"},
+      {kDcsOk + "ttl = \"1s\"\n", "10s\" by default"},
+      {kDcsOk + "prefix = \"x\"\n", "the same on every manager of the site"},
+      {kDcsHead + "etcd = [\"http://127.0.0.1:2379\"]\nname = \"a/b\"\n", "a name of its own for each manager of the site"},
+      {kDcsOk + "user = \"sk\"\n", "password_file = \"FILE\""},
+      {kDcsOk + "ca_file = \"ca.pem\"\n", "https://HOST:2379"},
+      {"[site]\ncode = \"CEN\"\ndatabase = \"x\"\n[servers.cm1]\n[roles]\nactive = \"cm1\"\n[dcs]\n"
+       "etcd = [\"http://127.0.0.1:2379\"]\nname = \"mgr1\"\n",
+       "set listen = \"0.0.0.0:8008\""},
+  };
+  for (const auto& [toml, hint] : cases) {
+    std::string err = dcs_error(dir, toml);
+    const auto at = err.find("\nHINT: ");
+    ASSERT_NE(at, std::string::npos) << toml;
+    EXPECT_NE(err.find(hint, at), std::string::npos) << err;
+  }
+}
+
+TEST(CoreConfigDcs, EveryProblemOfTheTableInOnePass) {
+  TempDir dir;
+  std::string err = dcs_error(dir, kDcsHead + "etcd = [\"ftp://x:1\"]\nname = \"-\"\nttl = \"1s\"\nprefix = \"p\"\n");
+  EXPECT_NE(err.find("sk.toml:10:9: dcs.etcd[0]:"), std::string::npos) << err;
+  EXPECT_NE(err.find("sk.toml:11:8: dcs.name:"), std::string::npos) << err;
+  EXPECT_NE(err.find("sk.toml:12:7: dcs.ttl:"), std::string::npos) << err;
+  EXPECT_NE(err.find("sk.toml:13:10: dcs.prefix:"), std::string::npos) << err;
 }
 
 }  // namespace
