@@ -34,10 +34,11 @@ struct Manager {
   std::unique_ptr<BackgroundProcess> process;
   std::unique_ptr<LogOnFailure> log_on_failure;
 
+  fs::path log;  // outside the site's folder, which goes before the managers do
+
   void start() {
     process = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{SK_BINARY, "--config", config.string(), "--log-level", "debug", "run"},
-        config.parent_path() / (name + ".log"));
+        std::vector<std::string>{SK_BINARY, "--config", config.string(), "--log-level", "debug", "run"}, log);
     log_on_failure = std::make_unique<LogOnFailure>(*process);
   }
   void kill9() {
@@ -58,12 +59,12 @@ struct Manager {
 // The base config with its state store and HTTP port replaced, and a [dcs] table for `name`.
 std::string manager_config(const std::string& base, const std::string& name, int port,
                            const std::vector<std::string>& etcd, const std::string& site_code = "CEN",
-                           const std::string& prefix = "") {
+                           int ttl = kTtlSeconds) {
   std::string text = std::regex_replace(base, std::regex("path = \"state/sitekeeper.db\""),
                                         "path = \"state/" + name + ".db\"");
   if (site_code != "CEN") text = std::regex_replace(text, std::regex("code = \"CEN\""), "code = \"" + site_code + "\"");
   text += "\n" + http_section(port) + "\n[dcs]\netcd = " + toml_array(etcd) + "\nname = \"" + name + "\"\nttl = \"" +
-          std::to_string(kTtlSeconds) + "s\"\n" + (prefix.empty() ? "" : "prefix = \"" + prefix + "\"\n");
+          std::to_string(ttl) + "s\"\n";
   return text;
 }
 
@@ -86,7 +87,7 @@ class ManagerHA : public ::testing::Test {
   }
 
   // Three managers of `site`, with `extra` appended to the site's config first.
-  void make_managers(StandbySite& site, const std::string& extra = "") {
+  void make_managers(StandbySite& site, const std::string& extra = "", int ttl = kTtlSeconds) {
     site.write_config(extra);
     const std::string base = read_file(site.config());
     for (int i = 1; i <= 3; ++i) {
@@ -94,7 +95,8 @@ class ManagerHA : public ::testing::Test {
       m.name = "mgr" + std::to_string(i);
       m.port = free_port();
       m.config = site.dir() / (m.name + ".toml");
-      write_file(m.config, manager_config(base, m.name, m.port, etcd->endpoints()));
+      m.log = logs.path() / (m.name + ".log");
+      write_file(m.config, manager_config(base, m.name, m.port, etcd->endpoints(), "CEN", ttl));
       managers.push_back(std::move(m));
     }
   }
@@ -126,6 +128,7 @@ class ManagerHA : public ::testing::Test {
   }
 
   std::unique_ptr<EtcdCluster> etcd = EtcdCluster::missing().empty() ? std::make_unique<EtcdCluster>() : nullptr;
+  TempDir logs{"/tmp/sk managers-"};
   std::vector<Manager> managers;
 };
 
@@ -172,27 +175,29 @@ TEST_F(ManagerHA, AKilledLeaderIsReplacedWithinTheTtlAndASecondAndTheScheduleGoe
   const size_t before = runs_of(*next, "check").size();
   wait_until([&] { return runs_of(*next, "check").size() >= before + 3; }, 30s, "three more check runs");
   auto runs = runs_of(*next, "check");
+  // Each run is for one fire of the 2 s schedule: a scheduled run starts at its fire, a catch-up run
+  // is for the newest fire before it (several missed fires are caught up by one run, as catch_up says).
   std::set<std::string> by;
-  long long last_start = 0;
+  std::set<long long> fires;
+  long long last_fire = 0;
   for (const auto& r : runs) {
-    by.insert(r["manager"].get<std::string>());
-    const long long at = r["started_ms"].get<long long>();
-    // No run twice: one fire, one run, and never two at once (2 s apart, a little less when late).
-    if (last_start) {
-      EXPECT_GE(at - last_start, 1500) << "two runs of one fire: " << r.dump();
-    }
-    last_start = at;
-    EXPECT_NE(r["outcome"], "running") << "only the newest may still run: " << r.dump();
     EXPECT_TRUE(std::regex_match(r["started_at_ms"].get<std::string>(),
                                  std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")))
         << r.dump();
+    if (r["outcome"] == "interrupted") continue;  // cut off with its leader: caught up, not counted
+    if (&r != &runs.back()) {
+      EXPECT_NE(r["outcome"], "running") << "only the newest may still run: " << r.dump();
+    }
+    by.insert(r["manager"].get<std::string>());
+    const long long fire = r["started_ms"].get<long long>() / 2000 * 2000;
+    EXPECT_TRUE(fires.insert(fire).second) << "two runs of one fire: " << r.dump();
+    // None lost: across the takeover at most the fires within ttl + 1 s go by before the catch-up.
+    if (last_fire) {
+      EXPECT_LE(fire - last_fire, 2000 * ((kTtlSeconds + 1) * 1000 / 2000 + 1)) << "fires lost before " << r.dump();
+    }
+    last_fire = fire;
   }
   EXPECT_TRUE(by.count(first.name) && by.count(next->name)) << "runs of both leaders in the history";
-  // None lost: the gap across the takeover is at most the takeover plus one interval and slack.
-  for (size_t i = 1; i < runs.size(); ++i) {
-    const long long gap = runs[i]["started_ms"].get<long long>() - runs[i - 1]["started_ms"].get<long long>();
-    EXPECT_LE(gap, (kTtlSeconds + 1) * 1000 + 2000 + 1500) << runs[i].dump();
-  }
   stop_all();
 }
 
@@ -201,14 +206,17 @@ TEST_F(ManagerHA, OneEtcdMemberLostChangesNothingAndQuorumLostStopsTheLeaderAndM
   o.mode = "automatic";
   StandbySite site(o);
   ASSERT_NO_FATAL_FAILURE(expect_ok(site.run({"standby", "init"}), "standby init"));
-  make_managers(site);
+  // Losing etcd's own leader costs an etcd election (about 1-2 s here) during which no lease can be
+  // renewed: a ttl of 6 s (4 s of acting window) rides it out, as the default 10 s does.
+  constexpr int ttl = 6;
+  make_managers(site, "", ttl);
   start_all();
   Manager& leader = wait_for_leader();
   wait_until([&] { return http_get(leader.port, "/active").status == 200; }, 30s, "the active is up");
   // One member lost (etcd's own leader, the worst one): the same manager leads throughout.
   etcd->kill(etcd->leader());
   const auto t0 = steady::now();
-  while (steady::now() - t0 < std::chrono::seconds(2 * kTtlSeconds)) {
+  while (steady::now() - t0 < std::chrono::seconds(2 * ttl)) {
     ASSERT_TRUE(leader.acting()) << "the manager lost the lead when one etcd member of three went";
     std::this_thread::sleep_for(100ms);
   }
@@ -219,10 +227,10 @@ TEST_F(ManagerHA, OneEtcdMemberLostChangesNothingAndQuorumLostStopsTheLeaderAndM
       break;
     }
   const auto lost = steady::now();
-  wait_until([&] { return !leader.acting(); }, std::chrono::seconds(kTtlSeconds + 5), "the leader stops acting");
+  wait_until([&] { return !leader.acting(); }, std::chrono::seconds(ttl + 5), "the leader stops acting");
   const double stopped = std::chrono::duration<double>(steady::now() - lost).count();
-  std::printf("the leader stopped acting %.2f s after etcd lost its quorum (ttl %d s)\n", stopped, kTtlSeconds);
-  EXPECT_LE(stopped, kTtlSeconds);
+  std::printf("the leader stopped acting %.2f s after etcd lost its quorum (ttl %d s)\n", stopped, ttl);
+  EXPECT_LE(stopped, ttl);
   // Health answers go on from the last known state, marked stale.
   wait_until([&] { return http_get(leader.port, "/health").json()["manager"].value("stale", false); }, 10s,
              "health marked stale");
@@ -271,8 +279,13 @@ TEST_F(ManagerHA, ALeaderKilledInTheMiddleOfAFailoverIsReplacedByOneThatResumesT
   // The fence ran again on resume (a step is redone unless journaled done), and the failover that
   // finished is the new leader's.
   EXPECT_GE(std::count(read_file(log).begin(), read_file(log).end(), '\n'), 2) << read_file(log);
-  auto failovers = runs_of(next, "failover");
-  ASSERT_FALSE(failovers.empty());
+  std::vector<nlohmann::json> failovers;
+  wait_until(
+      [&] {
+        failovers = runs_of(next, "failover");
+        return !failovers.empty() && failovers.back()["outcome"] != "running";
+      },
+      60s, "the resumed failover finishes");
   EXPECT_EQ(failovers.back()["manager"], next.name) << failovers.back().dump();
   EXPECT_EQ(failovers.back()["outcome"], "ok") << failovers.back().dump();
   bool interrupted = false;
@@ -317,6 +330,7 @@ TEST_F(ManagerHA, ThreeSitesShareOneEtcdClusterUnderTheirOwnPrefixes) {
     m.name = "mgr-" + code;
     m.port = free_port();
     m.config = site.dir() / (m.name + ".toml");
+    m.log = logs.path() / (m.name + ".log");
     std::string text = manager_config(base, m.name, m.port, etcd->endpoints(), code);
     text = std::regex_replace(text, std::regex("path = \"site archive\""), "path = \"archive " + code + "\"");
     write_file(m.config, text);
