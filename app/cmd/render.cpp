@@ -103,7 +103,16 @@ std::string render_status(const nlohmann::json& s) {
 std::string render_check(const nlohmann::json& c) {
   std::ostringstream o;
   char line[512];
-  o << "config   " << c["config"]["file"].get<std::string>() << ": ok\n\n";
+  o << "config   " << c["config"]["file"].get<std::string>() << ": ok\n";
+  if (c.contains("manager")) {
+    const auto& m = c["manager"];
+    o << "etcd     ";
+    if (m.contains("error")) o << "NOT READY: " << m["error"].get<std::string>();
+    else o << "ok; " << (m.value("leader", "").empty() ? std::string("no manager leads") : m["leader"].get<std::string>() + " leads")
+           << ", this is " << m.value("name", "");
+    o << "\n";
+  }
+  o << "\n";
   std::snprintf(line, sizeof line, "%-10s %-8s %-10s %-18s %s\n", "server", "role", "reachable", "version", "notes");
   o << line;
   for (const auto& s : c["servers"]) {

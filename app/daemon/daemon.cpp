@@ -434,7 +434,9 @@ class Daemon {
     src.status = [this] {
       auto cfg = effective();
       replicator::JobContext ctx{*cfg, *state_, engines_, runner_, clock_, nullptr};
-      return status_report(ctx, health_->snapshot());
+      auto j = status_report(ctx, health_->snapshot());
+      if (coord_) j["manager"] = manager_json();
+      return j;
     };
     src.metrics = [this] {
       auto cfg = effective();
@@ -446,8 +448,9 @@ class Daemon {
     src.page = [this] {
       auto cfg = effective();
       replicator::JobContext ctx{*cfg, *state_, engines_, runner_, clock_, nullptr};
-      return render_page({status_report(ctx, health_->snapshot()), page_data("history"), page_data("lag"),
-                          page_data("freshness"), now_ms()});
+      auto j = status_report(ctx, health_->snapshot());
+      if (coord_) j["manager"] = manager_json();
+      return render_page({j, page_data("history"), page_data("lag"), page_data("freshness"), now_ms()});
     };
     return daemon::handle(src, req);
   }
@@ -498,6 +501,10 @@ class Daemon {
   }
 
   void update_gauges(const replicator::JobContext& ctx) {
+    if (coord_) {
+      const auto v = coord_->view();
+      metrics_.manager(v.acting, v.stale_seconds.value_or(-1));
+    }
     metrics_.backup_age(static_cast<double>(newest_verified_age(ctx)));
     for (const auto& c : copies_report(ctx, clock_->now()))
       metrics_.copy_age(c["destination"].get<std::string>(), static_cast<double>(c["age_seconds"].get<long long>()));

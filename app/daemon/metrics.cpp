@@ -52,6 +52,10 @@ Metrics::Metrics()
       wal_up_(family<pm::Gauge>(*registry_, "sitekeeper_wal_stream_up", "1 while the WAL stream is attached to the active")),
       wal_restarts_(family<pm::Gauge>(*registry_, "sitekeeper_wal_stream_restarts",
                                       "WAL stream starts after a failure since the daemon began")),
+      leading_(family<pm::Gauge>(*registry_, "sitekeeper_manager_leading",
+                                 "[dcs] 1 while this manager leads the site and may act")),
+      etcd_silent_(family<pm::Gauge>(*registry_, "sitekeeper_manager_etcd_silent_seconds",
+                                     "[dcs] Seconds since etcd last answered this manager (-1: never)")),
       replica_healthy_(family<pm::Gauge>(*registry_, "sitekeeper_replica_healthy", "1 when the replica's health check passes")),
       active_up_(family<pm::Gauge>(*registry_, "sitekeeper_active_up", "1 when the active server answered the HA loop's last probe")),
       probe_failures_(family<pm::Counter>(*registry_, "sitekeeper_probe_failures_total", "Failed probes by server")),
@@ -106,6 +110,10 @@ void Metrics::wal_stream(double age, bool streaming, int restarts) {
   wal_age_.Add({}).Set(age);
   wal_up_.Add({}).Set(streaming ? 1 : 0);
   wal_restarts_.Add({}).Set(restarts);
+}
+void Metrics::manager(bool acting, double silent) {
+  leading_.Add({}).Set(acting ? 1 : 0);
+  etcd_silent_.Add({}).Set(silent);
 }
 void Metrics::replica_healthy(const std::string& r, bool h) { replica_healthy_.Add({{"replica", r}}).Set(h ? 1 : 0); }
 void Metrics::active_up(bool up) { active_up_.Add({}).Set(up ? 1 : 0); }

@@ -39,6 +39,8 @@ class Metrics : public JobListener {
   // [archive] wal_stream: the age of the newest WAL known in the archive (-1: unknown or off), whether
   // the stream is attached now, and its restarts after a failure.
   void wal_stream(double age_seconds, bool streaming, int restarts);
+  // [dcs]: 1 while this manager leads and may act; how long since etcd last answered it (-1: never).
+  void manager(bool acting, double etcd_silent_seconds);
   void replica_healthy(const std::string& replica, bool healthy);
   void active_up(bool up);
   void probe_failed(const std::string& server);
@@ -61,6 +63,8 @@ class Metrics : public JobListener {
   prometheus::Family<prometheus::Gauge>& wal_age_;
   prometheus::Family<prometheus::Gauge>& wal_up_;
   prometheus::Family<prometheus::Gauge>& wal_restarts_;
+  prometheus::Family<prometheus::Gauge>& leading_;
+  prometheus::Family<prometheus::Gauge>& etcd_silent_;
   prometheus::Family<prometheus::Gauge>& replica_healthy_;
   prometheus::Family<prometheus::Gauge>& active_up_;
   prometheus::Family<prometheus::Counter>& probe_failures_;

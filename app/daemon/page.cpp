@@ -415,6 +415,23 @@ std::string html_escape(std::string_view in) {
   return out;
 }
 
+// [dcs]: which manager leads, which one this page comes from, and whether its state is stale.
+std::string managers_line(const json& m) {
+  if (!m.is_object()) return "";
+  const std::string leader = text(m, "leader"), name = text(m, "name");
+  std::string h = "<p id=\"managers\">Managers: ";
+  h += leader.empty() ? word("no manager leads", false) : "<strong>" + e(leader) + "</strong> leads";
+  h += "; this page is from " + e(name) + (flag(m, "leading") ? ", the leader" : ", a follower");
+  if (flag(m, "stale")) {
+    const json silent = m.contains("stale_seconds") ? m["stale_seconds"] : json();
+    h += ". " + word(silent.is_number()
+                         ? "STALE: etcd last answered " + age(static_cast<long long>(silent.get<double>())) + " ago"
+                         : std::string("STALE: etcd has not answered"),
+                     false);
+  }
+  return h + ".</p>";
+}
+
 std::string render_page(const PageData& d) {
   static const json kNull;
   const json& st = d.status.is_object() ? d.status : kNull;
@@ -435,6 +452,7 @@ std::string render_page(const PageData& d) {
   h += "<header><h1>Site " + e(site) + " <small>database " + e(text(st, "database")) + "</small></h1>"
        "<p id=\"refresh\" class=\"note\">as of " + e(iso_utc(Clock::time_point(std::chrono::milliseconds(d.now_ms)))) +
        "</p></header>\n<main id=\"main\">";
+  h += managers_line(field("manager"));
   h += summary(view);
   h += journal_section(view["journal"]);
   h += servers_section(view);

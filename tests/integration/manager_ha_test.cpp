@@ -158,6 +158,25 @@ TEST_F(ManagerHA, AKilledLeaderIsReplacedWithinTheTtlAndASecondAndTheScheduleGoe
     auto st = http_get(m.port, "/status").json();
     EXPECT_EQ(st["manager"]["leader"], first.name) << m.name;
   }
+  // On a follower's machine: a command that would change the site is refused before it changes
+  // anything, naming the leader; reading commands, the page and the metrics say who leads.
+  Manager& follower = managers[first.name == "mgr1" ? 1 : 0];
+  const size_t runs_before = runs_of(follower, "backup").size();
+  auto refused = run_capture({SK_BINARY, "--config", follower.config.string(), "backup"});
+  EXPECT_EQ(refused.code, 3) << refused.err;
+  EXPECT_TRUE(contains(refused.err, "does not lead (the leader: " + first.name + ")")) << refused.err;
+  EXPECT_EQ(runs_of(follower, "backup").size(), runs_before);
+  EXPECT_TRUE(fs::is_empty(site.dir() / "site archive") || !fs::exists(site.dir() / "site archive") ||
+              newest_generation(site.dir() / "site archive").empty());
+  auto status = run_capture({SK_BINARY, "--config", follower.config.string(), "status"});
+  EXPECT_TRUE(contains(status.out, "managers " + first.name + " leads (this is " + follower.name + ", a follower)"))
+      << status.out;
+  auto check = run_capture({SK_BINARY, "--config", follower.config.string(), "check"});
+  EXPECT_TRUE(contains(check.out, "etcd     ok; " + first.name + " leads, this is " + follower.name)) << check.out;
+  EXPECT_TRUE(contains(http_get(follower.port, "/").body, "<strong>" + first.name + "</strong> leads; this page is from " +
+                                                              follower.name + ", a follower"));
+  EXPECT_TRUE(contains(http_get(first.port, "/metrics").body, "sitekeeper_manager_leading 1"));
+  EXPECT_TRUE(contains(http_get(follower.port, "/metrics").body, "sitekeeper_manager_leading 0"));
   // kill -9 of the leader: a follower leads within ttl + 1 s.
   const auto killed = steady::now();
   first.kill9();
