@@ -102,6 +102,8 @@ class Daemon {
   // Without [dcs], from the start to the end; with it, while this manager leads.
   void start_acting() {
     std::lock_guard lock(acting_mu_);
+    // A monitor left running past its grace still holds the old token: it lives as long as the daemon.
+    if (term_cancel_) retired_tokens_.push_back(term_cancel_);
     term_cancel_ = std::make_shared<CancelToken>();
     if (stopping_) term_cancel_->cancel();
     standby::MonitorHooks hooks;
@@ -538,6 +540,7 @@ class Daemon {
   std::unique_ptr<dcs::Coordinator> coord_;
   std::mutex acting_mu_;  // guards monitor_, wal_ and term_cancel_, which change when the lead does
   std::shared_ptr<CancelToken> term_cancel_;
+  std::vector<std::shared_ptr<CancelToken>> retired_tokens_;
   std::shared_ptr<standby::Monitor> monitor_;
   std::shared_ptr<replicator::WalStream> wal_;
   std::mutex cfg_mu_;

@@ -70,6 +70,40 @@ class ApiTest : public ::testing::Test {
   ApiSources src_;
 };
 
+// [dcs]: a manager that lost touch with etcd answers from its last known state with the same status
+// codes (HAProxy routes as it was told last) and says how stale that state is.
+TEST_F(ApiTest, WithSeveralManagersEveryCheckNamesTheLeaderAndAStaleOneSaysHowStale) {
+  nlohmann::json manager = {{"name", "mgr2"}, {"leader", "mgr1"}, {"leading", false}, {"stale", false},
+                            {"stale_seconds", 0.1}};
+  src_.manager = [&] { return manager; };
+  auto header = [](const HttpResponse& r, const std::string& name) -> std::string {
+    for (const auto& [k, v] : r.headers)
+      if (k == name) return v;
+    return "(none)";
+  };
+  auto fresh = get("/replica/hd1");
+  EXPECT_EQ(fresh.status, 200);
+  EXPECT_EQ(body(fresh)["manager"]["leader"], "mgr1");
+  EXPECT_EQ(header(fresh, "X-Sitekeeper-Leader"), "mgr1");
+  EXPECT_EQ(header(fresh, "X-Sitekeeper-Stale"), "(none)");
+  manager["stale"] = true;
+  manager["stale_seconds"] = 12.34;
+  for (const char* path : {"/health", "/active", "/active/cm1", "/standby/cm2", "/replica", "/replica/hd1"}) {
+    auto r = get(path);
+    EXPECT_EQ(r.status, 200) << path << ": the verdict stays the last known one";
+    EXPECT_EQ(header(r, "X-Sitekeeper-Stale"), "12.3") << path;
+    EXPECT_TRUE(body(r)["manager"]["stale"].get<bool>()) << path;
+  }
+  snap_.servers["hd1"].up = false;
+  EXPECT_EQ(get("/replica/hd1").status, 503) << "a stale answer is still the verdict";
+  manager["stale_seconds"] = nullptr;  // etcd never answered
+  EXPECT_EQ(header(get("/health"), "X-Sitekeeper-Stale"), "unknown");
+  // A HEAD check gets the headers without a body.
+  auto head = get("/active", "HEAD");
+  EXPECT_TRUE(head.body.empty());
+  EXPECT_EQ(header(head, "X-Sitekeeper-Leader"), "mgr1");
+}
+
 TEST_F(ApiTest, EachReplicaIsJudgedByItsOwnName) {
   snap_.servers["hd2"].up = false;
   snap_.servers["hd2"].reachable = false;
