@@ -32,6 +32,31 @@ Coordinator::~Coordinator() { stop(false); }
 
 void Coordinator::start() {
   thread_ = std::thread([this] { loop(); });
+  watchdog_ = std::thread([this] { watch(); });
+}
+
+void Coordinator::watch() {
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    cv_.wait_for(lock, std::chrono::milliseconds(50), [this] { return stop_; });
+    if (stop_ || !acting_ || election_.may_act()) continue;
+    const Leadership l = last_;
+    lock.unlock();
+    {
+      std::lock_guard hooks(hook_mu_);
+      if (acting_ && !election_.may_act()) {
+        logger()->warn("the lease window of {} closed before a renewal: it stops acting now", l.leader);
+        stop_acting(l);
+      }
+    }
+    lock.lock();
+  }
+}
+
+void Coordinator::stop_acting(const Leadership& l) {
+  if (!acting_.exchange(false)) return;
+  shared_->set_term(0, nullptr, l.leader);
+  if (hooks_.follow) hooks_.follow(l);
 }
 
 void Coordinator::stop(bool resign) {
@@ -42,6 +67,7 @@ void Coordinator::stop(bool resign) {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (watchdog_.joinable()) watchdog_.join();
   acting_ = false;
   shared_->set_term(0, nullptr);
   if (resign) {
@@ -80,7 +106,8 @@ void Coordinator::tick() {
     else logger()->warn("{}", l.sentence);
     logged_ = l.sentence;
   }
-  if (l.leading && !acting_) {
+  std::unique_lock hooks(hook_mu_);
+  if (l.leading && !acting_ && election_.may_act()) {
     // Act only from the whole shared state: the roles, the journal and the last runs a lost leader
     // wrote are what this one must start from.
     try {
@@ -95,12 +122,11 @@ void Coordinator::tick() {
       logger()->warn("leads but cannot read the shared state yet: {}; not acting", e.what());
     }
   } else if (!l.leading && acting_) {
-    acting_ = false;
-    shared_->set_term(0, nullptr, l.leader);
-    if (hooks_.follow) hooks_.follow(l);
+    stop_acting(l);
   } else if (!l.leading) {
     shared_->set_term(0, nullptr, l.leader);
   }
+  hooks.unlock();
   if (!l.leading && l.etcd_answers && now - last_pull_ >= kPullEvery) {
     try {
       std::string skipped;

@@ -8,8 +8,13 @@
 // reads the facts that changed into its own store every second, so its status, history and health
 // answers follow the leader's; how old what it serves is, is stale_seconds().
 //
+// A watchdog thread calls `follow` as soon as the leader's own window closes (Election::may_act()),
+// even while the election thread waits on an etcd that does not answer, so running jobs are cancelled
+// then and not one etcd timeout later.
+//
 // Thread-safety: start() and stop() from one thread; the accessors from any thread. The hooks run on
-// the coordinator's thread, one at a time, in order.
+// the coordinator's or the watchdog's thread, one at a time (under a mutex), lead and follow
+// alternating.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -60,6 +65,9 @@ class Coordinator {
  private:
   void loop();
   void tick();
+  void watch();
+  // REQUIRES: hook_mu_ held.
+  void stop_acting(const Leadership& l);
 
   std::unique_ptr<Etcd> etcd_;
   StateStore& state_;
@@ -75,7 +83,8 @@ class Coordinator {
   bool stop_ = false;
   Leadership last_;
   std::optional<std::chrono::steady_clock::time_point> heard_;  // etcd last answered
-  std::thread thread_;
+  std::thread thread_, watchdog_;
+  std::mutex hook_mu_;
 
   // The coordinator thread's own.
   std::string logged_;

@@ -102,6 +102,7 @@ class Daemon {
   // Without [dcs], from the start to the end; with it, while this manager leads.
   void start_acting() {
     std::lock_guard lock(acting_mu_);
+    if (closed_) return;  // the daemon is stopping: a lead won now is left to the next manager
     // A monitor left running past its grace still holds the old token: it lives as long as the daemon.
     if (term_cancel_) retired_tokens_.push_back(term_cancel_);
     term_cancel_ = std::make_shared<CancelToken>();
@@ -361,6 +362,8 @@ class Daemon {
     std::shared_ptr<standby::Monitor> monitor;
     {
       std::lock_guard acting_lock(acting_mu_);
+      closed_ = true;
+      if (term_cancel_) term_cancel_->cancel();
       if (wal_) wal_->stop();  // pg_receivewal is killed; everything it flushed stays in the archive
       monitor = monitor_;
     }
@@ -541,6 +544,7 @@ class Daemon {
   std::mutex acting_mu_;  // guards monitor_, wal_ and term_cancel_, which change when the lead does
   std::shared_ptr<CancelToken> term_cancel_;
   std::vector<std::shared_ptr<CancelToken>> retired_tokens_;
+  bool closed_ = false;  // finish() began: nothing starts acting any more
   std::shared_ptr<standby::Monitor> monitor_;
   std::shared_ptr<replicator::WalStream> wal_;
   std::mutex cfg_mu_;

@@ -2,6 +2,7 @@
 // An in-memory etcd for unit tests: revisions, leases that expire on a FakeClock, and transactions,
 // as etcd's v3 API defines them for the calls of dcs/etcd.hpp. `down` makes every call throw as an
 // unreachable cluster does (nothing applied); `calls` counts requests.
+#include <atomic>
 #include <map>
 #include <mutex>
 
@@ -15,8 +16,8 @@ class FakeEtcd : public dcs::Etcd {
  public:
   explicit FakeEtcd(std::shared_ptr<Clock> clock) : clock_(std::move(clock)) {}
 
-  bool down = false;
-  int calls = 0;
+  std::atomic<bool> down{false};
+  std::atomic<int> calls{0};
 
   long long grant(std::chrono::seconds ttl) override {
     std::lock_guard lock(mu_);
