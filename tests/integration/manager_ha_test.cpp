@@ -122,6 +122,13 @@ class ManagerHA : public ::testing::Test {
         timeout, "exactly one manager leads and the others follow it");
     return *found;
   }
+  // Until the leader has recorded the active's WAL position in the shared state: a promotion checks
+  // the standby's lag against it once the active is gone.
+  void wait_for_active_position() {
+    wait_until([&] { return !etcd->etcdctl({"get", "/sitekeeper/CEN/state/kv/active.last_lsn", "--print-value-only"})
+                                 .empty(); },
+               30s, "the active's WAL position in the shared state");
+  }
   void stop_all() {
     for (auto& m : managers)
       if (m.process && m.process->running()) stop_daemon(*m.process);
@@ -283,6 +290,7 @@ TEST_F(ManagerHA, ALeaderKilledInTheMiddleOfAFailoverIsReplacedByOneThatResumesT
   start_all();
   Manager& first = wait_for_leader();
   wait_until([&] { return http_get(first.port, "/active").status == 200; }, 30s, "the active is up");
+  wait_for_active_position();
   site.active().kill9();
   wait_until([&] { return fs::exists(log) && !read_file(log).empty(); }, 60s, "the failover reaches its fence step");
   first.kill9();  // in the middle of the fence step: the journal holds the steps before it
@@ -324,6 +332,7 @@ TEST_F(ManagerHA, TheActiveAndTheLeadingManagerKilledTogetherStillFailOver) {
   start_all();
   Manager& first = wait_for_leader();
   wait_until([&] { return http_get(first.port, "/active").status == 200; }, 30s, "the active is up");
+  wait_for_active_position();
   const auto t0 = steady::now();
   first.kill9();
   site.active().kill9();
