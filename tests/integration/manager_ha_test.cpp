@@ -129,6 +129,17 @@ class ManagerHA : public ::testing::Test {
                                  .empty(); },
                30s, "the active's WAL position in the shared state");
   }
+  // The standby built, three managers started, the leader found and the active's position recorded:
+  // ready for a failover. Throws (through wait_until) when any of it does not happen.
+  Manager& start_failover_site(StandbySite& site) {
+    expect_ok(site.run({"standby", "init"}), "standby init");
+    make_managers(site);
+    start_all();
+    Manager& leader = wait_for_leader();
+    wait_until([&] { return http_get(leader.port, "/active").status == 200; }, 30s, "the active is up");
+    wait_for_active_position();
+    return leader;
+  }
   void stop_all() {
     for (auto& m : managers)
       if (m.process && m.process->running()) stop_daemon(*m.process);
@@ -285,12 +296,7 @@ TEST_F(ManagerHA, ALeaderKilledInTheMiddleOfAFailoverIsReplacedByOneThatResumesT
   const fs::path log = scratch.path() / "fence.log";
   o.fence_argv = {"/bin/sh", "-c", "echo \"$0\" >> '" + log.string() + "'; sleep 4", "{server}"};
   StandbySite site(o);
-  ASSERT_NO_FATAL_FAILURE(expect_ok(site.run({"standby", "init"}), "standby init"));
-  make_managers(site);
-  start_all();
-  Manager& first = wait_for_leader();
-  wait_until([&] { return http_get(first.port, "/active").status == 200; }, 30s, "the active is up");
-  wait_for_active_position();
+  Manager& first = start_failover_site(site);
   site.active().kill9();
   wait_until([&] { return fs::exists(log) && !read_file(log).empty(); }, 60s, "the failover reaches its fence step");
   first.kill9();  // in the middle of the fence step: the journal holds the steps before it
@@ -327,12 +333,7 @@ TEST_F(ManagerHA, TheActiveAndTheLeadingManagerKilledTogetherStillFailOver) {
   o.mode = "automatic";
   o.failures = 2;
   StandbySite site(o);
-  ASSERT_NO_FATAL_FAILURE(expect_ok(site.run({"standby", "init"}), "standby init"));
-  make_managers(site);
-  start_all();
-  Manager& first = wait_for_leader();
-  wait_until([&] { return http_get(first.port, "/active").status == 200; }, 30s, "the active is up");
-  wait_for_active_position();
+  Manager& first = start_failover_site(site);
   const auto t0 = steady::now();
   first.kill9();
   site.active().kill9();
