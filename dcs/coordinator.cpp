@@ -84,6 +84,7 @@ CoordinatorView Coordinator::view() const {
   v.leadership = last_;
   v.acting = acting_.load() && election_.may_act();
   v.prefix = prefix_;
+  v.managers = members_;
   if (heard_) v.stale_seconds = std::chrono::duration<double>(clock_->steady_now() - *heard_).count();
   return v;
 }
@@ -138,9 +139,26 @@ void Coordinator::tick() {
       l.etcd_answers = false;
     }
   }
+  // Which managers are there, for `status` (each keeps a member key on its own lease).
+  std::optional<std::vector<std::string>> members;
+  if (l.etcd_answers && now - last_members_ >= std::chrono::seconds(5)) {
+    try {
+      members = member_names(*etcd_, prefix_);
+      last_members_ = now;
+    } catch (const std::exception&) {
+    }
+  }
   std::lock_guard lock(mu_);
   last_ = l;
   if (l.etcd_answers) heard_ = now;
+  if (members) members_ = std::move(*members);
+}
+
+std::vector<std::string> member_names(Etcd& etcd, const std::string& prefix) {
+  std::vector<std::string> out;
+  const std::string base = prefix + "/members/";
+  for (const auto& kv : etcd.list(base).kvs) out.push_back(kv.key.substr(base.size()));
+  return out;
 }
 
 }  // namespace sk::dcs

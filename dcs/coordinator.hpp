@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/clock.hpp"
 #include "core/config.hpp"
@@ -44,6 +45,7 @@ struct CoordinatorView {
   bool acting = false;                  // leads, the shared state is read, and the lease window is open
   std::optional<double> stale_seconds;  // how long since etcd last answered; nullopt: never yet
   std::string prefix;
+  std::vector<std::string> managers;  // every manager with a live member key, as last listed
 };
 
 class Coordinator {
@@ -91,7 +93,12 @@ class Coordinator {
   long long revision_ = 0;  // the next revision to read the shared state from
   std::chrono::steady_clock::time_point last_pull_{};
   std::string skipped_logged_;
+  std::chrono::steady_clock::time_point last_members_{};
+  std::vector<std::string> members_;  // under mu_
 };
+
+// The managers of the site with a live member key, in name order. Throws as Etcd::list does.
+std::vector<std::string> member_names(Etcd& etcd, const std::string& prefix);
 
 // "/sitekeeper/<site code>" unless [dcs] prefix says otherwise.
 std::string site_prefix(const Config& cfg);

@@ -25,6 +25,11 @@ std::string render_status(const nlohmann::json& s) {
     const std::string leader = m.value("leader", "");
     o << "managers " << (leader.empty() ? std::string("NO MANAGER LEADS") : leader + " leads")
       << " (this is " << m.value("name", "") << (m.value("leading", false) ? ", the leader" : ", a follower") << ")";
+    if (m.contains("managers") && m["managers"].is_array() && !m["managers"].empty()) {
+      std::string names;
+      for (const auto& n : m["managers"]) names += (names.empty() ? "" : ", ") + n.get<std::string>();
+      o << "; managers up: " << names;
+    }
     if (m.contains("error")) o << "; etcd did not answer: " << m["error"].get<std::string>();
     if (m.value("stale", false) && m["stale_seconds"].is_number())
       o << "; STALE: etcd last answered " << static_cast<long long>(m["stale_seconds"].get<double>()) << " s ago";

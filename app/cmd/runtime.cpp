@@ -36,6 +36,7 @@ void Runtime::attach_to_leader() {
     } else {
       shared_->set_term(0, nullptr, "none: no manager leads");
     }
+    manager_["managers"] = dcs::member_names(*etcd_, prefix);
   } catch (const std::exception& e) {
     manager_["error"] = e.what();
     shared_->set_term(0, nullptr, "unknown: etcd did not answer");

@@ -468,6 +468,7 @@ class Daemon {
                      {"leading", v.leadership.leading},
                      {"acting", v.acting},
                      {"prefix", v.prefix},
+                     {"managers", v.managers},
                      {"sentence", v.leadership.sentence}};
     if (!v.leadership.leader_value.empty()) {
       auto lv = nlohmann::json::parse(v.leadership.leader_value, nullptr, false);

@@ -189,6 +189,7 @@ TEST_F(ManagerHA, AKilledLeaderIsReplacedWithinTheTtlAndASecondAndTheScheduleGoe
   auto status = run_capture({SK_BINARY, "--config", follower.config.string(), "status"});
   EXPECT_TRUE(contains(status.out, "managers " + first.name + " leads (this is " + follower.name + ", a follower)"))
       << status.out;
+  EXPECT_TRUE(contains(status.out, "managers up: mgr1, mgr2, mgr3")) << status.out;
   auto check = run_capture({SK_BINARY, "--config", follower.config.string(), "check"});
   EXPECT_TRUE(contains(check.out, "etcd     ok; " + first.name + " leads, this is " + follower.name)) << check.out;
   EXPECT_TRUE(contains(http_get(follower.port, "/").body, "<strong>" + first.name + "</strong> leads; this page is from " +
