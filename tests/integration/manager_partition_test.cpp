@@ -298,17 +298,22 @@ TEST(ManagerPartition, TheOldLeaderCutFromEtcdButNotFromTheServersStopsActingAnd
   EXPECT_FALSE(calls.empty()) << "the failover fenced cm1 (fence log: " << site.fence_log() << ")";
   std::istringstream call_lines(calls);
   for (std::string line; std::getline(call_lines, line);) EXPECT_EQ(line, next->name + " cm1") << calls;
+  EXPECT_NE(site.fence_log().find("cm1"), std::string::npos) << site.fence_log();  // the site's fence ran too
   EXPECT_FALSE(mgr1.acting());
   EXPECT_TRUE(mgr1.process->running());
   // mgr1 saw cm1 die too (it still probes the servers), and did nothing about it.
   const std::string mgr1_log = mgr1.process->log();
   // What a leader's failover logs: "promoting the standby", "step fence: ...", "running <fence>", "job failover".
   const std::string acts = "promoting|\\[standby\\] step |running fence|job failover";
+  EXPECT_FALSE(lines_matching(next->process->log(), 0, acts).empty()) << "the pattern finds the new leader's failover";
   const auto actions = lines_matching(mgr1_log, log_at_cut, acts);
   EXPECT_TRUE(actions.empty()) << "mgr1, cut from etcd, acted:\n" << joined(actions);
   const auto writes = lines_matching(mgr1_log, log_at_cut, "journal");
   for (const auto& w : writes)
     EXPECT_TRUE(std::regex_search(w, std::regex("refused|lost the lead"))) << "a journal write of mgr1 not refused: " << w;
+  // Every write of the shared state it tried after the cut was refused (or never reached etcd).
+  for (const auto& w : lines_matching(mgr1_log, log_at_cut, "the write of "))
+    EXPECT_TRUE(std::regex_search(w, std::regex("refused"))) << "a write of mgr1 not refused: " << w;
   std::printf("mgr1's log after the cut: %zu journal line(s), %zu refused / lost-the-lead line(s)\n", writes.size(),
               lines_matching(mgr1_log, log_at_cut, "refused|lost the lead").size());
 
