@@ -65,7 +65,11 @@ std::vector<std::string> EtcdCluster::argv(int i) const {
   std::vector<std::string> a = {kEtcdBinary,
                                 "--name=" + m.name,
                                 "--data-dir=" + m.data.string(),
-                                "--listen-client-urls=" + client,
+                                "--listen-client-urls=" + client +
+                                    (options_.also_client_host.empty()
+                                         ? std::string()
+                                         : "," + std::string(tls ? "https://" : "http://") +
+                                               options_.also_client_host + ":" + std::to_string(m.client_port)),
                                 "--advertise-client-urls=" + client,
                                 "--listen-peer-urls=" + peer,
                                 "--initial-advertise-peer-urls=" + peer,
@@ -96,6 +100,21 @@ std::string EtcdCluster::endpoint(int i) const {
 std::vector<std::string> EtcdCluster::endpoints() const {
   std::vector<std::string> out;
   for (int i = 0; i < size(); ++i) out.push_back(endpoint(i));
+  return out;
+}
+
+std::vector<std::string> EtcdCluster::endpoints_on_also_host() const {
+  if (options_.also_client_host.empty()) throw std::logic_error("EtcdCluster: no also_client_host was given");
+  std::vector<std::string> out;
+  for (const auto& m : members_)
+    out.push_back(std::string(options_.cert_file.empty() ? "http://" : "https://") + options_.also_client_host + ":" +
+                  std::to_string(m.client_port));
+  return out;
+}
+
+std::vector<int> EtcdCluster::client_ports() const {
+  std::vector<int> out;
+  for (const auto& m : members_) out.push_back(m.client_port);
   return out;
 }
 

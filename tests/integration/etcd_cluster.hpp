@@ -24,6 +24,9 @@ struct EtcdClusterOptions {
   // The address member i listens on, for clients and peers (default 127.0.0.1 for all). An address in
   // a network namespace needs the member started inside it (not done here).
   std::vector<std::string> hosts;
+  // One more address every member takes clients on, with the same client port (e.g. the root end of a
+  // NetLab veth, for a client in a namespace); "" for none. Peers and advertised URLs stay on `hosts`.
+  std::string also_client_host;
   // Both set: clients reach every member over https with this certificate (peers stay on http).
   std::filesystem::path cert_file, key_file;
   std::filesystem::path ca_file;  // the CA etcdctl checks that certificate with
@@ -45,6 +48,9 @@ class EtcdCluster {
   int size() const { return static_cast<int>(members_.size()); }
   std::string endpoint(int i) const;  // http(s)://HOST:CLIENT_PORT
   std::vector<std::string> endpoints() const;
+  // The same endpoints on options.also_client_host, the client ports (for nft rules that cut them).
+  std::vector<std::string> endpoints_on_also_host() const;
+  std::vector<int> client_ports() const;
 
   void kill(int i);   // SIGKILL, then reaped
   void stop(int i);   // SIGTERM, waits for the exit

@@ -349,8 +349,27 @@ void NetLab::heal(Host server) {
 void NetLab::heal_all() {
   cut_.clear();
   isolated_.clear();
+  cut_ports_.clear();
   apply_rules(Host::active);
   apply_rules(Host::standby);
+}
+
+void NetLab::cut_ports(Host server, std::set<int> tcp_ports) {
+  if (server == Host::manager) throw std::invalid_argument("netlab: cut_ports() takes a server, not the manager");
+  cut_ports_[server] = std::move(tcp_ports);
+  apply_rules(server);
+}
+
+void NetLab::heal_ports(Host server) {
+  cut_ports_.erase(server);
+  if (server != Host::manager) apply_rules(server);
+}
+
+void NetLab::run_in(Host h, const std::function<void()>& fn) const {
+  on_namespace(netns(h), [&] {
+    fn();
+    return 0;
+  });
 }
 
 // One nft transaction replaces both chains, so a rule set is never half applied; the named counter
@@ -385,6 +404,12 @@ std::string NetLab::ruleset(Host server) const {
         << "add rule " << t << " " << chain << " counter name \"dropped\" drop\n";
     for (const auto& d : devices)
       r << "add rule " << t << " " << chain << " " << dir << " \"" << d << "\" counter name \"dropped\" drop\n";
+    if (auto p = cut_ports_.find(server); p != cut_ports_.end() && !p->second.empty()) {
+      std::string set;
+      for (int port : p->second) set += (set.empty() ? "" : ", ") + std::to_string(port);
+      r << "add rule " << t << " " << chain << " tcp " << (dir == std::string("oifname") ? "dport" : "sport") << " { "
+        << set << " } counter name \"dropped\" drop\n";
+    }
   }
   return r.str();
 }

@@ -28,6 +28,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -86,7 +88,17 @@ class NetLab {
   // processes still run; kill them to complete the picture).
   void isolate(Host server);
   void heal(Host server);  // undoes isolate; cut links stay cut
-  void heal_all();
+  void heal_all();  // also undoes cut_ports
+  // A cut of some services only: the server's machine silently drops every TCP packet to or from these
+  // remote ports (output by destination port, input by source port), whatever the link, while the
+  // rest of its traffic flows (e.g. a manager cut from etcd's client ports that still reaches the
+  // database servers). Replaces the ports cut before on that machine; heal_ports undoes.
+  void cut_ports(Host server, std::set<int> tcp_ports);
+  void heal_ports(Host server);
+
+  // Runs fn on a short-lived thread that joined machine h's namespace, so the sockets fn makes live
+  // there (e.g. http_get of a daemon that listens on that machine's loopback). Rethrows what fn throws.
+  void run_in(Host h, const std::function<void()>& fn) const;
 
   // Opens a throw-away listener on `to`'s address and connects to it from inside `from`.
   Reach probe(Host from, Host to, std::chrono::milliseconds timeout = std::chrono::seconds(2)) const;
@@ -110,6 +122,7 @@ class NetLab {
   int lock_fd_ = -1;                  // holds the lock on byte N of the shared lock file
   std::set<Link> cut_;
   std::set<Host> isolated_;
+  std::map<Host, std::set<int>> cut_ports_;
   Guardian guardian_;
   int exit_id_ = -1;                  // in the atexit sweep until cleanup()
   bool cleaned_ = false;

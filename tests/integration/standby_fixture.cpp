@@ -18,14 +18,19 @@
 namespace sk::test {
 
 StandbySite::StandbySite(StandbySiteOptions o) : opts_(std::move(o)) {
+  auto listen = [&](const ServerPlace& at) {
+    std::vector<std::string> l = {at.address};
+    l.insert(l.end(), opts_.also_listen.begin(), opts_.also_listen.end());
+    return l;
+  };
   cm1_ = PgCluster::start(
-      {.name = "cm1", .netns = opts_.cm1_at.netns, .listen = {opts_.cm1_at.address}, .clients = opts_.clients});
+      {.name = "cm1", .netns = opts_.cm1_at.netns, .listen = listen(opts_.cm1_at), .clients = opts_.clients});
   // Only an empty data directory (owned by the server user) and a port: `standby init` builds it.
   cm2_ = PgCluster::start({.name = "cm2",
                            .initdb = false,
                            .start = false,
                            .netns = opts_.cm2_at.netns,
-                           .listen = {opts_.cm2_at.address},
+                           .listen = listen(opts_.cm2_at),
                            .clients = opts_.clients});
   for (int i = 0; i < opts_.replicas; ++i)
     replicas_.push_back(PgCluster::start({.name = "hd" + std::to_string(i + 1)}));

@@ -43,6 +43,9 @@ struct StandbySiteOptions {
   std::vector<std::string> fence_argv = {};
   ServerPlace cm1_at = {};
   ServerPlace cm2_at = {};
+  // More addresses both cm1 and cm2 listen on, after their place's (e.g. the root end of a NetLab veth,
+  // for a manager in a namespace); the config still names the place's address.
+  std::vector<std::string> also_listen = {};
   std::vector<std::string> clients = {};  // networks (CIDR) besides loopback that reach the servers over TCP
   int replicas = 0;                       // replica servers hd1..hdN in [roles] replicas, on loopback
   // Further databases of the site ([site] databases) on cm1, each loaded by load_report_database.
