@@ -46,7 +46,9 @@ void Coordinator::watch() {
       std::lock_guard hooks(hook_mu_);
       if (acting_ && !election_.may_act()) {
         logger()->warn("the lease window of {} closed before a renewal: it stops acting now", l.leader);
-        stop_acting(l);
+        Leadership none = l;
+        none.leader.clear();  // this manager's own name was the leader's; who leads now is unknown
+        stop_acting(none);
       }
     }
     lock.lock();
@@ -90,7 +92,25 @@ CoordinatorView Coordinator::view() const {
 }
 
 void Coordinator::loop() {
+  // The whole shared state first, before this manager may take the lead: a takeover then reads only
+  // what changed since, and never holds the key while it reads months of history.
   std::unique_lock lock(mu_);
+  while (!stop_ && revision_ == 0) {
+    lock.unlock();
+    try {
+      const auto t0 = clock_->steady_now();
+      std::string skipped;
+      revision_ = shared_->pull(state_, 0, &skipped);
+      last_pull_ = clock_->steady_now();
+      logger()->info("read the shared state of {} at revision {} in {:.2f} s", prefix_, revision_ - 1,
+                     std::chrono::duration<double>(last_pull_ - t0).count());
+      if (!skipped.empty()) logger()->warn("shared state: skipped {}", skipped);
+    } catch (const std::exception& e) {
+      logger()->warn("cannot read the shared state of {} yet: {}; not taking part in the election", prefix_, e.what());
+    }
+    lock.lock();
+    if (revision_ == 0) cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; });
+  }
   while (!stop_) {
     lock.unlock();
     tick();
@@ -112,7 +132,8 @@ void Coordinator::tick() {
     // Act only from the whole shared state: the roles, the journal and the last runs a lost leader
     // wrote are what this one must start from.
     try {
-      revision_ = shared_->pull(state_, 0);
+      // What changed since this manager's last read as a follower (all of it at its first lead).
+      revision_ = shared_->pull(state_, revision_);
       last_pull_ = now;
       shared_->set_term(l.term, [this] { return election_.may_act(); }, l.leader);
       acting_ = true;

@@ -51,6 +51,7 @@ void Election::keep_lease(std::chrono::steady_clock::time_point now) {
       return;
     }
     lease_ = 0;  // expired while etcd did not hear from us; a new one below
+    act_until_ = 0;  // etcd says the lease is gone: stop acting now, whatever the grant below does
   }
   lease_ = etcd_.grant(opt_.ttl);
   renewed_ = now;

@@ -67,20 +67,20 @@ bool SharedState::put_if(const std::string& path, const std::string& expected, c
   auto leader = etcd_.get(prefix_ + "/leader");
   if (!leader || leader->create_revision != term)
     refuse(path, "lost the lead (the leader key is no longer its term " + std::to_string(term) + ")");
-  return false;
+  // A transaction whose answer was lost may have been applied and then sent again to another
+  // member, whose comparison then failed on our own write: the key holding our value is our write.
+  auto after = etcd_.get(key);
+  return after && after->value == value;
 }
 
 long long SharedState::pull(StateStore& store, long long since, std::string* skipped) {
   const std::string base = state_prefix();
   const Range r = etcd_.list(base, since);
-  for (const auto& kv : r.kvs) {
-    if (kv.key.size() <= base.size()) continue;
-    try {
-      store.apply_shared(kv.key.substr(base.size()), kv.value);
-    } catch (const Error& e) {
-      if (skipped) *skipped += (skipped->empty() ? "" : "; ") + std::string(e.what());
-    }
-  }
+  std::vector<std::pair<std::string, std::string>> facts;
+  facts.reserve(r.kvs.size());
+  for (const auto& kv : r.kvs)
+    if (kv.key.size() > base.size()) facts.emplace_back(kv.key.substr(base.size()), kv.value);
+  if (!facts.empty()) store.apply_shared_all(facts, skipped);
   return r.revision + 1;
 }
 

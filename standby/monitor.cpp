@@ -154,6 +154,8 @@ Snapshot Monitor::snapshot(const Config& cfg) {
 
 void Monitor::observe_standby(const Config& cfg, Snapshot& s, bool witness) {
   last_standby_ = std::chrono::steady_clock::now();
+  LagSample sample;
+  nlohmann::json view;
   try {
     const auto& target = cfg.server(cfg.roles.standby);
     const std::string key = server_key(target);
@@ -190,19 +192,26 @@ void Monitor::observe_standby(const Config& cfg, Snapshot& s, bool witness) {
     }
     const double seconds = s.lag_bytes == 0 ? 0.0 : rs.lag_seconds;
     if (hooks_.lag) hooks_.lag(static_cast<double>(s.lag_bytes), seconds);
-    state_.add_lag_sample({std::chrono::duration_cast<std::chrono::milliseconds>(clock_->now().time_since_epoch()).count(),
-                           static_cast<long long>(s.lag_bytes), seconds, rs.state});
-    SiteState(state_).set_standby_sample({{"at", iso_utc(clock_->now())}, {"server", cfg.roles.standby},
-                                          {"reachable", true}, {"in_recovery", p.in_recovery}, {"state", rs.state},
-                                          {"lag_bytes", s.lag_bytes}, {"lag_seconds", seconds},
-                                          {"heard_seconds_ago", rs.seconds_since_message}});
+    sample = LagSample{std::chrono::duration_cast<std::chrono::milliseconds>(clock_->now().time_since_epoch()).count(),
+                       static_cast<long long>(s.lag_bytes), seconds, rs.state};
+    view = {{"at", iso_utc(clock_->now())}, {"server", cfg.roles.standby},
+            {"reachable", true}, {"in_recovery", p.in_recovery}, {"state", rs.state},
+            {"lag_bytes", s.lag_bytes}, {"lag_seconds", seconds},
+            {"heard_seconds_ago", rs.seconds_since_message}};
   } catch (const std::exception& e) {
     s.standby_reachable = false;
     // Unknown lag (-1): a gap in the page's plot, not a zero.
-    state_.add_lag_sample({std::chrono::duration_cast<std::chrono::milliseconds>(clock_->now().time_since_epoch()).count(),
-                           -1, -1, "unreachable"});
-    SiteState(state_).set_standby_sample({{"at", iso_utc(clock_->now())}, {"server", cfg.roles.standby},
-                                          {"reachable", false}, {"error", e.what()}});
+    sample = LagSample{std::chrono::duration_cast<std::chrono::milliseconds>(clock_->now().time_since_epoch()).count(),
+                       -1, -1, "unreachable"};
+    view = {{"at", iso_utc(clock_->now())}, {"server", cfg.roles.standby}, {"reachable", false}, {"error", e.what()}};
+  }
+  // Recorded after the probe and outside it: a write the state store refuses ([dcs]) must not read as
+  // an unreachable standby.
+  try {
+    state_.add_lag_sample(sample);
+    SiteState(state_).set_standby_sample(view);
+  } catch (const std::exception& e) {
+    logger()->warn("could not record the standby's sample: {}", e.what());
   }
   last_standby_view_ = s;
 }
@@ -236,6 +245,7 @@ void Monitor::act(const Config& cfg, const Decision& d, const Snapshot& s) {
   if (promotion_.joinable()) promotion_.join();
   auto cfg_copy = std::make_shared<const Config>(cfg);
   promotion_ = std::thread([this, cfg_copy] {
+    WriterScope writer(cancel_);  // [dcs]: nothing of this promotion is written once its term is over
     replicator::JobContext ctx{*cfg_copy, state_, engines_, runner_, clock_, cancel_};
     RunbookOptions o;
     o.automatic = true;
@@ -270,6 +280,7 @@ void Monitor::report(const Config& cfg, const Decision& d, const Snapshot& s) {
 }
 
 void Monitor::loop() {
+  WriterScope writer(cancel_);
   for (;;) {
     const auto tick = std::chrono::steady_clock::now();
     auto cfg = cfg_();

@@ -152,6 +152,7 @@ class Daemon {
   }
 
   void lead(const dcs::Leadership& l) {
+    if (stopping_) return;  // a lead won while stopping is left to the next manager (finish resigns it)
     // A run another manager left running was cut off with it: recorded as interrupted, and not as a
     // start, so that the schedule catches it up instead of counting it done.
     for (const auto& r : state_->running_runs()) {
@@ -210,6 +211,7 @@ class Daemon {
   sched::JobOutcome run_job(const std::shared_ptr<const Config>& cfg, const std::string& job, const sched::JobContext& jc) {
     if (!acting()) return {false, "this manager does not lead the site"};
     std::shared_ptr<CancelToken> cancel = term_token();
+    WriterScope writer(cancel.get());  // [dcs]: once the lead is lost, nothing of this run is written
     const Config eff = standby::effective_config(*cfg, *state_);  // roles in force, after a failover too
     replicator::JobContext ctx{eff, *state_, engines_, runner_, clock_, cancel.get()};
     if (job == "copy") {  // each destination is a `copy` run of its own
@@ -238,6 +240,7 @@ class Daemon {
     std::thread([this, cfg = std::make_shared<const Config>(eff), cancel = term_token()] {
       {
         std::lock_guard copy_lock(job_mutex("copy"));
+        WriterScope writer(cancel.get());
         if (!stopping_ && !cancel->cancelled()) {
           replicator::JobContext ctx{*cfg, *state_, engines_, runner_, clock_, cancel.get()};
           replicator::copy_to_every_destination(recorder_, ctx, "");
@@ -365,13 +368,19 @@ class Daemon {
       closed_ = true;
       if (term_cancel_) term_cancel_->cancel();
       if (wal_) wal_->stop();  // pg_receivewal is killed; everything it flushed stays in the archive
-      monitor = monitor_;
+      monitor = std::move(monitor_);  // moved: a follow() now finds nothing left to stop
     }
     const auto left = std::max(std::chrono::milliseconds(500), std::chrono::duration_cast<std::chrono::milliseconds>(
                                                                    deadline - std::chrono::steady_clock::now()));
     const bool stopped = !monitor || monitor->stop(left);
     // Resigned only once nothing of this manager acts: another takes over at once, not after the ttl.
-    if (stopped && coord_) coord_->stop(true);
+    // With a job still running the lease is left to expire, so no other manager acts before then.
+    bool idle = false;
+    {
+      std::lock_guard jobs_lock(jobs_mu_);
+      idle = running_ == 0;
+    }
+    if (stopped && coord_) coord_->stop(idle);
     if (!stopped) {
       // A failover step outlived the grace (a step is never interrupted halfway): the journal has every
       // finished step, and the next start resumes the failover from there. Leave now, within the stop
@@ -401,7 +410,11 @@ class Daemon {
       auto t = acting() ? watch.tick(max_age) : BackupAgeWatch::Tick{};
       if (!t.alert.empty()) {
         logger()->warn("backup age: {}", t.alert);
-        recorder_.alert("backup-age", t.alert);
+        try {
+          recorder_.alert("backup-age", t.alert);
+        } catch (const std::exception& e) {  // [dcs]: refused when the lead went meanwhile
+          logger()->warn("backup age: the alert was not recorded: {}", e.what());
+        }
       }
       if (!t.cleared.empty()) logger()->info("backup age: {}", t.cleared);
       lock.lock();

@@ -9,7 +9,25 @@
 #include <optional>
 #include <string>
 
+#include "core/process.hpp"
+
 namespace sk {
+
+// The operation on whose behalf this thread writes (a job, an HA loop of one term): while one is set
+// and cancelled, a store with a mirror refuses every shared write. A manager that lost the lead
+// cancels its term's token, so a job or promotion step that is still running when the manager leads
+// again (in a new term or the same one) cannot write under the new lead.
+class WriterScope {
+ public:
+  explicit WriterScope(const CancelToken* token);
+  ~WriterScope();
+  WriterScope(const WriterScope&) = delete;
+  WriterScope& operator=(const WriterScope&) = delete;
+  static const CancelToken* current();
+
+ private:
+  const CancelToken* previous_;
+};
 
 class StateMirror {
  public:

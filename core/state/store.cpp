@@ -225,8 +225,25 @@ bool StateStore::local_key(const std::string& key) {
   return key.rfind("health.", 0) == 0 || key.rfind("daemon.", 0) == 0;
 }
 
+namespace {
+thread_local const CancelToken* tls_writer = nullptr;
+
+void refuse_if_cancelled(const std::string& path) {
+  if (tls_writer && tls_writer->cancelled())
+    throw Error("the write of " + path + " was refused: the operation it belongs to was cancelled (its manager "
+                "stopped leading or is stopping)",
+                "the leading manager redoes or resumes it", kRefused);
+}
+}  // namespace
+
+WriterScope::WriterScope(const CancelToken* token) : previous_(tls_writer) { tls_writer = token; }
+WriterScope::~WriterScope() { tls_writer = previous_; }
+const CancelToken* WriterScope::current() { return tls_writer; }
+
 void StateStore::mirror_put(const std::string& path, const std::string& value) {
-  if (mirror_) mirror_->put(path, value);
+  if (!mirror_) return;
+  refuse_if_cancelled(path);
+  mirror_->put(path, value);
 }
 
 std::int64_t StateStore::begin_run(const std::string& job, const std::string& target) {
@@ -450,7 +467,8 @@ void StateStore::set_serving(const ReplicaServing& s, const std::vector<std::str
 }
 
 void StateStore::set_serving_locked(const ReplicaServing& s, const std::vector<std::string>& databases) {
-  soci::transaction tx(*db_);
+  std::optional<soci::transaction> tx;
+  if (!in_batch_) tx.emplace(*db_);
   for (const auto& d : databases)
     *db_ << "INSERT INTO replica_databases (replica, database, backup_id) VALUES (:replica, :db, :id)"
             " ON CONFLICT (replica, database) DO UPDATE SET backup_id = excluded.backup_id",
@@ -465,7 +483,7 @@ void StateStore::set_serving_locked(const ReplicaServing& s, const std::vector<s
   *db_ << "INSERT INTO serving_history (replica, backup_id, backup_time, restored_at, restored_ms)"
           " VALUES (:replica, :id, :time, :restored, :ms)",
       soci::use(s.replica), soci::use(s.backup_id), soci::use(s.backup_time), soci::use(s.restored_at), soci::use(at);
-  tx.commit();
+  if (tx) tx->commit();
 }
 
 std::map<std::string, std::string> StateStore::serving_databases(const std::string& replica) {
@@ -581,6 +599,7 @@ bool StateStore::put_if(const std::string& key, const std::string& expected, con
   std::lock_guard lock(mu_);
   if (mirror_ && !local_key(key)) {
     // The shared state decides; this file follows it.
+    refuse_if_cancelled("kv/" + key);
     if (!mirror_->put_if("kv/" + key, expected, value)) return false;
     put_locked(key, value);
     return true;
@@ -620,10 +639,32 @@ long long number_field(const nlohmann::json& j, const char* name, const std::str
 }  // namespace
 
 void StateStore::apply_shared(const std::string& path, const std::string& value) {
+  std::lock_guard lock(mu_);
+  apply_shared_locked(path, value);
+}
+
+void StateStore::apply_shared_all(const std::vector<std::pair<std::string, std::string>>& facts, std::string* skipped) {
+  std::lock_guard lock(mu_);
+  soci::transaction tx(*db_);
+  in_batch_ = true;
+  struct Reset {
+    bool& flag;
+    ~Reset() { flag = false; }
+  } reset{in_batch_};
+  for (const auto& [path, value] : facts) {
+    try {
+      apply_shared_locked(path, value);
+    } catch (const Error& e) {
+      if (skipped) *skipped += (skipped->empty() ? "" : "; ") + std::string(e.what());
+    }
+  }
+  tx.commit();
+}
+
+void StateStore::apply_shared_locked(const std::string& path, const std::string& value) {
   const auto slash = path.find('/');
   if (slash == std::string::npos || slash + 1 == path.size()) return;
   const std::string table = path.substr(0, slash), name = path.substr(slash + 1);
-  std::lock_guard lock(mu_);
   if (table == "kv") {
     if (!local_key(name)) put_locked(name, value);
     return;

@@ -90,6 +90,10 @@ class StateStore {
   // applying one twice changes nothing. Unknown paths are ignored (a newer leader's facts).
   // Throws sk::Error on a value that is not what the path needs.
   void apply_shared(const std::string& path, const std::string& value);
+  // Every fact of `facts` in one transaction of this file (a whole read of the shared state at once:
+  // one commit, not one per fact). A fact that is not a sitekeeper record is skipped and named in
+  // `skipped`; any other failure applies none of them and throws.
+  void apply_shared_all(const std::vector<std::pair<std::string, std::string>>& facts, std::string* skipped);
 
   std::int64_t begin_run(const std::string& job, const std::string& target);
   void end_run(std::int64_t id, const std::string& outcome, const std::string& message);
@@ -138,6 +142,8 @@ class StateStore {
   void put_generation_locked(const GenerationRecord& g);
   void set_serving_locked(const ReplicaServing& s, const std::vector<std::string>& databases);
   void add_lag_sample_locked(const LagSample& l);
+  void apply_shared_locked(const std::string& path, const std::string& value);
+  bool in_batch_ = false;  // inside apply_shared_all's transaction: the writes open none of their own
   std::mutex mu_;
   std::shared_ptr<StateMirror> mirror_;
   std::string manager_;

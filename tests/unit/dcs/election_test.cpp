@@ -209,5 +209,28 @@ TEST_F(ElectionTest, SharedPutIfIsAtomicAndNamesALostLead) {
   }
 }
 
+
+// A transaction whose answer was lost and that the client sent again to another member: the second
+// one's comparison fails on the first one's write. The claim is ours all the same.
+TEST_F(ElectionTest, APutIfWhoseFirstAttemptWasAppliedCountsAsDone) {
+  struct Replaying : test::FakeEtcd {
+    using FakeEtcd::FakeEtcd;
+    bool replay = false;
+    TxnResult txn(const std::vector<Compare>& when, const std::vector<Op>& then, const std::vector<Op>& otherwise) override {
+      if (!replay) return FakeEtcd::txn(when, then, otherwise);
+      replay = false;
+      FakeEtcd::txn(when, then, otherwise);         // applied, answer lost
+      return FakeEtcd::txn(when, then, otherwise);  // sent again: its comparison fails
+    }
+  } etcd2(clock);
+  Election a(etcd2, clock, options("mgr1"));
+  auto la = a.tick();
+  SharedState sa(etcd2, "/sitekeeper/CEN", "CEN", "mgr1");
+  sa.set_term(la.term, [&] { return a.may_act(); });
+  etcd2.replay = true;
+  EXPECT_TRUE(sa.put_if("kv/journal.open", "null", "{\"run\":1}"));
+  EXPECT_EQ(etcd2.peek("/sitekeeper/CEN/state/kv/journal.open")->value, "{\"run\":1}");
+}
+
 }  // namespace
 }  // namespace sk::dcs

@@ -152,5 +152,40 @@ TEST_F(MirrorTest, AFactThatIsNotASitekeeperRecordIsRefusedWhole) {
   EXPECT_FALSE(store_->get("health.replica.hd1"));
 }
 
+
+TEST_F(MirrorTest, AWriteOnBehalfOfACancelledOperationIsRefusedAndTheFileUnchanged) {
+  CancelToken term;
+  {
+    WriterScope writer(&term);
+    store_->put("epoch", "2");  // the operation still runs: written
+    term.cancel();              // its manager lost the lead
+    EXPECT_THROW(store_->put("epoch", "3"), Error);
+    EXPECT_THROW(store_->put_if("journal.open", "null", "{}"), Error);
+    EXPECT_THROW(store_->begin_run("backup", ""), Error);
+    store_->put("health.replica.hd1", "{}");  // a manager's own keys are not the site's
+  }
+  EXPECT_EQ(store_->get("epoch"), "2");
+  EXPECT_FALSE(store_->get("journal.open"));
+  EXPECT_TRUE(store_->runs(10).empty());
+  EXPECT_EQ(mirror_->written.count("kv/epoch"), 1u);
+  EXPECT_EQ(mirror_->written["kv/epoch"], "2");
+  store_->put("epoch", "4");  // outside the scope: the current lead writes
+  EXPECT_EQ(store_->get("epoch"), "4");
+}
+
+TEST_F(MirrorTest, AWholeReadOfTheSharedStateIsAppliedAtOnceAndSkipsWhatIsNotARecord) {
+  std::string skipped;
+  store_->apply_shared_all({{"kv/epoch", "5"},
+                            {"runs/x", "not json"},
+                            {"serving/hd1", R"({"backup_id":"g1","backup_time":"t","restored_at":"r","databases":["CM_CEN"]})"},
+                            {"kv/roles.active", "cm2"}},
+                           &skipped);
+  EXPECT_EQ(store_->get("epoch"), "5");
+  EXPECT_EQ(store_->get("roles.active"), "cm2");
+  EXPECT_EQ(store_->serving("hd1")->backup_id, "g1");
+  EXPECT_EQ(store_->serving_databases("hd1").at("CM_CEN"), "g1");
+  EXPECT_NE(skipped.find("runs/x"), std::string::npos) << skipped;
+}
+
 }  // namespace
 }  // namespace sk
